@@ -1,0 +1,255 @@
+/* base/base.c — arena, error table, logging, time and size parsing (see base.h). */
+#include "base.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char *const err_messages[BASE_ERR_COUNT] = {
+    [BASE_OK] = "ok",
+    [BASE_ERR_NOMEM] = "out of memory",
+    [BASE_ERR_DECODE] = "message does not decode",
+    [BASE_ERR_INVALID] = "message breaks a rule of the OTLP profiles specification",
+    [BASE_ERR_TOO_LARGE] = "message is larger than --max-message-size",
+    [BASE_ERR_UNSUPPORTED] = "unsupported content type or encoding",
+    [BASE_ERR_NOT_FOUND] = "not found",
+    [BASE_ERR_BAD_ARGUMENT] = "bad argument",
+    [BASE_ERR_IO] = "input/output error",
+};
+
+const char *base_err_str(base_err err)
+{
+    if ((unsigned)err >= BASE_ERR_COUNT)
+        return "unknown error";
+    return err_messages[err];
+}
+
+/* ---- arena ---- */
+
+struct base_arena_block {
+    struct base_arena_block *next;
+    size_t size; /* usable bytes in data[] */
+    size_t used;
+    _Alignas(16) unsigned char data[];
+};
+
+static void *pb_alloc(void *data, size_t size) { return base_arena_alloc((base_arena *)data, size); }
+static void pb_free(void *data, void *ptr)
+{
+    (void)data;
+    (void)ptr; /* arena memory is released all at once */
+}
+
+void base_arena_init(base_arena *arena, size_t first_block_size, size_t cap)
+{
+    memset(arena, 0, sizeof *arena);
+    arena->first_block_size = first_block_size ? first_block_size : 16384;
+    arena->cap = cap;
+    arena->pb.alloc = pb_alloc;
+    arena->pb.free = pb_free;
+    arena->pb.allocator_data = arena;
+}
+
+ProtobufCAllocator *base_arena_pb(base_arena *arena)
+{
+    arena->pb.allocator_data = arena; /* the struct may have been moved since init */
+    return &arena->pb;
+}
+
+void *base_arena_alloc(base_arena *arena, size_t size)
+{
+    size_t aligned = (size + 15u) & ~(size_t)15u;
+    if (aligned < size)
+        return NULL;
+    struct base_arena_block *b = arena->head;
+    if (!b || b->size - b->used < aligned) {
+        size_t want = arena->head ? arena->head->size * 2 : arena->first_block_size;
+        if (want > (size_t)64 << 20)
+            want = (size_t)64 << 20; /* grow geometrically, but never in >64 MiB steps */
+        if (want < aligned)
+            want = aligned;
+        size_t total = sizeof(struct base_arena_block) + want;
+        if (arena->cap && arena->used_total + total > arena->cap) {
+            /* try an exact-size block before giving up */
+            want = aligned;
+            total = sizeof(struct base_arena_block) + want;
+            if (arena->used_total + total > arena->cap)
+                return NULL;
+        }
+        b = malloc(total);
+        if (!b)
+            return NULL;
+        b->size = want;
+        b->used = 0;
+        b->next = arena->head;
+        arena->head = b;
+        arena->used_total += total;
+    }
+    void *p = b->data + b->used;
+    b->used += aligned;
+    return p;
+}
+
+void *base_arena_calloc(base_arena *arena, size_t n, size_t size)
+{
+    if (size && n > SIZE_MAX / size)
+        return NULL;
+    void *p = base_arena_alloc(arena, n * size);
+    if (p)
+        memset(p, 0, n * size);
+    return p;
+}
+
+char *base_arena_strndup(base_arena *arena, const char *s, size_t len)
+{
+    char *p = base_arena_alloc(arena, len + 1);
+    if (!p)
+        return NULL;
+    memcpy(p, s, len);
+    p[len] = '\0';
+    return p;
+}
+
+char *base_arena_printf(base_arena *arena, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return NULL;
+    char *p = base_arena_alloc(arena, (size_t)n + 1);
+    if (!p)
+        return NULL;
+    va_start(ap, fmt);
+    vsnprintf(p, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return p;
+}
+
+void base_arena_reset(base_arena *arena)
+{
+    struct base_arena_block *b = arena->head;
+    if (!b)
+        return;
+    /* keep the oldest (first, smallest) block: it is at the tail of the list */
+    while (b->next) {
+        struct base_arena_block *next = b->next;
+        free(b);
+        b = next;
+    }
+    b->used = 0;
+    arena->head = b;
+    arena->used_total = sizeof(struct base_arena_block) + b->size;
+}
+
+void base_arena_free(base_arena *arena)
+{
+    struct base_arena_block *b = arena->head;
+    while (b) {
+        struct base_arena_block *next = b->next;
+        free(b);
+        b = next;
+    }
+    arena->head = NULL;
+    arena->used_total = 0;
+}
+
+/* ---- logging ---- */
+
+base_log_level base_log_threshold = BASE_LOG_INFO;
+
+void base_log(base_log_level level, const char *fmt, ...)
+{
+    static const char *const names[] = {"debug", "info", "warning", "error"};
+    if (level < base_log_threshold)
+        return;
+    char line[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "otelprofd: %s: %s\n", names[level], line);
+}
+
+/* ---- time ---- */
+
+int64_t base_now_unix_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t base_now_mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ---- parsing ---- */
+
+static int parse_number_with_suffix(const char *text, double *num, const char **suffix)
+{
+    if (!text || !*text)
+        return -1;
+    errno = 0;
+    char *end = NULL;
+    double v = strtod(text, &end);
+    if (end == text || errno || v < 0)
+        return -1;
+    while (isspace((unsigned char)*end))
+        end++;
+    *num = v;
+    *suffix = end;
+    return 0;
+}
+
+int base_parse_size(const char *text, uint64_t *out_bytes)
+{
+    static const struct { const char *suffix; double mult; } units[] = {
+        {"", 1},           {"B", 1},           {"KB", 1e3},          {"MB", 1e6},
+        {"GB", 1e9},       {"KiB", 1024.0},    {"MiB", 1048576.0},   {"GiB", 1073741824.0},
+        {"K", 1024.0},     {"M", 1048576.0},   {"G", 1073741824.0},
+    };
+    double v;
+    const char *suffix;
+    if (parse_number_with_suffix(text, &v, &suffix))
+        return -1;
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        if (strcasecmp(suffix, units[i].suffix) == 0) {
+            double bytes = v * units[i].mult;
+            if (bytes > 9.0e18)
+                return -1;
+            *out_bytes = (uint64_t)bytes;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int base_parse_duration(const char *text, int64_t *out_ns)
+{
+    static const struct { const char *suffix; double mult; } units[] = {
+        {"", 1e9}, {"ns", 1}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9},
+        {"m", 60e9}, {"h", 3600e9}, {"d", 86400e9},
+    };
+    double v;
+    const char *suffix;
+    if (parse_number_with_suffix(text, &v, &suffix))
+        return -1;
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        if (strcmp(suffix, units[i].suffix) == 0) {
+            double ns = v * units[i].mult;
+            if (ns > 9.0e18)
+                return -1;
+            *out_ns = (int64_t)ns;
+            return 0;
+        }
+    }
+    return -1;
+}

@@ -1,0 +1,90 @@
+/* base/base.h — small foundations every otelprofd module shares.
+ *
+ * Purpose: the per-request arena (bump allocator, also usable as a protobuf-c
+ * allocator), the project's single error enum with its message table, logging to
+ * stderr, monotonic/real time helpers and size/duration parsing for the CLI.
+ *
+ * Thread-safety: an arena belongs to one thread at a time (no locking). Everything else
+ * here is stateless or uses only thread-safe libc calls; the log level is a plain global
+ * set once at start-up before threads exist.
+ *
+ * Ownership: memory handed out by an arena is valid until base_arena_reset() or
+ * base_arena_free() of that arena; it is never freed piecemeal. Strings returned by
+ * base_err_str() are static.
+ */
+#ifndef OTELPROFD_BASE_H
+#define OTELPROFD_BASE_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+/* ---- errors ------------------------------------------------------------------ */
+
+typedef enum base_err {
+    BASE_OK = 0,
+    BASE_ERR_NOMEM,          /* an allocation or an arena cap failed */
+    BASE_ERR_DECODE,         /* bytes do not decode as the expected message */
+    BASE_ERR_INVALID,        /* decoded, but breaks a rule of the spec */
+    BASE_ERR_TOO_LARGE,      /* over --max-message-size (after decompression) */
+    BASE_ERR_UNSUPPORTED,    /* content type / encoding we do not speak */
+    BASE_ERR_NOT_FOUND,      /* no such resource or endpoint */
+    BASE_ERR_BAD_ARGUMENT,   /* a caller-supplied argument (CLI, query) is malformed */
+    BASE_ERR_IO,             /* socket / file failure */
+    BASE_ERR_COUNT
+} base_err;
+
+/* Static, human-readable description of an error code. */
+const char *base_err_str(base_err err);
+
+/* ---- arena ------------------------------------------------------------------- */
+
+/* A bump allocator made of chained blocks. Allocations are 16-byte aligned. `cap` bounds
+ * the total bytes the arena may hold (0 = unbounded); an allocation that would pass it
+ * fails with NULL, which is how a hostile length can never grow memory past the request's
+ * budget. */
+typedef struct base_arena {
+    struct base_arena_block *head; /* current block (newest first) */
+    size_t used_total;             /* bytes handed out + block headers, for accounting */
+    size_t cap;                    /* 0 = no cap */
+    size_t first_block_size;
+    ProtobufCAllocator pb;         /* protobuf-c adaptor; allocator_data points at the arena */
+} base_arena;
+
+/* Initialises an empty arena; no memory is taken until the first allocation. */
+void base_arena_init(base_arena *arena, size_t first_block_size, size_t cap);
+/* Returns `size` bytes (16-byte aligned) or NULL when out of memory or over the cap. */
+void *base_arena_alloc(base_arena *arena, size_t size);
+/* Like base_arena_alloc, zero-filled; checks n*size for overflow. */
+void *base_arena_calloc(base_arena *arena, size_t n, size_t size);
+/* Copies `len` bytes of `s` and a terminating NUL into the arena. */
+char *base_arena_strndup(base_arena *arena, const char *s, size_t len);
+char *base_arena_printf(base_arena *arena, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Releases everything but the first block, which is kept for reuse. */
+void base_arena_reset(base_arena *arena);
+/* Releases all blocks; the arena may be re-initialised afterwards. */
+void base_arena_free(base_arena *arena);
+/* The protobuf-c allocator view of the arena (free is a no-op). Valid while the arena is. */
+ProtobufCAllocator *base_arena_pb(base_arena *arena);
+
+/* ---- logging ----------------------------------------------------------------- */
+
+typedef enum base_log_level { BASE_LOG_DEBUG, BASE_LOG_INFO, BASE_LOG_WARN, BASE_LOG_ERROR } base_log_level;
+extern base_log_level base_log_threshold;
+/* Writes one line "otelprofd: LEVEL: message" to stderr (never stdout: stdout may carry MCP). */
+void base_log(base_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- time and sizes ------------------------------------------------------------ */
+
+int64_t base_now_unix_ns(void);    /* CLOCK_REALTIME */
+int64_t base_now_mono_ns(void);    /* CLOCK_MONOTONIC */
+
+/* Parses "64MiB", "512MB", "1GiB", "4096" (bytes). Returns 0 on success. */
+int base_parse_size(const char *text, uint64_t *out_bytes);
+/* Parses "10s", "1h", "250ms", "15m", "2d"; a bare number is seconds. Returns 0 on success. */
+int base_parse_duration(const char *text, int64_t *out_ns);
+
+#endif

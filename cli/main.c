@@ -1,0 +1,2 @@
+/* placeholder replaced by the serve command */
+int main(void) { return 0; }

@@ -1,0 +1,57 @@
+/* receiver/receiver.h — the OTLP profiles listeners: gRPC (4317) and HTTP (4318).
+ *
+ * Purpose: accept ExportProfilesServiceRequest over
+ *   - gRPC, on the gRPC core C API: /opentelemetry.proto.collector.profiles.v1development.
+ *     ProfilesService/Export, gzip handled by the core, several completion-queue threads;
+ *   - HTTP/1.1, on libmicrohttpd: POST /v1development/profiles with
+ *     Content-Type application/x-protobuf or application/json (parameters ignored) and
+ *     Content-Encoding gzip or none; the response uses the request's content type.
+ * Both decode with a per-request arena, check --max-message-size after decompression
+ * (413 / RESOURCE_EXHAUSTED), answer 400 / INVALID_ARGUMENT when a request does not
+ * decode, 415 for other content types, 405 for other methods, and hand decoded requests
+ * to translate/ (partial success carries rejected_profiles and error_message).
+ *
+ * Thread-safety: otlp_receiver_start/stop are called from one (the main) thread. The
+ * listeners run their own threads; counters are atomics and otlp_receiver_stats may be
+ * called from any thread at any time.
+ *
+ * Ownership: the receiver borrows the store (which must outlive it) and copies the
+ * config. otlp_receiver_stop waits for in-flight requests and frees everything.
+ */
+#ifndef OTELPROFD_RECEIVER_H
+#define OTELPROFD_RECEIVER_H
+
+#include <stdint.h>
+
+#include "window/window.h"
+
+typedef struct otlp_receiver otlp_receiver;
+
+typedef struct otlp_receiver_config {
+    const char *grpc_addr;      /* "127.0.0.1:4317", "0.0.0.0:4317", or NULL/"off" */
+    const char *http_addr;      /* "127.0.0.1:4318", or NULL/"off" */
+    uint64_t max_message_size;  /* bytes, after decompression; default 64 MiB */
+    int grpc_threads;           /* completion-queue threads; default 2 */
+} otlp_receiver_config;
+
+typedef struct otlp_stats {
+    uint64_t requests_grpc, requests_http;
+    uint64_t requests_failed;        /* did not decode, too large, wrong type ... */
+    uint64_t bytes_received;         /* uncompressed OTLP bytes */
+    uint64_t profiles_accepted, profiles_rejected;
+    uint64_t samples_stored, samples_rejected, samples_too_old, samples_too_new;
+} otlp_stats;
+
+/* Starts the configured listeners. Returns NULL and fills `err` (e.g. "cannot listen on
+ * 127.0.0.1:4317: address in use") when one cannot start. */
+otlp_receiver *otlp_receiver_start(const otlp_receiver_config *cfg, win_store *store, char *err,
+                                   size_t err_len);
+/* Stops accepting, lets in-flight requests finish (or fail cleanly), frees everything. */
+void otlp_receiver_stop(otlp_receiver *rcv);
+void otlp_receiver_stats(const otlp_receiver *rcv, otlp_stats *out);
+
+/* The actual port a listener bound (useful with ":0"); 0 if off. */
+int otlp_receiver_grpc_port(const otlp_receiver *rcv);
+int otlp_receiver_http_port(const otlp_receiver *rcv);
+
+#endif

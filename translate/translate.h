@@ -1,0 +1,70 @@
+/* translate/translate.h — OTLP profiles in, validated window batches out.
+ *
+ * Purpose: decode an ExportProfilesServiceRequest (protobuf with an arena allocator, or
+ * OTLP/JSON into the very same protobuf-c structs), validate every profile by the rules
+ * of DESIGN.md "OTLP ingest", and normalize each valid profile into win_batch values that
+ * window/ stores. A profile that breaks a rule is dropped whole and counted; its
+ * neighbours are still stored. The first problem is reported by path, e.g.
+ *   resource_profiles[0].scope_profiles[0].profiles[1].samples[5].stack_index 912 out of
+ *   range: stack_table has 40 entries
+ *
+ * Normalization rules (summary; the .c files cite each):
+ *   - profile type = "<sample_type.type>:<sample_type.unit>" from the string table;
+ *   - a sample with timestamps lands once per timestamp (value[i], or 1 when values are
+ *     empty); a sample with values only lands at Profile.time_unix_nano (values summed);
+ *   - a "samples:count" profile whose period type is "cpu:nanoseconds" and period > 0 is
+ *     also stored as "cpu:nanoseconds" with value = count * period, unless the same
+ *     resource in the same request already carries a native "cpu:nanoseconds" profile
+ *     (a Go SDK sends both; deriving then would count the CPU time twice);
+ *   - attributes in either form (key | key_strindex, string_value |
+ *     string_value_strindex) resolve to text; frames are location lines (inlined
+ *     functions are frames), unsymbolized locations keep address + mapping (+ build id).
+ *
+ * Thread-safety: stateless; any number of threads may translate concurrently, each with
+ * its own arena. The store does its own locking.
+ *
+ * Ownership: decoded requests live in the caller's arena (valid until it is reset);
+ * everything tr_ingest builds is allocated in the arena passed to it.
+ */
+#ifndef OTELPROFD_TRANSLATE_H
+#define OTELPROFD_TRANSLATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/base.h"
+#include "opentelemetry/proto/collector/profiles/v1development/profiles_service.pb-c.h"
+#include "window/window.h"
+
+typedef Opentelemetry__Proto__Collector__Profiles__V1development__ExportProfilesServiceRequest tr_request;
+
+typedef struct tr_result {
+    uint64_t profiles_accepted;
+    uint64_t profiles_rejected;   /* -> partial_success.rejected_profiles */
+    uint64_t samples_stored;      /* observations (sample x timestamp) that landed */
+    uint64_t samples_rejected;    /* observations in rejected profiles */
+    uint64_t samples_too_old;     /* older than the retention: counted, not stored */
+    uint64_t samples_too_new;
+    char error_message[1024];     /* first problem by path; "" when all was accepted */
+} tr_result;
+
+/* Decodes protobuf bytes into `*out`, allocated from `arena`. On failure returns
+ * BASE_ERR_DECODE (or BASE_ERR_NOMEM) and writes why to `err`; a payload shaped like
+ * opentelemetry-proto v1.9 (Sample fields numbered differently) is named as such. */
+base_err tr_decode_protobuf(const uint8_t *buf, size_t len, base_arena *arena, tr_request **out,
+                            char *err, size_t err_len);
+
+/* Decodes OTLP/JSON (lowerCamelCase or snake_case keys, 64-bit ints as strings or numbers,
+ * trace/span/profile ids as hex, other bytes as base64, unknown fields ignored) into the
+ * same structs. Returns BASE_ERR_DECODE with a message naming the path on malformed input. */
+base_err tr_decode_json(const char *buf, size_t len, base_arena *arena, tr_request **out, char *err,
+                        size_t err_len);
+
+/* Validates and normalizes every profile of `req` and adds the valid ones to `store`.
+ * `raw`/`raw_len`, when given, are the protobuf bytes `req` was decoded from: they let
+ * v1.9-shaped profiles be recognised and rejected with a message that says so. Temporary
+ * memory comes from `arena`. Always fills `res`; returns BASE_OK unless memory ran out. */
+base_err tr_ingest(win_store *store, const tr_request *req, const uint8_t *raw, size_t raw_len,
+                   int64_t now_ns, base_arena *arena, tr_result *res);
+
+#endif

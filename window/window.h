@@ -1,0 +1,232 @@
+/* window/window.h — the in-memory store of recent profiles, and its merge primitive.
+ *
+ * Purpose: keep the recent past (--retention, default 1 h) of every received profile as
+ * pprof-shaped, time-bucketed data, in bounded memory, and merge any slice of it.
+ *   - A *series* is one profile type ("cpu:nanoseconds") plus one resource-attribute set.
+ *   - Strings, frames (function, file, line, address, mapping, build id) and stacks are
+ *     interned once per store. A stack is a node of a prefix tree (parent, frame), so a
+ *     60-frame stack seen a million times costs one leaf.
+ *   - Each series holds a ring of buckets --resolution wide (default 10 s). A bucket is a
+ *     compact array of entries (stack node, sample-label set, value); the sample-label set
+ *     interns the sample attributes *and* the trace link together.
+ *   - Expired buckets are freed; over --memory-limit the oldest buckets of the whole store
+ *     go first; interned strings/frames/nodes/label sets nothing references any more are
+ *     reclaimed (mark and sweep after evictions). Memory is accounted from the capacities
+ *     of the store's own arrays and tables, not guessed.
+ *   window/ knows nothing of OTLP, JSON or MCP: translate/ feeds it win_batch values.
+ *
+ * Thread-safety: every function taking a win_store is safe to call from any thread,
+ * concurrently. Ingest (win_store_add) holds the store's write lock for one batch;
+ * queries (win_merge, win_store_stats, ...) hold the read lock while they copy what they
+ * return, so each result is a consistent snapshot and stays valid after the lock is gone.
+ * win_selector values are immutable after parsing and may be shared between threads.
+ *
+ * Ownership: the store copies everything it is given (callers keep ownership of batch
+ * memory, which only needs to live for the call). Results (win_merged, win_selector,
+ * win_top rows) are owned by the caller and released with their *_free function.
+ */
+#ifndef OTELPROFD_WINDOW_H
+#define OTELPROFD_WINDOW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct win_store win_store;
+
+/* ---- configuration ----------------------------------------------------------- */
+
+typedef struct win_config {
+    int64_t retention_ns;   /* how far back data is kept; default 1 h */
+    int64_t resolution_ns;  /* bucket width; default 10 s */
+    uint64_t memory_limit;  /* bytes of accounted memory before the oldest buckets go; default 512 MiB */
+} win_config;
+
+/* Fills `cfg` with the documented defaults. */
+void win_config_defaults(win_config *cfg);
+
+/* Creates an empty store. Returns NULL on allocation failure or an invalid config
+ * (resolution <= 0, retention < resolution). The store copies `cfg`. */
+win_store *win_store_new(const win_config *cfg);
+void win_store_free(win_store *store);
+
+/* ---- ingest ------------------------------------------------------------------ */
+
+/* One attribute, value already rendered as text (ints as decimal, bools as true/false).
+ * Both pointers are borrowed for the duration of the call. */
+typedef struct win_attr {
+    const char *key;
+    const char *value;
+} win_attr;
+
+/* One frame = one line of a location (inlined functions are frames of their own).
+ * An unsymbolized frame has function == NULL (or "") and keeps address + mapping. */
+typedef struct win_frame_in {
+    const char *function;   /* function name, NULL/"" if unsymbolized */
+    const char *file;       /* source file, may be NULL */
+    int64_t line;
+    uint64_t address;       /* instruction address, 0 if unknown */
+    const char *mapping;    /* mapping (binary) file name, may be NULL */
+    const char *build_id;   /* mapping build id, may be NULL */
+} win_frame_in;
+
+/* A stack: frame indices (into win_batch.frames), leaf first, as in pprof/OTLP. */
+typedef struct win_stack_in {
+    const uint32_t *frames;
+    uint32_t depth;
+} win_stack_in;
+
+/* One observation: `value` of the profile type at `time_ns` for the stack `stack`.
+ * A sample with N timestamps is given as N win_sample_in (translate/ expands them). */
+typedef struct win_sample_in {
+    uint32_t stack;            /* index into win_batch.stacks */
+    uint32_t n_attrs;          /* sample attributes (thread.name, ...) */
+    const win_attr *attrs;
+    const uint8_t *trace_id;   /* 16 bytes or NULL */
+    const uint8_t *span_id;    /* 8 bytes or NULL */
+    int64_t value;
+    int64_t time_ns;           /* unix nanoseconds */
+} win_sample_in;
+
+/* Everything one OTLP profile (of one profile type and resource) contributes. All
+ * indices must be in range: translate/ validates before building a batch; the store
+ * re-checks them and rejects the whole batch (returning -1) if one is not. */
+typedef struct win_batch {
+    const char *profile_type;      /* "type:unit", e.g. "cpu:nanoseconds" */
+    const win_attr *resource;      /* resource attributes (the series key with profile_type) */
+    uint32_t n_resource;
+    const win_frame_in *frames;
+    uint32_t n_frames;
+    const win_stack_in *stacks;
+    uint32_t n_stacks;
+    const win_sample_in *samples;
+    uint32_t n_samples;
+} win_batch;
+
+typedef struct win_add_result {
+    uint64_t samples_stored;   /* observations that landed in a bucket */
+    uint64_t samples_too_old;  /* older than the retention: counted, not stored */
+    uint64_t samples_too_new;  /* later than now + retention (a clock far off): counted,
+                                  not stored, so a bad clock cannot evict good data */
+} win_add_result;
+
+/* Adds a batch at wall-clock `now_ns` (the store's notion of "now" for expiry). Returns 0,
+ * or -1 with `err` filled (batch left out whole, store unchanged) on a bad index or when
+ * memory cannot be obtained even after eviction. */
+int win_store_add(win_store *store, const win_batch *batch, int64_t now_ns, win_add_result *result,
+                  char *err, size_t err_len);
+
+/* Frees buckets older than now - retention and, when over the memory limit, the oldest
+ * buckets of the store, then reclaims unreferenced interned data. win_store_add calls this
+ * itself; a daemon also calls it periodically so an idle store still expires. */
+void win_store_expire(win_store *store, int64_t now_ns);
+
+/* ---- selectors --------------------------------------------------------------- */
+
+/* A Prometheus-style selector over attribute names (dots allowed):
+ *   {service.name="checkout", k8s.namespace.name=~"prod-.*", thread.name!="gc"}
+ * Operators =, !=, =~, !~ (regexes are POSIX extended and fully anchored). The name
+ * `service_name` is accepted for `service.name`. "" and "{}" match everything. A matcher
+ * on an attribute that is absent compares against "" (so {x!="a"} matches when x is
+ * missing, {x=""} too), as in Prometheus. Resource and sample attributes are both
+ * addressable; a sample attribute is matched per entry. */
+typedef struct win_selector win_selector;
+
+/* Parses `text`. Returns NULL and writes a message naming the position of the problem to
+ * `err` on a syntax error or a bad regex. */
+win_selector *win_selector_parse(const char *text, char *err, size_t err_len);
+void win_selector_free(win_selector *sel);
+/* Matches one attribute set (used by the store; exposed for tests and for callers that
+ * filter their own rows). `attrs` may list resource and sample attributes together. */
+bool win_selector_matches(const win_selector *sel, const win_attr *attrs, size_t n_attrs);
+
+/* ---- merge ------------------------------------------------------------------- */
+
+typedef struct win_query {
+    const char *profile_type;      /* required, e.g. "cpu:nanoseconds" */
+    const win_selector *selector;  /* NULL = match everything */
+    int64_t start_ns;              /* inclusive; INT64_MIN = from the oldest retained */
+    int64_t end_ns;                /* exclusive; INT64_MAX = up to the newest */
+} win_query;
+
+/* A frame of a merged result. Strings are owned by the win_merged. */
+typedef struct win_frame {
+    const char *function;   /* "" when unsymbolized */
+    const char *file;       /* "" when unknown */
+    int64_t line;
+    uint64_t address;
+    const char *mapping;    /* "" when unknown */
+    const char *build_id;   /* "" when unknown */
+} win_frame;
+
+/* A node of the merged call tree. nodes[0] is the synthetic root (frame UINT32_MAX,
+ * parent -1). Parents always precede their children. `self` is the value of samples
+ * whose leaf is this node (their stack ends here). */
+typedef struct win_node {
+    int32_t parent;
+    uint32_t frame;   /* index into win_merged.frames; UINT32_MAX for the root */
+    int64_t self;
+} win_node;
+
+typedef struct win_merged {
+    char *profile_type;
+    int64_t total;            /* sum of all self values */
+    int64_t start_ns, end_ns; /* time actually covered by the buckets merged */
+    uint32_t n_series;        /* series that contributed */
+    uint64_t n_entries;       /* bucket entries visited */
+    win_frame *frames;
+    uint32_t n_frames;
+    win_node *nodes;
+    uint32_t n_nodes;
+    struct win_merged_priv *priv; /* memory owner */
+} win_merged;
+
+/* Merges every bucket entry of series of `q->profile_type` whose resource+sample
+ * attributes match `q->selector` and whose bucket overlaps [start, end). Returns a new
+ * result (possibly with total 0) or NULL with `err` filled. */
+win_merged *win_merge(win_store *store, const win_query *q, char *err, size_t err_len);
+void win_merged_free(win_merged *m);
+
+/* pprof -top semantics over a merged tree: a frame's function key is its function name,
+ * or its hex address ("0x4f5a1b") when unsymbolized. flat = value of samples whose leaf
+ * frame is the function; cum = value of samples in whose stack the function appears at
+ * least once (recursion counted once). */
+typedef struct win_top_row {
+    const char *function; /* owned by the win_merged the rows were computed from */
+    const char *file;
+    int64_t flat;
+    int64_t cum;
+} win_top_row;
+
+/* Computes one row per function, sorted by flat descending, then cum descending, then
+ * name. Returns the row count and sets *rows (free with free()); -1 on allocation failure.
+ * The rows borrow strings from `m`: valid until win_merged_free(m). */
+int64_t win_top(const win_merged *m, win_top_row **rows);
+
+/* ---- status ------------------------------------------------------------------ */
+
+typedef struct win_stats {
+    uint64_t series;
+    uint64_t buckets;
+    uint64_t entries;
+    uint64_t nodes;
+    uint64_t frames;
+    uint64_t strings;
+    uint64_t label_sets;
+    uint64_t memory_used;       /* accounted bytes */
+    uint64_t memory_limit;
+    uint64_t evicted_buckets;   /* by memory pressure */
+    uint64_t expired_buckets;   /* by age */
+    uint64_t reclaimed_nodes;   /* freed by sweeps */
+    uint64_t samples_stored;
+    uint64_t samples_too_old;
+    int64_t oldest_ns, newest_ns; /* time coverage of retained buckets; 0 when empty */
+} win_stats;
+
+void win_store_stats(win_store *store, win_stats *out);
+
+/* Profile types present, for listing. Calls `fn` once per distinct type under the read
+ * lock (do not call back into the store from `fn`). */
+void win_store_each_profile_type(win_store *store, void (*fn)(const char *type, void *ctx), void *ctx);
+
+#endif
