@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs what otelprofd needs on Debian (12 "bookworm" or later) when it is missing.
+#   scripts/install-deps.sh          build + run dependencies
+#   scripts/install-deps.sh --test   also what the test suite needs (cmocka, Node.js, npm
+#                                    packages of tests/package-lock.json, curl)
+# Installs with apt-get as root (or through sudo); otherwise says exactly what to run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_test=0
+[[ "${1:-}" == "--test" ]] && want_test=1
+
+build_pkgs=(build-essential cmake pkg-config libgrpc-dev libprotobuf-c-dev protobuf-c-compiler
+            libmicrohttpd-dev libcjson-dev zlib1g-dev)
+test_pkgs=(libcmocka-dev curl nodejs npm)
+
+pkgs=("${build_pkgs[@]}")
+[[ $want_test == 1 ]] && pkgs+=("${test_pkgs[@]}")
+
+missing=()
+for p in "${pkgs[@]}"; do
+    # nodejs/npm may come from elsewhere (nvm, a tarball): a working binary is enough.
+    if [[ $p == nodejs ]] && command -v node >/dev/null; then continue; fi
+    if [[ $p == npm ]] && command -v npm >/dev/null; then continue; fi
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$p")
+    fi
+done
+
+if ((${#missing[@]})); then
+    echo "install-deps: installing ${missing[*]}" >&2
+    if [[ $(id -u) == 0 ]]; then
+        sudo=()
+    elif command -v sudo >/dev/null; then
+        sudo=(sudo)
+    else
+        echo "install-deps: missing Debian packages: ${missing[*]}" >&2
+        echo "install-deps: run as root: apt-get update && apt-get install -y ${missing[*]}" >&2
+        exit 1
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    "${sudo[@]}" apt-get update -qq
+    "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [[ $want_test == 1 ]]; then
+    # Independent peers for the wire tests (grpc-js, ...), pinned by the lock file.
+    if [[ ! -d tests/node_modules ]] || [[ tests/package-lock.json -nt tests/node_modules/.package-lock.json ]]; then
+        echo "install-deps: npm ci in tests/" >&2
+        npm ci --prefix tests --no-audit --no-fund --loglevel=error >&2
+    fi
+fi
