@@ -37,9 +37,10 @@ typedef struct win_store win_store;
 /* ---- configuration ----------------------------------------------------------- */
 
 typedef struct win_config {
-    int64_t retention_ns;   /* how far back data is kept; default 1 h */
-    int64_t resolution_ns;  /* bucket width; default 10 s */
-    uint64_t memory_limit;  /* bytes of accounted memory before the oldest buckets go; default 512 MiB */
+    int64_t retention_ns;  /* how far back data is kept; default 1 h */
+    int64_t resolution_ns; /* bucket width; default 10 s */
+    uint64_t
+        memory_limit; /* bytes of accounted memory before the oldest buckets go; default 512 MiB */
 } win_config;
 
 /* Fills `cfg` with the documented defaults. */
@@ -62,12 +63,12 @@ typedef struct win_attr {
 /* One frame = one line of a location (inlined functions are frames of their own).
  * An unsymbolized frame has function == NULL (or "") and keeps address + mapping. */
 typedef struct win_frame_in {
-    const char *function;   /* function name, NULL/"" if unsymbolized */
-    const char *file;       /* source file, may be NULL */
+    const char *function; /* function name, NULL/"" if unsymbolized */
+    const char *file;     /* source file, may be NULL */
     int64_t line;
-    uint64_t address;       /* instruction address, 0 if unknown */
-    const char *mapping;    /* mapping (binary) file name, may be NULL */
-    const char *build_id;   /* mapping build id, may be NULL */
+    uint64_t address;     /* instruction address, 0 if unknown */
+    const char *mapping;  /* mapping (binary) file name, may be NULL */
+    const char *build_id; /* mapping build id, may be NULL */
 } win_frame_in;
 
 /* A stack: frame indices (into win_batch.frames), leaf first, as in pprof/OTLP. */
@@ -79,21 +80,31 @@ typedef struct win_stack_in {
 /* One observation: `value` of the profile type at `time_ns` for the stack `stack`.
  * A sample with N timestamps is given as N win_sample_in (translate/ expands them). */
 typedef struct win_sample_in {
-    uint32_t stack;            /* index into win_batch.stacks */
-    uint32_t n_attrs;          /* sample attributes (thread.name, ...) */
+    uint32_t stack;   /* index into win_batch.stacks */
+    uint32_t n_attrs; /* sample attributes (thread.name, ...) */
     const win_attr *attrs;
-    const uint8_t *trace_id;   /* 16 bytes or NULL */
-    const uint8_t *span_id;    /* 8 bytes or NULL */
+    const uint8_t *trace_id; /* 16 bytes or NULL */
+    const uint8_t *span_id;  /* 8 bytes or NULL */
     int64_t value;
-    int64_t time_ns;           /* unix nanoseconds */
+    int64_t time_ns; /* unix nanoseconds */
 } win_sample_in;
+
+/* Optional, per request: lets consecutive batches of one request share the interning of
+ * their frames and stacks, so a dictionary of 3,600 stacks is walked once per request
+ * rather than once per profile. Every batch given the same cache must index the same
+ * frame and stack tables (frame i and stack i mean the same thing in each; the tables may
+ * grow between batches). The store notices when a sweep or another store invalidated the
+ * cache and starts it afresh. Not thread-safe: one request, one thread. */
+typedef struct win_intern_cache win_intern_cache;
+win_intern_cache *win_intern_cache_new(void);
+void win_intern_cache_free(win_intern_cache *cache);
 
 /* Everything one OTLP profile (of one profile type and resource) contributes. All
  * indices must be in range: translate/ validates before building a batch; the store
  * re-checks them and rejects the whole batch (returning -1) if one is not. */
 typedef struct win_batch {
-    const char *profile_type;      /* "type:unit", e.g. "cpu:nanoseconds" */
-    const win_attr *resource;      /* resource attributes (the series key with profile_type) */
+    const char *profile_type; /* "type:unit", e.g. "cpu:nanoseconds" */
+    const win_attr *resource; /* resource attributes (the series key with profile_type) */
     uint32_t n_resource;
     const win_frame_in *frames;
     uint32_t n_frames;
@@ -101,13 +112,14 @@ typedef struct win_batch {
     uint32_t n_stacks;
     const win_sample_in *samples;
     uint32_t n_samples;
+    win_intern_cache *cache; /* optional, see win_intern_cache; NULL = none */
 } win_batch;
 
 typedef struct win_add_result {
-    uint64_t samples_stored;   /* observations that landed in a bucket */
-    uint64_t samples_too_old;  /* older than the retention: counted, not stored */
-    uint64_t samples_too_new;  /* later than now + retention (a clock far off): counted,
-                                  not stored, so a bad clock cannot evict good data */
+    uint64_t samples_stored;  /* observations that landed in a bucket */
+    uint64_t samples_too_old; /* older than the retention: counted, not stored */
+    uint64_t samples_too_new; /* later than now + retention (a clock far off): counted,
+                                 not stored, so a bad clock cannot evict good data */
 } win_add_result;
 
 /* Adds a batch at wall-clock `now_ns` (the store's notion of "now" for expiry). Returns 0,
@@ -143,20 +155,20 @@ bool win_selector_matches(const win_selector *sel, const win_attr *attrs, size_t
 /* ---- merge ------------------------------------------------------------------- */
 
 typedef struct win_query {
-    const char *profile_type;      /* required, e.g. "cpu:nanoseconds" */
-    const win_selector *selector;  /* NULL = match everything */
-    int64_t start_ns;              /* inclusive; INT64_MIN = from the oldest retained */
-    int64_t end_ns;                /* exclusive; INT64_MAX = up to the newest */
+    const char *profile_type;     /* required, e.g. "cpu:nanoseconds" */
+    const win_selector *selector; /* NULL = match everything */
+    int64_t start_ns;             /* inclusive; INT64_MIN = from the oldest retained */
+    int64_t end_ns;               /* exclusive; INT64_MAX = up to the newest */
 } win_query;
 
 /* A frame of a merged result. Strings are owned by the win_merged. */
 typedef struct win_frame {
-    const char *function;   /* "" when unsymbolized */
-    const char *file;       /* "" when unknown */
+    const char *function; /* "" when unsymbolized */
+    const char *file;     /* "" when unknown */
     int64_t line;
     uint64_t address;
-    const char *mapping;    /* "" when unknown */
-    const char *build_id;   /* "" when unknown */
+    const char *mapping;  /* "" when unknown */
+    const char *build_id; /* "" when unknown */
 } win_frame;
 
 /* A node of the merged call tree. nodes[0] is the synthetic root (frame UINT32_MAX,
@@ -164,7 +176,7 @@ typedef struct win_frame {
  * whose leaf is this node (their stack ends here). */
 typedef struct win_node {
     int32_t parent;
-    uint32_t frame;   /* index into win_merged.frames; UINT32_MAX for the root */
+    uint32_t frame; /* index into win_merged.frames; UINT32_MAX for the root */
     int64_t self;
 } win_node;
 
@@ -213,13 +225,14 @@ typedef struct win_stats {
     uint64_t frames;
     uint64_t strings;
     uint64_t label_sets;
-    uint64_t memory_used;       /* accounted bytes */
+    uint64_t memory_used; /* accounted bytes */
     uint64_t memory_limit;
-    uint64_t evicted_buckets;   /* by memory pressure */
-    uint64_t expired_buckets;   /* by age */
-    uint64_t reclaimed_nodes;   /* freed by sweeps */
+    uint64_t evicted_buckets; /* by memory pressure */
+    uint64_t expired_buckets; /* by age */
+    uint64_t reclaimed_nodes; /* freed by sweeps */
     uint64_t samples_stored;
     uint64_t samples_too_old;
+    uint64_t samples_too_new;
     int64_t oldest_ns, newest_ns; /* time coverage of retained buckets; 0 when empty */
 } win_stats;
 
@@ -227,6 +240,7 @@ void win_store_stats(win_store *store, win_stats *out);
 
 /* Profile types present, for listing. Calls `fn` once per distinct type under the read
  * lock (do not call back into the store from `fn`). */
-void win_store_each_profile_type(win_store *store, void (*fn)(const char *type, void *ctx), void *ctx);
+void win_store_each_profile_type(win_store *store, void (*fn)(const char *type, void *ctx),
+                                 void *ctx);
 
 #endif

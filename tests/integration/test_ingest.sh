@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# test_ingest.sh — real profiles in over every OTLP transport, exact pprof answers out.
+#
+# cpu.pb over gRPC with gzip (grpc-js), mem.pb over HTTP protobuf (plain, then gzip: so
+# every mem value counts twice), ebpf_style.json over HTTP JSON; then /debug/top must equal
+# `go tool pprof -top` (testdata/expected) value for value, or, where the test data does
+# not encode that answer, the independent reference computed from the bytes sent
+# (lib/check_top.mjs says which, loudly). Finally cpu.json over HTTP JSON into a fresh
+# daemon must answer exactly like cpu.pb did.
+set -euo pipefail
+source "$(dirname "$0")/lib/common.sh"
+need_tools
+
+CPU_PB="$(shifted "$TD/otlp/cpu.pb")"
+MEM_PB="$(shifted "$TD/otlp/mem.pb")"
+EBPF_JSON="$(shifted "$TD/otlp/ebpf_style.json")"
+CPU_JSON="$(shifted "$TD/otlp/cpu.json")"
+EBPF_PB="$TD/otlp/ebpf_style.pb" # same content as ebpf_style.json; the reference reads it
+E="$TD/expected"
+
+daemon_start A
+
+# ---- ingest ----------------------------------------------------------------------------
+out="$(node "$LIB/send_grpc.mjs" "$A_GRPC" "$CPU_PB" --gzip)"
+expect_eq "cpu.pb over gRPC+gzip: status OK" "OK" "$(jget "$out" status)" || echo "  $out" >&2
+expect_eq "cpu.pb over gRPC+gzip: nothing rejected" "0" "$(rejected "$out")"
+
+code="$(http_post "$A_HTTP/v1development/profiles" "$MEM_PB" application/x-protobuf)"
+expect_eq "mem.pb over HTTP protobuf: 200" "200" "$code"
+expect_contains "mem.pb over HTTP protobuf: response is application/x-protobuf" \
+    "application/x-protobuf" "$(tr '[:upper:]' '[:lower:]' <"$WORK/headers")"
+expect_eq "mem.pb over HTTP protobuf: nothing rejected" "0" "$(rejected "$(response_json)")"
+
+gzip -c "$MEM_PB" >"$WORK/mem.pb.gz"
+code="$(http_post "$A_HTTP/v1development/profiles" "$WORK/mem.pb.gz" application/x-protobuf \
+    -H 'Content-Encoding: gzip')"
+expect_eq "mem.pb over HTTP protobuf+gzip: 200" "200" "$code"
+expect_eq "mem.pb over HTTP protobuf+gzip: nothing rejected" "0" "$(rejected "$(response_json)")"
+
+code="$(http_post "$A_HTTP/v1development/profiles" "$EBPF_JSON" 'application/json; charset=utf-8')"
+expect_eq "ebpf_style.json over HTTP JSON: 200" "200" "$code"
+expect_contains "ebpf_style.json over HTTP JSON: response is application/json" \
+    "application/json" "$(tr '[:upper:]' '[:lower:]' <"$WORK/headers")"
+expect_eq "ebpf_style.json over HTTP JSON: nothing rejected" "0" "$(rejected "$(response_json)")"
+
+# ---- answers ----------------------------------------------------------------------------
+# top LABEL ARGS...: one check_top.mjs comparison against daemon A.
+top() {
+    local label="$1"
+    shift
+    check "$label" node "$LIB/check_top.mjs" --base "$A_MCP" --label "$label" "$@"
+}
+
+for svc in flate:compress_flate json:encoding_json; do
+    s="${svc%%:*}" f="${svc#*:}"
+    sel="{service.name=\"$s\", host.name=\"node-a\"}"
+    top "$s cpu:nanoseconds (cpu.pb, gRPC gzip)" --type cpu:nanoseconds --selector "$sel" \
+        --file "$CPU_PB" --match service.name="$s" --match host.name=node-a \
+        --expected "$E/$f.cpu.cpu.top.txt" --save "$WORK/A.$s.cpu.txt"
+    top "$s samples:count (cpu.pb)" --type samples:count --selector "$sel" \
+        --file "$CPU_PB" --match service.name="$s" --match host.name=node-a \
+        --expected "$E/$f.cpu.samples.top.txt" --save "$WORK/A.$s.samples.txt"
+
+    sel="{service.name=\"$s\", host.name=\"node-b\"}"
+    for t in alloc_space:bytes inuse_space:bytes alloc_objects:count inuse_objects:count; do
+        top "$s $t (mem.pb, HTTP plain + gzip)" --type "$t" --selector "$sel" --repeat 2 \
+            --file "$MEM_PB" --match service.name="$s" --match host.name=node-b \
+            --expected "$E/$f.mem.${t%%:*}.top.txt"
+    done
+
+    sel="{service.name=\"$s\", host.name=\"node-c\"}"
+    top "$s samples:count (ebpf_style.json, HTTP JSON)" --type samples:count --selector "$sel" \
+        --file "$EBPF_PB" --match service.name="$s" --match host.name=node-c \
+        --expected "$E/$f.cpu.samples.top.txt" --addresses --save "$WORK/A.$s.ebpf.samples.txt"
+    top "$s cpu:nanoseconds derived from samples x period (ebpf_style.json)" \
+        --type cpu:nanoseconds --selector "$sel" \
+        --file "$EBPF_PB" --match service.name="$s" --match host.name=node-c \
+        --expected "$E/$f.cpu.samples.top.txt" --scale 10000000 --addresses \
+        --save "$WORK/A.$s.ebpf.cpu.txt"
+    # Independent of any reference: the derived CPU answer is the count answer x period.
+    check "$s ebpf cpu:nanoseconds == samples:count x 10 ms (daemon vs itself)" \
+        node "$LIB/compare_top.mjs" --scale 10000000 --label "$s ebpf derived" \
+        "$WORK/A.$s.ebpf.samples.txt" "$WORK/A.$s.ebpf.cpu.txt"
+done
+
+# The eBPF file keeps some locations unsymbolized: they must appear by address.
+if grep -qE '^-?[0-9]+ -?[0-9]+ 0x[0-9a-fA-F]+$' "$WORK/A.flate.ebpf.samples.txt" \
+    "$WORK/A.json.ebpf.samples.txt"; then
+    pass "unsymbolized eBPF locations are listed by address"
+else
+    fail "unsymbolized eBPF locations are listed by address: no 0x... row in the answers"
+fi
+
+rej="$(metric "$A_MCP" rejected_profiles_total)"
+expect_eq "/metrics: otelprofd_rejected_profiles_total is 0" "0" "$rej"
+recv="$(metric "$A_MCP" received_profiles_total)"
+if [[ "$recv" =~ ^[0-9]+$ && "$recv" -ge 1 ]]; then
+    pass "/metrics: otelprofd_received_profiles_total = $recv"
+else
+    fail "/metrics: otelprofd_received_profiles_total is '$recv'"
+fi
+
+daemon_stop A
+
+# ---- cpu.json into a fresh daemon == cpu.pb ------------------------------------------------
+daemon_start B
+code="$(http_post "$B_HTTP/v1development/profiles" "$CPU_JSON" application/json)"
+expect_eq "cpu.json over HTTP JSON: 200" "200" "$code"
+expect_eq "cpu.json over HTTP JSON: nothing rejected" "0" "$(rejected "$(response_json)")"
+for s in flate json; do
+    sel="{service.name=\"$s\", host.name=\"node-a\"}"
+    for t in cpu:nanoseconds samples:count; do
+        short="${t%%:*}"
+        [[ "$short" == samples ]] || short=cpu
+        url="$B_MCP/debug/top?profile_type=$t&selector=$(node -e 'console.log(encodeURIComponent(process.argv[1]))' "$sel")"
+        if ! curl -sS --fail --max-time 30 -o "$WORK/B.$s.$short.txt" "$url"; then
+            fail "cpu.json $s $t: GET $url failed"
+            continue
+        fi
+        check "cpu.json $s $t == cpu.pb answer" node "$LIB/compare_top.mjs" \
+            --label "cpu.json vs cpu.pb, $s $t" "$WORK/A.$s.$short.txt" "$WORK/B.$s.$short.txt"
+    done
+done
+daemon_stop B
+
+summary

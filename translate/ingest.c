@@ -1,0 +1,1130 @@
+/* translate/ingest.c — validation of decoded requests and their normalization into
+ * win_batch values (translate.h; DESIGN.md "OTLP ingest").
+ *
+ * Shape of the work: pass 1 validates every profile (dictionary entries lazily, each
+ * entry checked once per request), pass 2 builds batches for the valid ones. Frames and
+ * stacks are built once per request, only for entries a valid profile uses, and every
+ * batch of the request shares those arrays. */
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "translate/translate_internal.h"
+
+typedef Opentelemetry__Proto__Profiles__V1development__ProfilesDictionary pb_dict;
+typedef Opentelemetry__Proto__Profiles__V1development__ResourceProfiles pb_rprof;
+typedef Opentelemetry__Proto__Profiles__V1development__ScopeProfiles pb_sprof;
+typedef Opentelemetry__Proto__Profiles__V1development__Profile pb_profile;
+typedef Opentelemetry__Proto__Profiles__V1development__Sample pb_sample;
+typedef Opentelemetry__Proto__Profiles__V1development__Stack pb_stack;
+typedef Opentelemetry__Proto__Profiles__V1development__Location pb_loc;
+typedef Opentelemetry__Proto__Profiles__V1development__Line pb_line;
+typedef Opentelemetry__Proto__Profiles__V1development__Function pb_fn;
+typedef Opentelemetry__Proto__Profiles__V1development__Mapping pb_map;
+typedef Opentelemetry__Proto__Profiles__V1development__Link pb_link;
+typedef Opentelemetry__Proto__Profiles__V1development__KeyValueAndUnit pb_kvu;
+typedef Opentelemetry__Proto__Profiles__V1development__ValueType pb_vtype;
+typedef Opentelemetry__Proto__Common__V1__AnyValue pb_any;
+typedef Opentelemetry__Proto__Common__V1__KeyValue pb_kv;
+
+#define ANY(x) OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_##x
+
+/* Nested AnyValue depth accepted in attributes; decode already bounds it, this keeps the
+ * recursion here independent of how the request was built. */
+#define TR_MAX_VALUE_DEPTH 32
+/* Rendered attribute text is cut beyond this: it is a label, not a payload. */
+#define TR_MAX_ATTR_TEXT 65536
+
+static const pb_dict empty_dict =
+    OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__PROFILES_DICTIONARY__INIT;
+/* What index 0 means when the sender left a table empty ("unset"). */
+static const pb_stack default_stack = OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__STACK__INIT;
+static const pb_loc default_loc = OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__LOCATION__INIT;
+static const pb_fn default_fn = OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__FUNCTION__INIT;
+static const pb_map default_map = OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__MAPPING__INIT;
+static const pb_link default_link = OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__LINK__INIT;
+static const pb_kvu default_kvu =
+    OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__KEY_VALUE_AND_UNIT__INIT;
+static const pb_line default_line = OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__LINE__INIT;
+
+enum { ST_UNCHECKED = 0, ST_OK = 1, ST_BAD = 2 };
+
+typedef struct ing {
+    base_arena *arena;
+    const pb_dict *d;
+    size_t n_str, n_map, n_loc, n_fn, n_link, n_attr, n_stack;
+    /* validation cache, one state per entry (sized max(n, 1) so index 0 always fits) */
+    uint8_t *st_stack, *st_loc, *st_fn, *st_map, *st_attr, *st_link;
+    /* rendered attribute text, per attribute-table index */
+    win_attr *attr_text;
+    uint8_t *attr_done;
+    /* normalization, shared by all batches of the request */
+    bool built;
+    win_frame_in *frames;
+    uint32_t n_frames, cap_frames;
+    uint32_t *loc_first; /* first frame of a location, UINT32_MAX until built */
+    win_stack_in *stacks;
+    uint32_t n_stacks;
+    uint32_t *stack_map; /* batch stack of a stack-table entry, UINT32_MAX until built */
+    const char **map_build_id;
+    uint8_t *map_done;
+    bool nomem;
+} ing;
+
+/* ---- small helpers ------------------------------------------------------------------ */
+
+static bool idx_bad(int64_t idx, size_t n)
+{
+    return idx != 0 && (idx < 0 || (uint64_t)idx >= n);
+}
+
+static const char *str_at(const ing *g, int32_t i)
+{
+    if (i < 0 || (size_t)i >= g->n_str)
+        return "";
+    const char *s = g->d->string_table[i];
+    return s ? s : "";
+}
+
+#define TABLE_AT(name, type, table, count, dflt)                                                   \
+    static const type *name(const ing *g, int32_t i)                                               \
+    {                                                                                              \
+        if (i < 0 || (size_t)i >= g->count || !g->d->table[i])                                     \
+            return &dflt;                                                                          \
+        return g->d->table[i];                                                                     \
+    }
+TABLE_AT(stack_at, pb_stack, stack_table, n_stack, default_stack)
+TABLE_AT(loc_at, pb_loc, location_table, n_loc, default_loc)
+TABLE_AT(fn_at, pb_fn, function_table, n_fn, default_fn)
+TABLE_AT(map_at, pb_map, mapping_table, n_map, default_map)
+TABLE_AT(link_at, pb_link, link_table, n_link, default_link)
+TABLE_AT(kvu_at, pb_kvu, attribute_table, n_attr, default_kvu)
+
+static const char *nonempty(const char *s)
+{
+    return s && *s ? s : NULL;
+}
+
+static void note_error(tr_result *res, const char *msg)
+{
+    if (!res->error_message[0])
+        snprintf(res->error_message, sizeof res->error_message, "%s", msg);
+}
+
+/* Formats a path prefix into `buf` and returns it: called only on the failure branch, so
+ * the success path of validation (once per dictionary entry) formats nothing. */
+#define PATH_PREFIX(buf, ...) (snprintf((buf), sizeof(buf), __VA_ARGS__), (buf))
+
+/* Writes "<what> <idx> out of range: <table> has <n> entries" after `prefix`. */
+static bool range_err(char *det, size_t dl, const char *prefix, const char *what, int64_t idx,
+                      const char *table, size_t n)
+{
+    snprintf(det, dl, "%s%s %" PRId64 " out of range: %s has %zu entries", prefix, what, idx, table,
+             n);
+    return false;
+}
+
+/* ---- validation ------------------------------------------------------------------- */
+
+static bool check_any(const ing *g, const pb_any *v, int depth, const char *prefix, char *det,
+                      size_t dl)
+{
+    if (!v)
+        return true;
+    if (depth > TR_MAX_VALUE_DEPTH) {
+        snprintf(det, dl, "%s: value nested deeper than %d", prefix, TR_MAX_VALUE_DEPTH);
+        return false;
+    }
+    switch (v->value_case) {
+    case ANY(STRING_VALUE_STRINDEX):
+        if (idx_bad(v->string_value_strindex, g->n_str))
+            return range_err(det, dl, prefix, ".string_value_strindex", v->string_value_strindex,
+                             "string_table", g->n_str);
+        return true;
+    case ANY(ARRAY_VALUE):
+        if (v->array_value)
+            for (size_t i = 0; i < v->array_value->n_values; i++)
+                if (!check_any(g, v->array_value->values[i], depth + 1, prefix, det, dl))
+                    return false;
+        return true;
+    case ANY(KVLIST_VALUE):
+        if (v->kvlist_value)
+            for (size_t i = 0; i < v->kvlist_value->n_values; i++) {
+                const pb_kv *kv = v->kvlist_value->values[i];
+                if (!kv)
+                    continue;
+                if (idx_bad(kv->key_strindex, g->n_str))
+                    return range_err(det, dl, prefix, ".key_strindex", kv->key_strindex,
+                                     "string_table", g->n_str);
+                if (!check_any(g, kv->value, depth + 1, prefix, det, dl))
+                    return false;
+            }
+        return true;
+    default:
+        return true;
+    }
+}
+
+static bool check_attr(ing *g, int32_t i, char *det, size_t dl)
+{
+    if (g->st_attr[i] == ST_OK)
+        return true;
+    const pb_kvu *a = kvu_at(g, i);
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "attribute_table[%d]", i);
+    bool ok = true;
+    if (idx_bad(a->key_strindex, g->n_str))
+        ok = range_err(det, dl, prefix, ".key_strindex", a->key_strindex, "string_table", g->n_str);
+    else if (idx_bad(a->unit_strindex, g->n_str))
+        ok = range_err(det, dl, prefix, ".unit_strindex", a->unit_strindex, "string_table",
+                       g->n_str);
+    else {
+        strncat(prefix, ".value", sizeof prefix - strlen(prefix) - 1);
+        ok = check_any(g, a->value, 0, prefix, det, dl);
+    }
+    g->st_attr[i] = ok ? ST_OK : ST_BAD;
+    return ok;
+}
+
+/* Checks a list of attribute indices. The list belongs to `table`[`index`] (table NULL:
+ * to the sample or profile whose path the caller prepends); the path is formatted only
+ * when something is wrong. */
+static bool check_attr_list(ing *g, const int32_t *idx, size_t n, const char *table, int32_t index,
+                            char *det, size_t dl)
+{
+    for (size_t k = 0; k < n; k++) {
+        if (idx_bad(idx[k], g->n_attr)) {
+            char what[96];
+            if (table)
+                snprintf(what, sizeof what, "%s[%d].attribute_indices[%zu]", table, index, k);
+            else
+                snprintf(what, sizeof what, ".attribute_indices[%zu]", k);
+            return range_err(det, dl, "", what, idx[k], "attribute_table", g->n_attr);
+        }
+        if (!check_attr(g, idx[k], det, dl))
+            return false;
+    }
+    return true;
+}
+
+static bool check_fn(ing *g, int32_t i, char *det, size_t dl)
+{
+    if (g->st_fn[i] == ST_OK)
+        return true;
+    const pb_fn *f = fn_at(g, i);
+    char pfx[48];
+#define prefix PATH_PREFIX(pfx, "function_table[%d]", i)
+    bool ok = true;
+    if (idx_bad(f->name_strindex, g->n_str))
+        ok = range_err(det, dl, prefix, ".name_strindex", f->name_strindex, "string_table",
+                       g->n_str);
+    else if (idx_bad(f->system_name_strindex, g->n_str))
+        ok = range_err(det, dl, prefix, ".system_name_strindex", f->system_name_strindex,
+                       "string_table", g->n_str);
+    else if (idx_bad(f->filename_strindex, g->n_str))
+        ok = range_err(det, dl, prefix, ".filename_strindex", f->filename_strindex, "string_table",
+                       g->n_str);
+    g->st_fn[i] = ok ? ST_OK : ST_BAD;
+    return ok;
+#undef prefix
+}
+
+static bool check_map(ing *g, int32_t i, char *det, size_t dl)
+{
+    if (g->st_map[i] == ST_OK)
+        return true;
+    const pb_map *m = map_at(g, i);
+    char pfx[48];
+#define prefix PATH_PREFIX(pfx, "mapping_table[%d]", i)
+    bool ok = true;
+    if (idx_bad(m->filename_strindex, g->n_str))
+        ok = range_err(det, dl, prefix, ".filename_strindex", m->filename_strindex, "string_table",
+                       g->n_str);
+    else
+        ok = check_attr_list(g, m->attribute_indices, m->n_attribute_indices, "mapping_table", i,
+                             det, dl);
+    g->st_map[i] = ok ? ST_OK : ST_BAD;
+    return ok;
+#undef prefix
+}
+
+static bool check_loc(ing *g, int32_t i, char *det, size_t dl)
+{
+    if (g->st_loc[i] == ST_OK)
+        return true;
+    const pb_loc *l = loc_at(g, i);
+    char pfx[48];
+#define prefix PATH_PREFIX(pfx, "location_table[%d]", i)
+    bool ok = true;
+    if (idx_bad(l->mapping_index, g->n_map))
+        ok = range_err(det, dl, prefix, ".mapping_index", l->mapping_index, "mapping_table",
+                       g->n_map);
+    else
+        ok = check_map(g, l->mapping_index, det, dl);
+    for (size_t k = 0; ok && k < l->n_lines; k++) {
+        const pb_line *ln = l->lines[k] ? l->lines[k] : &default_line;
+        if (idx_bad(ln->function_index, g->n_fn)) {
+            char what[64];
+            snprintf(what, sizeof what, ".lines[%zu].function_index", k);
+            ok = range_err(det, dl, prefix, what, ln->function_index, "function_table", g->n_fn);
+        } else {
+            ok = check_fn(g, ln->function_index, det, dl);
+        }
+    }
+    if (ok)
+        ok = check_attr_list(g, l->attribute_indices, l->n_attribute_indices, "location_table", i,
+                             det, dl);
+    g->st_loc[i] = ok ? ST_OK : ST_BAD;
+    return ok;
+#undef prefix
+}
+
+static bool check_stack(ing *g, int32_t i, char *det, size_t dl)
+{
+    if (g->st_stack[i] == ST_OK)
+        return true;
+    const pb_stack *s = stack_at(g, i);
+    bool ok = true;
+    for (size_t k = 0; ok && k < s->n_location_indices; k++) {
+        int32_t li = s->location_indices[k];
+        if (idx_bad(li, g->n_loc)) {
+            char prefix[64];
+            snprintf(prefix, sizeof prefix, "stack_table[%d].location_indices[%zu]", i, k);
+            ok = range_err(det, dl, prefix, "", li, "location_table", g->n_loc);
+        } else {
+            ok = check_loc(g, li, det, dl);
+        }
+    }
+    g->st_stack[i] = ok ? ST_OK : ST_BAD;
+    return ok;
+}
+
+static bool link_is_zero(const pb_link *l)
+{
+    for (size_t k = 0; k < l->trace_id.len; k++)
+        if (l->trace_id.data[k])
+            return false;
+    for (size_t k = 0; k < l->span_id.len; k++)
+        if (l->span_id.data[k])
+            return false;
+    return true;
+}
+
+static bool check_link(ing *g, int32_t i, char *det, size_t dl)
+{
+    if (g->st_link[i] == ST_OK)
+        return true;
+    const pb_link *l = link_at(g, i);
+    bool ok = true;
+    /* the conventional zero link at index 0 may carry no ids at all */
+    if (i == 0 && l->trace_id.len == 0 && l->span_id.len == 0)
+        ok = true;
+    else if (l->trace_id.len != 16) {
+        snprintf(det, dl, "link_table[%d].trace_id has %zu bytes, want 16", i, l->trace_id.len);
+        ok = false;
+    } else if (l->span_id.len != 8) {
+        snprintf(det, dl, "link_table[%d].span_id has %zu bytes, want 8", i, l->span_id.len);
+        ok = false;
+    }
+    g->st_link[i] = ok ? ST_OK : ST_BAD;
+    return ok;
+}
+
+/* ---- attribute text -------------------------------------------------------------- */
+
+typedef struct sbuf {
+    base_arena *arena;
+    char *p;
+    size_t n, cap;
+    bool nomem;
+} sbuf;
+
+static void sb_put(sbuf *b, const char *s, size_t len)
+{
+    if (b->nomem || b->n >= TR_MAX_ATTR_TEXT)
+        return;
+    if (len > TR_MAX_ATTR_TEXT - b->n)
+        len = TR_MAX_ATTR_TEXT - b->n;
+    if (b->n + len + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 64;
+        while (cap < b->n + len + 1)
+            cap *= 2;
+        char *np = base_arena_alloc(b->arena, cap);
+        if (!np) {
+            b->nomem = true;
+            return;
+        }
+        if (b->n)
+            memcpy(np, b->p, b->n);
+        b->p = np;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, s, len);
+    b->n += len;
+    b->p[b->n] = '\0';
+}
+
+static void sb_str(sbuf *b, const char *s)
+{
+    sb_put(b, s, strlen(s));
+}
+
+static void sb_quoted(sbuf *b, const char *s)
+{
+    sb_put(b, "\"", 1);
+    const char *run = s;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\' || c < 0x20) {
+            sb_put(b, run, (size_t)(s - run));
+            char esc[8];
+            if (c == '"' || c == '\\')
+                snprintf(esc, sizeof esc, "\\%c", c);
+            else
+                snprintf(esc, sizeof esc, "\\u%04x", c);
+            sb_str(b, esc);
+            run = s + 1;
+        }
+    }
+    sb_put(b, run, (size_t)(s - run));
+    sb_put(b, "\"", 1);
+}
+
+static void sb_base64(sbuf *b, const uint8_t *data, size_t len)
+{
+    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char out[4];
+    for (size_t i = 0; i < len; i += 3) {
+        uint32_t v = (uint32_t)data[i] << 16;
+        if (i + 1 < len)
+            v |= (uint32_t)data[i + 1] << 8;
+        if (i + 2 < len)
+            v |= data[i + 2];
+        out[0] = tbl[(v >> 18) & 63];
+        out[1] = tbl[(v >> 12) & 63];
+        out[2] = i + 1 < len ? tbl[(v >> 6) & 63] : '=';
+        out[3] = i + 2 < len ? tbl[v & 63] : '=';
+        sb_put(b, out, 4);
+    }
+}
+
+/* Renders a value: top-level strings as they are, nested ones as JSON-ish text. */
+static void render_any(const ing *g, sbuf *b, const pb_any *v, int depth, bool nested)
+{
+    char num[48];
+    if (!v || depth > TR_MAX_VALUE_DEPTH)
+        return;
+    switch (v->value_case) {
+    case ANY(STRING_VALUE):
+    case ANY(STRING_VALUE_STRINDEX): {
+        const char *s = v->value_case == ANY(STRING_VALUE) ? v->string_value
+                                                           : str_at(g, v->string_value_strindex);
+        if (!s)
+            s = "";
+        if (nested)
+            sb_quoted(b, s);
+        else
+            sb_str(b, s);
+        break;
+    }
+    case ANY(BOOL_VALUE):
+        sb_str(b, v->bool_value ? "true" : "false");
+        break;
+    case ANY(INT_VALUE):
+        snprintf(num, sizeof num, "%" PRId64, v->int_value);
+        sb_str(b, num);
+        break;
+    case ANY(DOUBLE_VALUE):
+        snprintf(num, sizeof num, "%g", v->double_value);
+        sb_str(b, num);
+        break;
+    case ANY(BYTES_VALUE):
+        if (nested)
+            sb_put(b, "\"", 1);
+        sb_base64(b, v->bytes_value.data, v->bytes_value.len);
+        if (nested)
+            sb_put(b, "\"", 1);
+        break;
+    case ANY(ARRAY_VALUE):
+        sb_put(b, "[", 1);
+        if (v->array_value)
+            for (size_t i = 0; i < v->array_value->n_values; i++) {
+                if (i)
+                    sb_put(b, ",", 1);
+                render_any(g, b, v->array_value->values[i], depth + 1, true);
+            }
+        sb_put(b, "]", 1);
+        break;
+    case ANY(KVLIST_VALUE):
+        sb_put(b, "{", 1);
+        if (v->kvlist_value)
+            for (size_t i = 0; i < v->kvlist_value->n_values; i++) {
+                const pb_kv *kv = v->kvlist_value->values[i];
+                if (!kv)
+                    continue;
+                if (i)
+                    sb_put(b, ",", 1);
+                sb_quoted(b, kv->key && *kv->key ? kv->key : str_at(g, kv->key_strindex));
+                sb_put(b, ":", 1);
+                render_any(g, b, kv->value, depth + 1, true);
+            }
+        sb_put(b, "}", 1);
+        break;
+    default:
+        break;
+    }
+}
+
+/* Text of a value; plain strings are borrowed, not copied. Returns NULL on NOMEM. */
+static const char *value_text(ing *g, const pb_any *v)
+{
+    if (!v)
+        return "";
+    if (v->value_case == ANY(STRING_VALUE))
+        return v->string_value ? v->string_value : "";
+    if (v->value_case == ANY(STRING_VALUE_STRINDEX))
+        return str_at(g, v->string_value_strindex);
+    sbuf b = {.arena = g->arena};
+    render_any(g, &b, v, 0, false);
+    if (b.nomem) {
+        g->nomem = true;
+        return NULL;
+    }
+    return b.p ? b.p : "";
+}
+
+/* The cached rendering of a (validated) attribute-table entry. */
+static const win_attr *attr_text(ing *g, int32_t i)
+{
+    if (!g->attr_done[i]) {
+        const pb_kvu *a = kvu_at(g, i);
+        const char *v = value_text(g, a->value);
+        if (!v)
+            return NULL;
+        g->attr_text[i].key = str_at(g, a->key_strindex);
+        g->attr_text[i].value = v;
+        g->attr_done[i] = 1;
+    }
+    return &g->attr_text[i];
+}
+
+/* ---- frames and stacks ------------------------------------------------------------ */
+
+static const char *mapping_build_id(ing *g, int32_t mi)
+{
+    static const char *const keys[] = {"process.executable.build_id.gnu",
+                                       "process.executable.build_id.htlhash",
+                                       "process.executable.build_id.go", "build_id"};
+    if (g->map_done[mi])
+        return g->map_build_id[mi];
+    const pb_map *m = map_at(g, mi);
+    const char *best = NULL;
+    size_t best_rank = sizeof keys / sizeof keys[0];
+    for (size_t k = 0; k < m->n_attribute_indices; k++) {
+        const win_attr *a = attr_text(g, m->attribute_indices[k]);
+        if (!a)
+            return NULL;
+        for (size_t r = 0; r < best_rank; r++)
+            if (strcmp(a->key, keys[r]) == 0 && *a->value) {
+                best = a->value;
+                best_rank = r;
+                break;
+            }
+    }
+    g->map_build_id[mi] = best;
+    g->map_done[mi] = 1;
+    return best;
+}
+
+static size_t loc_nframes(const pb_loc *l)
+{
+    return l->n_lines ? l->n_lines : 1;
+}
+
+/* Allocates the request-wide normalization tables on first use. */
+static bool build_init(ing *g)
+{
+    if (g->built)
+        return true;
+    size_t total = 1; /* the default location of an empty table */
+    for (size_t i = 0; i < g->n_loc; i++) {
+        total += loc_nframes(loc_at(g, (int32_t)i));
+        if (total > UINT32_MAX)
+            return false;
+    }
+    size_t nl = g->n_loc ? g->n_loc : 1, ns = g->n_stack ? g->n_stack : 1;
+    size_t nm = g->n_map ? g->n_map : 1;
+    g->frames = base_arena_alloc(g->arena, total * sizeof *g->frames);
+    g->loc_first = base_arena_alloc(g->arena, nl * sizeof *g->loc_first);
+    g->stacks = base_arena_alloc(g->arena, ns * sizeof *g->stacks);
+    g->stack_map = base_arena_alloc(g->arena, ns * sizeof *g->stack_map);
+    g->map_build_id = base_arena_alloc(g->arena, nm * sizeof *g->map_build_id);
+    g->map_done = base_arena_calloc(g->arena, nm, 1);
+    if (!g->frames || !g->loc_first || !g->stacks || !g->stack_map || !g->map_build_id ||
+        !g->map_done)
+        return false;
+    memset(g->loc_first, 0xff, nl * sizeof *g->loc_first);
+    memset(g->stack_map, 0xff, ns * sizeof *g->stack_map);
+    g->cap_frames = (uint32_t)total;
+    g->built = true;
+    return true;
+}
+
+static bool build_loc(ing *g, int32_t li, uint32_t *first)
+{
+    if (g->loc_first[li] != UINT32_MAX) {
+        *first = g->loc_first[li];
+        return true;
+    }
+    const pb_loc *l = loc_at(g, li);
+    const pb_map *m = map_at(g, l->mapping_index);
+    const char *mapping = nonempty(str_at(g, m->filename_strindex));
+    const char *build_id = mapping_build_id(g, l->mapping_index);
+    if (g->nomem)
+        return false;
+    size_t n = loc_nframes(l);
+    if (n > g->cap_frames - g->n_frames)
+        return false; /* cannot happen: capacity was summed over all locations */
+    *first = g->loc_first[li] = g->n_frames;
+    for (size_t k = 0; k < n; k++) {
+        win_frame_in *f = &g->frames[g->n_frames++];
+        f->address = l->address;
+        f->mapping = mapping;
+        f->build_id = build_id;
+        if (!l->n_lines) { /* unsymbolized: address + mapping identify the frame */
+            f->function = NULL;
+            f->file = NULL;
+            f->line = 0;
+            continue;
+        }
+        const pb_line *ln = l->lines[k] ? l->lines[k] : &default_line;
+        const pb_fn *fn = fn_at(g, ln->function_index);
+        const char *name = nonempty(str_at(g, fn->name_strindex));
+        f->function = name ? name : nonempty(str_at(g, fn->system_name_strindex));
+        f->file = nonempty(str_at(g, fn->filename_strindex));
+        f->line = ln->line;
+    }
+    return true;
+}
+
+/* Batch stack index of a validated stack-table entry, building it on first use. */
+static bool build_stack(ing *g, int32_t si, uint32_t *out)
+{
+    if (g->stack_map[si] != UINT32_MAX) {
+        *out = g->stack_map[si];
+        return true;
+    }
+    const pb_stack *s = stack_at(g, si);
+    size_t depth = 0;
+    for (size_t k = 0; k < s->n_location_indices; k++) {
+        depth += loc_nframes(loc_at(g, s->location_indices[k]));
+        if (depth > UINT32_MAX)
+            return false;
+    }
+    uint32_t *fr = NULL;
+    if (depth) {
+        fr = base_arena_alloc(g->arena, depth * sizeof *fr);
+        if (!fr)
+            return false;
+    }
+    size_t pos = 0;
+    for (size_t k = 0; k < s->n_location_indices; k++) {
+        int32_t li = s->location_indices[k];
+        uint32_t first;
+        if (!build_loc(g, li, &first))
+            return false;
+        size_t n = loc_nframes(loc_at(g, li));
+        for (size_t j = 0; j < n; j++)
+            fr[pos++] = first + (uint32_t)j;
+    }
+    g->stacks[g->n_stacks] = (win_stack_in){fr, (uint32_t)depth};
+    *out = g->stack_map[si] = g->n_stacks++;
+    return true;
+}
+
+/* ---- per profile -------------------------------------------------------------------- */
+
+typedef struct prof_info {
+    bool valid;
+    bool derivable;  /* samples:count with period type cpu:nanoseconds and period > 0 */
+    bool native_cpu; /* its own type is cpu:nanoseconds */
+    const char *type;
+    uint64_t n_obs;
+} prof_info;
+
+static uint64_t sample_obs(const pb_sample *s)
+{
+    return s->n_timestamps_unix_nano ? s->n_timestamps_unix_nano : 1;
+}
+
+static int64_t clamp_time(uint64_t t)
+{
+    return t > INT64_MAX ? INT64_MAX : (int64_t)t;
+}
+
+/* A detail either continues the path (".stack_index ...") or names a dictionary entry
+ * ("stack_table[3]..."), which reads better after a colon. */
+static void join_detail(char *msg, size_t ml, const char *where, const char *det)
+{
+    snprintf(msg, ml, det[0] == '.' ? "%s%s" : "%s: %s", where, det);
+}
+
+/* Validates one profile; on failure writes the message (with `path`) to msg. */
+static bool validate_profile(ing *g, const pb_profile *p, const char *path, prof_info *pi,
+                             char *msg, size_t ml)
+{
+    char det[512];
+    det[0] = '\0';
+    static const pb_vtype no_type = OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__VALUE_TYPE__INIT;
+    const pb_vtype *st = p->sample_type ? p->sample_type : &no_type;
+    const pb_vtype *pt = p->period_type ? p->period_type : &no_type;
+    const struct {
+        const char *what;
+        int32_t idx;
+    } strs[] = {{".sample_type.type_strindex", st->type_strindex},
+                {".sample_type.unit_strindex", st->unit_strindex},
+                {".period_type.type_strindex", pt->type_strindex},
+                {".period_type.unit_strindex", pt->unit_strindex}};
+    for (size_t k = 0; k < sizeof strs / sizeof strs[0]; k++)
+        if (idx_bad(strs[k].idx, g->n_str)) {
+            range_err(msg, ml, path, strs[k].what, strs[k].idx, "string_table", g->n_str);
+            return false;
+        }
+    if (!check_attr_list(g, p->attribute_indices, p->n_attribute_indices, NULL, 0, det,
+                         sizeof det)) {
+        join_detail(msg, ml, path, det);
+        return false;
+    }
+
+    pi->type = base_arena_printf(g->arena, "%s:%s", str_at(g, st->type_strindex),
+                                 str_at(g, st->unit_strindex));
+    if (!pi->type) {
+        g->nomem = true;
+        return false;
+    }
+    pi->native_cpu = strcmp(pi->type, "cpu:nanoseconds") == 0;
+    pi->derivable = p->period > 0 && strcmp(pi->type, "samples:count") == 0 &&
+                    strcmp(str_at(g, pt->type_strindex), "cpu") == 0 &&
+                    strcmp(str_at(g, pt->unit_strindex), "nanoseconds") == 0;
+
+    uint64_t n_obs = 0;
+    for (size_t i = 0; i < p->n_samples; i++) {
+        const pb_sample *s = p->samples[i];
+        if (!s)
+            continue;
+        char where_buf[400];
+#define where PATH_PREFIX(where_buf, "%s.samples[%zu]", path, i)
+        if (idx_bad(s->stack_index, g->n_stack)) {
+            range_err(msg, ml, where, ".stack_index", s->stack_index, "stack_table", g->n_stack);
+            return false;
+        }
+        if (idx_bad(s->link_index, g->n_link)) {
+            range_err(msg, ml, where, ".link_index", s->link_index, "link_table", g->n_link);
+            return false;
+        }
+        if (s->n_values && s->n_timestamps_unix_nano && s->n_values != s->n_timestamps_unix_nano) {
+            snprintf(msg, ml, "%s: values has %zu entries but timestamps_unix_nano has %zu", where,
+                     s->n_values, s->n_timestamps_unix_nano);
+            return false;
+        }
+        if (!s->n_values && !s->n_timestamps_unix_nano) {
+            snprintf(msg, ml, "%s: sample has neither values nor timestamps_unix_nano", where);
+            return false;
+        }
+        if (!check_attr_list(g, s->attribute_indices, s->n_attribute_indices, NULL, 0, det,
+                             sizeof det) ||
+            !check_stack(g, s->stack_index, det, sizeof det) ||
+            !check_link(g, s->link_index, det, sizeof det)) {
+            join_detail(msg, ml, where, det);
+            return false;
+        }
+        /* values land as given (timestamps) or summed (values only); either way the
+         * stored number, and count * period when derived, must fit in int64 */
+        int64_t sum = 0;
+        for (size_t k = 0; k < s->n_values; k++) {
+            int64_t v = s->values[k], scaled;
+            bool over = s->n_timestamps_unix_nano ? false : __builtin_add_overflow(sum, v, &sum);
+            if (!over && pi->derivable && s->n_timestamps_unix_nano)
+                over = __builtin_mul_overflow(v, p->period, &scaled);
+            if (over) {
+                snprintf(msg, ml, "%s.values[%zu] %" PRId64 " overflows int64 when %s", where, k, v,
+                         s->n_timestamps_unix_nano ? "multiplied by period" : "summed");
+                return false;
+            }
+        }
+        int64_t scaled_sum;
+        if (!s->n_timestamps_unix_nano && pi->derivable &&
+            __builtin_mul_overflow(sum, p->period, &scaled_sum)) {
+            snprintf(msg, ml,
+                     "%s: values sum %" PRId64 " overflows int64 when multiplied by period", where,
+                     sum);
+            return false;
+        }
+        n_obs += sample_obs(s);
+#undef where
+    }
+    if (n_obs > UINT32_MAX) {
+        snprintf(msg, ml, "%s: %" PRIu64 " observations, more than one batch can carry", path,
+                 n_obs);
+        return false;
+    }
+    pi->n_obs = n_obs;
+    return true;
+}
+
+static uint64_t profile_obs(const pb_profile *p)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < p->n_samples; i++)
+        if (p->samples[i])
+            n += sample_obs(p->samples[i]);
+    return n;
+}
+
+/* Fills `out` (one entry per observation) with the profile's observations. */
+static bool build_samples(ing *g, const pb_profile *p, int64_t now_ns, win_sample_in *out,
+                          const win_attr *pattrs, size_t n_pattrs)
+{
+    /* one attribute pool for the profile, sliced per sample: no per-sample allocation */
+    size_t pool_n = 0;
+    for (size_t i = 0; i < p->n_samples; i++)
+        if (p->samples[i] && p->samples[i]->n_attribute_indices)
+            pool_n += p->samples[i]->n_attribute_indices + n_pattrs;
+    win_attr *pool = NULL;
+    if (pool_n && !(pool = base_arena_alloc(g->arena, pool_n * sizeof *pool)))
+        return false;
+    size_t pool_used = 0;
+    int64_t ptime = p->time_unix_nano ? clamp_time(p->time_unix_nano) : now_ns;
+    size_t o = 0;
+    for (size_t i = 0; i < p->n_samples; i++) {
+        const pb_sample *s = p->samples[i];
+        if (!s)
+            continue;
+        uint32_t stack;
+        if (!build_stack(g, s->stack_index, &stack))
+            return false;
+        const win_attr *attrs = pattrs;
+        uint32_t n_attrs = (uint32_t)n_pattrs;
+        if (s->n_attribute_indices) {
+            win_attr *a = pool + pool_used;
+            size_t n = 0;
+            for (size_t k = 0; k < s->n_attribute_indices; k++) {
+                const win_attr *t = attr_text(g, s->attribute_indices[k]);
+                if (!t)
+                    return false;
+                if (*t->key)
+                    a[n++] = *t;
+            }
+            for (size_t k = 0; k < n_pattrs; k++)
+                a[n++] = pattrs[k];
+            pool_used += n;
+            attrs = a;
+            n_attrs = (uint32_t)n;
+        }
+        const uint8_t *trace = NULL, *span = NULL;
+        if (s->link_index) {
+            const pb_link *l = link_at(g, s->link_index);
+            if (!link_is_zero(l)) {
+                trace = l->trace_id.data;
+                span = l->span_id.data;
+            }
+        }
+        win_sample_in base = {stack, n_attrs, n_attrs ? attrs : NULL, trace, span, 0, ptime};
+        if (s->n_timestamps_unix_nano) {
+            for (size_t k = 0; k < s->n_timestamps_unix_nano; k++) {
+                out[o] = base;
+                out[o].value = s->n_values ? s->values[k] : 1;
+                out[o].time_ns = clamp_time(s->timestamps_unix_nano[k]);
+                o++;
+            }
+        } else {
+            int64_t sum = 0;
+            for (size_t k = 0; k < s->n_values; k++)
+                sum += s->values[k]; /* validated not to overflow */
+            out[o] = base;
+            out[o].value = sum;
+            o++;
+        }
+    }
+    return true;
+}
+
+/* ---- resources ------------------------------------------------------------------ */
+
+typedef struct res_info {
+    win_attr *attrs;
+    uint32_t n;
+    bool valid;
+    char *error;     /* first problem when !valid */
+    uint64_t hash;   /* of the resolved attribute set */
+    bool native_cpu; /* some valid profile of an equal resource is cpu:nanoseconds */
+} res_info;
+
+static uint64_t fnv(uint64_t h, const char *s)
+{
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211u;
+    return (h ^ 0xffu) * 1099511628211u;
+}
+
+static bool resolve_resource(ing *g, const pb_rprof *rp, size_t ri, res_info *out)
+{
+    out->valid = true;
+    out->hash = 1469598103934665603u;
+    const Opentelemetry__Proto__Resource__V1__Resource *r = rp->resource;
+    size_t n = r ? r->n_attributes : 0;
+    if (!n)
+        return true;
+    out->attrs = base_arena_alloc(g->arena, n * sizeof *out->attrs);
+    if (!out->attrs)
+        return false;
+    for (size_t k = 0; k < n; k++) {
+        const pb_kv *kv = r->attributes[k];
+        if (!kv)
+            continue;
+        char prefix[160], det[512];
+        snprintf(prefix, sizeof prefix, "resource_profiles[%zu].resource.attributes[%zu]", ri, k);
+        bool ok = true;
+        if (idx_bad(kv->key_strindex, g->n_str))
+            ok = range_err(det, sizeof det, prefix, ".key_strindex", kv->key_strindex,
+                           "string_table", g->n_str);
+        else {
+            strncat(prefix, ".value", sizeof prefix - strlen(prefix) - 1);
+            ok = check_any(g, kv->value, 0, prefix, det, sizeof det);
+        }
+        if (!ok) {
+            out->valid = false;
+            out->error = base_arena_strndup(g->arena, det, strlen(det));
+            return out->error != NULL;
+        }
+        const char *key = kv->key && *kv->key ? kv->key : str_at(g, kv->key_strindex);
+        if (!*key)
+            continue;
+        const char *val = value_text(g, kv->value);
+        if (!val)
+            return false;
+        out->attrs[out->n++] = (win_attr){key, val};
+        out->hash = fnv(fnv(out->hash, key), val);
+    }
+    return true;
+}
+
+typedef struct hash_flag {
+    uint64_t hash;
+    bool native;
+} hash_flag;
+
+static int cmp_hash(const void *a, const void *b)
+{
+    uint64_t x = ((const hash_flag *)a)->hash, y = ((const hash_flag *)b)->hash;
+    return x < y ? -1 : x > y;
+}
+
+/* ---- entry points -------------------------------------------------------------- */
+
+static bool ing_init(ing *g, const tr_request *req, base_arena *arena)
+{
+    memset(g, 0, sizeof *g);
+    g->arena = arena;
+    g->d = req->dictionary ? req->dictionary : &empty_dict;
+    g->n_str = g->d->n_string_table;
+    g->n_map = g->d->n_mapping_table;
+    g->n_loc = g->d->n_location_table;
+    g->n_fn = g->d->n_function_table;
+    g->n_link = g->d->n_link_table;
+    g->n_attr = g->d->n_attribute_table;
+    g->n_stack = g->d->n_stack_table;
+#define ALLOC_STATE(field, n) (g->field = base_arena_calloc(arena, (n) ? (n) : 1, 1))
+    if (!ALLOC_STATE(st_stack, g->n_stack) || !ALLOC_STATE(st_loc, g->n_loc) ||
+        !ALLOC_STATE(st_fn, g->n_fn) || !ALLOC_STATE(st_map, g->n_map) ||
+        !ALLOC_STATE(st_attr, g->n_attr) || !ALLOC_STATE(st_link, g->n_link) ||
+        !ALLOC_STATE(attr_done, g->n_attr))
+        return false;
+#undef ALLOC_STATE
+    g->attr_text = base_arena_alloc(arena, (g->n_attr ? g->n_attr : 1) * sizeof *g->attr_text);
+    return g->attr_text != NULL;
+}
+
+base_err tr__ingest_with_sink(const tr_request *req, const uint8_t *raw, size_t raw_len,
+                              int64_t now_ns, base_arena *arena, tr__sink_fn sink, void *ctx,
+                              tr_result *res)
+{
+    memset(res, 0, sizeof *res);
+    if (!req || !req->n_resource_profiles)
+        return BASE_OK;
+    ing g;
+    if (!ing_init(&g, req, arena))
+        return BASE_ERR_NOMEM;
+
+    tr__v19_hit *hits = NULL;
+    size_t n_hits = 0, hit = 0;
+    if (raw && tr__scan_v19(raw, raw_len, arena, &hits, &n_hits) != BASE_OK)
+        return BASE_ERR_NOMEM;
+
+    size_t n_res = req->n_resource_profiles, n_prof = 0;
+    for (size_t r = 0; r < n_res; r++) {
+        const pb_rprof *rp = req->resource_profiles[r];
+        for (size_t s = 0; rp && s < rp->n_scope_profiles; s++)
+            if (rp->scope_profiles[s])
+                n_prof += rp->scope_profiles[s]->n_profiles;
+    }
+    res_info *ri = base_arena_calloc(arena, n_res, sizeof *ri);
+    prof_info *pinfo = base_arena_calloc(arena, n_prof ? n_prof : 1, sizeof *pinfo);
+    if (!ri || !pinfo)
+        return BASE_ERR_NOMEM;
+
+    /* pass 1: validate */
+    char msg[1024], path[160];
+    size_t pk = 0;
+    for (size_t r = 0; r < n_res; r++) {
+        const pb_rprof *rp = req->resource_profiles[r];
+        if (!rp)
+            continue;
+        if (!resolve_resource(&g, rp, r, &ri[r]))
+            return BASE_ERR_NOMEM;
+        for (size_t s = 0; s < rp->n_scope_profiles; s++) {
+            const pb_sprof *sp = rp->scope_profiles[s];
+            for (size_t p = 0; sp && p < sp->n_profiles; p++, pk++) {
+                const pb_profile *prof = sp->profiles[p];
+                prof_info *pi = &pinfo[pk];
+                if (!prof)
+                    continue;
+                snprintf(path, sizeof path,
+                         "resource_profiles[%zu].scope_profiles[%zu].profiles[%zu]", r, s, p);
+                while (hit < n_hits &&
+                       (hits[hit].resource < r ||
+                        (hits[hit].resource == r &&
+                         (hits[hit].scope < s || (hits[hit].scope == s && hits[hit].profile < p)))))
+                    hit++;
+                bool v19 = hit < n_hits && hits[hit].resource == r && hits[hit].scope == s &&
+                           hits[hit].profile == p;
+                if (v19)
+                    tr__v19_message(&hits[hit], msg, sizeof msg);
+                else if (!ri[r].valid)
+                    snprintf(msg, sizeof msg, "%s", ri[r].error);
+                pi->valid =
+                    !v19 && ri[r].valid && validate_profile(&g, prof, path, pi, msg, sizeof msg);
+                if (g.nomem)
+                    return BASE_ERR_NOMEM;
+                if (!pi->valid) {
+                    res->profiles_rejected++;
+                    res->samples_rejected += profile_obs(prof);
+                    note_error(res, msg);
+                } else if (pi->native_cpu) {
+                    ri[r].native_cpu = true;
+                }
+            }
+        }
+    }
+
+    /* Equal resource sets in different resource_profiles entries are the same resource:
+     * group them by hash so a native cpu profile anywhere suppresses the derivation. */
+    hash_flag *hf = base_arena_alloc(arena, n_res * sizeof *hf);
+    if (!hf)
+        return BASE_ERR_NOMEM;
+    for (size_t r = 0; r < n_res; r++)
+        hf[r] = (hash_flag){ri[r].hash, ri[r].native_cpu};
+    qsort(hf, n_res, sizeof *hf, cmp_hash);
+    for (size_t a = 0; a < n_res;) {
+        size_t b = a;
+        bool any = false;
+        while (b < n_res && hf[b].hash == hf[a].hash)
+            any |= hf[b++].native;
+        for (size_t k = a; k < b; k++)
+            hf[k].native = any;
+        a = b;
+    }
+    for (size_t r = 0; r < n_res; r++) {
+        hash_flag key = {ri[r].hash, false};
+        const hash_flag *f = bsearch(&key, hf, n_res, sizeof *hf, cmp_hash);
+        if (f && f->native)
+            ri[r].native_cpu = true;
+    }
+
+    /* pass 2: normalize and hand over */
+    pk = 0;
+    for (size_t r = 0; r < n_res; r++) {
+        const pb_rprof *rp = req->resource_profiles[r];
+        if (!rp)
+            continue;
+        for (size_t s = 0; s < rp->n_scope_profiles; s++) {
+            const pb_sprof *sp = rp->scope_profiles[s];
+            for (size_t p = 0; sp && p < sp->n_profiles; p++, pk++) {
+                const pb_profile *prof = sp->profiles[p];
+                const prof_info *pi = &pinfo[pk];
+                if (!prof || !pi->valid)
+                    continue;
+                if (!build_init(&g))
+                    return BASE_ERR_NOMEM;
+                win_attr *pattrs = NULL;
+                size_t n_pattrs = 0;
+                if (prof->n_attribute_indices) {
+                    pattrs = base_arena_alloc(arena, prof->n_attribute_indices * sizeof *pattrs);
+                    if (!pattrs)
+                        return BASE_ERR_NOMEM;
+                    for (size_t k = 0; k < prof->n_attribute_indices; k++) {
+                        const win_attr *t = attr_text(&g, prof->attribute_indices[k]);
+                        if (!t)
+                            return BASE_ERR_NOMEM;
+                        if (*t->key)
+                            pattrs[n_pattrs++] = *t;
+                    }
+                }
+                win_sample_in *obs = NULL;
+                if (pi->n_obs && !(obs = base_arena_alloc(arena, pi->n_obs * sizeof *obs)))
+                    return BASE_ERR_NOMEM;
+                if (!build_samples(&g, prof, now_ns, obs, pattrs, n_pattrs))
+                    return BASE_ERR_NOMEM;
+                res->profiles_accepted++;
+                if (!pi->n_obs)
+                    continue;
+                win_batch batch = {.profile_type = pi->type,
+                                   .resource = ri[r].attrs,
+                                   .n_resource = ri[r].n,
+                                   .frames = g.frames,
+                                   .n_frames = g.n_frames,
+                                   .stacks = g.stacks,
+                                   .n_stacks = g.n_stacks,
+                                   .samples = obs,
+                                   .n_samples = (uint32_t)pi->n_obs,
+                                   .cache = NULL};
+                win_add_result added = {0, 0, 0};
+                char err[512] = "";
+                snprintf(path, sizeof path,
+                         "resource_profiles[%zu].scope_profiles[%zu].profiles[%zu]", r, s, p);
+                if (sink(ctx, &batch, &added, err, sizeof err) != 0) {
+                    res->profiles_accepted--;
+                    res->profiles_rejected++;
+                    res->samples_rejected += pi->n_obs;
+                    snprintf(msg, sizeof msg, "%s: not stored: %s", path, err);
+                    note_error(res, msg);
+                    continue;
+                }
+                res->samples_stored += added.samples_stored;
+                res->samples_too_old += added.samples_too_old;
+                res->samples_too_new += added.samples_too_new;
+                if (!pi->derivable || ri[r].native_cpu)
+                    continue;
+                /* the eBPF profiler's shape: counts of period-long cpu samples */
+                win_sample_in *cpu = base_arena_alloc(arena, pi->n_obs * sizeof *cpu);
+                if (!cpu)
+                    return BASE_ERR_NOMEM;
+                for (size_t k = 0; k < pi->n_obs; k++) {
+                    cpu[k] = obs[k];
+                    cpu[k].value = obs[k].value * prof->period; /* validated to fit */
+                }
+                batch.profile_type = "cpu:nanoseconds";
+                batch.samples = cpu;
+                err[0] = '\0';
+                if (sink(ctx, &batch, &added, err, sizeof err) != 0) {
+                    snprintf(msg, sizeof msg, "%s: derived cpu:nanoseconds not stored: %s", path,
+                             err);
+                    note_error(res, msg);
+                }
+            }
+        }
+    }
+    return BASE_OK;
+}

@@ -1,0 +1,549 @@
+/* window/query.c — win_merge (bucket entries -> one call tree) and win_top (pprof -top). */
+#include "window/window_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/base.h"
+
+/* ---- a small open-addressing map, per query (not store memory) ---- */
+
+typedef struct qmap {
+    uint64_t *keys;
+    int64_t *vals;
+    uint32_t *aux;
+    uint8_t *used;
+    size_t cap, n;
+} qmap;
+
+static void qmap_free(qmap *m)
+{
+    free(m->keys);
+    free(m->vals);
+    free(m->aux);
+    free(m->used);
+    memset(m, 0, sizeof *m);
+}
+
+static bool qmap_alloc(qmap *m, size_t cap)
+{
+    memset(m, 0, sizeof *m);
+    m->keys = malloc(cap * sizeof *m->keys);
+    m->vals = malloc(cap * sizeof *m->vals);
+    m->aux = malloc(cap * sizeof *m->aux);
+    m->used = calloc(cap, 1);
+    m->cap = cap;
+    if (!m->keys || !m->vals || !m->aux || !m->used) {
+        qmap_free(m);
+        return false;
+    }
+    return true;
+}
+
+static size_t qmap_probe(const qmap *m, uint64_t key)
+{
+    size_t mask = m->cap - 1;
+    for (size_t i = (size_t)win__mix64(key) & mask;; i = (i + 1) & mask)
+        if (!m->used[i] || m->keys[i] == key)
+            return i;
+}
+
+/* Returns the slot of `key`, inserting (val 0, aux WIN__NONE) when absent; SIZE_MAX on OOM.
+ * Slots move when the map grows: never keep one across another qmap_get. */
+static size_t qmap_get(qmap *m, uint64_t key, bool *inserted)
+{
+    if ((m->n + 1) * 2 > m->cap) {
+        qmap g;
+        if (!qmap_alloc(&g, m->cap ? m->cap * 2 : 64))
+            return SIZE_MAX;
+        for (size_t i = 0; i < m->cap; i++) {
+            if (!m->used[i])
+                continue;
+            size_t j = qmap_probe(&g, m->keys[i]);
+            g.used[j] = 1;
+            g.keys[j] = m->keys[i];
+            g.vals[j] = m->vals[i];
+            g.aux[j] = m->aux[i];
+        }
+        g.n = m->n;
+        qmap_free(m);
+        *m = g;
+    }
+    size_t i = qmap_probe(m, key);
+    if (inserted)
+        *inserted = !m->used[i];
+    if (!m->used[i]) {
+        m->used[i] = 1;
+        m->keys[i] = key;
+        m->vals[i] = 0;
+        m->aux[i] = WIN__NONE;
+        m->n++;
+    }
+    return i;
+}
+
+static size_t qmap_find(const qmap *m, uint64_t key)
+{
+    if (!m->cap)
+        return SIZE_MAX;
+    size_t i = qmap_probe(m, key);
+    return m->used[i] ? i : SIZE_MAX;
+}
+
+/* ---- result ---- */
+
+struct win_merged_priv {
+    base_arena arena;
+    uint32_t *fn_of_frame; /* merged frame -> function index */
+    const char **fn_name;  /* function key: name, or hex address when unsymbolized */
+    const char **fn_file;  /* file of the first frame of the function */
+    uint32_t n_fn;
+};
+
+void win_merged_free(win_merged *m)
+{
+    if (!m)
+        return;
+    if (m->priv) {
+        base_arena_free(&m->priv->arena);
+        free(m->priv->fn_of_frame);
+        free(m->priv->fn_name);
+        free(m->priv->fn_file);
+        free(m->priv);
+    }
+    free(m->frames);
+    free(m->nodes);
+    free(m);
+}
+
+typedef struct builder {
+    const win_store *st;
+    win_merged *m;
+    qmap nodes;    /* store node -> val: self, aux: merged node index */
+    qmap frames;   /* store frame -> aux: merged frame index */
+    qmap fns;      /* function name id -> aux: function index */
+    qmap fns_addr; /* address of an unsymbolized frame -> aux: function index */
+    qmap strs;     /* store string -> copied string, via aux into strtab */
+    const char **strtab;
+    uint32_t n_strtab, strtab_cap;
+    uint32_t nodes_cap, frames_cap, fn_cap;
+} builder;
+
+static bool grow(void **arr, uint32_t *cap, uint32_t need, size_t elem)
+{
+    if (need <= *cap)
+        return true;
+    uint64_t nc = *cap ? (uint64_t)*cap * 2 : 64;
+    while (nc < need)
+        nc *= 2;
+    if (nc > UINT32_MAX / 2)
+        return false;
+    void *q = realloc(*arr, (size_t)nc * elem);
+    if (!q)
+        return false;
+    *arr = q;
+    *cap = (uint32_t)nc;
+    return true;
+}
+
+static const char *copy_str(builder *b, uint32_t id)
+{
+    size_t slot = qmap_get(&b->strs, id, NULL);
+    if (slot == SIZE_MAX)
+        return NULL;
+    if (b->strs.aux[slot] != WIN__NONE)
+        return b->strtab[b->strs.aux[slot]];
+    const win__str *s = &win__strs(b->st)[id];
+    char *p = base_arena_strndup(&b->m->priv->arena, s->s, s->len);
+    void *arr = (void *)b->strtab;
+    if (!p || !grow(&arr, &b->strtab_cap, b->n_strtab + 1, sizeof(char *)))
+        return NULL;
+    b->strtab = arr;
+    b->strtab[b->n_strtab] = p;
+    b->strs.aux[slot] = b->n_strtab++;
+    return p;
+}
+
+/* Maps a store frame to a merged frame, copying its strings and assigning its function. */
+static uint32_t map_frame(builder *b, uint32_t fid)
+{
+    size_t slot = qmap_get(&b->frames, fid, NULL);
+    if (slot == SIZE_MAX)
+        return WIN__NONE;
+    if (b->frames.aux[slot] != WIN__NONE)
+        return b->frames.aux[slot];
+    win_merged *m = b->m;
+    struct win_merged_priv *pv = m->priv;
+    const win__frame *f = &win__frames(b->st)[fid];
+    void *fr = m->frames, *ff = pv->fn_of_frame;
+    uint32_t c1 = b->frames_cap, c2 = b->frames_cap;
+    if (!grow(&fr, &c1, m->n_frames + 1, sizeof(win_frame)))
+        return WIN__NONE;
+    m->frames = fr;
+    if (!grow(&ff, &c2, m->n_frames + 1, sizeof(uint32_t)))
+        return WIN__NONE;
+    pv->fn_of_frame = ff;
+    if (c1 != c2) /* keep both arrays at one capacity */
+        return WIN__NONE;
+    b->frames_cap = c1;
+    win_frame *out = &m->frames[m->n_frames];
+    out->function = copy_str(b, f->function);
+    out->file = copy_str(b, f->file);
+    out->mapping = copy_str(b, f->mapping);
+    out->build_id = copy_str(b, f->build_id);
+    out->line = f->line;
+    out->address = f->address;
+    if (!out->function || !out->file || !out->mapping || !out->build_id)
+        return WIN__NONE;
+    /* symbolized functions are keyed by name (interned: the id is the name), unsymbolized
+     * ones by address */
+    bool symbolized = out->function[0] != '\0';
+    qmap *fmap = symbolized ? &b->fns : &b->fns_addr;
+    size_t fs = qmap_get(fmap, symbolized ? f->function : f->address, NULL);
+    if (fs == SIZE_MAX)
+        return WIN__NONE;
+    if (fmap->aux[fs] == WIN__NONE) {
+        void *fnn = (void *)pv->fn_name, *fnf = (void *)pv->fn_file;
+        uint32_t a1 = b->fn_cap, a2 = b->fn_cap;
+        if (!grow(&fnn, &a1, pv->n_fn + 1, sizeof(char *)))
+            return WIN__NONE;
+        pv->fn_name = fnn;
+        if (!grow(&fnf, &a2, pv->n_fn + 1, sizeof(char *)))
+            return WIN__NONE;
+        pv->fn_file = fnf;
+        if (a1 != a2)
+            return WIN__NONE;
+        b->fn_cap = a1;
+        const char *name = out->function;
+        if (!symbolized)
+            name = base_arena_printf(&pv->arena, "0x%llx", (unsigned long long)f->address);
+        if (!name)
+            return WIN__NONE;
+        pv->fn_name[pv->n_fn] = name;
+        pv->fn_file[pv->n_fn] = out->file;
+        fmap->aux[fs] = pv->n_fn++;
+    }
+    pv->fn_of_frame[m->n_frames] = fmap->aux[fs];
+    b->frames.aux[slot] = m->n_frames;
+    return m->n_frames++;
+}
+
+/* Emits store node `leaf` and any ancestors not emitted yet, parents first. */
+static bool emit_path(builder *b, uint32_t leaf, uint32_t **path, uint32_t *path_cap)
+{
+    const win__node *nodes = win__nodes(b->st);
+    uint32_t len = 0, id = leaf;
+    uint32_t parent_out = 0;
+    while (id != 0) {
+        size_t s = qmap_get(&b->nodes, id, NULL);
+        if (s == SIZE_MAX)
+            return false;
+        if (b->nodes.aux[s] != WIN__NONE) {
+            parent_out = b->nodes.aux[s];
+            break;
+        }
+        void *p = *path;
+        if (!grow(&p, path_cap, len + 1, sizeof(uint32_t)))
+            return false;
+        *path = p;
+        (*path)[len++] = id;
+        id = nodes[id].parent;
+    }
+    win_merged *m = b->m;
+    while (len-- > 0) {
+        uint32_t nid = (*path)[len];
+        uint32_t f = map_frame(b, nodes[nid].frame);
+        if (f == WIN__NONE)
+            return false;
+        void *arr = m->nodes;
+        if (!grow(&arr, &b->nodes_cap, m->n_nodes + 1, sizeof(win_node)))
+            return false;
+        m->nodes = arr;
+        size_t s = qmap_get(&b->nodes, nid, NULL);
+        if (s == SIZE_MAX)
+            return false;
+        m->nodes[m->n_nodes] = (win_node){(int32_t)parent_out, f, b->nodes.vals[s]};
+        b->nodes.aux[s] = m->n_nodes;
+        parent_out = m->n_nodes++;
+    }
+    return true;
+}
+
+/* Keeps nodes whose subtree value is not 0 (and their ancestors), renumbering in order. */
+static bool prune(win_merged *m)
+{
+    uint32_t n = m->n_nodes;
+    int64_t *cum = malloc((size_t)n * sizeof *cum);
+    uint32_t *map = malloc((size_t)n * sizeof *map);
+    if (!cum || !map) {
+        free(cum);
+        free(map);
+        return false;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        cum[i] = m->nodes[i].self;
+    for (uint32_t i = n; i-- > 1;)
+        cum[m->nodes[i].parent] = win__sat_add(cum[m->nodes[i].parent], cum[i]);
+    for (uint32_t i = 0; i < n; i++)
+        map[i] = (i == 0 || cum[i] != 0) ? 1 : 0;
+    for (uint32_t i = n; i-- > 1;)
+        if (map[i])
+            map[m->nodes[i].parent] = 1;
+    uint32_t w = 0;
+    int64_t total = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (!map[i])
+            continue;
+        win_node nd = m->nodes[i];
+        if (i)
+            nd.parent = (int32_t)map[nd.parent];
+        map[i] = w;
+        m->nodes[w++] = nd;
+        total = win__sat_add(total, nd.self);
+    }
+    m->n_nodes = w;
+    m->total = total;
+    free(cum);
+    free(map);
+    return true;
+}
+
+static bool set_find(const win_store *st, const win__set *s, const char *key, const char **value)
+{
+    for (uint32_t i = 0; i < s->n; i++) {
+        if (strcmp(win__str_get(st, s->kv[2 * i]), key) == 0) {
+            *value = win__str_get(st, s->kv[2 * i + 1]);
+            return true;
+        }
+    }
+    return false;
+}
+
+win_merged *win_merge(win_store *st, const win_query *q, char *err, size_t err_len)
+{
+    if (err && err_len)
+        err[0] = '\0';
+    if (!st || !q || !q->profile_type) {
+        if (err && err_len)
+            snprintf(err, err_len, "window: a query needs a store and a profile type");
+        return NULL;
+    }
+    const win_selector *sel = q->selector;
+    int64_t start = q->start_ns, end = q->end_ns, res = st->cfg.resolution_ns;
+    builder b;
+    memset(&b, 0, sizeof b);
+    b.st = st;
+    win_merged *m = calloc(1, sizeof *m);
+    const win__matcher **pending = malloc((sel ? sel->n : 0) * sizeof *pending + 1);
+    qmap cache; /* label set -> val: (series stamp << 1) | matched */
+    memset(&cache, 0, sizeof cache);
+    if (!m || !pending || !(m->priv = calloc(1, sizeof *m->priv)))
+        goto oom;
+    base_arena_init(&m->priv->arena, 4096, 0);
+    m->profile_type = base_arena_strndup(&m->priv->arena, q->profile_type,
+                                         strnlen(q->profile_type, WIN__MAX_STRING_LEN));
+    if (!m->profile_type)
+        goto oom;
+    if (!(m->nodes = malloc(64 * sizeof *m->nodes)))
+        goto oom;
+    b.nodes_cap = 64;
+    b.m = m;
+    m->nodes[0] = (win_node){-1, UINT32_MAX, 0};
+    m->n_nodes = 1;
+    int64_t cov_lo = INT64_MAX, cov_hi = INT64_MIN;
+    uint32_t *touched = NULL, n_touched = 0, touched_cap = 0, *path = NULL, path_cap = 0;
+    bool ok = true;
+
+    pthread_rwlock_rdlock(&st->lock);
+    uint32_t ptype = win__find_str(st, q->profile_type);
+    for (uint32_t si = 0; ok && ptype != WIN__NONE && si < st->n_series; si++) {
+        const win__series *s = st->series[si];
+        if (s->ptype != ptype)
+            continue;
+        /* matchers on resource attributes decide for the whole series; the rest are
+         * evaluated once per label set (the resource attribute wins a name clash) */
+        const win__set *rs = win__rattr_set(st, s->rattr);
+        uint32_t n_pending = 0;
+        bool match = true;
+        for (uint32_t i = 0; match && sel && i < sel->n; i++) {
+            const char *v;
+            if (set_find(st, rs, sel->m[i].name, &v))
+                match = win__matcher_eval(&sel->m[i], v);
+            else
+                pending[n_pending++] = &sel->m[i];
+        }
+        if (!match)
+            continue;
+        bool contributed = false;
+        for (uint32_t bi = 0; ok && bi < s->nb; bi++) {
+            const win__bucket *bk = &s->b[bi];
+            int64_t b_lo = bk->slot * res, b_hi = win__sat_add(b_lo, res);
+            if (b_hi <= start || b_lo >= end)
+                continue;
+            bool any = false;
+            for (uint32_t j = 0; j < bk->n; j++) {
+                const win__entry *e = &bk->e[j];
+                m->n_entries++;
+                if (n_pending) {
+                    size_t c = qmap_get(&cache, e->labels, NULL);
+                    if (c == SIZE_MAX) {
+                        ok = false;
+                        break;
+                    }
+                    uint64_t stamp = (uint64_t)si + 1;
+                    if ((uint64_t)cache.vals[c] >> 1 != stamp) {
+                        const win__set *ls = win__label_set(st, e->labels);
+                        bool lm = true;
+                        for (uint32_t k = 0; lm && k < n_pending; k++) {
+                            const char *v = "";
+                            set_find(st, ls, pending[k]->name, &v);
+                            lm = win__matcher_eval(pending[k], v);
+                        }
+                        cache.vals[c] = (int64_t)((stamp << 1) | (lm ? 1u : 0u));
+                    }
+                    if (!(cache.vals[c] & 1))
+                        continue;
+                }
+                size_t ns = qmap_get(&b.nodes, e->node, NULL);
+                if (ns == SIZE_MAX) {
+                    ok = false;
+                    break;
+                }
+                if (b.nodes.vals[ns] == 0 && e->node != 0) {
+                    void *arr = touched;
+                    if (!grow(&arr, &touched_cap, n_touched + 1, sizeof(uint32_t))) {
+                        ok = false;
+                        break;
+                    }
+                    touched = arr;
+                    touched[n_touched++] = e->node;
+                }
+                b.nodes.vals[ns] = win__sat_add(b.nodes.vals[ns], e->value);
+                any = true;
+            }
+            if (any) {
+                contributed = true;
+                if (b_lo < cov_lo)
+                    cov_lo = b_lo;
+                if (b_hi > cov_hi)
+                    cov_hi = b_hi;
+            }
+        }
+        if (contributed)
+            m->n_series++;
+    }
+    /* the root's own value (samples with an empty stack) */
+    size_t rs0 = qmap_find(&b.nodes, 0);
+    if (rs0 != SIZE_MAX) {
+        m->nodes[0].self = b.nodes.vals[rs0];
+        b.nodes.aux[rs0] = 0;
+    } else if (ok) {
+        size_t r = qmap_get(&b.nodes, 0, NULL);
+        if (r == SIZE_MAX)
+            ok = false;
+        else
+            b.nodes.aux[r] = 0;
+    }
+    /* a node can be touched twice (its sum went through 0); emit_path skips repeats */
+    for (uint32_t i = 0; ok && i < n_touched; i++) {
+        size_t ns = qmap_find(&b.nodes, touched[i]);
+        if (b.nodes.vals[ns] != 0 && b.nodes.aux[ns] == WIN__NONE)
+            ok = emit_path(&b, touched[i], &path, &path_cap);
+    }
+    pthread_rwlock_unlock(&st->lock);
+
+    free(touched);
+    free(path);
+    free(pending);
+    pending = NULL;
+    qmap_free(&cache);
+    qmap_free(&b.nodes);
+    qmap_free(&b.frames);
+    qmap_free(&b.fns);
+    qmap_free(&b.fns_addr);
+    qmap_free(&b.strs);
+    free((void *)b.strtab);
+    if (!ok || !prune(m)) {
+        win_merged_free(m);
+        if (err && err_len)
+            snprintf(err, err_len, "window: out of memory while merging");
+        return NULL;
+    }
+    if (cov_lo <= cov_hi) {
+        m->start_ns = cov_lo;
+        m->end_ns = cov_hi;
+    }
+    return m;
+oom:
+    free(pending);
+    win_merged_free(m);
+    if (err && err_len)
+        snprintf(err, err_len, "window: out of memory while merging");
+    return NULL;
+}
+
+/* ---- top ---- */
+
+static int row_cmp(const void *a, const void *b)
+{
+    const win_top_row *x = a, *y = b;
+    if (x->flat != y->flat)
+        return x->flat > y->flat ? -1 : 1;
+    if (x->cum != y->cum)
+        return x->cum > y->cum ? -1 : 1;
+    return strcmp(x->function, y->function);
+}
+
+int64_t win_top(const win_merged *m, win_top_row **rows)
+{
+    if (rows)
+        *rows = NULL;
+    if (!m || !rows || !m->priv)
+        return -1;
+    const struct win_merged_priv *pv = m->priv;
+    uint32_t nf = pv->n_fn;
+    int64_t *flat = calloc((size_t)nf + 1, sizeof *flat);
+    int64_t *cum = calloc((size_t)nf + 1, sizeof *cum);
+    uint32_t *stamp = calloc((size_t)nf + 1, sizeof *stamp);
+    if (!flat || !cum || !stamp)
+        goto fail;
+    for (uint32_t i = 1; i < m->n_nodes; i++) {
+        int64_t self = m->nodes[i].self;
+        if (self == 0)
+            continue;
+        uint32_t leaf = pv->fn_of_frame[m->nodes[i].frame];
+        flat[leaf] = win__sat_add(flat[leaf], self);
+        /* recursion counts once: the stamp marks functions already seen on this walk */
+        for (uint32_t j = i; j != 0; j = (uint32_t)m->nodes[j].parent) {
+            uint32_t fn = pv->fn_of_frame[m->nodes[j].frame];
+            if (stamp[fn] != i) {
+                stamp[fn] = i;
+                cum[fn] = win__sat_add(cum[fn], self);
+            }
+        }
+    }
+    uint32_t n = 0;
+    for (uint32_t f = 0; f < nf; f++)
+        if (flat[f] != 0 || cum[f] != 0)
+            n++;
+    win_top_row *out = malloc(((size_t)n + 1) * sizeof *out);
+    if (!out)
+        goto fail;
+    n = 0;
+    for (uint32_t f = 0; f < nf; f++)
+        if (flat[f] != 0 || cum[f] != 0)
+            out[n++] = (win_top_row){pv->fn_name[f], pv->fn_file[f], flat[f], cum[f]};
+    qsort(out, n, sizeof *out, row_cmp);
+    free(flat);
+    free(cum);
+    free(stamp);
+    *rows = out;
+    return n;
+fail:
+    free(flat);
+    free(cum);
+    free(stamp);
+    return -1;
+}

@@ -1,0 +1,189 @@
+/* window/window_internal.h — types and helpers shared by the files of window/ only.
+ *
+ * Layout (see DESIGN.md "Window store"): five interning tables (strings, frames, stack
+ * nodes, sample-label sets, resource-attribute sets) each give uint32 ids, keep a free list
+ * of reclaimed ids and an open-addressing hash index of live ids. Series hold a vector of
+ * buckets sorted by time slot; a bucket is an array of 16-byte entries plus, while it is
+ * recent, a hash index that merges entries with the same (node, label set).
+ * All store-owned memory goes through win__mem_* so that `mem` is the accounted total.
+ * Everything here is guarded by win_store.lock (callers hold it).
+ */
+#ifndef OTELPROFD_WINDOW_INTERNAL_H
+#define OTELPROFD_WINDOW_INTERNAL_H
+
+#include <pthread.h>
+#include <regex.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "window/window.h"
+
+#define WIN__NONE           UINT32_MAX
+#define WIN__ALLOC_OVERHEAD 16u   /* malloc header + rounding, per live allocation */
+#define WIN__MAX_STRING_LEN 8192u /* longer strings are truncated, never rejected */
+#define WIN__MAX_DEPTH      4096u
+#define WIN__MAX_ATTRS      256u
+#define WIN__MAX_SERIES     65536u
+#define WIN__MAX_RING       (1u << 20) /* buckets per retention */
+#define WIN__MAX_BUCKET_ENT (1u << 26)
+#define WIN__MAX_MATCHERS   64u
+#define WIN__MAX_SEL_LEN    65536u
+
+typedef struct win__str {
+    char *s; /* NULL when the id is free */
+    uint32_t len;
+    uint32_t hash;
+} win__str;
+
+typedef struct win__frame {
+    uint32_t function; /* string ids; function == WIN__NONE when the id is free */
+    uint32_t file;
+    uint32_t mapping;
+    uint32_t build_id;
+    int64_t line;
+    uint64_t address;
+} win__frame;
+
+typedef struct win__node {
+    uint32_t parent; /* node id; WIN__NONE for the root */
+    uint32_t frame;  /* frame id; WIN__NONE for the root and for free ids */
+} win__node;
+
+/* An interned attribute set; used for sample-label sets (with the trace link) and for
+ * resource-attribute sets (link always empty). kv holds n (key, value) string-id pairs
+ * sorted by key text, keys unique. */
+typedef struct win__set {
+    uint32_t hash;
+    uint32_t n;
+    uint8_t has_trace, has_span;
+    uint8_t trace_id[16];
+    uint8_t span_id[8];
+    uint32_t kv[];
+} win__set;
+
+struct win_store;
+typedef uint32_t (*win__hash_of_fn)(const struct win_store *st, uint32_t id);
+typedef bool (*win__live_fn)(const struct win_store *st, uint32_t id);
+typedef bool (*win__eq_fn)(const struct win_store *st, uint32_t id, const void *key);
+
+typedef struct win__table {
+    unsigned char *items; /* item_size bytes per id */
+    uint32_t item_size;
+    uint32_t n;    /* ids handed out so far (high-water mark) */
+    uint32_t cap;  /* ids allocated in items */
+    uint32_t live; /* ids in use */
+    uint32_t max;  /* cap on ids; a batch that needs more fails */
+    uint32_t *free_ids;
+    uint32_t n_free, free_cap;
+    uint32_t *slots; /* hash index of live ids, WIN__NONE = empty; power-of-two size */
+    uint32_t slot_cap, slot_used;
+    win__hash_of_fn hash_of;
+    win__live_fn indexed; /* which ids belong in the hash index */
+} win__table;
+
+typedef struct win__entry {
+    uint32_t node;
+    uint32_t labels;
+    int64_t value;
+} win__entry;
+
+typedef struct win__bucket {
+    int64_t slot; /* time slot: covers [slot * resolution, (slot + 1) * resolution) */
+    win__entry *e;
+    uint32_t n, cap;
+    uint32_t *idx; /* merge index (entry position), only while the bucket is recent */
+    uint32_t idx_cap;
+} win__bucket;
+
+typedef struct win__series {
+    uint32_t ptype; /* string id */
+    uint32_t rattr; /* resource-attribute set id */
+    uint32_t hash;
+    win__bucket *b; /* sorted by slot, oldest first */
+    uint32_t nb, bcap;
+} win__series;
+
+struct win_store {
+    win_config cfg;
+    pthread_rwlock_t lock;
+    uint64_t seed;
+    uint64_t mem; /* accounted bytes */
+    uint64_t limit;
+    win__table strings, frames, nodes, labels, rattrs;
+    win__series **series;
+    uint32_t n_series, series_cap;
+    uint32_t *series_slots;
+    uint32_t series_slot_cap;
+    uint32_t max_buckets;             /* per series: covers now - retention .. now + retention */
+    int64_t now_ns;                   /* max of all "now" seen, so expiry never goes backwards */
+    uint64_t sweep_gen;               /* bumped by every sweep: ids may have been reused */
+    int64_t last_slot, last_cut_slot; /* of now and of now - retention, at the last expiry */
+    bool have_slot;
+    uint64_t n_buckets, n_entries;
+    uint64_t dropped_since_sweep;
+    uint64_t evicted_buckets, expired_buckets, reclaimed_nodes;
+    uint64_t samples_stored, samples_too_old, samples_too_new;
+    uint64_t sweeps;
+};
+
+/* ---- helpers shared across the files of window/ ---- */
+
+uint64_t win__mix64(uint64_t x);
+int64_t win__sat_add(int64_t a, int64_t b);
+int64_t win__floor_div(int64_t a, int64_t b);
+
+static inline const win__str *win__strs(const struct win_store *st)
+{
+    return (const win__str *)(const void *)st->strings.items;
+}
+static inline const win__frame *win__frames(const struct win_store *st)
+{
+    return (const win__frame *)(const void *)st->frames.items;
+}
+static inline const win__node *win__nodes(const struct win_store *st)
+{
+    return (const win__node *)(const void *)st->nodes.items;
+}
+static inline win__set *win__label_set(const struct win_store *st, uint32_t id)
+{
+    return ((win__set *const *)(const void *)st->labels.items)[id];
+}
+static inline win__set *win__rattr_set(const struct win_store *st, uint32_t id)
+{
+    return ((win__set *const *)(const void *)st->rattrs.items)[id];
+}
+static inline const char *win__str_get(const struct win_store *st, uint32_t id)
+{
+    return win__strs(st)[id].s;
+}
+
+/* Looks a string up without interning it; WIN__NONE when absent. */
+uint32_t win__find_str(const struct win_store *st, const char *s);
+/* Recomputes the accounted memory from scratch (takes the read lock); tests compare it
+ * with win_store_stats().memory_used to prove the running total never drifts. */
+uint64_t win__recount(struct win_store *st);
+/* Runs a full mark-and-sweep now (write lock held). */
+void win__sweep(struct win_store *st);
+
+/* ---- selectors ---- */
+
+typedef enum win__op { WIN__OP_EQ, WIN__OP_NE, WIN__OP_RE, WIN__OP_NRE } win__op;
+
+typedef struct win__matcher {
+    char *name;
+    char *value;
+    win__op op;
+    bool has_re;
+    regex_t re;
+} win__matcher;
+
+struct win_selector {
+    win__matcher *m;
+    uint32_t n;
+};
+
+/* Evaluates one matcher against an attribute value ("" when the attribute is absent). */
+bool win__matcher_eval(const win__matcher *m, const char *value);
+
+#endif
