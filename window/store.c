@@ -561,6 +561,7 @@ void win_store_free(win_store *st)
         series_free(st, st->series[i]);
     mem_free(st, st->series, (size_t)st->series_cap * sizeof(win__series *));
     mem_free(st, st->series_slots, (size_t)st->series_slot_cap * 4);
+    mem_free(st, st->stack_slots, (size_t)st->stack_slot_cap * 4);
     for (uint32_t id = 0; id < st->strings.n; id++) {
         win__str *s = &((win__str *)(void *)st->strings.items)[id];
         mem_free(st, s->s, (size_t)s->len + 1);
@@ -811,6 +812,10 @@ static void table_trim(win_store *st, win__table *t);
 void win__sweep(win_store *st)
 {
     st->sweep_gen++;
+    /* leaves may be freed below; the stack index refills itself as stacks recur */
+    if (st->stack_slots)
+        memset(st->stack_slots, 0xff, (size_t)st->stack_slot_cap * 4);
+    st->stack_slot_used = 0;
     uint8_t *sm = calloc(st->strings.n, 1), *fm = calloc(st->frames.n ? st->frames.n : 1, 1);
     uint8_t *nm = calloc(st->nodes.n, 1), *lm = calloc(st->labels.n, 1);
     uint8_t *rm = calloc(st->rattrs.n, 1);
@@ -1126,7 +1131,12 @@ static bool validate(const win_batch *b, char *err, size_t err_len)
         set_err(err, err_len, "window: batch counts frames/stacks/samples it does not carry");
         return false;
     }
-    for (uint32_t i = 0; i < b->n_stacks; i++) {
+    /* a stack checked against n frames stays valid while the tables only grow */
+    uint32_t first_unchecked = 0;
+    if (b->cache && b->cache->stacks_checked <= b->n_stacks &&
+        b->cache->frames_when_checked <= b->n_frames)
+        first_unchecked = b->cache->stacks_checked;
+    for (uint32_t i = first_unchecked; i < b->n_stacks; i++) {
         const win_stack_in *s = &b->stacks[i];
         if (s->depth > WIN__MAX_DEPTH) {
             set_err(err, err_len, "window: stacks[%u] depth %u exceeds the limit of %u", i,
@@ -1156,22 +1166,20 @@ static bool validate(const win_batch *b, char *err, size_t err_len)
         if (!check_attrs(s->attrs, s->n_attrs, "samples", i, err, err_len))
             return false;
     }
+    if (b->cache) {
+        b->cache->stacks_checked = b->n_stacks;
+        b->cache->frames_when_checked = b->n_frames;
+    }
     return true;
 }
 
 typedef struct ingest_tmp {
-    uint32_t *frame_ids;   /* batch frame index -> frame id, WIN__NONE = not yet interned */
-    uint32_t *stack_nodes; /* batch stack index -> leaf node id */
+    win_intern_cache *cache; /* NULL when the batch came without one */
+    uint32_t *frame_ids;     /* batch frame index -> frame id, WIN__NONE = not yet interned */
+    uint32_t *stack_nodes;   /* batch stack index -> leaf node id */
     uint32_t *sample_node;
     uint32_t *sample_labels;
 } ingest_tmp;
-
-struct win_intern_cache {
-    const win_store *store; /* the store and sweep generation the ids below belong to */
-    uint64_t sweep_gen;
-    uint32_t *frame_ids, *stack_nodes;
-    uint32_t n_frames, n_stacks; /* entries valid (the rest is WIN__NONE) */
-};
 
 win_intern_cache *win_intern_cache_new(void)
 {
@@ -1211,6 +1219,7 @@ static bool cache_attach(win_store *st, const win_batch *b, ingest_tmp *t)
             memset(c->frame_ids, 0xff, (size_t)c->n_frames * sizeof *c->frame_ids);
         if (c->stack_nodes)
             memset(c->stack_nodes, 0xff, (size_t)c->n_stacks * sizeof *c->stack_nodes);
+        memset(c->str_ptr, 0, sizeof c->str_ptr);
         c->store = st;
         c->sweep_gen = st->sweep_gen;
     }
@@ -1222,6 +1231,21 @@ static bool cache_attach(win_store *st, const win_batch *b, ingest_tmp *t)
     return true;
 }
 
+static uint32_t intern_str_cached(win_store *st, ingest_tmp *t, const char *p)
+{
+    if (!t->cache || !p || !*p)
+        return intern_str(st, p);
+    uint32_t slot = (uint32_t)(((uintptr_t)p >> 3) * 0x9e3779b1u) >> 21; /* 11 bits */
+    if (t->cache->str_ptr[slot] == p)
+        return t->cache->str_id[slot];
+    uint32_t id = intern_str(st, p);
+    if (id != WIN__NONE) {
+        t->cache->str_ptr[slot] = p;
+        t->cache->str_id[slot] = id;
+    }
+    return id;
+}
+
 static uint32_t intern_frame(win_store *st, const win_batch *b, ingest_tmp *t, uint32_t fi)
 {
     if (t->frame_ids[fi] != WIN__NONE)
@@ -1229,10 +1253,10 @@ static uint32_t intern_frame(win_store *st, const win_batch *b, ingest_tmp *t, u
     const win_frame_in *in = &b->frames[fi];
     win__frame f;
     memset(&f, 0, sizeof f);
-    f.function = intern_str(st, in->function);
-    f.file = intern_str(st, in->file);
-    f.mapping = intern_str(st, in->mapping);
-    f.build_id = intern_str(st, in->build_id);
+    f.function = intern_str_cached(st, t, in->function);
+    f.file = intern_str_cached(st, t, in->file);
+    f.mapping = intern_str_cached(st, t, in->mapping);
+    f.build_id = intern_str_cached(st, t, in->build_id);
     if (f.function == WIN__NONE || f.file == WIN__NONE || f.mapping == WIN__NONE ||
         f.build_id == WIN__NONE)
         return WIN__NONE;
@@ -1243,23 +1267,105 @@ static uint32_t intern_frame(win_store *st, const win_batch *b, ingest_tmp *t, u
     return id;
 }
 
+/* Hash of a stack's frame ids, leaf first (ids, not contents: frames are interned). */
+static uint32_t stack_hash(const win_stack_in *s, const ingest_tmp *t)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ s->depth;
+    for (uint32_t j = 0; j < s->depth; j++) {
+        h ^= t->frame_ids[s->frames[j]];
+        h *= 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+    }
+    return (uint32_t)h;
+}
+
+/* Does leaf node `leaf` spell exactly this stack (leaf first, ending at the root)? */
+static bool stack_matches(const win_store *st, uint32_t leaf, const win_stack_in *s,
+                          const ingest_tmp *t)
+{
+    const win__node *nodes = (const win__node *)st->nodes.items;
+    uint32_t n = leaf;
+    for (uint32_t j = 0; j < s->depth; j++) {
+        if (n == 0 || n == WIN__NONE || nodes[n].frame != t->frame_ids[s->frames[j]])
+            return false;
+        n = nodes[n].parent;
+    }
+    return n == 0;
+}
+
+/* Keeps the stack index at most half full; it is a cache, so failing to grow is harmless
+ * (lookups then just miss more often). Sized to the live nodes at most. */
+static void stack_index_reserve(win_store *st)
+{
+    if ((uint64_t)(st->stack_slot_used + 1) * 2 <= st->stack_slot_cap)
+        return;
+    uint32_t nc = st->stack_slot_cap ? st->stack_slot_cap * 2 : 1024;
+    if (nc > (1u << 26))
+        return;
+    uint32_t *slots = mem_realloc(st, NULL, 0, (size_t)nc * 4);
+    if (!slots)
+        return;
+    memset(slots, 0xff, (size_t)nc * 4);
+    /* re-hashing needs each stack's frame ids: cheaper to start empty and refill */
+    mem_free(st, st->stack_slots, (size_t)st->stack_slot_cap * 4);
+    st->stack_slots = slots;
+    st->stack_slot_cap = nc;
+    st->stack_slot_used = 0;
+}
+
 static uint32_t intern_stack(win_store *st, const win_batch *b, ingest_tmp *t, uint32_t si)
 {
     if (t->stack_nodes[si] != WIN__NONE)
         return t->stack_nodes[si];
     const win_stack_in *s = &b->stacks[si];
+    /* frames first: the whole-stack index is keyed by frame ids */
+    for (uint32_t j = 0; j < s->depth; j++)
+        if (intern_frame(st, b, t, s->frames[j]) == WIN__NONE)
+            return WIN__NONE;
+    uint32_t h = stack_hash(s, t), slot = WIN__NONE;
+    if (st->stack_slot_cap) {
+        uint32_t mask = st->stack_slot_cap - 1;
+        for (uint32_t i = h & mask;; i = (i + 1) & mask) {
+            uint32_t leaf = st->stack_slots[i];
+            if (leaf == WIN__NONE) {
+                slot = i;
+                break;
+            }
+            if (stack_matches(st, leaf, s, t)) {
+                t->stack_nodes[si] = leaf;
+                return leaf;
+            }
+        }
+    }
     uint32_t node = 0;
     /* leaf first in the input; the tree grows from the root */
     for (uint32_t j = s->depth; j-- > 0;) {
-        uint32_t f = intern_frame(st, b, t, s->frames[j]);
-        if (f == WIN__NONE)
-            return WIN__NONE;
+        uint32_t f = t->frame_ids[s->frames[j]];
         win__node key = {node, f};
         node = table_intern(st, &st->nodes, node_hash(st, node, f), node_eq, &key, node_create);
         if (node == WIN__NONE)
             return WIN__NONE;
     }
     t->stack_nodes[si] = node;
+    if (s->depth) {
+        uint32_t cap_before = st->stack_slot_cap;
+        stack_index_reserve(st);
+        if (st->stack_slot_cap != cap_before || slot == WIN__NONE) {
+            slot = WIN__NONE;
+            if (st->stack_slot_cap) {
+                uint32_t mask = st->stack_slot_cap - 1;
+                for (uint32_t i = h & mask;; i = (i + 1) & mask)
+                    if (st->stack_slots[i] == WIN__NONE) {
+                        slot = i;
+                        break;
+                    }
+            }
+        }
+        if (slot != WIN__NONE && (uint64_t)(st->stack_slot_used + 1) * 2 <= st->stack_slot_cap) {
+            st->stack_slots[slot] = node;
+            st->stack_slot_used++;
+        }
+    }
     return node;
 }
 
@@ -1269,6 +1375,7 @@ static uint32_t intern_stack(win_store *st, const win_batch *b, ingest_tmp *t, u
 static bool intern_batch(win_store *st, const win_batch *b, ingest_tmp *t, int64_t lo, int64_t hi,
                          uint32_t *ptype, uint32_t *rattr)
 {
+    t->cache = b->cache;
     if (b->cache) {
         if (!cache_attach(st, b, t))
             return false;
@@ -1502,6 +1609,7 @@ uint64_t win__recount(win_store *st)
     }
     m += alloc_bytes(st->series, (uint64_t)st->series_cap * sizeof(win__series *));
     m += alloc_bytes(st->series_slots, (uint64_t)st->series_slot_cap * 4);
+    m += alloc_bytes(st->stack_slots, (uint64_t)st->stack_slot_cap * 4);
     for (uint32_t i = 0; i < st->n_series; i++) {
         const win__series *s = st->series[i];
         m += alloc_bytes(s, sizeof *s);

@@ -115,9 +115,14 @@ struct win_store {
     uint32_t n_series, series_cap;
     uint32_t *series_slots;
     uint32_t series_slot_cap;
-    uint32_t max_buckets;             /* per series: covers now - retention .. now + retention */
-    int64_t now_ns;                   /* max of all "now" seen, so expiry never goes backwards */
-    uint64_t sweep_gen;               /* bumped by every sweep: ids may have been reused */
+    uint32_t max_buckets; /* per series: covers now - retention .. now + retention */
+    int64_t now_ns;       /* max of all "now" seen, so expiry never goes backwards */
+    uint64_t sweep_gen;   /* bumped by every sweep: ids may have been reused */
+    /* Whole-stack index: hash of a stack's frame ids -> its leaf node, verified by walking
+     * the leaf's parent chain. One probe per recurring stack instead of one per frame.
+     * Emptied by every sweep (leaves may be freed) and refilled as stacks recur. */
+    uint32_t *stack_slots; /* WIN__NONE = empty; power-of-two size */
+    uint32_t stack_slot_cap, stack_slot_used;
     int64_t last_slot, last_cut_slot; /* of now and of now - retention, at the last expiry */
     bool have_slot;
     uint64_t n_buckets, n_entries;
@@ -165,6 +170,22 @@ uint32_t win__find_str(const struct win_store *st, const char *s);
 uint64_t win__recount(struct win_store *st);
 /* Runs a full mark-and-sweep now (write lock held). */
 void win__sweep(struct win_store *st);
+
+#define WIN__STR_CACHE_SLOTS 2048u /* power of two */
+
+struct win_intern_cache {
+    const win_store *store; /* the store and sweep generation the ids below belong to */
+    uint64_t sweep_gen;
+    uint32_t *frame_ids, *stack_nodes;
+    uint32_t n_frames, n_stacks; /* entries valid (the rest is WIN__NONE) */
+    /* stacks [0, stacks_checked) passed validate(): the tables are prefix-stable across
+     * the batches of a request, so each stack is range-checked once per request */
+    uint32_t stacks_checked, frames_when_checked;
+    /* Direct-mapped pointer -> string id cache: a request's strings come from its string
+     * table, so one pointer recurs for every frame of a file, mapping or function. */
+    const char *str_ptr[WIN__STR_CACHE_SLOTS];
+    uint32_t str_id[WIN__STR_CACHE_SLOTS];
+};
 
 /* ---- selectors ---- */
 
