@@ -1,2 +1,399 @@
-/* placeholder replaced by the serve command */
-int main(void) { return 0; }
+/* cli/main.c — the otelprofd binary: option parsing (flags over environment over
+ * defaults) and the `serve` command (store + OTLP listeners + HTTP API until SIGINT or
+ * SIGTERM). */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "base/base.h"
+#include "cli/cli.h"
+#include "receiver/receiver.h"
+#include "window/window.h"
+
+/* kept in step with project(VERSION) in CMakeLists.txt */
+#define OTELPROFD_VERSION "0.1.0"
+
+#define EXIT_USAGE 2
+
+typedef enum opt_kind { OPT_ADDR, OPT_DURATION, OPT_SIZE, OPT_THREADS, OPT_LOG_LEVEL } opt_kind;
+
+typedef struct opt_def {
+    const char *flag; /* without the leading "--" */
+    const char *env;
+    const char *def;
+    opt_kind kind;
+    const char *help;
+} opt_def;
+
+enum {
+    O_OTLP_GRPC,
+    O_OTLP_HTTP,
+    O_MCP_HTTP,
+    O_RETENTION,
+    O_RESOLUTION,
+    O_MEMORY_LIMIT,
+    O_MAX_MESSAGE_SIZE,
+    O_GRPC_THREADS,
+    O_LOG_LEVEL,
+    O_COUNT
+};
+
+static const opt_def options[O_COUNT] = {
+    [O_OTLP_GRPC] = {"otlp-grpc", "OTELPROFD_OTLP_GRPC", "127.0.0.1:4317", OPT_ADDR,
+                     "OTLP/gRPC listener address, or off"},
+    [O_OTLP_HTTP] = {"otlp-http", "OTELPROFD_OTLP_HTTP", "127.0.0.1:4318", OPT_ADDR,
+                     "OTLP/HTTP listener address, or off"},
+    [O_MCP_HTTP] = {"mcp-http", "OTELPROFD_MCP_HTTP", "127.0.0.1:4319", OPT_ADDR,
+                    "HTTP API listener (/healthz, /metrics, /debug/top), or off"},
+    [O_RETENTION] = {"retention", "OTELPROFD_RETENTION", "1h", OPT_DURATION,
+                     "how far back profiles are kept"},
+    [O_RESOLUTION] = {"resolution", "OTELPROFD_RESOLUTION", "10s", OPT_DURATION,
+                      "width of a time bucket"},
+    [O_MEMORY_LIMIT] = {"memory-limit", "OTELPROFD_MEMORY_LIMIT", "512MiB", OPT_SIZE,
+                        "store memory before the oldest buckets are dropped"},
+    [O_MAX_MESSAGE_SIZE] = {"max-message-size", "OTELPROFD_MAX_MESSAGE_SIZE", "64MiB", OPT_SIZE,
+                            "largest OTLP request, after decompression"},
+    [O_GRPC_THREADS] = {"grpc-threads", "OTELPROFD_GRPC_THREADS", "2", OPT_THREADS,
+                        "gRPC completion-queue threads (1-64)"},
+    [O_LOG_LEVEL] = {"log-level", "OTELPROFD_LOG_LEVEL", "info", OPT_LOG_LEVEL,
+                     "debug, info, warn or error"},
+};
+
+typedef struct serve_opts {
+    const char *addr[3]; /* grpc, http, mcp; NULL = off */
+    int64_t retention_ns, resolution_ns;
+    uint64_t memory_limit, max_message_size;
+    int grpc_threads;
+    base_log_level log_level;
+} serve_opts;
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: otelprofd [serve] [options]\n\n"
+                 "Receives OpenTelemetry profiles (OTLP) and keeps the recent past in memory\n"
+                 "for querying.\n\noptions (each also read from the environment; flags win):\n");
+    for (int i = 0; i < O_COUNT; i++) {
+        char left[64];
+        static const char *const meta[] = {[OPT_ADDR] = "ADDR",
+                                           [OPT_DURATION] = "DURATION",
+                                           [OPT_SIZE] = "SIZE",
+                                           [OPT_THREADS] = "N",
+                                           [OPT_LOG_LEVEL] = "LEVEL"};
+        snprintf(left, sizeof left, "--%s %s", options[i].flag, meta[options[i].kind]);
+        fprintf(out, "  %-28s %s\n  %-28s default %s, env %s\n", left, options[i].help, "",
+                options[i].def, options[i].env);
+    }
+    fprintf(out, "  %-28s %s\n  %-28s %s\n\n", "--help", "show this help", "--version",
+            "print the version");
+    fprintf(out, "Listeners bind 127.0.0.1 by default, so only this machine can reach them. To\n"
+                 "accept connections from elsewhere, give an address on all interfaces, e.g.\n"
+                 "--otlp-grpc 0.0.0.0:4317 --otlp-http 0.0.0.0:4318. Port 0 picks a free port.\n"
+                 "Sizes: 64MiB, 512MB, 1GiB or bytes. Durations: 90s, 15m, 1h, 2d.\n"
+                 "Signals: SIGINT or SIGTERM stop the listeners and exit 0.\n");
+}
+
+static int bad_value(const char *source, const char *value, const char *accepted)
+{
+    fprintf(stderr, "otelprofd: %s: cannot parse \"%s\": %s\n", source, value, accepted);
+    return -1;
+}
+
+/* Parses `value` of option `i` into `o`; `source` names where it came from for errors. */
+static int apply_option(serve_opts *o, int i, const char *value, const char *source)
+{
+    switch (options[i].kind) {
+    case OPT_ADDR: {
+        int idx = i == O_OTLP_GRPC ? 0 : i == O_OTLP_HTTP ? 1 : 2;
+        if (strcmp(value, "off") == 0) {
+            o->addr[idx] = NULL;
+            return 0;
+        }
+        char host[256];
+        int port;
+        if (cli_split_host_port(value, host, sizeof host, &port) != 0)
+            return bad_value(source, value,
+                             "use HOST:PORT (e.g. 127.0.0.1:4317, 0.0.0.0:4317, [::1]:4317) "
+                             "or off");
+        o->addr[idx] = value;
+        return 0;
+    }
+    case OPT_DURATION: {
+        int64_t ns;
+        if (base_parse_duration(value, &ns) != 0 || ns <= 0)
+            return bad_value(source, value, "use a duration like 90s, 15m, 1h");
+        if (i == O_RETENTION)
+            o->retention_ns = ns;
+        else
+            o->resolution_ns = ns;
+        return 0;
+    }
+    case OPT_SIZE: {
+        uint64_t bytes;
+        if (i == O_MEMORY_LIMIT) {
+            if (base_parse_size(value, &bytes) != 0 || bytes < ((uint64_t)1 << 20))
+                return bad_value(source, value, "use a size like 256MiB, 1GiB (at least 1MiB)");
+            o->memory_limit = bytes;
+        } else {
+            if (base_parse_size(value, &bytes) != 0 || bytes < 1024 || bytes > ((uint64_t)1 << 30))
+                return bad_value(source, value,
+                                 "use a size like 4MiB, 64MiB (between 1KiB and 1GiB)");
+            o->max_message_size = bytes;
+        }
+        return 0;
+    }
+    case OPT_THREADS: {
+        char *end;
+        errno = 0;
+        long v = strtol(value, &end, 10);
+        if (errno || end == value || *end || v < 1 || v > 64)
+            return bad_value(source, value, "use a number of threads from 1 to 64");
+        o->grpc_threads = (int)v;
+        return 0;
+    }
+    case OPT_LOG_LEVEL:
+        if (strcasecmp(value, "debug") == 0)
+            o->log_level = BASE_LOG_DEBUG;
+        else if (strcasecmp(value, "info") == 0)
+            o->log_level = BASE_LOG_INFO;
+        else if (strcasecmp(value, "warn") == 0 || strcasecmp(value, "warning") == 0)
+            o->log_level = BASE_LOG_WARN;
+        else if (strcasecmp(value, "error") == 0)
+            o->log_level = BASE_LOG_ERROR;
+        else
+            return bad_value(source, value, "use debug, info, warn or error");
+        return 0;
+    }
+    return -1;
+}
+
+/* Returns 0 to serve, 1 when done (help/version printed), -1 on a usage error. */
+static int parse_args(int argc, char **argv, int first, serve_opts *o)
+{
+    const char *flag_value[O_COUNT] = {0};
+    for (int a = first; a < argc; a++) {
+        const char *arg = argv[a];
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            usage(stdout);
+            return 1;
+        }
+        if (strcmp(arg, "--version") == 0) {
+            printf("otelprofd %s\n", OTELPROFD_VERSION);
+            return 1;
+        }
+        if (strncmp(arg, "--", 2) != 0) {
+            fprintf(stderr, "otelprofd: unexpected argument \"%s\" (try otelprofd --help)\n", arg);
+            return -1;
+        }
+        const char *name = arg + 2;
+        const char *eq = strchr(name, '=');
+        size_t name_len = eq ? (size_t)(eq - name) : strlen(name);
+        int found = -1;
+        for (int i = 0; i < O_COUNT; i++) {
+            if (strlen(options[i].flag) == name_len &&
+                strncmp(options[i].flag, name, name_len) == 0)
+                found = i;
+        }
+        if (found < 0) {
+            fprintf(stderr, "otelprofd: unknown option \"%.*s\" (try otelprofd --help)\n",
+                    (int)(name_len + 2), arg);
+            return -1;
+        }
+        if (eq) {
+            flag_value[found] = eq + 1;
+        } else if (a + 1 < argc) {
+            flag_value[found] = argv[++a];
+        } else {
+            fprintf(stderr, "otelprofd: --%s needs a value (default %s)\n", options[found].flag,
+                    options[found].def);
+            return -1;
+        }
+    }
+    for (int i = 0; i < O_COUNT; i++) {
+        char source[64];
+        const char *value = flag_value[i];
+        if (value) {
+            snprintf(source, sizeof source, "--%s", options[i].flag);
+        } else if ((value = getenv(options[i].env)) != NULL) {
+            snprintf(source, sizeof source, "%s", options[i].env);
+        } else {
+            value = options[i].def;
+            snprintf(source, sizeof source, "--%s", options[i].flag);
+        }
+        if (apply_option(o, i, value, source) != 0)
+            return -1;
+    }
+    if (o->resolution_ns > o->retention_ns) {
+        fprintf(stderr,
+                "otelprofd: --resolution (%lld s) must not be longer than --retention "
+                "(%lld s)\n",
+                (long long)(o->resolution_ns / 1000000000),
+                (long long)(o->retention_ns / 1000000000));
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- serve ------------------------------------------------------------------------ */
+
+typedef struct expiry {
+    win_store *store;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop;
+} expiry;
+
+/* Expires old buckets once a second, so an idle store still lets go of its past. */
+static void *expiry_main(void *arg)
+{
+    expiry *e = arg;
+    pthread_mutex_lock(&e->mu);
+    while (!e->stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 1;
+        pthread_cond_timedwait(&e->cv, &e->mu, &until);
+        if (e->stop)
+            break;
+        pthread_mutex_unlock(&e->mu);
+        win_store_expire(e->store, base_now_unix_ns());
+        pthread_mutex_lock(&e->mu);
+    }
+    pthread_mutex_unlock(&e->mu);
+    return NULL;
+}
+
+/* "127.0.0.1:0" bound to port 41234 is logged as "127.0.0.1:41234". */
+static void log_listener(const char *what, const char *addr, int port)
+{
+    char host[256];
+    int configured;
+    if (cli_split_host_port(addr, host, sizeof host, &configured) != 0) {
+        base_log(BASE_LOG_INFO, "%s listening on %s", what, addr);
+        return;
+    }
+    const char *shown = host[0] ? host : "0.0.0.0";
+    if (strchr(shown, ':'))
+        base_log(BASE_LOG_INFO, "%s listening on [%s]:%d", what, shown, port);
+    else
+        base_log(BASE_LOG_INFO, "%s listening on %s:%d", what, shown, port);
+}
+
+static int serve(const serve_opts *o)
+{
+    base_log_threshold = o->log_level;
+
+    /* Signals are taken by sigwait in this thread only: block them before any thread
+     * (gRPC, libmicrohttpd, expiry) exists so every thread inherits the mask. */
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    win_config wc;
+    win_config_defaults(&wc);
+    wc.retention_ns = o->retention_ns;
+    wc.resolution_ns = o->resolution_ns;
+    wc.memory_limit = o->memory_limit;
+    win_store *store = win_store_new(&wc);
+    if (!store) {
+        fprintf(stderr,
+                "otelprofd: cannot create the store (retention %lld s, resolution "
+                "%lld s, memory limit %llu bytes)\n",
+                (long long)(o->retention_ns / 1000000000),
+                (long long)(o->resolution_ns / 1000000000), (unsigned long long)o->memory_limit);
+        return 1;
+    }
+
+    char err[512] = "";
+    otlp_receiver_config rc = {.grpc_addr = o->addr[0],
+                               .http_addr = o->addr[1],
+                               .max_message_size = o->max_message_size,
+                               .grpc_threads = o->grpc_threads};
+    otlp_receiver *rcv = otlp_receiver_start(&rc, store, err, sizeof err);
+    if (!rcv) {
+        fprintf(stderr, "otelprofd: %s\n", err);
+        win_store_free(store);
+        return 1;
+    }
+    cli_api *api = NULL;
+    if (o->addr[2]) {
+        api = cli_api_start(o->addr[2], store, rcv, err, sizeof err);
+        if (!api) {
+            fprintf(stderr, "otelprofd: %s\n", err);
+            otlp_receiver_stop(rcv);
+            win_store_free(store);
+            return 1;
+        }
+    }
+    if (o->addr[0])
+        log_listener("OTLP/gRPC", o->addr[0], otlp_receiver_grpc_port(rcv));
+    if (o->addr[1])
+        log_listener("OTLP/HTTP", o->addr[1], otlp_receiver_http_port(rcv));
+    if (o->addr[2])
+        log_listener("HTTP API", o->addr[2], cli_api_port(api));
+
+    expiry ex = {.store = store, .stop = false};
+    pthread_mutex_init(&ex.mu, NULL);
+    pthread_cond_init(&ex.cv, NULL);
+    pthread_t ex_thread;
+    bool ex_started = pthread_create(&ex_thread, NULL, expiry_main, &ex) == 0;
+    if (!ex_started)
+        base_log(BASE_LOG_WARN, "cannot start the expiry thread: buckets expire on ingest only");
+
+    int sig = 0;
+    while (sigwait(&stop_signals, &sig) != 0)
+        ;
+    base_log(BASE_LOG_INFO, "%s received, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+
+    cli_api_stop(api);
+    otlp_receiver_stop(rcv);
+    if (ex_started) {
+        pthread_mutex_lock(&ex.mu);
+        ex.stop = true;
+        pthread_cond_signal(&ex.cv);
+        pthread_mutex_unlock(&ex.mu);
+        pthread_join(ex_thread, NULL);
+    }
+    pthread_mutex_destroy(&ex.mu);
+    pthread_cond_destroy(&ex.cv);
+    win_store_free(store);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    int first = 1;
+    if (argc > 1 && argv[1][0] != '-') {
+        const char *cmd = argv[1];
+        if (strcmp(cmd, "serve") == 0) {
+            first = 2;
+        } else if (strcmp(cmd, "help") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(cmd, "mcp") == 0 || strcmp(cmd, "send") == 0 ||
+                   strcmp(cmd, "query") == 0) {
+            fprintf(stderr, "otelprofd: '%s' is not implemented yet in this build\n", cmd);
+            return EXIT_USAGE;
+        } else {
+            fprintf(stderr, "otelprofd: unknown command '%s': use serve (try otelprofd --help)\n",
+                    cmd);
+            return EXIT_USAGE;
+        }
+    }
+    serve_opts o;
+    memset(&o, 0, sizeof o);
+    int r = parse_args(argc, argv, first, &o);
+    if (r < 0)
+        return EXIT_USAGE;
+    if (r > 0)
+        return 0;
+    return serve(&o);
+}

@@ -1,0 +1,106 @@
+/* cli/net.c — listening sockets for the binary's own HTTP listeners.
+ * (receiver/ has its own copy: modules do not share internal symbols.) */
+#include "cli/cli.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int cli_split_host_port(const char *addr, char *host, size_t host_len, int *port)
+{
+    if (!addr || !host || host_len == 0)
+        return -1;
+    const char *colon;
+    const char *h = addr;
+    size_t hlen;
+    if (addr[0] == '[') {
+        const char *close_br = strchr(addr, ']');
+        if (!close_br || close_br[1] != ':')
+            return -1;
+        h = addr + 1;
+        hlen = (size_t)(close_br - h);
+        colon = close_br + 1;
+    } else {
+        colon = strrchr(addr, ':');
+        if (!colon)
+            return -1;
+        hlen = (size_t)(colon - addr);
+        if (memchr(addr, ':', hlen))
+            return -1; /* a bare IPv6 address needs brackets */
+    }
+    if (hlen >= host_len)
+        return -1;
+    const char *ps = colon + 1;
+    if (!*ps || strlen(ps) > 5)
+        return -1;
+    long v = 0;
+    for (const char *q = ps; *q; q++) {
+        if (!isdigit((unsigned char)*q))
+            return -1;
+        v = v * 10 + (*q - '0');
+    }
+    if (v > 65535)
+        return -1;
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+    *port = (int)v;
+    return 0;
+}
+
+int cli_listen_socket(const char *addr, int *bound_port, char *err, size_t err_len)
+{
+    char host[256];
+    int port;
+    if (cli_split_host_port(addr, host, sizeof host, &port) != 0) {
+        snprintf(err, err_len, "bad address \"%s\": use HOST:PORT, e.g. 127.0.0.1:4319", addr);
+        return -1;
+    }
+    char port_s[8];
+    snprintf(port_s, sizeof port_s, "%d", port);
+    struct addrinfo hints, *ai = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    int gai = getaddrinfo(host[0] ? host : NULL, port_s, &hints, &ai);
+    if (gai != 0) {
+        snprintf(err, err_len, "cannot resolve \"%s\": %s", host, gai_strerror(gai));
+        return -1;
+    }
+    int fd = -1, last_errno = 0;
+    for (struct addrinfo *p = ai; p; p = p->ai_next) {
+        fd = socket(p->ai_family, p->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, p->ai_protocol);
+        if (fd < 0) {
+            last_errno = errno;
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(fd, p->ai_addr, p->ai_addrlen) == 0 && listen(fd, 128) == 0)
+            break;
+        last_errno = errno;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(ai);
+    if (fd < 0) {
+        snprintf(err, err_len, "%s", strerror(last_errno ? last_errno : EADDRNOTAVAIL));
+        return -1;
+    }
+    *bound_port = port;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET)
+            *bound_port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        else if (ss.ss_family == AF_INET6)
+            *bound_port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    }
+    return fd;
+}

@@ -1,0 +1,183 @@
+/* receiver/receiver.c — lifecycle, counters and the decode+ingest path shared by the gRPC
+ * and HTTP listeners (see receiver.h). */
+#include "receiver/receiver_internal.h"
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Decoded protobuf-c structs take a few times the wire size (pointers, arrays, strings
+ * copied); this budget bounds what one hostile request can make us allocate. */
+#define ARENA_FACTOR 4
+#define ARENA_SLACK  ((size_t)1 << 20)
+
+/* gRPC takes the receive limit as an int; beyond that no sane request goes anyway. */
+#define MAX_MESSAGE_SIZE_CAP ((uint64_t)INT_MAX)
+
+static bool listener_on(const char *addr)
+{
+    return addr && *addr && strcmp(addr, "off") != 0;
+}
+
+otlp_receiver *otlp_receiver_start(const otlp_receiver_config *cfg, win_store *store, char *err,
+                                   size_t err_len)
+{
+    if (!cfg || !store) {
+        snprintf(err, err_len, "receiver: missing configuration or store");
+        return NULL;
+    }
+    otlp_receiver *rcv = calloc(1, sizeof *rcv);
+    if (!rcv) {
+        snprintf(err, err_len, "receiver: out of memory");
+        return NULL;
+    }
+    rcv->cfg = *cfg;
+    rcv->store = store;
+    if (rcv->cfg.max_message_size == 0)
+        rcv->cfg.max_message_size = (uint64_t)64 << 20;
+    if (rcv->cfg.max_message_size > MAX_MESSAGE_SIZE_CAP)
+        rcv->cfg.max_message_size = MAX_MESSAGE_SIZE_CAP;
+    if (rcv->cfg.grpc_threads <= 0)
+        rcv->cfg.grpc_threads = 2;
+    if (rcv->cfg.grpc_threads > 64)
+        rcv->cfg.grpc_threads = 64;
+    rcv->arena_cap = (size_t)rcv->cfg.max_message_size * ARENA_FACTOR + ARENA_SLACK;
+
+    if (listener_on(cfg->grpc_addr) && !(rcv->grpc_addr = strdup(cfg->grpc_addr)))
+        goto nomem;
+    if (listener_on(cfg->http_addr) && !(rcv->http_addr = strdup(cfg->http_addr)))
+        goto nomem;
+    rcv->cfg.grpc_addr = rcv->grpc_addr;
+    rcv->cfg.http_addr = rcv->http_addr;
+
+    if (rcv->grpc_addr && otlp__grpc_start(rcv, err, err_len) != BASE_OK) {
+        otlp_receiver_stop(rcv);
+        return NULL;
+    }
+    if (rcv->http_addr && otlp__http_start(rcv, err, err_len) != BASE_OK) {
+        otlp_receiver_stop(rcv);
+        return NULL;
+    }
+    return rcv;
+nomem:
+    snprintf(err, err_len, "receiver: out of memory");
+    otlp_receiver_stop(rcv);
+    return NULL;
+}
+
+void otlp_receiver_stop(otlp_receiver *rcv)
+{
+    if (!rcv)
+        return;
+    otlp__http_stop(rcv);
+    otlp__grpc_stop(rcv);
+    free(rcv->grpc_addr);
+    free(rcv->http_addr);
+    free(rcv);
+}
+
+void otlp_receiver_stats(const otlp_receiver *rcv, otlp_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!rcv)
+        return;
+    out->requests_grpc = atomic_load(&rcv->requests_grpc);
+    out->requests_http = atomic_load(&rcv->requests_http);
+    out->requests_failed = atomic_load(&rcv->requests_failed);
+    out->bytes_received = atomic_load(&rcv->bytes_received);
+    out->profiles_accepted = atomic_load(&rcv->profiles_accepted);
+    out->profiles_rejected = atomic_load(&rcv->profiles_rejected);
+    out->samples_stored = atomic_load(&rcv->samples_stored);
+    out->samples_rejected = atomic_load(&rcv->samples_rejected);
+    out->samples_too_old = atomic_load(&rcv->samples_too_old);
+    out->samples_too_new = atomic_load(&rcv->samples_too_new);
+}
+
+int otlp_receiver_grpc_port(const otlp_receiver *rcv)
+{
+    return rcv ? otlp__grpc_port(rcv) : 0;
+}
+
+int otlp_receiver_http_port(const otlp_receiver *rcv)
+{
+    return rcv ? otlp__http_port(rcv) : 0;
+}
+
+/* ---- rate-limited warnings -------------------------------------------------------- */
+
+/* A sender that keeps sending bad profiles must not flood stderr: one line per second,
+ * and the next line says how many were left out. */
+static _Atomic int64_t last_warn_ns = INT64_MIN / 2;
+static _Atomic uint64_t suppressed_warnings;
+
+static void warn_limited(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void warn_limited(const char *fmt, ...)
+{
+    int64_t now = base_now_mono_ns();
+    int64_t last = atomic_load(&last_warn_ns);
+    if (now - last < 1000000000 || !atomic_compare_exchange_strong(&last_warn_ns, &last, now)) {
+        atomic_fetch_add(&suppressed_warnings, 1);
+        return;
+    }
+    uint64_t skipped = atomic_exchange(&suppressed_warnings, 0);
+    char line[1400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (skipped)
+        base_log(BASE_LOG_WARN, "%s (%llu similar warnings suppressed)", line,
+                 (unsigned long long)skipped);
+    else
+        base_log(BASE_LOG_WARN, "%s", line);
+}
+
+void otlp__count_failed(otlp_receiver *rcv, const char *transport, const char *why)
+{
+    atomic_fetch_add(&rcv->requests_failed, 1);
+    warn_limited("otlp/%s: request failed: %s", transport, why ? why : "");
+}
+
+base_err otlp__handle(otlp_receiver *rcv, const char *transport, const uint8_t *buf, size_t len,
+                      bool json, base_arena *arena, tr_result *res, char *err, size_t err_len)
+{
+    memset(res, 0, sizeof *res);
+    if (len > rcv->cfg.max_message_size) {
+        snprintf(err, err_len, "message of %zu bytes is larger than --max-message-size (%llu)", len,
+                 (unsigned long long)rcv->cfg.max_message_size);
+        return BASE_ERR_TOO_LARGE;
+    }
+    atomic_fetch_add(&rcv->bytes_received, len);
+    tr_request *req = NULL;
+    base_err rc = json ? tr_decode_json((const char *)buf, len, arena, &req, err, err_len)
+                       : tr_decode_protobuf(buf, len, arena, &req, err, err_len);
+    if (rc == BASE_ERR_NOMEM) {
+        /* the arena cap is hit long before the machine runs out: it is the request */
+        snprintf(err, err_len, "message needs more than %zu bytes to decode", rcv->arena_cap);
+        return BASE_ERR_TOO_LARGE;
+    }
+    if (rc != BASE_OK || !req) {
+        if (!err[0])
+            snprintf(err, err_len, "%s", base_err_str(BASE_ERR_DECODE));
+        return BASE_ERR_DECODE;
+    }
+    rc = tr_ingest(rcv->store, req, json ? NULL : buf, json ? 0 : len, base_now_unix_ns(), arena,
+                   res);
+    atomic_fetch_add(&rcv->profiles_accepted, res->profiles_accepted);
+    atomic_fetch_add(&rcv->profiles_rejected, res->profiles_rejected);
+    atomic_fetch_add(&rcv->samples_stored, res->samples_stored);
+    atomic_fetch_add(&rcv->samples_rejected, res->samples_rejected);
+    atomic_fetch_add(&rcv->samples_too_old, res->samples_too_old);
+    atomic_fetch_add(&rcv->samples_too_new, res->samples_too_new);
+    if (rc != BASE_OK) {
+        snprintf(err, err_len, "out of memory while storing profiles");
+        return BASE_ERR_NOMEM;
+    }
+    res->error_message[sizeof res->error_message - 1] = '\0';
+    if (res->profiles_rejected)
+        warn_limited("otlp/%s: rejected %llu profile(s): %s", transport,
+                     (unsigned long long)res->profiles_rejected, res->error_message);
+    return BASE_OK;
+}

@@ -1,0 +1,116 @@
+/* receiver/receiver_internal.h — what the receiver/ files share with each other (not public).
+ *
+ * codec.c holds the pure helpers (content types, bounded gunzip, response encoding); it
+ * references neither translate/ nor gRPC so unit tests link it alone. receiver.c owns the
+ * receiver struct, counters and the decode+ingest path both transports share; grpc.c and
+ * http.c are the two listeners.
+ */
+#ifndef OTELPROFD_RECEIVER_INTERNAL_H
+#define OTELPROFD_RECEIVER_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/base.h"
+#include "receiver/receiver.h"
+#include "translate/translate.h"
+
+/* gRPC status codes used here (values fixed by the gRPC spec; grpc.h not needed). */
+enum {
+    OTLP__GRPC_OK = 0,
+    OTLP__GRPC_INVALID_ARGUMENT = 3,
+    OTLP__GRPC_NOT_FOUND = 5,
+    OTLP__GRPC_RESOURCE_EXHAUSTED = 8,
+    OTLP__GRPC_UNIMPLEMENTED = 12,
+    OTLP__GRPC_INTERNAL = 13,
+    OTLP__GRPC_UNAVAILABLE = 14,
+};
+
+/* ---- codec.c ----------------------------------------------------------------- */
+
+typedef enum otlp__content_type {
+    OTLP__CT_NONE,     /* header missing or empty */
+    OTLP__CT_PROTOBUF, /* application/x-protobuf */
+    OTLP__CT_JSON,     /* application/json */
+    OTLP__CT_OTHER,
+} otlp__content_type;
+
+/* Media type of a Content-Type header, parameters ignored, case-insensitive. */
+otlp__content_type otlp__parse_content_type(const char *header);
+
+typedef enum otlp__encoding {
+    OTLP__ENC_IDENTITY, /* missing, empty or "identity" */
+    OTLP__ENC_GZIP,
+    OTLP__ENC_OTHER,
+} otlp__encoding;
+
+otlp__encoding otlp__parse_content_encoding(const char *header);
+
+/* Inflates a gzip (or zlib) stream of `len` bytes into a malloc'd buffer of at most
+ * `max_out` bytes, stopping as soon as the output would pass it. Returns BASE_OK and
+ * takes *out (free with free()), BASE_ERR_TOO_LARGE when the output passes `max_out`,
+ * BASE_ERR_DECODE (with `err`) on corrupt or truncated input, BASE_ERR_NOMEM. */
+base_err otlp__gunzip(const uint8_t *in, size_t len, size_t max_out, uint8_t **out, size_t *out_len,
+                      char *err, size_t err_len);
+
+/* ExportProfilesServiceResponse as protobuf: partial_success is present only when a
+ * profile was rejected or translate/ left a message. Allocated from `arena`. */
+base_err otlp__encode_response_pb(const tr_result *res, base_arena *arena, uint8_t **out,
+                                  size_t *out_len);
+/* The same as OTLP/JSON: {} or {"partialSuccess":{"rejectedProfiles":"N",...}}. */
+base_err otlp__encode_response_json(const tr_result *res, base_arena *arena, char **out,
+                                    size_t *out_len);
+/* google.rpc.Status{code, message} as protobuf (hand-encoded) or JSON. */
+base_err otlp__encode_status_pb(int code, const char *message, base_arena *arena, uint8_t **out,
+                                size_t *out_len);
+base_err otlp__encode_status_json(int code, const char *message, base_arena *arena, char **out,
+                                  size_t *out_len);
+
+/* Parses "host:port", "[v6]:port" or ":port" (empty host = all interfaces, as in Go and
+ * gRPC). Writes the host without brackets. Returns 0, or -1 when the text is not of that
+ * shape or the port is not in 0..65535. */
+int otlp__split_host_port(const char *addr, char *host, size_t host_len, int *port);
+
+/* ---- receiver.c -------------------------------------------------------------- */
+
+struct otlp__grpc;
+struct otlp__http;
+
+struct otlp_receiver {
+    otlp_receiver_config cfg; /* copy; the strings below own the addresses */
+    char *grpc_addr, *http_addr;
+    win_store *store;
+    size_t arena_cap; /* per-request decode budget, ~4x max_message_size */
+    struct otlp__grpc *grpc;
+    struct otlp__http *http;
+
+    _Atomic uint64_t requests_grpc, requests_http, requests_failed, bytes_received;
+    _Atomic uint64_t profiles_accepted, profiles_rejected;
+    _Atomic uint64_t samples_stored, samples_rejected, samples_too_old, samples_too_new;
+};
+
+/* Decodes `len` bytes (protobuf, or OTLP/JSON when `json`) with `arena` and ingests them.
+ * Counts bytes/profiles/samples and logs rejections (rate-limited). Returns BASE_OK with
+ * `res` filled, BASE_ERR_DECODE / BASE_ERR_TOO_LARGE / BASE_ERR_NOMEM with `err` filled.
+ * The caller counts the request itself (and a failure with otlp__count_failed). */
+base_err otlp__handle(otlp_receiver *rcv, const char *transport, const uint8_t *buf, size_t len,
+                      bool json, base_arena *arena, tr_result *res, char *err, size_t err_len);
+void otlp__count_failed(otlp_receiver *rcv, const char *transport, const char *why);
+
+/* ---- grpc.c / http.c ----------------------------------------------------------- */
+
+base_err otlp__grpc_start(otlp_receiver *rcv, char *err, size_t err_len);
+void otlp__grpc_stop(otlp_receiver *rcv);
+int otlp__grpc_port(const otlp_receiver *rcv);
+
+/* Binds and listens on `addr` ("host:port"); returns the socket (non-blocking, close on
+ * exec) and the bound port, or -1 with `err` saying why (e.g. "address already in use"). */
+int otlp__listen_socket(const char *addr, int *bound_port, char *err, size_t err_len);
+
+base_err otlp__http_start(otlp_receiver *rcv, char *err, size_t err_len);
+void otlp__http_stop(otlp_receiver *rcv);
+int otlp__http_port(const otlp_receiver *rcv);
+
+#endif
