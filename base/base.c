@@ -36,7 +36,10 @@ struct base_arena_block {
     _Alignas(16) unsigned char data[];
 };
 
-static void *pb_alloc(void *data, size_t size) { return base_arena_alloc((base_arena *)data, size); }
+static void *pb_alloc(void *data, size_t size)
+{
+    return base_arena_alloc((base_arena *)data, size);
+}
 static void pb_free(void *data, void *ptr)
 {
     (void)data;
@@ -211,10 +214,13 @@ static int parse_number_with_suffix(const char *text, double *num, const char **
 
 int base_parse_size(const char *text, uint64_t *out_bytes)
 {
-    static const struct { const char *suffix; double mult; } units[] = {
-        {"", 1},           {"B", 1},           {"KB", 1e3},          {"MB", 1e6},
-        {"GB", 1e9},       {"KiB", 1024.0},    {"MiB", 1048576.0},   {"GiB", 1073741824.0},
-        {"K", 1024.0},     {"M", 1048576.0},   {"G", 1073741824.0},
+    static const struct {
+        const char *suffix;
+        double mult;
+    } units[] = {
+        {"", 1},       {"B", 1},         {"KB", 1e3},         {"MB", 1e6},
+        {"GB", 1e9},   {"KiB", 1024.0},  {"MiB", 1048576.0},  {"GiB", 1073741824.0},
+        {"K", 1024.0}, {"M", 1048576.0}, {"G", 1073741824.0},
     };
     double v;
     const char *suffix;
@@ -234,9 +240,12 @@ int base_parse_size(const char *text, uint64_t *out_bytes)
 
 int base_parse_duration(const char *text, int64_t *out_ns)
 {
-    static const struct { const char *suffix; double mult; } units[] = {
-        {"", 1e9}, {"ns", 1}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9},
-        {"m", 60e9}, {"h", 3600e9}, {"d", 86400e9},
+    static const struct {
+        const char *suffix;
+        double mult;
+    } units[] = {
+        {"", 1e9},  {"ns", 1},   {"us", 1e3},   {"ms", 1e6},
+        {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}, {"d", 86400e9},
     };
     double v;
     const char *suffix;

@@ -25,14 +25,14 @@
 
 typedef enum base_err {
     BASE_OK = 0,
-    BASE_ERR_NOMEM,          /* an allocation or an arena cap failed */
-    BASE_ERR_DECODE,         /* bytes do not decode as the expected message */
-    BASE_ERR_INVALID,        /* decoded, but breaks a rule of the spec */
-    BASE_ERR_TOO_LARGE,      /* over --max-message-size (after decompression) */
-    BASE_ERR_UNSUPPORTED,    /* content type / encoding we do not speak */
-    BASE_ERR_NOT_FOUND,      /* no such resource or endpoint */
-    BASE_ERR_BAD_ARGUMENT,   /* a caller-supplied argument (CLI, query) is malformed */
-    BASE_ERR_IO,             /* socket / file failure */
+    BASE_ERR_NOMEM,        /* an allocation or an arena cap failed */
+    BASE_ERR_DECODE,       /* bytes do not decode as the expected message */
+    BASE_ERR_INVALID,      /* decoded, but breaks a rule of the spec */
+    BASE_ERR_TOO_LARGE,    /* over --max-message-size (after decompression) */
+    BASE_ERR_UNSUPPORTED,  /* content type / encoding we do not speak */
+    BASE_ERR_NOT_FOUND,    /* no such resource or endpoint */
+    BASE_ERR_BAD_ARGUMENT, /* a caller-supplied argument (CLI, query) is malformed */
+    BASE_ERR_IO,           /* socket / file failure */
     BASE_ERR_COUNT
 } base_err;
 
@@ -50,7 +50,7 @@ typedef struct base_arena {
     size_t used_total;             /* bytes handed out + block headers, for accounting */
     size_t cap;                    /* 0 = no cap */
     size_t first_block_size;
-    ProtobufCAllocator pb;         /* protobuf-c adaptor; allocator_data points at the arena */
+    ProtobufCAllocator pb; /* protobuf-c adaptor; allocator_data points at the arena */
 } base_arena;
 
 /* Initialises an empty arena; no memory is taken until the first allocation. */
@@ -72,15 +72,38 @@ ProtobufCAllocator *base_arena_pb(base_arena *arena);
 
 /* ---- logging ----------------------------------------------------------------- */
 
-typedef enum base_log_level { BASE_LOG_DEBUG, BASE_LOG_INFO, BASE_LOG_WARN, BASE_LOG_ERROR } base_log_level;
+typedef enum base_log_level {
+    BASE_LOG_DEBUG,
+    BASE_LOG_INFO,
+    BASE_LOG_WARN,
+    BASE_LOG_ERROR
+} base_log_level;
 extern base_log_level base_log_threshold;
 /* Writes one line "otelprofd: LEVEL: message" to stderr (never stdout: stdout may carry MCP). */
 void base_log(base_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* ---- errors as text ----------------------------------------------------------- */
+
+/* vsnprintf into `err` when it is non-NULL and non-empty (the usual "reason" out-param). */
+void base_set_err(char *err, size_t err_len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ---- listening sockets ----------------------------------------------------------- */
+
+/* Splits "HOST:PORT" or "[IPV6]:PORT" (HOST may be empty: all interfaces). Returns 0, or
+ * -1 when the text is not of that form or the port is not 0..65535. */
+int base_split_host_port(const char *addr, char *host, size_t host_len, int *port);
+
+/* Binds and listens on `addr` (non-blocking, close-on-exec, SO_REUSEADDR) and returns the
+ * socket, with the bound port in *bound_port (useful with port 0) and whether it is IPv6.
+ * Returns -1 with a message such as "cannot listen on 127.0.0.1:4318: Address already in
+ * use" in `err`. The caller owns the socket. */
+int base_listen_tcp(const char *addr, int *bound_port, int *is_ipv6, char *err, size_t err_len);
+
 /* ---- time and sizes ------------------------------------------------------------ */
 
-int64_t base_now_unix_ns(void);    /* CLOCK_REALTIME */
-int64_t base_now_mono_ns(void);    /* CLOCK_MONOTONIC */
+int64_t base_now_unix_ns(void); /* CLOCK_REALTIME */
+int64_t base_now_mono_ns(void); /* CLOCK_MONOTONIC */
 
 /* Parses "64MiB", "512MB", "1GiB", "4096" (bytes). Returns 0 on success. */
 int base_parse_size(const char *text, uint64_t *out_bytes);

@@ -276,17 +276,14 @@ cli_api *cli_api_start(const char *addr, win_store *store, const otlp_receiver *
     }
     api->store = store;
     api->rcv = rcv;
-    char why[256];
-    int fd = cli_listen_socket(addr, &api->port, why, sizeof why);
+    int is_ipv6 = 0;
+    int fd = base_listen_tcp(addr, &api->port, &is_ipv6, err, err_len);
     if (fd < 0) {
-        snprintf(err, err_len, "cannot listen on %s: %s", addr, why);
         free(api);
         return NULL;
     }
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC;
-    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0 && ss.ss_family == AF_INET6)
+    if (is_ipv6)
         flags |= MHD_USE_IPv6;
     api->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, api, MHD_OPTION_LISTEN_SOCKET,
                                    fd, MHD_OPTION_THREAD_POOL_SIZE, POOL_THREADS,

@@ -13,12 +13,6 @@
 #include "receiver/receiver.h"
 #include "window/window.h"
 
-/* Binds and listens on "host:port" ("[v6]:port", ":port" = all interfaces). Returns the
- * socket (non-blocking, close-on-exec) and writes the bound port, or -1 with `err` filled. */
-int cli_listen_socket(const char *addr, int *bound_port, char *err, size_t err_len);
-/* Splits "host:port" like cli_listen_socket; returns 0 or -1. */
-int cli_split_host_port(const char *addr, char *host, size_t host_len, int *port);
-
 /* The HTTP API listener (--mcp-http): /healthz, /metrics, /debug/top. */
 typedef struct cli_api cli_api;
 

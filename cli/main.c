@@ -116,7 +116,7 @@ static int apply_option(serve_opts *o, int i, const char *value, const char *sou
         }
         char host[256];
         int port;
-        if (cli_split_host_port(value, host, sizeof host, &port) != 0)
+        if (base_split_host_port(value, host, sizeof host, &port) != 0)
             return bad_value(source, value,
                              "use HOST:PORT (e.g. 127.0.0.1:4317, 0.0.0.0:4317, [::1]:4317) "
                              "or off");
@@ -273,7 +273,7 @@ static void log_listener(const char *what, const char *addr, int port)
 {
     char host[256];
     int configured;
-    if (cli_split_host_port(addr, host, sizeof host, &configured) != 0) {
+    if (base_split_host_port(addr, host, sizeof host, &configured) != 0) {
         base_log(BASE_LOG_INFO, "%s listening on %s", what, addr);
         return;
     }

@@ -63,47 +63,6 @@ otlp__encoding otlp__parse_content_encoding(const char *header)
     return OTLP__ENC_OTHER;
 }
 
-int otlp__split_host_port(const char *addr, char *host, size_t host_len, int *port)
-{
-    if (!addr || !host || host_len == 0)
-        return -1;
-    const char *colon;
-    const char *h = addr;
-    size_t hlen;
-    if (addr[0] == '[') {
-        const char *close = strchr(addr, ']');
-        if (!close || close[1] != ':')
-            return -1;
-        h = addr + 1;
-        hlen = (size_t)(close - h);
-        colon = close + 1;
-    } else {
-        colon = strrchr(addr, ':');
-        if (!colon)
-            return -1;
-        hlen = (size_t)(colon - addr);
-        if (memchr(addr, ':', hlen))
-            return -1; /* a bare IPv6 address needs brackets */
-    }
-    if (hlen >= host_len)
-        return -1;
-    const char *ps = colon + 1;
-    if (!*ps || strlen(ps) > 5)
-        return -1;
-    long v = 0;
-    for (const char *q = ps; *q; q++) {
-        if (!isdigit((unsigned char)*q))
-            return -1;
-        v = v * 10 + (*q - '0');
-    }
-    if (v > 65535)
-        return -1;
-    memcpy(host, h, hlen);
-    host[hlen] = '\0';
-    *port = (int)v;
-    return 0;
-}
-
 /* ---- gunzip ------------------------------------------------------------------ */
 
 /* zlib counts in uInt: feed it at most this much at a time. */

@@ -317,13 +317,10 @@ static void *worker_main(void *arg)
 /* Why a bind failed, for the error message (the core only logs it). */
 static void describe_bind_failure(const char *addr, char *err, size_t err_len)
 {
-    char why[256];
-    int fd = otlp__listen_socket(addr, NULL, why, sizeof why);
+    int fd = base_listen_tcp(addr, NULL, NULL, err, err_len);
     if (fd >= 0) {
         close(fd);
         snprintf(err, err_len, "cannot listen on %s", addr);
-    } else {
-        snprintf(err, err_len, "cannot listen on %s: %s", addr, why);
     }
 }
 

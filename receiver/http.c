@@ -42,63 +42,6 @@ typedef struct http_req {
     size_t len, cap;
 } http_req;
 
-/* ---- listening socket ----------------------------------------------------------- */
-
-int otlp__listen_socket(const char *addr, int *bound_port, char *err, size_t err_len)
-{
-    char host[256];
-    int port;
-    if (otlp__split_host_port(addr, host, sizeof host, &port) != 0) {
-        snprintf(err, err_len, "bad address \"%s\": use HOST:PORT, e.g. 127.0.0.1:4318", addr);
-        return -1;
-    }
-    char port_s[8];
-    snprintf(port_s, sizeof port_s, "%d", port);
-    struct addrinfo hints, *ai = NULL;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    int gai = getaddrinfo(host[0] ? host : NULL, port_s, &hints, &ai);
-    if (gai != 0) {
-        snprintf(err, err_len, "cannot resolve \"%s\": %s", host, gai_strerror(gai));
-        return -1;
-    }
-    int fd = -1, last_errno = 0;
-    /* with no host, getaddrinfo lists the wildcard addresses: the first that binds wins */
-    for (struct addrinfo *p = ai; p; p = p->ai_next) {
-        fd = socket(p->ai_family, p->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, p->ai_protocol);
-        if (fd < 0) {
-            last_errno = errno;
-            continue;
-        }
-        int one = 1;
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (bind(fd, p->ai_addr, p->ai_addrlen) == 0 && listen(fd, 128) == 0)
-            break;
-        last_errno = errno;
-        close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(ai);
-    if (fd < 0) {
-        snprintf(err, err_len, "%s", strerror(last_errno ? last_errno : EADDRNOTAVAIL));
-        return -1;
-    }
-    if (bound_port) {
-        struct sockaddr_storage ss;
-        socklen_t sl = sizeof ss;
-        *bound_port = port;
-        if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
-            if (ss.ss_family == AF_INET)
-                *bound_port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-            else if (ss.ss_family == AF_INET6)
-                *bound_port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-        }
-    }
-    return fd;
-}
-
 /* ---- responses ------------------------------------------------------------------- */
 
 static enum MHD_Result respond(struct MHD_Connection *conn, http_req *r, unsigned status,
@@ -350,16 +293,12 @@ base_err otlp__http_start(otlp_receiver *rcv, char *err, size_t err_len)
         return BASE_ERR_NOMEM;
     }
     rcv->http = h;
-    char why[256];
-    int fd = otlp__listen_socket(rcv->http_addr, &h->port, why, sizeof why);
-    if (fd < 0) {
-        snprintf(err, err_len, "cannot listen on %s: %s", rcv->http_addr, why);
+    int is_ipv6 = 0;
+    int fd = base_listen_tcp(rcv->http_addr, &h->port, &is_ipv6, err, err_len);
+    if (fd < 0)
         return BASE_ERR_IO;
-    }
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC;
-    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0 && ss.ss_family == AF_INET6)
+    if (is_ipv6)
         flags |= MHD_USE_IPv6;
     h->daemon =
         MHD_start_daemon(flags, 0, NULL, NULL, on_request, rcv, MHD_OPTION_LISTEN_SOCKET, fd,

@@ -28,16 +28,16 @@
 typedef struct otlp_receiver otlp_receiver;
 
 typedef struct otlp_receiver_config {
-    const char *grpc_addr;      /* "127.0.0.1:4317", "0.0.0.0:4317", or NULL/"off" */
-    const char *http_addr;      /* "127.0.0.1:4318", or NULL/"off" */
-    uint64_t max_message_size;  /* bytes, after decompression; default 64 MiB */
-    int grpc_threads;           /* completion-queue threads; default 2 */
+    const char *grpc_addr;     /* "127.0.0.1:4317", "0.0.0.0:4317", or NULL/"off" */
+    const char *http_addr;     /* "127.0.0.1:4318", or NULL/"off" */
+    uint64_t max_message_size; /* bytes, after decompression; default 64 MiB */
+    int grpc_threads;          /* completion-queue threads; default 2 */
 } otlp_receiver_config;
 
 typedef struct otlp_stats {
     uint64_t requests_grpc, requests_http;
-    uint64_t requests_failed;        /* did not decode, too large, wrong type ... */
-    uint64_t bytes_received;         /* uncompressed OTLP bytes */
+    uint64_t requests_failed; /* did not decode, too large, wrong type ... */
+    uint64_t bytes_received;  /* uncompressed OTLP bytes */
     uint64_t profiles_accepted, profiles_rejected;
     uint64_t samples_stored, samples_rejected, samples_too_old, samples_too_new;
 } otlp_stats;

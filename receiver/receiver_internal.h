@@ -68,11 +68,6 @@ base_err otlp__encode_status_pb(int code, const char *message, base_arena *arena
 base_err otlp__encode_status_json(int code, const char *message, base_arena *arena, char **out,
                                   size_t *out_len);
 
-/* Parses "host:port", "[v6]:port" or ":port" (empty host = all interfaces, as in Go and
- * gRPC). Writes the host without brackets. Returns 0, or -1 when the text is not of that
- * shape or the port is not in 0..65535. */
-int otlp__split_host_port(const char *addr, char *host, size_t host_len, int *port);
-
 /* ---- receiver.c -------------------------------------------------------------- */
 
 struct otlp__grpc;
@@ -104,10 +99,6 @@ void otlp__count_failed(otlp_receiver *rcv, const char *transport, const char *w
 base_err otlp__grpc_start(otlp_receiver *rcv, char *err, size_t err_len);
 void otlp__grpc_stop(otlp_receiver *rcv);
 int otlp__grpc_port(const otlp_receiver *rcv);
-
-/* Binds and listens on `addr` ("host:port"); returns the socket (non-blocking, close on
- * exec) and the bound port, or -1 with `err` saying why (e.g. "address already in use"). */
-int otlp__listen_socket(const char *addr, int *bound_port, char *err, size_t err_len);
 
 base_err otlp__http_start(otlp_receiver *rcv, char *err, size_t err_len);
 void otlp__http_stop(otlp_receiver *rcv);

@@ -1,4 +1,5 @@
 /* window/selector.c — Prometheus-style selectors over attribute names (see window.h). */
+#include "base/base.h"
 #include "window/window_internal.h"
 
 #include <ctype.h>
@@ -6,18 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void sel_err(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void sel_err(char *err, size_t err_len, const char *fmt, ...)
-{
-    if (!err || !err_len)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-}
 
 void win_selector_free(win_selector *sel)
 {
@@ -59,13 +48,14 @@ static char *parse_string(const char *t, size_t *pos, char *err, size_t err_len)
     size_t i = start + 1, n = 0;
     char *out = malloc(strlen(t + start) + 1);
     if (!out) {
-        sel_err(err, err_len, "selector: out of memory");
+        base_set_err(err, err_len, "selector: out of memory");
         return NULL;
     }
     for (;;) {
         char c = t[i];
         if (c == '\0') {
-            sel_err(err, err_len, "selector: unterminated string starting at offset %zu", start);
+            base_set_err(err, err_len, "selector: unterminated string starting at offset %zu",
+                         start);
             free(out);
             return NULL;
         }
@@ -102,7 +92,7 @@ static bool add_matcher(win_selector *sel, char *name, char *value, win__op op, 
             size_t len = strlen(value) + 5;
             char *anchored = malloc(len);
             if (!anchored) {
-                sel_err(err, err_len, "selector: out of memory");
+                base_set_err(err, err_len, "selector: out of memory");
                 goto fail;
             }
             snprintf(anchored, len, "^(%s)$", value);
@@ -112,7 +102,7 @@ static bool add_matcher(win_selector *sel, char *name, char *value, win__op op, 
         if (rc != 0) {
             char why[256];
             regerror(rc, &m.re, why, sizeof why);
-            sel_err(err, err_len, "selector: bad regex \"%s\" for %s: %s", value, name, why);
+            base_set_err(err, err_len, "selector: bad regex \"%s\" for %s: %s", value, name, why);
             goto fail;
         }
         m.has_re = true;
@@ -121,7 +111,7 @@ static bool add_matcher(win_selector *sel, char *name, char *value, win__op op, 
     if (!arr) {
         if (m.has_re)
             regfree(&m.re);
-        sel_err(err, err_len, "selector: out of memory");
+        base_set_err(err, err_len, "selector: out of memory");
         goto fail;
     }
     sel->m = arr;
@@ -139,14 +129,14 @@ win_selector *win_selector_parse(const char *text, char *err, size_t err_len)
         err[0] = '\0';
     win_selector *sel = calloc(1, sizeof *sel);
     if (!sel) {
-        sel_err(err, err_len, "selector: out of memory");
+        base_set_err(err, err_len, "selector: out of memory");
         return NULL;
     }
     if (!text)
         return sel;
     size_t len = strnlen(text, WIN__MAX_SEL_LEN + 1);
     if (len > WIN__MAX_SEL_LEN) {
-        sel_err(err, err_len, "selector: longer than %u bytes", WIN__MAX_SEL_LEN);
+        base_set_err(err, err_len, "selector: longer than %u bytes", WIN__MAX_SEL_LEN);
         goto fail;
     }
     size_t pos = skip_ws(text, 0);
@@ -164,11 +154,11 @@ win_selector *win_selector_parse(const char *text, char *err, size_t err_len)
         if (text[pos] == '\0') {
             if (!braced)
                 break;
-            sel_err(err, err_len, "selector: missing '}' at offset %zu", pos);
+            base_set_err(err, err_len, "selector: missing '}' at offset %zu", pos);
             goto fail;
         }
         if (!name_start(text[pos])) {
-            sel_err(err, err_len, "selector: expected an attribute name at offset %zu", pos);
+            base_set_err(err, err_len, "selector: expected an attribute name at offset %zu", pos);
             goto fail;
         }
         size_t name_start_pos = pos;
@@ -193,15 +183,16 @@ win_selector *win_selector_parse(const char *text, char *err, size_t err_len)
             op = WIN__OP_EQ;
             pos += 1;
         } else {
-            sel_err(err, err_len,
-                    "selector: expected '=', '!=', '=~' or '!~' after \"%s\" at offset %zu", shown,
-                    pos);
+            base_set_err(err, err_len,
+                         "selector: expected '=', '!=', '=~' or '!~' after \"%s\" at offset %zu",
+                         shown, pos);
             goto fail;
         }
         pos = skip_ws(text, pos);
         if (text[pos] != '"' && text[pos] != '\'') {
-            sel_err(err, err_len, "selector: expected a quoted value after \"%s\" at offset %zu",
-                    shown, pos);
+            base_set_err(err, err_len,
+                         "selector: expected a quoted value after \"%s\" at offset %zu", shown,
+                         pos);
             goto fail;
         }
         char *value = parse_string(text, &pos, err, err_len);
@@ -209,14 +200,14 @@ win_selector *win_selector_parse(const char *text, char *err, size_t err_len)
             goto fail;
         if (sel->n >= WIN__MAX_MATCHERS) {
             free(value);
-            sel_err(err, err_len, "selector: more than %u matchers", WIN__MAX_MATCHERS);
+            base_set_err(err, err_len, "selector: more than %u matchers", WIN__MAX_MATCHERS);
             goto fail;
         }
         bool alias = name_len == 12 && memcmp(text + name_start_pos, "service_name", 12) == 0;
         char *name = alias ? strdup("service.name") : strndup(text + name_start_pos, name_len);
         if (!name) {
             free(value);
-            sel_err(err, err_len, "selector: out of memory");
+            base_set_err(err, err_len, "selector: out of memory");
             goto fail;
         }
         if (!add_matcher(sel, name, value, op, err, err_len))
@@ -233,15 +224,16 @@ win_selector *win_selector_parse(const char *text, char *err, size_t err_len)
         if (text[pos] == '\0') {
             if (!braced)
                 break;
-            sel_err(err, err_len, "selector: missing '}' at offset %zu", pos);
+            base_set_err(err, err_len, "selector: missing '}' at offset %zu", pos);
             goto fail;
         }
-        sel_err(err, err_len, "selector: expected ',' or '}' after matcher at offset %zu", pos);
+        base_set_err(err, err_len, "selector: expected ',' or '}' after matcher at offset %zu",
+                     pos);
         goto fail;
     }
     pos = skip_ws(text, pos);
     if (text[pos] != '\0') {
-        sel_err(err, err_len, "selector: unexpected text after '}' at offset %zu", pos);
+        base_set_err(err, err_len, "selector: unexpected text after '}' at offset %zu", pos);
         goto fail;
     }
     return sel;

@@ -1,5 +1,6 @@
 /* window/store.c — interning tables, series and buckets, ingest, expiry, eviction,
  * mark-and-sweep reclamation and stats (see window.h and window_internal.h). */
+#include "base/base.h"
 #include "window/window_internal.h"
 
 #include <stdarg.h>
@@ -45,18 +46,6 @@ static uint32_t hash_bytes(uint64_t seed, const void *p, size_t n)
         h *= 0x100000001b3ULL;
     }
     return (uint32_t)win__mix64(h);
-}
-
-static void set_err(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t err_len, const char *fmt, ...)
-{
-    if (!err || !err_len)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
 }
 
 /* ---- accounted memory ------------------------------------------------------------ */
@@ -1092,17 +1081,17 @@ static bool check_attrs(const win_attr *attrs, uint32_t n, const char *what, uin
                         size_t err_len)
 {
     if (n > WIN__MAX_ATTRS) {
-        set_err(err, err_len, "window: %s[%u] has %u attributes (limit %u)", what, at, n,
-                WIN__MAX_ATTRS);
+        base_set_err(err, err_len, "window: %s[%u] has %u attributes (limit %u)", what, at, n,
+                     WIN__MAX_ATTRS);
         return false;
     }
     if (n && !attrs) {
-        set_err(err, err_len, "window: %s[%u] has %u attributes but no array", what, at, n);
+        base_set_err(err, err_len, "window: %s[%u] has %u attributes but no array", what, at, n);
         return false;
     }
     for (uint32_t i = 0; i < n; i++) {
         if (!attrs[i].key) {
-            set_err(err, err_len, "window: %s[%u].attrs[%u] has no key", what, at, i);
+            base_set_err(err, err_len, "window: %s[%u].attrs[%u] has no key", what, at, i);
             return false;
         }
     }
@@ -1112,23 +1101,23 @@ static bool check_attrs(const win_attr *attrs, uint32_t n, const char *what, uin
 static bool validate(const win_batch *b, char *err, size_t err_len)
 {
     if (!b) {
-        set_err(err, err_len, "window: no batch");
+        base_set_err(err, err_len, "window: no batch");
         return false;
     }
     if (!b->profile_type || !*b->profile_type) {
-        set_err(err, err_len, "window: batch has no profile type");
+        base_set_err(err, err_len, "window: batch has no profile type");
         return false;
     }
     if (b->n_resource > WIN__MAX_ATTRS) {
-        set_err(err, err_len, "window: resource has %u attributes (limit %u)", b->n_resource,
-                WIN__MAX_ATTRS);
+        base_set_err(err, err_len, "window: resource has %u attributes (limit %u)", b->n_resource,
+                     WIN__MAX_ATTRS);
         return false;
     }
     if (!check_attrs(b->resource, b->n_resource, "resource", 0, err, err_len))
         return false;
     if ((b->n_frames && !b->frames) || (b->n_stacks && !b->stacks) ||
         (b->n_samples && !b->samples)) {
-        set_err(err, err_len, "window: batch counts frames/stacks/samples it does not carry");
+        base_set_err(err, err_len, "window: batch counts frames/stacks/samples it does not carry");
         return false;
     }
     /* a stack checked against n frames stays valid while the tables only grow */
@@ -1139,19 +1128,20 @@ static bool validate(const win_batch *b, char *err, size_t err_len)
     for (uint32_t i = first_unchecked; i < b->n_stacks; i++) {
         const win_stack_in *s = &b->stacks[i];
         if (s->depth > WIN__MAX_DEPTH) {
-            set_err(err, err_len, "window: stacks[%u] depth %u exceeds the limit of %u", i,
-                    s->depth, WIN__MAX_DEPTH);
+            base_set_err(err, err_len, "window: stacks[%u] depth %u exceeds the limit of %u", i,
+                         s->depth, WIN__MAX_DEPTH);
             return false;
         }
         if (s->depth && !s->frames) {
-            set_err(err, err_len, "window: stacks[%u] has depth %u but no frames", i, s->depth);
+            base_set_err(err, err_len, "window: stacks[%u] has depth %u but no frames", i,
+                         s->depth);
             return false;
         }
         for (uint32_t j = 0; j < s->depth; j++) {
             if (s->frames[j] >= b->n_frames) {
-                set_err(err, err_len,
-                        "window: stacks[%u].frames[%u] %u out of range: batch has %u frames", i, j,
-                        s->frames[j], b->n_frames);
+                base_set_err(err, err_len,
+                             "window: stacks[%u].frames[%u] %u out of range: batch has %u frames",
+                             i, j, s->frames[j], b->n_frames);
                 return false;
             }
         }
@@ -1159,8 +1149,9 @@ static bool validate(const win_batch *b, char *err, size_t err_len)
     for (uint32_t i = 0; i < b->n_samples; i++) {
         const win_sample_in *s = &b->samples[i];
         if (s->stack >= b->n_stacks) {
-            set_err(err, err_len, "window: samples[%u].stack %u out of range: batch has %u stacks",
-                    i, s->stack, b->n_stacks);
+            base_set_err(err, err_len,
+                         "window: samples[%u].stack %u out of range: batch has %u stacks", i,
+                         s->stack, b->n_stacks);
             return false;
         }
         if (!check_attrs(s->attrs, s->n_attrs, "samples", i, err, err_len))
@@ -1423,7 +1414,7 @@ int win_store_add(win_store *st, const win_batch *batch, int64_t now_ns, win_add
     if (err && err_len)
         err[0] = '\0';
     if (!st) {
-        set_err(err, err_len, "window: no store");
+        base_set_err(err, err_len, "window: no store");
         return -1;
     }
     if (!validate(batch, err, err_len))
@@ -1438,7 +1429,8 @@ int win_store_add(win_store *st, const win_batch *batch, int64_t now_ns, win_add
     t.sample_labels = malloc(((size_t)batch->n_samples + 1) * 4);
     int rc = -1;
     if ((!batch->cache && (!own_frames || !own_stacks)) || !t.sample_node || !t.sample_labels) {
-        set_err(err, err_len, "window: out of memory for a batch of %u samples", batch->n_samples);
+        base_set_err(err, err_len, "window: out of memory for a batch of %u samples",
+                     batch->n_samples);
         goto out_free;
     }
 
@@ -1456,11 +1448,11 @@ int win_store_add(win_store *st, const win_batch *batch, int64_t now_ns, win_add
         ok = intern_batch(st, batch, &t, lo, hi, &ptype, &rattr);
     }
     if (!ok) {
-        set_err(err, err_len,
-                "window: interning limit or memory reached (strings %u, frames %u, nodes %u, "
-                "label sets %u); batch of %u samples not stored",
-                st->strings.live, st->frames.live, st->nodes.live, st->labels.live,
-                batch->n_samples);
+        base_set_err(err, err_len,
+                     "window: interning limit or memory reached (strings %u, frames %u, nodes %u, "
+                     "label sets %u); batch of %u samples not stored",
+                     st->strings.live, st->frames.live, st->nodes.live, st->labels.live,
+                     batch->n_samples);
         goto out_unlock;
     }
 
@@ -1494,11 +1486,11 @@ int win_store_add(win_store *st, const win_batch *batch, int64_t now_ns, win_add
     result->samples_too_new = too_new;
     if (placed < batch->n_samples) {
         /* memory ran out mid-batch: what landed stays (it is consistent), the rest is lost */
-        set_err(err, err_len,
-                "window: out of memory after storing %llu of %u samples (series %u, limit "
-                "%llu bytes)",
-                (unsigned long long)stored, batch->n_samples, st->n_series,
-                (unsigned long long)st->limit);
+        base_set_err(err, err_len,
+                     "window: out of memory after storing %llu of %u samples (series %u, limit "
+                     "%llu bytes)",
+                     (unsigned long long)stored, batch->n_samples, st->n_series,
+                     (unsigned long long)st->limit);
         if (series && series->nb == 0)
             series_remove_empty(st);
         evict_locked(st);

@@ -117,27 +117,27 @@ static void test_split_host_port(void **state)
     (void)state;
     char host[64];
     int port = -1;
-    assert_int_equal(otlp__split_host_port("127.0.0.1:4317", host, sizeof host, &port), 0);
+    assert_int_equal(base_split_host_port("127.0.0.1:4317", host, sizeof host, &port), 0);
     assert_string_equal(host, "127.0.0.1");
     assert_int_equal(port, 4317);
-    assert_int_equal(otlp__split_host_port("[::1]:0", host, sizeof host, &port), 0);
+    assert_int_equal(base_split_host_port("[::1]:0", host, sizeof host, &port), 0);
     assert_string_equal(host, "::1");
     assert_int_equal(port, 0);
-    assert_int_equal(otlp__split_host_port(":4318", host, sizeof host, &port), 0);
+    assert_int_equal(base_split_host_port(":4318", host, sizeof host, &port), 0);
     assert_string_equal(host, "");
     assert_int_equal(port, 4318);
-    assert_int_equal(otlp__split_host_port("localhost:65535", host, sizeof host, &port), 0);
+    assert_int_equal(base_split_host_port("localhost:65535", host, sizeof host, &port), 0);
     assert_int_equal(port, 65535);
-    assert_int_equal(otlp__split_host_port("localhost", host, sizeof host, &port), -1);
-    assert_int_equal(otlp__split_host_port("localhost:", host, sizeof host, &port), -1);
-    assert_int_equal(otlp__split_host_port("localhost:65536", host, sizeof host, &port), -1);
-    assert_int_equal(otlp__split_host_port("localhost:12x", host, sizeof host, &port), -1);
-    assert_int_equal(otlp__split_host_port("localhost:-1", host, sizeof host, &port), -1);
-    assert_int_equal(otlp__split_host_port("::1:80", host, sizeof host, &port), -1);
-    assert_int_equal(otlp__split_host_port("[::1]80", host, sizeof host, &port), -1);
-    assert_int_equal(otlp__split_host_port("[::1:80", host, sizeof host, &port), -1);
+    assert_int_equal(base_split_host_port("localhost", host, sizeof host, &port), -1);
+    assert_int_equal(base_split_host_port("localhost:", host, sizeof host, &port), -1);
+    assert_int_equal(base_split_host_port("localhost:65536", host, sizeof host, &port), -1);
+    assert_int_equal(base_split_host_port("localhost:12x", host, sizeof host, &port), -1);
+    assert_int_equal(base_split_host_port("localhost:-1", host, sizeof host, &port), -1);
+    assert_int_equal(base_split_host_port("::1:80", host, sizeof host, &port), -1);
+    assert_int_equal(base_split_host_port("[::1]80", host, sizeof host, &port), -1);
+    assert_int_equal(base_split_host_port("[::1:80", host, sizeof host, &port), -1);
     char small[4];
-    assert_int_equal(otlp__split_host_port("hostname:80", small, sizeof small, &port), -1);
+    assert_int_equal(base_split_host_port("hostname:80", small, sizeof small, &port), -1);
 }
 
 /* ---- gunzip --------------------------------------------------------------------- */

@@ -1,6 +1,5 @@
-/* cli/net.c — listening sockets for the binary's own HTTP listeners.
- * (receiver/ has its own copy: modules do not share internal symbols.) */
-#include "cli/cli.h"
+/* base/net.c — listening sockets shared by every listener (see base.h). */
+#include "base.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -12,7 +11,17 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-int cli_split_host_port(const char *addr, char *host, size_t host_len, int *port)
+void base_set_err(char *err, size_t err_len, const char *fmt, ...)
+{
+    if (!err || !err_len)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, err_len, fmt, ap);
+    va_end(ap);
+}
+
+int base_split_host_port(const char *addr, char *host, size_t host_len, int *port)
 {
     if (!addr || !host || host_len == 0)
         return -1;
@@ -20,12 +29,12 @@ int cli_split_host_port(const char *addr, char *host, size_t host_len, int *port
     const char *h = addr;
     size_t hlen;
     if (addr[0] == '[') {
-        const char *close_br = strchr(addr, ']');
-        if (!close_br || close_br[1] != ':')
+        const char *close_bracket = strchr(addr, ']');
+        if (!close_bracket || close_bracket[1] != ':')
             return -1;
         h = addr + 1;
-        hlen = (size_t)(close_br - h);
-        colon = close_br + 1;
+        hlen = (size_t)(close_bracket - h);
+        colon = close_bracket + 1;
     } else {
         colon = strrchr(addr, ':');
         if (!colon)
@@ -53,12 +62,15 @@ int cli_split_host_port(const char *addr, char *host, size_t host_len, int *port
     return 0;
 }
 
-int cli_listen_socket(const char *addr, int *bound_port, char *err, size_t err_len)
+int base_listen_tcp(const char *addr, int *bound_port, int *is_ipv6, char *err, size_t err_len)
 {
     char host[256];
     int port;
-    if (cli_split_host_port(addr, host, sizeof host, &port) != 0) {
-        snprintf(err, err_len, "bad address \"%s\": use HOST:PORT, e.g. 127.0.0.1:4319", addr);
+    if (base_split_host_port(addr, host, sizeof host, &port) != 0) {
+        base_set_err(err, err_len,
+                     "cannot listen on \"%s\": not HOST:PORT (e.g. 127.0.0.1:4318, "
+                     "0.0.0.0:4318, [::1]:4318)",
+                     addr ? addr : "");
         return -1;
     }
     char port_s[8];
@@ -70,10 +82,12 @@ int cli_listen_socket(const char *addr, int *bound_port, char *err, size_t err_l
     hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
     int gai = getaddrinfo(host[0] ? host : NULL, port_s, &hints, &ai);
     if (gai != 0) {
-        snprintf(err, err_len, "cannot resolve \"%s\": %s", host, gai_strerror(gai));
+        base_set_err(err, err_len, "cannot listen on %s: cannot resolve \"%s\": %s", addr, host,
+                     gai_strerror(gai));
         return -1;
     }
     int fd = -1, last_errno = 0;
+    /* with no host, getaddrinfo lists the wildcard addresses: the first that binds wins */
     for (struct addrinfo *p = ai; p; p = p->ai_next) {
         fd = socket(p->ai_family, p->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, p->ai_protocol);
         if (fd < 0) {
@@ -90,17 +104,24 @@ int cli_listen_socket(const char *addr, int *bound_port, char *err, size_t err_l
     }
     freeaddrinfo(ai);
     if (fd < 0) {
-        snprintf(err, err_len, "%s", strerror(last_errno ? last_errno : EADDRNOTAVAIL));
+        base_set_err(err, err_len, "cannot listen on %s: %s", addr,
+                     strerror(last_errno ? last_errno : EADDRNOTAVAIL));
         return -1;
     }
-    *bound_port = port;
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
+    int v6 = 0, bp = port;
     if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
-        if (ss.ss_family == AF_INET)
-            *bound_port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-        else if (ss.ss_family == AF_INET6)
-            *bound_port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+        if (ss.ss_family == AF_INET) {
+            bp = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        } else if (ss.ss_family == AF_INET6) {
+            bp = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+            v6 = 1;
+        }
     }
+    if (bound_port)
+        *bound_port = bp;
+    if (is_ipv6)
+        *is_ipv6 = v6;
     return fd;
 }
