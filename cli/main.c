@@ -16,8 +16,10 @@
 #include "receiver/receiver.h"
 #include "window/window.h"
 
-/* kept in step with project(VERSION) in CMakeLists.txt */
-#define OTELPROFD_VERSION "0.1.0"
+/* CMakeLists.txt passes project(VERSION); the fallback only serves non-CMake builds */
+#ifndef OTELPROFD_VERSION
+#define OTELPROFD_VERSION "unknown"
+#endif
 
 #define EXIT_USAGE 2
 
