@@ -2,7 +2,8 @@
 # Installs what otelprofd needs on Debian (12 "bookworm" or later) when it is missing.
 #   scripts/install-deps.sh          build + run dependencies
 #   scripts/install-deps.sh --test   also what the test suite needs (cmocka, Node.js, npm
-#                                    packages of tests/package-lock.json, curl)
+#                                    packages of tests/package-lock.json, curl, Go for
+#                                    `go tool pprof`, the oracle for numbers)
 # Installs with apt-get as root (or through sudo); otherwise says exactly what to run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,8 +12,8 @@ want_test=0
 [[ "${1:-}" == "--test" ]] && want_test=1
 
 build_pkgs=(build-essential cmake pkg-config libgrpc-dev libprotobuf-c-dev protobuf-c-compiler
-            libmicrohttpd-dev libcjson-dev zlib1g-dev)
-test_pkgs=(libcmocka-dev curl nodejs npm)
+            libmicrohttpd-dev libcjson-dev zlib1g-dev libcurl4-openssl-dev)
+test_pkgs=(libcmocka-dev curl nodejs npm golang-go)
 
 pkgs=("${build_pkgs[@]}")
 [[ $want_test == 1 ]] && pkgs+=("${test_pkgs[@]}")

@@ -159,6 +159,7 @@ typedef struct win_query {
     const win_selector *selector; /* NULL = match everything */
     int64_t start_ns;             /* inclusive; INT64_MIN = from the oldest retained */
     int64_t end_ns;               /* exclusive; INT64_MAX = up to the newest */
+    bool keep_labels;             /* win_merge: also return (node, sample-label set) sums */
 } win_query;
 
 /* A frame of a merged result. Strings are owned by the win_merged. */
@@ -180,6 +181,22 @@ typedef struct win_node {
     int64_t self;
 } win_node;
 
+/* A distinct sample-label set of a merged result (sample attributes + trace link). */
+typedef struct win_label_set {
+    const win_attr *attrs; /* sorted by key; strings owned by the win_merged */
+    uint32_t n_attrs;
+    const uint8_t *trace_id; /* 16 bytes or NULL */
+    const uint8_t *span_id;  /* 8 bytes or NULL */
+} win_label_set;
+
+/* Value of one (leaf node, label set) pair: only with win_query.keep_labels. The sum of
+ * `value` over the pairs of a node equals that node's `self`. */
+typedef struct win_labeled {
+    uint32_t node;   /* index into win_merged.nodes */
+    uint32_t labels; /* index into win_merged.label_sets */
+    int64_t value;
+} win_labeled;
+
 typedef struct win_merged {
     char *profile_type;
     int64_t total;            /* sum of all self values */
@@ -190,6 +207,10 @@ typedef struct win_merged {
     uint32_t n_frames;
     win_node *nodes;
     uint32_t n_nodes;
+    win_labeled *labeled;         /* keep_labels only, else NULL/0 */
+    uint32_t n_labeled;
+    win_label_set *label_sets;
+    uint32_t n_label_sets;
     struct win_merged_priv *priv; /* memory owner */
 } win_merged;
 
@@ -214,6 +235,80 @@ typedef struct win_top_row {
  * name. Returns the row count and sets *rows (free with free()); -1 on allocation failure.
  * The rows borrow strings from `m`: valid until win_merged_free(m). */
 int64_t win_top(const win_merged *m, win_top_row **rows);
+
+/* ---- listings and time series (for the query tools) -------------------------- */
+
+/* One profile type present for a selector/time range. */
+typedef struct win_type_info {
+    const char *profile_type;
+    int64_t total;            /* sum of values in the range */
+    uint64_t n_entries;       /* bucket entries */
+    uint32_t n_series;
+    int64_t start_ns, end_ns; /* covered bucket range */
+} win_type_info;
+
+/* An attribute name present for a selector/time range, resource or sample level. */
+typedef struct win_label_info {
+    const char *name;
+    uint32_t n_values;   /* distinct values */
+    bool resource_level; /* true when it comes from resource attributes (series key) */
+} win_label_info;
+
+/* One value of an attribute with the total of the profile type under it (or, with no
+ * profile type given, the number of stored observations, i.e. bucket entry counts). */
+typedef struct win_label_value {
+    const char *value;
+    int64_t total;
+} win_label_value;
+
+/* A listing result: rows plus the memory they live in. Free with win_listing_free. */
+typedef struct win_listing {
+    void *rows; /* win_type_info *, win_label_info * or win_label_value * */
+    size_t n_rows;
+    struct win_merged_priv *priv;
+} win_listing;
+
+/* Profile types whose series match `sel` (resource attributes; sample-attribute matchers
+ * filter entries) with data in [start, end), sorted by name. NULL with `err` on failure. */
+win_listing *win_list_profile_types(win_store *store, const win_selector *sel, int64_t start_ns,
+                                    int64_t end_ns, char *err, size_t err_len);
+/* Attribute names (resource and sample level) present in entries matching `q`
+ * (q->profile_type may be NULL = all types), sorted by name. */
+win_listing *win_list_labels(win_store *store, const win_query *q, char *err, size_t err_len);
+/* Values of attribute `name` in entries matching `q`, ranked by total descending (ties by
+ * value). With q->profile_type NULL, totals are observation counts. */
+win_listing *win_list_label_values(win_store *store, const win_query *q, const char *name,
+                                   char *err, size_t err_len);
+void win_listing_free(win_listing *l);
+
+/* Totals per time step for entries matching `q` (profile_type required).
+ *   step_ns: >= the store's resolution (smaller is rounded up to it); steps start at
+ *            q->start_ns (or the oldest retained bucket when INT64_MIN) aligned down to
+ *            the resolution; a bucket lands in the step containing its start.
+ *   function: when non-NULL, count only samples in whose stack this function (name, or
+ *            "0x..." address of an unsymbolized frame, as win_top keys) appears (cum).
+ *   group_by: when non-NULL, one series per value of that attribute (resource or sample
+ *            level; "" for entries without it), at most max_groups by total, the rest
+ *            summed into a group named "(other)".
+ * Result: n_steps values per group, group 0..n_groups-1, sorted by total descending. */
+typedef struct win_timeseries {
+    int64_t start_ns, step_ns;
+    uint32_t n_steps;
+    uint32_t n_groups;
+    const char **group_names; /* "(all)" when not grouped */
+    const int64_t *totals;    /* per group */
+    const int64_t *values;    /* n_groups * n_steps, row-major by group */
+    struct win_merged_priv *priv;
+} win_timeseries;
+
+win_timeseries *win_query_timeseries(win_store *store, const win_query *q, int64_t step_ns,
+                                     const char *function, const char *group_by,
+                                     uint32_t max_groups, char *err, size_t err_len);
+void win_timeseries_free(win_timeseries *ts);
+
+/* The store's bucket width and retention (fixed at creation). */
+int64_t win_store_resolution(const win_store *store);
+int64_t win_store_retention(const win_store *store);
 
 /* ---- status ------------------------------------------------------------------ */
 

@@ -1,0 +1,235 @@
+/* mcp/mcp.h — a small, generic Model Context Protocol server library.
+ *
+ * Purpose: JSON-RPC 2.0 framing and errors, the MCP lifecycle (initialize with protocol
+ * version negotiation: 2025-11-25 (preferred), 2025-06-18, 2025-03-26; initialized;
+ * ping; logging/setLevel), and registries for tools, resources and prompts with
+ * completion — served over stdio (newline-delimited JSON) and Streamable HTTP (POST /mcp
+ * answered as application/json or as an SSE stream, Mcp-Session-Id sessions,
+ * MCP-Protocol-Version checked, DELETE ends a session, GET 405, Origin validation, optional
+ * bearer token). It knows nothing of profiles: otelprofd's tools live in tools/, and a
+ * conformance fixture server can be built on this library alone.
+ *
+ * Errors: -32700 parse error, -32600 invalid request, -32601 method not found, -32602
+ * invalid params (unknown tool/prompt/resource, arguments that fail the input schema's
+ * required/type checks), -32603 internal error. A tool whose own checks fail returns a
+ * result with isError true and a message that says how to fix the call.
+ *
+ * Thread-safety: register everything before serving; after that the registries are read
+ * only. Handlers may be called from several threads at once (the HTTP transport serves
+ * requests concurrently); each call gets its own arguments and result. Sessions are
+ * internally locked.
+ *
+ * Ownership: the server copies names, descriptions and schemas at registration; handler
+ * user data is borrowed (must outlive the server). cJSON values handed to handlers are
+ * borrowed for the call; values handlers put into results are owned by the library.
+ */
+#ifndef OTELPROFD_MCP_H
+#define OTELPROFD_MCP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <cjson/cJSON.h>
+
+typedef struct mcp_server mcp_server;
+
+typedef struct mcp_server_info {
+    const char *name;         /* serverInfo.name */
+    const char *title;        /* serverInfo.title, optional */
+    const char *version;      /* serverInfo.version */
+    const char *instructions; /* InitializeResult.instructions, optional */
+} mcp_server_info;
+
+mcp_server *mcp_server_new(const mcp_server_info *info);
+void mcp_server_free(mcp_server *srv);
+
+/* ---- what a handler sees -------------------------------------------------------- */
+
+typedef struct mcp_call {
+    const char *session_id;        /* NULL over stdio */
+    const char *protocol_version;  /* negotiated */
+    /* Sends notifications/progress when the client gave a progressToken (no-op otherwise). */
+    void (*progress)(struct mcp_call *call, double progress, double total, const char *message);
+    /* Sends notifications/message at `level` if the client's logging/setLevel allows it. */
+    void (*log)(struct mcp_call *call, const char *level, const char *message);
+    void *transport; /* private */
+} mcp_call;
+
+/* ---- tools ---------------------------------------------------------------------- */
+
+typedef struct mcp_tool_result {
+    char *text;          /* malloc'd; becomes content[0] {type: text} (may be NULL) */
+    cJSON *structured;   /* structuredContent (object) or NULL; owned by the library after */
+    cJSON *extra_content;/* array of further content items (e.g. an embedded resource) or NULL */
+    bool is_error;
+} mcp_tool_result;
+
+/* Fills `out`. Return 0; return -1 only for internal failures (answered -32603). */
+typedef int (*mcp_tool_fn)(void *user, mcp_call *call, const cJSON *arguments,
+                           mcp_tool_result *out);
+
+typedef struct mcp_tool_def {
+    const char *name;
+    const char *title;
+    const char *description;
+    const char *input_schema;  /* JSON Schema text (object); validated at registration */
+    const char *output_schema; /* JSON Schema text or NULL */
+    bool read_only, idempotent, open_world; /* annotations readOnlyHint/idempotentHint/openWorldHint */
+    mcp_tool_fn fn;
+    void *user;
+} mcp_tool_def;
+
+/* Returns 0, or -1 (bad schema JSON, duplicate name). */
+int mcp_server_add_tool(mcp_server *srv, const mcp_tool_def *def);
+
+/* Fills `out` with an isError result whose text is printf-formatted. Convenience. */
+void mcp_tool_error(mcp_tool_result *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- resources ------------------------------------------------------------------- */
+
+typedef struct mcp_resource_content {
+    char *text;       /* malloc'd text, or NULL */
+    uint8_t *blob;    /* malloc'd bytes (sent base64), or NULL */
+    size_t blob_len;
+    const char *mime_type; /* static or owned by the resource definition */
+} mcp_resource_content;
+
+/* Returns 0, or -1 (answered -32002 "resource not found" / -32603). */
+typedef int (*mcp_resource_fn)(void *user, mcp_call *call, const char *uri,
+                               mcp_resource_content *out);
+
+typedef struct mcp_resource_def {
+    const char *uri;          /* exact URI, or a URI template (RFC 6570 level 1) when
+                                 is_template */
+    bool is_template;
+    const char *name, *title, *description, *mime_type;
+    mcp_resource_fn fn;
+    void *user;
+} mcp_resource_def;
+
+int mcp_server_add_resource(mcp_server *srv, const mcp_resource_def *def);
+
+/* ---- prompts and completion ------------------------------------------------------ */
+
+typedef struct mcp_prompt_arg {
+    const char *name, *description;
+    bool required;
+} mcp_prompt_arg;
+
+/* Fills `messages` (a cJSON array of PromptMessage objects, owned by the library after)
+ * and optionally `description`. `arguments` maps names to strings. Return 0, or -1 with
+ * an error text in `err` (answered -32602). */
+typedef int (*mcp_prompt_fn)(void *user, mcp_call *call, const cJSON *arguments, cJSON *messages,
+                             char **description, char *err, size_t err_len);
+
+/* Completion of one argument: fill `values` (cJSON array of strings, at most 100 are sent;
+ * set *has_more / *total when known). `context_args` are the other arguments already
+ * given (may be NULL). */
+typedef int (*mcp_complete_fn)(void *user, const char *argument, const char *prefix,
+                               const cJSON *context_args, cJSON *values, bool *has_more,
+                               int *total);
+
+typedef struct mcp_prompt_def {
+    const char *name, *title, *description;
+    const mcp_prompt_arg *args;
+    size_t n_args;
+    mcp_prompt_fn fn;
+    mcp_complete_fn complete; /* or NULL: no completions */
+    void *user;
+} mcp_prompt_def;
+
+int mcp_server_add_prompt(mcp_server *srv, const mcp_prompt_def *def);
+
+/* Completion for arguments of resource templates (ref/resource); optional. */
+int mcp_server_set_resource_completion(mcp_server *srv, const char *uri_template,
+                                       mcp_complete_fn fn, void *user);
+
+/* ---- dispatch (transport-independent) ---------------------------------------------- */
+
+/* A protocol session: lifecycle state, negotiated version, log level. Over stdio there is
+ * one; over HTTP one per Mcp-Session-Id. */
+typedef struct mcp_session mcp_session;
+mcp_session *mcp_session_new(mcp_server *srv);
+void mcp_session_free(mcp_session *s);
+
+/* Handles one JSON-RPC message or batch (text). Returns the response text to send
+ * (malloc'd), or NULL when nothing is to be sent (notifications, responses). `call`
+ * fields progress/log/transport are set by the transport and may be NULL. */
+char *mcp_handle_message(mcp_server *srv, mcp_session *s, const char *text, size_t len,
+                         const mcp_call *transport_call);
+
+/* ---- stdio transport -------------------------------------------------------------- */
+
+/* Reads newline-delimited JSON-RPC from `in`, writes responses and notifications to `out`
+ * (one JSON per line, nothing else), until EOF or *stop_flag becomes nonzero.
+ * Returns 0 at EOF. Logs go to stderr only. */
+int mcp_stdio_serve(mcp_server *srv, FILE *in, FILE *out, volatile int *stop_flag);
+
+/* ---- Streamable HTTP transport ----------------------------------------------------- */
+
+/* A response for routes outside /mcp (the application's HTTP API). */
+typedef struct mcp_http_response {
+    int status;
+    const char *content_type;     /* static string */
+    const char *content_encoding; /* static string or NULL */
+    uint8_t *body;                /* malloc'd; the library frees it */
+    size_t len;
+    const char *extra_header_name, *extra_header_value; /* static, optional */
+} mcp_http_response;
+
+/* Looks up a query-string argument of the current request (NULL when absent). */
+typedef const char *(*mcp_http_arg_fn)(void *conn, const char *key);
+
+/* Handles a non-/mcp path. Return true when handled (out filled), false for 404. */
+typedef bool (*mcp_http_route_fn)(void *user, const char *method, const char *path,
+                                  mcp_http_arg_fn arg, void *conn, mcp_http_response *out);
+
+typedef struct mcp_http_config {
+    const char *addr;          /* "127.0.0.1:4319" */
+    const char *token;         /* bearer token or NULL: when set, every path except
+                                  /healthz and /metrics answers 401 without it */
+    const char *const *allowed_origins; /* extra allowed Origin values (NULL-terminated) or
+                                  NULL; loopback origins (http://localhost[:port],
+                                  http://127.0.0.1[:port], http://[::1][:port]) are always
+                                  allowed; any other Origin gets 403 */
+    size_t max_body;           /* POST body cap (default 4 MiB) -> 413 */
+    size_t max_sessions;       /* default 1024; the oldest idle session is dropped past it */
+    int64_t session_idle_ns;   /* sessions idle longer are dropped; default 1 h */
+    mcp_http_route_fn route;   /* other paths, or NULL */
+    void *route_user;
+} mcp_http_config;
+
+typedef struct mcp_http mcp_http;
+
+/* Starts listening (libmicrohttpd). NULL with `err` ("cannot listen on ...") on failure.
+ * Logs a loud warning when bound to a non-loopback address without a token. */
+mcp_http *mcp_http_start(mcp_server *srv, const mcp_http_config *cfg, char *err, size_t err_len);
+int mcp_http_port(const mcp_http *h);
+/* Stops accepting, lets in-flight requests finish, frees sessions. */
+void mcp_http_stop(mcp_http *h);
+
+/* ---- client side (for `otelprofd mcp --connect` and `otelprofd query`) ----------- */
+
+/* A minimal Streamable HTTP client (libcurl): initialize once, then send requests. */
+typedef struct mcp_client mcp_client;
+
+/* Connects to `url` (".../mcp"). With `initialize`, runs initialize +
+ * notifications/initialized itself (for `otelprofd query`); without, the caller relays its
+ * own client's initialize (the stdio bridge) and the Mcp-Session-Id the server returns is
+ * captured and sent from then on. `token` may be NULL. NULL with `err` ("cannot reach
+ * http://...: connection refused") on failure. */
+mcp_client *mcp_client_connect(const char *url, const char *token, bool initialize, char *err,
+                               size_t err_len);
+/* Sends one JSON-RPC message text; returns the response message text (malloc'd; the JSON
+ * or the last "message" event of an SSE stream), NULL for notifications (202), or NULL
+ * with `err` on transport failure. Notifications the server sends in an SSE stream before
+ * the response are passed to `on_notification` (may be NULL). */
+char *mcp_client_send(mcp_client *c, const char *json, void (*on_notification)(void *u, const char *json),
+                      void *u, char *err, size_t err_len);
+/* The server's InitializeResult (borrowed, valid until mcp_client_close). */
+const cJSON *mcp_client_server_info(const mcp_client *c);
+void mcp_client_close(mcp_client *c);
+
+#endif

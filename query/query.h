@@ -1,0 +1,189 @@
+/* query/query.h — the operations behind the query tools, over merged window results.
+ *
+ * Purpose: turn a win_merged (window/'s merge of a slice of the store) into the answers
+ * an agent asks for — top table, call tree (flame graph) with focus path and pruning,
+ * sandwich (callers and callees of one function), diff of two merges, pprof export — and
+ * parse the time expressions the tools accept. Everything here is pure computation on
+ * its inputs: no store access, no JSON, no MCP (mcp/ and tools/ render the results).
+ *
+ * Aggregation is pprof's (DESIGN.md "Queries"): a frame is one line of a location; a
+ * function key is the function name, or "0x<hex address>" for an unsymbolized frame
+ * (win_top's keys); flat = value of samples whose leaf is the function, cum = value of
+ * samples in whose stack it appears at least once.
+ *
+ * Thread-safety: every function is reentrant; inputs are only read, so any number of
+ * threads may query the same win_merged at once.
+ *
+ * Ownership: results are allocated by the callee and released with their *_free; they
+ * copy or own every string they expose (they stay valid after the win_merged is freed)
+ * unless a comment says "borrows".
+ */
+#ifndef OTELPROFD_QUERY_H
+#define OTELPROFD_QUERY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "window/window.h"
+
+/* ---- time expressions ---------------------------------------------------------- */
+
+/* Parses a time: RFC 3339 ("2026-11-21T10:00:00Z", fractional seconds and +hh:mm offsets
+ * accepted), unix seconds ("1763719200", fractional allowed), unix milliseconds or
+ * nanoseconds when the number is too large to be seconds (>= 1e11 -> ms, >= 1e14 -> ns),
+ * "now", or "now-15m" / "now+1h" (units ms, s, m, h, d). Returns 0, or -1 with `err`
+ * saying what is accepted. */
+int q_parse_time(const char *text, int64_t now_ns, int64_t *out_ns, char *err, size_t err_len);
+
+/* Parses a duration for steps and ranges: "10s", "1m", "1h30m", "250ms". */
+int q_parse_step(const char *text, int64_t *out_ns, char *err, size_t err_len);
+
+/* ---- top table ----------------------------------------------------------------- */
+
+typedef enum q_sort { Q_SORT_FLAT, Q_SORT_CUM } q_sort;
+
+typedef struct q_table_opts {
+    q_sort sort;
+    uint32_t limit;     /* rows shown; 0 = default 25 */
+    const char *filter; /* POSIX extended regex on the function key (unanchored), or NULL */
+} q_table_opts;
+
+typedef struct q_table_row {
+    const char *function;
+    const char *file;
+    int64_t flat, cum;
+} q_table_row;
+
+typedef struct q_table {
+    int64_t total;            /* of the whole merge (percentages are of this) */
+    uint32_t n_functions;     /* functions matching the filter, before the limit */
+    uint32_t n_rows;          /* rows shown */
+    q_table_row *rows;
+    int64_t shown_flat;       /* sum of flat over rows shown */
+    int64_t other_flat;       /* flat of matching functions not shown (the "other" row) */
+    struct q_priv *priv;
+} q_table;
+
+/* NULL with `err` on a bad filter regex or allocation failure. */
+q_table *q_table_compute(const win_merged *m, const q_table_opts *o, char *err, size_t err_len);
+void q_table_free(q_table *t);
+
+/* ---- call tree (flame graph) --------------------------------------------------- */
+
+typedef struct q_flame_opts {
+    const char *const *focus_path; /* frames from the root: function keys (names or 0x
+                                      addresses); the tree is rooted at the end of it */
+    uint32_t n_focus;
+    uint32_t max_depth;  /* levels below the (focus) root; 0 = default 16 */
+    double min_percent;  /* children with cum < this % of the (focus) root are folded; <0 =
+                            default 0.5 */
+    uint32_t max_nodes;  /* rows, "other" rows included; 0 = default 120 */
+} q_flame_opts;
+
+/* Rows in breadth-first order. Row 0 is the root ("root", or the last focus frame).
+ * Children of one parent are sorted by cum descending. A parent whose children were cut
+ * by min_percent or max_nodes gets one row named "(other)" carrying their summed cum
+ * (flat = cum), so at every level parent.cum == parent.flat + sum(children.cum) for each
+ * row that has children; children cut by max_depth are not shown (the row's cum still
+ * includes them). Hence sum(leaf.cum) + sum(inner.flat) == root.cum. */
+typedef struct q_flame_row {
+    int32_t id;      /* == index */
+    int32_t parent;  /* -1 for the root */
+    uint32_t depth;  /* 0 for the root */
+    int64_t cum, flat;
+    const char *name; /* function key, "root" or "(other)" */
+    bool is_other;
+    bool truncated;   /* children exist but were cut by max_depth */
+} q_flame_row;
+
+typedef struct q_flame {
+    int64_t total;       /* whole merge */
+    int64_t root_cum;    /* cum of row 0 (the focus root) */
+    uint32_t n_rows;
+    q_flame_row *rows;
+    uint32_t n_pruned;   /* tree nodes folded into "(other)" rows or cut by depth */
+    bool focus_found;    /* false when focus_path matched nothing (then n_rows == 0) */
+    struct q_priv *priv;
+} q_flame;
+
+/* The function-level call tree: frames along a stack are merged by function key (a
+ * stack main->a->b and main->a->c share main and a). With a focus path, only stacks that
+ * begin with it count, and the tree starts at its last frame. */
+q_flame *q_flame_compute(const win_merged *m, const q_flame_opts *o, char *err, size_t err_len);
+void q_flame_free(q_flame *f);
+
+/* ---- sandwich ------------------------------------------------------------------ */
+
+typedef struct q_sandwich_opts {
+    const char *function; /* function key */
+    uint32_t max_depth;   /* levels each way; 0 = default 8 */
+    uint32_t max_nodes;   /* rows per tree; 0 = default 60 */
+    double min_percent;   /* as for the flame graph, of the function's cum; <0 = default 0.5 */
+} q_sandwich_opts;
+
+/* Callers: row 0 is the function (cum = its cum, flat = its flat); its children are its
+ * direct callers, their children the callers' callers, up to the roots. Callees: row 0 is
+ * the function, children are the functions it calls, down to the leaves. Level 1 of each
+ * equals `go tool pprof -peek` for the function: an edge caller->function (function->
+ * callee) carries the value of the samples in which that edge appears, each distinct edge
+ * counted once per sample. Deeper levels follow the outermost occurrence of the function
+ * in each stack (so recursion is not double counted). "(other)" rows as in q_flame. */
+typedef struct q_sandwich {
+    int64_t total;
+    int64_t flat, cum;    /* of the function */
+    bool found;
+    q_flame callers;      /* rows with the same invariants as q_flame */
+    q_flame callees;
+    struct q_priv *priv;
+} q_sandwich;
+
+q_sandwich *q_sandwich_compute(const win_merged *m, const q_sandwich_opts *o, char *err,
+                               size_t err_len);
+void q_sandwich_free(q_sandwich *s);
+
+/* ---- diff ---------------------------------------------------------------------- */
+
+typedef struct q_diff_opts {
+    double base_seconds, cmp_seconds; /* durations the merges cover, for per-second rates */
+    uint32_t limit;                   /* rows; 0 = default 25 */
+    q_sort by;                        /* rank by |change| of flat or of cum */
+} q_diff_opts;
+
+typedef struct q_diff_row {
+    const char *function;
+    int64_t base_flat, base_cum, cmp_flat, cmp_cum;
+    double base_per_s, cmp_per_s;     /* of the ranked measure, per second */
+    double base_share, cmp_share;     /* of the ranked measure, as % of each total */
+    double delta_per_s;               /* cmp_per_s - base_per_s */
+    double delta_share;               /* cmp_share - base_share (percentage points) */
+} q_diff_row;
+
+typedef struct q_diff {
+    int64_t base_total, cmp_total;
+    double base_total_per_s, cmp_total_per_s;
+    uint32_t n_functions; /* in either merge */
+    uint32_t n_rows;
+    q_diff_row *rows;     /* ranked by |delta_per_s| descending */
+    double other_abs_delta_per_s; /* sum of |delta| of the rows not shown */
+    struct q_priv *priv;
+} q_diff;
+
+q_diff *q_diff_compute(const win_merged *base, const win_merged *cmp, const q_diff_opts *o,
+                       char *err, size_t err_len);
+void q_diff_free(q_diff *d);
+
+/* ---- pprof export -------------------------------------------------------------- */
+
+/* Encodes the merge as a gzipped pprof profile.proto: sample_type and period_type from
+ * the profile type ("cpu:nanoseconds" -> type "cpu", unit "nanoseconds"), one Function
+ * per (name, file), one Location per frame (unsymbolized ones keep address and mapping),
+ * Mappings by (file, build id), one Sample per (leaf, label set) with string labels from
+ * the sample attributes (with keep_labels merges; otherwise one per leaf) and
+ * "trace_id"/"span_id" labels in hex, time_nanos/duration_nanos from the covered range.
+ * `go tool pprof -top` of the output equals q_table of `m`. Returns 0 and a malloc'd
+ * buffer in *out (caller frees), or -1 with `err`. */
+int q_export_pprof(const win_merged *m, uint8_t **out, size_t *out_len, char *err,
+                   size_t err_len);
+
+#endif
