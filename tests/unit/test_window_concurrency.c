@@ -74,7 +74,7 @@ static void *reader(void *arg)
         win_selector_parse("{service.name=\"svc\", thread.name=~\"t.\"}", err, sizeof err);
     int64_t last = 0;
     while (!atomic_load(&stop)) {
-        win_query q = {"cpu:nanoseconds", sel, INT64_MIN, INT64_MAX};
+        win_query q = {"cpu:nanoseconds", sel, INT64_MIN, INT64_MAX, false};
         win_merged *m = win_merge(store, &q, err, sizeof err);
         if (!m) {
             atomic_fetch_add(&failures, 1);
@@ -130,7 +130,7 @@ static void test_ingest_and_query_concurrently(void **state)
     assert_true(atomic_load(&batches_done[0]) > 0 && atomic_load(&batches_done[1]) > 0);
     assert_true(atomic_load(&queries_done) > 0);
 
-    win_query q = {"cpu:nanoseconds", NULL, INT64_MIN, INT64_MAX};
+    win_query q = {"cpu:nanoseconds", NULL, INT64_MIN, INT64_MAX, false};
     win_merged *m = win_merge(store, &q, NULL, 0);
     assert_non_null(m);
     assert_int_equal(m->total, (int64_t)(batches * BATCH));

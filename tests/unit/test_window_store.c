@@ -57,7 +57,7 @@ static int add(win_store *st, const win_batch *b, int64_t now, win_add_result *r
 static win_merged *merge_all(win_store *st, const char *ptype)
 {
     char err[256];
-    win_query q = {ptype, NULL, INT64_MIN, INT64_MAX};
+    win_query q = {ptype, NULL, INT64_MIN, INT64_MAX, false};
     win_merged *m = win_merge(st, &q, err, sizeof err);
     assert_non_null(m);
     return m;
@@ -207,7 +207,7 @@ static void test_buckets_and_expiry(void **state)
 
     /* time range: only the "now" bucket */
     char err[128];
-    win_query q = {"cpu:nanoseconds", NULL, T0, T0 + 10 * SEC};
+    win_query q = {"cpu:nanoseconds", NULL, T0, T0 + 10 * SEC, false};
     win_merged *m = win_merge(st, &q, err, sizeof err);
     assert_non_null(m);
     assert_int_equal(m->total, 7);
@@ -405,7 +405,7 @@ static void test_eviction_under_memory_limit(void **state)
     assert_accounting(st);
     /* the newest second is all there */
     char err[128];
-    win_query q = {"cpu:nanoseconds", NULL, now, now + SEC};
+    win_query q = {"cpu:nanoseconds", NULL, now, now + SEC, false};
     win_merged *m = win_merge(st, &q, err, sizeof err);
     assert_non_null(m);
     assert_int_equal(m->total, STACKS * 3);
