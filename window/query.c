@@ -10,15 +10,7 @@
 
 /* ---- a small open-addressing map, per query (not store memory) ---- */
 
-typedef struct qmap {
-    uint64_t *keys;
-    int64_t *vals;
-    uint32_t *aux;
-    uint8_t *used;
-    size_t cap, n;
-} qmap;
-
-static void qmap_free(qmap *m)
+void win__qmap_free(win__qmap *m)
 {
     free(m->keys);
     free(m->vals);
@@ -27,7 +19,7 @@ static void qmap_free(qmap *m)
     memset(m, 0, sizeof *m);
 }
 
-static bool qmap_alloc(qmap *m, size_t cap)
+static bool qmap_alloc(win__qmap *m, size_t cap)
 {
     memset(m, 0, sizeof *m);
     m->keys = malloc(cap * sizeof *m->keys);
@@ -36,13 +28,13 @@ static bool qmap_alloc(qmap *m, size_t cap)
     m->used = calloc(cap, 1);
     m->cap = cap;
     if (!m->keys || !m->vals || !m->aux || !m->used) {
-        qmap_free(m);
+        win__qmap_free(m);
         return false;
     }
     return true;
 }
 
-static size_t qmap_probe(const qmap *m, uint64_t key)
+static size_t qmap_probe(const win__qmap *m, uint64_t key)
 {
     size_t mask = m->cap - 1;
     for (size_t i = (size_t)win__mix64(key) & mask;; i = (i + 1) & mask)
@@ -51,11 +43,11 @@ static size_t qmap_probe(const qmap *m, uint64_t key)
 }
 
 /* Returns the slot of `key`, inserting (val 0, aux WIN__NONE) when absent; SIZE_MAX on OOM.
- * Slots move when the map grows: never keep one across another qmap_get. */
-static size_t qmap_get(qmap *m, uint64_t key, bool *inserted)
+ * Slots move when the map grows: never keep one across another win__qmap_get. */
+size_t win__qmap_get(win__qmap *m, uint64_t key, bool *inserted)
 {
     if ((m->n + 1) * 2 > m->cap) {
-        qmap g;
+        win__qmap g;
         if (!qmap_alloc(&g, m->cap ? m->cap * 2 : 64))
             return SIZE_MAX;
         for (size_t i = 0; i < m->cap; i++) {
@@ -68,7 +60,7 @@ static size_t qmap_get(qmap *m, uint64_t key, bool *inserted)
             g.aux[j] = m->aux[i];
         }
         g.n = m->n;
-        qmap_free(m);
+        win__qmap_free(m);
         *m = g;
     }
     size_t i = qmap_probe(m, key);
@@ -84,7 +76,7 @@ static size_t qmap_get(qmap *m, uint64_t key, bool *inserted)
     return i;
 }
 
-static size_t qmap_find(const qmap *m, uint64_t key)
+size_t win__qmap_find(const win__qmap *m, uint64_t key)
 {
     if (!m->cap)
         return SIZE_MAX;
@@ -93,14 +85,6 @@ static size_t qmap_find(const qmap *m, uint64_t key)
 }
 
 /* ---- result ---- */
-
-struct win_merged_priv {
-    base_arena arena;
-    uint32_t *fn_of_frame; /* merged frame -> function index */
-    const char **fn_name;  /* function key: name, or hex address when unsymbolized */
-    const char **fn_file;  /* file of the first frame of the function */
-    uint32_t n_fn;
-};
 
 void win_merged_free(win_merged *m)
 {
@@ -115,17 +99,19 @@ void win_merged_free(win_merged *m)
     }
     free(m->frames);
     free(m->nodes);
+    free(m->labeled);
+    free(m->label_sets);
     free(m);
 }
 
 typedef struct builder {
     const win_store *st;
     win_merged *m;
-    qmap nodes;    /* store node -> val: self, aux: merged node index */
-    qmap frames;   /* store frame -> aux: merged frame index */
-    qmap fns;      /* function name id -> aux: function index */
-    qmap fns_addr; /* address of an unsymbolized frame -> aux: function index */
-    qmap strs;     /* store string -> copied string, via aux into strtab */
+    win__qmap nodes;    /* store node -> val: self, aux: merged node index */
+    win__qmap frames;   /* store frame -> aux: merged frame index */
+    win__qmap fns;      /* function name id -> aux: function index */
+    win__qmap fns_addr; /* address of an unsymbolized frame -> aux: function index */
+    win__qmap strs;     /* store string -> copied string, via aux into strtab */
     const char **strtab;
     uint32_t n_strtab, strtab_cap;
     uint32_t nodes_cap, frames_cap, fn_cap;
@@ -150,7 +136,7 @@ static bool grow(void **arr, uint32_t *cap, uint32_t need, size_t elem)
 
 static const char *copy_str(builder *b, uint32_t id)
 {
-    size_t slot = qmap_get(&b->strs, id, NULL);
+    size_t slot = win__qmap_get(&b->strs, id, NULL);
     if (slot == SIZE_MAX)
         return NULL;
     if (b->strs.aux[slot] != WIN__NONE)
@@ -169,7 +155,7 @@ static const char *copy_str(builder *b, uint32_t id)
 /* Maps a store frame to a merged frame, copying its strings and assigning its function. */
 static uint32_t map_frame(builder *b, uint32_t fid)
 {
-    size_t slot = qmap_get(&b->frames, fid, NULL);
+    size_t slot = win__qmap_get(&b->frames, fid, NULL);
     if (slot == SIZE_MAX)
         return WIN__NONE;
     if (b->frames.aux[slot] != WIN__NONE)
@@ -200,8 +186,8 @@ static uint32_t map_frame(builder *b, uint32_t fid)
     /* symbolized functions are keyed by name (interned: the id is the name), unsymbolized
      * ones by address */
     bool symbolized = out->function[0] != '\0';
-    qmap *fmap = symbolized ? &b->fns : &b->fns_addr;
-    size_t fs = qmap_get(fmap, symbolized ? f->function : f->address, NULL);
+    win__qmap *fmap = symbolized ? &b->fns : &b->fns_addr;
+    size_t fs = win__qmap_get(fmap, symbolized ? f->function : f->address, NULL);
     if (fs == SIZE_MAX)
         return WIN__NONE;
     if (fmap->aux[fs] == WIN__NONE) {
@@ -237,7 +223,7 @@ static bool emit_path(builder *b, uint32_t leaf, uint32_t **path, uint32_t *path
     uint32_t len = 0, id = leaf;
     uint32_t parent_out = 0;
     while (id != 0) {
-        size_t s = qmap_get(&b->nodes, id, NULL);
+        size_t s = win__qmap_get(&b->nodes, id, NULL);
         if (s == SIZE_MAX)
             return false;
         if (b->nodes.aux[s] != WIN__NONE) {
@@ -261,7 +247,7 @@ static bool emit_path(builder *b, uint32_t leaf, uint32_t **path, uint32_t *path
         if (!grow(&arr, &b->nodes_cap, m->n_nodes + 1, sizeof(win_node)))
             return false;
         m->nodes = arr;
-        size_t s = qmap_get(&b->nodes, nid, NULL);
+        size_t s = win__qmap_get(&b->nodes, nid, NULL);
         if (s == SIZE_MAX)
             return false;
         m->nodes[m->n_nodes] = (win_node){(int32_t)parent_out, f, b->nodes.vals[s]};
@@ -271,8 +257,9 @@ static bool emit_path(builder *b, uint32_t leaf, uint32_t **path, uint32_t *path
     return true;
 }
 
-/* Keeps nodes whose subtree value is not 0 (and their ancestors), renumbering in order. */
-static bool prune(win_merged *m)
+/* Keeps nodes whose subtree value is not 0 (and their ancestors), renumbering in order.
+ * With `map_out`, hands back old index -> new index (WIN__NONE when dropped). */
+static bool prune(win_merged *m, uint32_t **map_out)
 {
     uint32_t n = m->n_nodes;
     int64_t *cum = malloc((size_t)n * sizeof *cum);
@@ -294,8 +281,10 @@ static bool prune(win_merged *m)
     uint32_t w = 0;
     int64_t total = 0;
     for (uint32_t i = 0; i < n; i++) {
-        if (!map[i])
+        if (!map[i]) {
+            map[i] = WIN__NONE;
             continue;
+        }
         win_node nd = m->nodes[i];
         if (i)
             nd.parent = (int32_t)map[nd.parent];
@@ -306,11 +295,14 @@ static bool prune(win_merged *m)
     m->n_nodes = w;
     m->total = total;
     free(cum);
-    free(map);
+    if (map_out)
+        *map_out = map;
+    else
+        free(map);
     return true;
 }
 
-static bool set_find(const win_store *st, const win__set *s, const char *key, const char **value)
+bool win__set_find(const win_store *st, const win__set *s, const char *key, const char **value)
 {
     for (uint32_t i = 0; i < s->n; i++) {
         if (strcmp(win__str_get(st, s->kv[2 * i]), key) == 0) {
@@ -319,6 +311,140 @@ static bool set_find(const win_store *st, const win__set *s, const char *key, co
         }
     }
     return false;
+}
+
+/* ---- keep_labels ---- */
+
+/* Copies store label set `id` into the result (strings through the builder's string map). */
+static bool copy_label_set(builder *b, uint32_t id, win_label_set *out)
+{
+    const win__set *s = win__label_set(b->st, id);
+    base_arena *a = &b->m->priv->arena;
+    memset(out, 0, sizeof *out);
+    if (s->n) {
+        win_attr *attrs = base_arena_calloc(a, s->n, sizeof *attrs);
+        if (!attrs)
+            return false;
+        for (uint32_t i = 0; i < s->n; i++) {
+            attrs[i].key = copy_str(b, s->kv[2 * i]);
+            attrs[i].value = copy_str(b, s->kv[2 * i + 1]);
+            if (!attrs[i].key || !attrs[i].value)
+                return false;
+        }
+        out->attrs = attrs;
+        out->n_attrs = s->n;
+    }
+    if (s->has_trace) {
+        uint8_t *t = base_arena_alloc(a, 16);
+        if (!t)
+            return false;
+        memcpy(t, s->trace_id, 16);
+        out->trace_id = t;
+    }
+    if (s->has_span) {
+        uint8_t *t = base_arena_alloc(a, 8);
+        if (!t)
+            return false;
+        memcpy(t, s->span_id, 8);
+        out->span_id = t;
+    }
+    return true;
+}
+
+/* Turns the (store node, store label set) sums into result pairs and label sets; runs
+ * under the lock, after emit_path, so every node with a value has its result index. */
+static bool collect_labeled(builder *b, const win__qmap *pairs)
+{
+    win_merged *m = b->m;
+    win__qmap sets; /* store label set -> aux: result label set */
+    memset(&sets, 0, sizeof sets);
+    uint32_t cap_l = 0, cap_s = 0;
+    bool ok = true;
+    for (size_t i = 0; ok && i < pairs->cap; i++) {
+        if (!pairs->used[i] || pairs->vals[i] == 0)
+            continue;
+        uint32_t node = (uint32_t)(pairs->keys[i] >> 32), lid = (uint32_t)pairs->keys[i];
+        size_t ns = win__qmap_find(&b->nodes, node);
+        /* not emitted: the node's sum is 0, so are its pairs' */
+        if (ns == SIZE_MAX || b->nodes.aux[ns] == WIN__NONE)
+            continue;
+        size_t ss = win__qmap_get(&sets, lid, NULL);
+        if (ss == SIZE_MAX) {
+            ok = false;
+            break;
+        }
+        if (sets.aux[ss] == WIN__NONE) {
+            void *arr = m->label_sets;
+            if (!grow(&arr, &cap_s, m->n_label_sets + 1, sizeof(win_label_set))) {
+                ok = false;
+                break;
+            }
+            m->label_sets = arr;
+            if (!copy_label_set(b, lid, &m->label_sets[m->n_label_sets])) {
+                ok = false;
+                break;
+            }
+            sets.aux[ss] = m->n_label_sets++;
+        }
+        void *arr = m->labeled;
+        if (!grow(&arr, &cap_l, m->n_labeled + 1, sizeof(win_labeled))) {
+            ok = false;
+            break;
+        }
+        m->labeled = arr;
+        m->labeled[m->n_labeled++] = (win_labeled){b->nodes.aux[ns], sets.aux[ss], pairs->vals[i]};
+    }
+    win__qmap_free(&sets);
+    return ok;
+}
+
+static int labeled_cmp(const void *a, const void *b)
+{
+    const win_labeled *x = a, *y = b;
+    if (x->node != y->node)
+        return x->node < y->node ? -1 : 1;
+    return (x->labels > y->labels) - (x->labels < y->labels);
+}
+
+/* After prune: renumbers pairs to the kept nodes (dropping the pruned ones), sorts them by
+ * node and keeps only the label sets still used, numbered in order of first use. */
+static bool finish_labeled(win_merged *m, const uint32_t *renum)
+{
+    uint32_t w = 0;
+    for (uint32_t i = 0; i < m->n_labeled; i++) {
+        uint32_t nn = renum[m->labeled[i].node];
+        if (nn == WIN__NONE)
+            continue;
+        m->labeled[w] = m->labeled[i];
+        m->labeled[w++].node = nn;
+    }
+    m->n_labeled = w;
+    if (w > 1)
+        qsort(m->labeled, w, sizeof *m->labeled, labeled_cmp);
+    if (!m->n_label_sets)
+        return true;
+    uint32_t *lmap = malloc((size_t)m->n_label_sets * sizeof *lmap);
+    win_label_set *sets = malloc((size_t)m->n_label_sets * sizeof *sets);
+    if (!lmap || !sets) {
+        free(lmap);
+        free(sets);
+        return false;
+    }
+    memset(lmap, 0xff, (size_t)m->n_label_sets * sizeof *lmap);
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < w; i++) {
+        uint32_t l = m->labeled[i].labels;
+        if (lmap[l] == WIN__NONE) {
+            lmap[l] = k;
+            sets[k++] = m->label_sets[l];
+        }
+        m->labeled[i].labels = lmap[l];
+    }
+    free(lmap);
+    free(m->label_sets);
+    m->label_sets = sets;
+    m->n_label_sets = k;
+    return true;
 }
 
 win_merged *win_merge(win_store *st, const win_query *q, char *err, size_t err_len)
@@ -337,8 +463,10 @@ win_merged *win_merge(win_store *st, const win_query *q, char *err, size_t err_l
     b.st = st;
     win_merged *m = calloc(1, sizeof *m);
     const win__matcher **pending = malloc((sel ? sel->n : 0) * sizeof *pending + 1);
-    qmap cache; /* label set -> val: (series stamp << 1) | matched */
+    win__qmap cache; /* label set -> val: (series stamp << 1) | matched */
     memset(&cache, 0, sizeof cache);
+    win__qmap pairs; /* keep_labels: (node << 32 | label set) -> val: sum */
+    memset(&pairs, 0, sizeof pairs);
     if (!m || !pending || !(m->priv = calloc(1, sizeof *m->priv)))
         goto oom;
     base_arena_init(&m->priv->arena, 4096, 0);
@@ -369,7 +497,7 @@ win_merged *win_merge(win_store *st, const win_query *q, char *err, size_t err_l
         bool match = true;
         for (uint32_t i = 0; match && sel && i < sel->n; i++) {
             const char *v;
-            if (set_find(st, rs, sel->m[i].name, &v))
+            if (win__set_find(st, rs, sel->m[i].name, &v))
                 match = win__matcher_eval(&sel->m[i], v);
             else
                 pending[n_pending++] = &sel->m[i];
@@ -387,7 +515,7 @@ win_merged *win_merge(win_store *st, const win_query *q, char *err, size_t err_l
                 const win__entry *e = &bk->e[j];
                 m->n_entries++;
                 if (n_pending) {
-                    size_t c = qmap_get(&cache, e->labels, NULL);
+                    size_t c = win__qmap_get(&cache, e->labels, NULL);
                     if (c == SIZE_MAX) {
                         ok = false;
                         break;
@@ -398,7 +526,7 @@ win_merged *win_merge(win_store *st, const win_query *q, char *err, size_t err_l
                         bool lm = true;
                         for (uint32_t k = 0; lm && k < n_pending; k++) {
                             const char *v = "";
-                            set_find(st, ls, pending[k]->name, &v);
+                            win__set_find(st, ls, pending[k]->name, &v);
                             lm = win__matcher_eval(pending[k], v);
                         }
                         cache.vals[c] = (int64_t)((stamp << 1) | (lm ? 1u : 0u));
@@ -406,7 +534,7 @@ win_merged *win_merge(win_store *st, const win_query *q, char *err, size_t err_l
                     if (!(cache.vals[c] & 1))
                         continue;
                 }
-                size_t ns = qmap_get(&b.nodes, e->node, NULL);
+                size_t ns = win__qmap_get(&b.nodes, e->node, NULL);
                 if (ns == SIZE_MAX) {
                     ok = false;
                     break;
@@ -422,6 +550,14 @@ win_merged *win_merge(win_store *st, const win_query *q, char *err, size_t err_l
                 }
                 b.nodes.vals[ns] = win__sat_add(b.nodes.vals[ns], e->value);
                 any = true;
+                if (q->keep_labels) {
+                    size_t ps = win__qmap_get(&pairs, (uint64_t)e->node << 32 | e->labels, NULL);
+                    if (ps == SIZE_MAX) {
+                        ok = false;
+                        break;
+                    }
+                    pairs.vals[ps] = win__sat_add(pairs.vals[ps], e->value);
+                }
             }
             if (any) {
                 contributed = true;
@@ -435,12 +571,12 @@ win_merged *win_merge(win_store *st, const win_query *q, char *err, size_t err_l
             m->n_series++;
     }
     /* the root's own value (samples with an empty stack) */
-    size_t rs0 = qmap_find(&b.nodes, 0);
+    size_t rs0 = win__qmap_find(&b.nodes, 0);
     if (rs0 != SIZE_MAX) {
         m->nodes[0].self = b.nodes.vals[rs0];
         b.nodes.aux[rs0] = 0;
     } else if (ok) {
-        size_t r = qmap_get(&b.nodes, 0, NULL);
+        size_t r = win__qmap_get(&b.nodes, 0, NULL);
         if (r == SIZE_MAX)
             ok = false;
         else
@@ -448,29 +584,36 @@ win_merged *win_merge(win_store *st, const win_query *q, char *err, size_t err_l
     }
     /* a node can be touched twice (its sum went through 0); emit_path skips repeats */
     for (uint32_t i = 0; ok && i < n_touched; i++) {
-        size_t ns = qmap_find(&b.nodes, touched[i]);
+        size_t ns = win__qmap_find(&b.nodes, touched[i]);
         if (b.nodes.vals[ns] != 0 && b.nodes.aux[ns] == WIN__NONE)
             ok = emit_path(&b, touched[i], &path, &path_cap);
     }
+    if (ok && q->keep_labels)
+        ok = collect_labeled(&b, &pairs);
     pthread_rwlock_unlock(&st->lock);
 
     free(touched);
     free(path);
     free(pending);
     pending = NULL;
-    qmap_free(&cache);
-    qmap_free(&b.nodes);
-    qmap_free(&b.frames);
-    qmap_free(&b.fns);
-    qmap_free(&b.fns_addr);
-    qmap_free(&b.strs);
+    win__qmap_free(&cache);
+    win__qmap_free(&pairs);
+    win__qmap_free(&b.nodes);
+    win__qmap_free(&b.frames);
+    win__qmap_free(&b.fns);
+    win__qmap_free(&b.fns_addr);
+    win__qmap_free(&b.strs);
     free((void *)b.strtab);
-    if (!ok || !prune(m)) {
+    uint32_t *renum = NULL;
+    if (!ok || !prune(m, q->keep_labels ? &renum : NULL) ||
+        (q->keep_labels && !finish_labeled(m, renum))) {
+        free(renum);
         win_merged_free(m);
         if (err && err_len)
             snprintf(err, err_len, "window: out of memory while merging");
         return NULL;
     }
+    free(renum);
     if (cov_lo <= cov_hi) {
         m->start_ns = cov_lo;
         m->end_ns = cov_hi;

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/base.h"
 #include "window/window.h"
 
 #define WIN__NONE           UINT32_MAX
@@ -206,5 +207,37 @@ struct win_selector {
 
 /* Evaluates one matcher against an attribute value ("" when the attribute is absent). */
 bool win__matcher_eval(const win__matcher *m, const char *value);
+
+/* ---- per-query scratch and results (query.c, listing.c; malloc, not store memory) ---- */
+
+/* Open-addressing map uint64 -> (val, aux); grows by doubling, bounded by what one query
+ * visits, which is bounded by the store. */
+typedef struct win__qmap {
+    uint64_t *keys;
+    int64_t *vals;
+    uint32_t *aux;
+    uint8_t *used;
+    size_t cap, n;
+} win__qmap;
+
+void win__qmap_free(win__qmap *m);
+/* Returns the slot of `key`, inserting (val 0, aux WIN__NONE) when absent; SIZE_MAX on OOM.
+ * Slots move when the map grows: never keep one across another win__qmap_get. */
+size_t win__qmap_get(win__qmap *m, uint64_t key, bool *inserted);
+/* The slot of `key`, or SIZE_MAX when absent. */
+size_t win__qmap_find(const win__qmap *m, uint64_t key);
+
+/* Memory owner of a win_merged, win_listing or win_timeseries. */
+struct win_merged_priv {
+    base_arena arena;
+    uint32_t *fn_of_frame; /* merged frame -> function index */
+    const char **fn_name;  /* function key: name, or hex address when unsymbolized */
+    const char **fn_file;  /* file of the first frame of the function */
+    uint32_t n_fn;
+};
+
+/* Finds `key` in an interned set; false (value untouched) when absent. */
+bool win__set_find(const struct win_store *st, const win__set *s, const char *key,
+                   const char **value);
 
 #endif

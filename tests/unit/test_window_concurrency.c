@@ -74,7 +74,9 @@ static void *reader(void *arg)
         win_selector_parse("{service.name=\"svc\", thread.name=~\"t.\"}", err, sizeof err);
     int64_t last = 0;
     while (!atomic_load(&stop)) {
-        win_query q = {"cpu:nanoseconds", sel, INT64_MIN, INT64_MAX, false};
+        /* every other merge keeps labels: its pairs must still sum to the total */
+        bool keep = atomic_load(&queries_done) % 2 == 1;
+        win_query q = {"cpu:nanoseconds", sel, INT64_MIN, INT64_MAX, keep};
         win_merged *m = win_merge(store, &q, err, sizeof err);
         if (!m) {
             atomic_fetch_add(&failures, 1);
@@ -90,8 +92,32 @@ static void *reader(void *arg)
         if (m->total % BATCH != 0 || m->total < last || (m->total && main_cum != m->total))
             atomic_fetch_add(&bad_snapshots, 1);
         last = m->total;
+        int64_t labeled = 0;
+        for (uint32_t i = 0; i < m->n_labeled; i++)
+            labeled += m->labeled[i].value;
+        if (keep && labeled != m->total)
+            atomic_fetch_add(&bad_snapshots, 1);
         free(rows);
         win_merged_free(m);
+        /* listings and time series see whole batches too */
+        win_timeseries *ts =
+            win_query_timeseries(store, &q, 0, "main", "thread.name", 1, err, sizeof err);
+        win_listing *l = win_list_label_values(store, &q, "thread.name", err, sizeof err);
+        if (!ts || !l) {
+            atomic_fetch_add(&failures, 1);
+        } else {
+            int64_t ts_total = 0;
+            for (uint32_t g = 0; g < ts->n_groups; g++)
+                ts_total += ts->totals[g];
+            if (ts_total % BATCH != 0 || ts_total < last)
+                atomic_fetch_add(&bad_snapshots, 1);
+            const win_label_value *v = l->rows;
+            for (size_t i = 0; i < l->n_rows; i++)
+                if (v[i].total % BATCH != 0)
+                    atomic_fetch_add(&bad_snapshots, 1);
+        }
+        win_timeseries_free(ts);
+        win_listing_free(l);
         win_stats s;
         win_store_stats(store, &s);
         if (s.samples_stored % BATCH != 0)
