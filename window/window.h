@@ -261,6 +261,12 @@ typedef struct win_label_value {
     int64_t total;
 } win_label_value;
 
+/* Common to the listings and the time series: entries are picked exactly as win_merge
+ * picks them; when a name is both a resource and a sample attribute the resource value
+ * wins (as in selectors); `service_name` works wherever an attribute name is taken.
+ * Listings return at most 100,000 rows, ranked/sorted before the cut (callers cut further
+ * for display). */
+
 /* A listing result: rows plus the memory they live in. Free with win_listing_free. */
 typedef struct win_listing {
     void *rows; /* win_type_info *, win_label_info * or win_label_value * */
@@ -290,6 +296,10 @@ void win_listing_free(win_listing *l);
  *   group_by: when non-NULL, one series per value of that attribute (resource or sample
  *            level; "" for entries without it), at most max_groups by total, the rest
  *            summed into a group named "(other)".
+ *   max_groups: 0 = 1,000 (also the cap).
+ * Open-ended ranges are anchored to the buckets of the matching series; with no data there
+ * are 0 steps. More than 100,000 steps, or start >= end, is an error that says what to
+ * change. The function key must match win_top's exactly ("0x4f5a1b", lower case).
  * Result: n_steps values per group, group 0..n_groups-1, sorted by total descending. */
 typedef struct win_timeseries {
     int64_t start_ns, step_ns;
