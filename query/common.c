@@ -1,0 +1,469 @@
+/* query/common.c — result memory, maps, function keys, function trees and their pruned
+ * breadth-first emission (shared by the flame graph and the sandwich). */
+#include "query/query_internal.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct q_priv *query__priv_new(void)
+{
+    struct q_priv *p = calloc(1, sizeof *p);
+    if (p)
+        base_arena_init(&p->arena, 4096, 0);
+    return p;
+}
+
+void query__priv_free(struct q_priv *p)
+{
+    if (!p)
+        return;
+    base_arena_free(&p->arena);
+    free(p);
+}
+
+int64_t query__sat_add(int64_t a, int64_t b)
+{
+    int64_t r;
+    if (__builtin_add_overflow(a, b, &r))
+        return a > 0 ? INT64_MAX : INT64_MIN;
+    return r;
+}
+
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+uint64_t query__hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return mix64(h);
+}
+
+/* ---- map ---- */
+
+void query__map_free(query__map *m)
+{
+    free(m->keys);
+    free(m->vals);
+    memset(m, 0, sizeof *m);
+}
+
+static size_t map_probe(const query__map *m, uint64_t key)
+{
+    size_t mask = m->cap - 1;
+    for (size_t i = (size_t)mix64(key) & mask;; i = (i + 1) & mask)
+        if (m->vals[i] == QUERY__NONE || m->keys[i] == key)
+            return i;
+}
+
+static bool map_grow(query__map *m)
+{
+    size_t nc = m->cap ? m->cap * 2 : 64;
+    if (nc > ((size_t)1 << 40))
+        return false;
+    query__map g = {malloc(nc * sizeof(uint64_t)), malloc(nc * sizeof(uint32_t)), nc, m->n};
+    if (!g.keys || !g.vals) {
+        free(g.keys);
+        free(g.vals);
+        return false;
+    }
+    memset(g.vals, 0xff, nc * sizeof(uint32_t));
+    for (size_t i = 0; i < m->cap; i++) {
+        if (m->vals[i] == QUERY__NONE)
+            continue;
+        size_t j = map_probe(&g, m->keys[i]);
+        g.keys[j] = m->keys[i];
+        g.vals[j] = m->vals[i];
+    }
+    query__map_free(m);
+    *m = g;
+    return true;
+}
+
+uint32_t *query__map_get(query__map *m, uint64_t key, uint32_t val_if_new, bool *inserted)
+{
+    if ((m->n + 1) * 2 > m->cap && !map_grow(m))
+        return NULL;
+    size_t i = map_probe(m, key);
+    bool ins = m->vals[i] == QUERY__NONE;
+    if (ins) {
+        m->keys[i] = key;
+        m->vals[i] = val_if_new;
+        m->n++;
+    }
+    if (inserted)
+        *inserted = ins;
+    return &m->vals[i];
+}
+
+uint32_t query__map_find(const query__map *m, uint64_t key)
+{
+    if (!m->cap)
+        return QUERY__NONE;
+    return m->vals[map_probe(m, key)];
+}
+
+/* ---- function keys ---- */
+
+void query__fns_free(query__fns *f)
+{
+    free(f->fn_of_frame);
+    free((void *)f->name);
+    free(f->address);
+    free(f->unsymbolized);
+    base_arena_free(&f->arena);
+    memset(f, 0, sizeof *f);
+}
+
+int query__fns_build(const win_merged *m, query__fns *f)
+{
+    memset(f, 0, sizeof *f);
+    base_arena_init(&f->arena, 4096, 0);
+    size_t nf = m->n_frames;
+    f->fn_of_frame = malloc((nf + 1) * sizeof *f->fn_of_frame);
+    f->name = malloc((nf + 1) * sizeof *f->name);
+    f->address = malloc((nf + 1) * sizeof *f->address);
+    f->unsymbolized = malloc((nf + 1) * sizeof *f->unsymbolized);
+    query__map by_name = {0}, by_addr = {0};
+    if (!f->fn_of_frame || !f->name || !f->address || !f->unsymbolized)
+        goto fail;
+    for (uint32_t i = 0; i < m->n_frames; i++) {
+        const win_frame *fr = &m->frames[i];
+        bool unsym = !fr->function || !fr->function[0];
+        uint32_t *slot;
+        bool ins;
+        if (unsym) {
+            slot = query__map_get(&by_addr, fr->address, f->n, &ins);
+        } else {
+            /* keys are hashes: on a collision with another name, probe the next key */
+            uint64_t h = query__hash_str(fr->function);
+            for (;;) {
+                slot = query__map_get(&by_name, h, f->n, &ins);
+                if (!slot || ins || strcmp(f->name[*slot], fr->function) == 0)
+                    break;
+                h = mix64(h + 1);
+            }
+        }
+        if (!slot)
+            goto fail;
+        if (ins) {
+            uint32_t fn = f->n++;
+            f->unsymbolized[fn] = unsym;
+            f->address[fn] = fr->address;
+            f->name[fn] =
+                unsym ? base_arena_printf(&f->arena, "0x%llx", (unsigned long long)fr->address)
+                      : fr->function;
+            if (!f->name[fn])
+                goto fail;
+        }
+        f->fn_of_frame[i] = *slot;
+    }
+    query__map_free(&by_name);
+    query__map_free(&by_addr);
+    return 0;
+fail:
+    query__map_free(&by_name);
+    query__map_free(&by_addr);
+    query__fns_free(f);
+    return -1;
+}
+
+/* Parses "0x<hex>" (1..16 digits after any leading zeros). */
+static bool parse_hex(const char *s, uint64_t *out)
+{
+    if (s[0] != '0' || (s[1] != 'x' && s[1] != 'X') || !s[2])
+        return false;
+    uint64_t v = 0;
+    for (s += 2; *s; s++) {
+        int d;
+        if (*s >= '0' && *s <= '9')
+            d = *s - '0';
+        else if (*s >= 'a' && *s <= 'f')
+            d = *s - 'a' + 10;
+        else if (*s >= 'A' && *s <= 'F')
+            d = *s - 'A' + 10;
+        else
+            return false;
+        if (v >> 60)
+            return false;
+        v = (v << 4) | (uint64_t)d;
+    }
+    *out = v;
+    return true;
+}
+
+bool query__fn_matches(const query__fns *f, uint32_t fn, const char *text)
+{
+    if (fn >= f->n || !text)
+        return false;
+    if (f->unsymbolized[fn]) {
+        uint64_t a;
+        return parse_hex(text, &a) && a == f->address[fn];
+    }
+    return strcmp(f->name[fn], text) == 0;
+}
+
+/* ---- trees ---- */
+
+int query__tree_init(query__tree *t)
+{
+    memset(t, 0, sizeof *t);
+    t->cap = 64;
+    t->parent = malloc(t->cap * sizeof *t->parent);
+    t->fn = malloc(t->cap * sizeof *t->fn);
+    t->flat = malloc(t->cap * sizeof *t->flat);
+    if (!t->parent || !t->fn || !t->flat) {
+        query__tree_free(t);
+        return -1;
+    }
+    t->parent[0] = QUERY__NONE;
+    t->fn[0] = QUERY__NONE;
+    t->flat[0] = 0;
+    t->n = 1;
+    return 0;
+}
+
+void query__tree_free(query__tree *t)
+{
+    free(t->parent);
+    free(t->fn);
+    free(t->flat);
+    free(t->cum);
+    free(t->first_child);
+    free(t->n_children);
+    free(t->kids);
+    free(t->subtree);
+    query__map_free(&t->index);
+    memset(t, 0, sizeof *t);
+}
+
+uint32_t query__tree_child(query__tree *t, uint32_t parent, uint32_t fn)
+{
+    bool ins;
+    uint32_t *slot = query__map_get(&t->index, ((uint64_t)parent << 32) | fn, t->n, &ins);
+    if (!slot)
+        return QUERY__NONE;
+    if (!ins)
+        return *slot;
+    if (t->n == t->cap) {
+        /* a failure here abandons the whole tree, so the index entry may dangle */
+        if (t->cap >= UINT32_MAX / 4)
+            return QUERY__NONE;
+        uint32_t nc = t->cap * 2;
+        uint32_t *p = realloc(t->parent, nc * sizeof *p);
+        if (p)
+            t->parent = p;
+        uint32_t *fp = realloc(t->fn, nc * sizeof *fp);
+        if (fp)
+            t->fn = fp;
+        int64_t *fl = realloc(t->flat, nc * sizeof *fl);
+        if (fl)
+            t->flat = fl;
+        if (!p || !fp || !fl)
+            return QUERY__NONE;
+        t->cap = nc;
+    }
+    uint32_t id = t->n++;
+    t->parent[id] = parent;
+    t->fn[id] = fn;
+    t->flat[id] = 0;
+    return id;
+}
+
+int query__tree_finish(query__tree *t)
+{
+    uint32_t n = t->n;
+    t->cum = malloc(n * sizeof *t->cum);
+    t->first_child = calloc(n, sizeof *t->first_child);
+    t->n_children = calloc(n, sizeof *t->n_children);
+    t->kids = malloc(n * sizeof *t->kids);
+    t->subtree = malloc(n * sizeof *t->subtree);
+    if (!t->cum || !t->first_child || !t->n_children || !t->kids || !t->subtree)
+        return -1;
+    for (uint32_t i = 0; i < n; i++) {
+        t->cum[i] = t->flat[i];
+        t->subtree[i] = 1;
+    }
+    /* children have larger ids than their parents, so one backward pass sums subtrees */
+    for (uint32_t i = n; i-- > 1;) {
+        t->cum[t->parent[i]] = query__sat_add(t->cum[t->parent[i]], t->cum[i]);
+        t->subtree[t->parent[i]] += t->subtree[i];
+        t->n_children[t->parent[i]]++;
+    }
+    uint32_t pos = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        t->first_child[i] = pos;
+        pos += t->n_children[i];
+        t->n_children[i] = 0;
+    }
+    for (uint32_t i = 1; i < n; i++) {
+        uint32_t p = t->parent[i];
+        t->kids[t->first_child[p] + t->n_children[p]++] = i;
+    }
+    return 0;
+}
+
+/* ---- emission ---- */
+
+typedef struct kid {
+    int64_t cum;
+    const char *name;
+    uint32_t node;
+} kid;
+
+static int kid_cmp(const void *a, const void *b)
+{
+    const kid *x = a, *y = b;
+    if (x->cum != y->cum)
+        return x->cum > y->cum ? -1 : 1;
+    int c = strcmp(x->name, y->name);
+    if (c)
+        return c;
+    return x->node < y->node ? -1 : x->node > y->node;
+}
+
+typedef struct emitter {
+    q_flame_row *rows;
+    uint32_t *node_of_row; /* tree node behind each row (QUERY__NONE for "(other)") */
+    uint32_t n, cap;
+    const char **copied; /* per function: its name in the result arena */
+    base_arena *arena;
+    const query__fns *fns;
+} emitter;
+
+static int push_row(emitter *e, q_flame_row r, uint32_t node)
+{
+    if (e->n == e->cap) {
+        uint32_t nc = e->cap ? e->cap * 2 : 64;
+        q_flame_row *rr = realloc(e->rows, nc * sizeof *rr);
+        if (rr)
+            e->rows = rr;
+        uint32_t *nr = realloc(e->node_of_row, nc * sizeof *nr);
+        if (nr)
+            e->node_of_row = nr;
+        if (!rr || !nr)
+            return -1;
+        e->cap = nc;
+    }
+    r.id = (int32_t)e->n;
+    e->rows[e->n] = r;
+    e->node_of_row[e->n++] = node;
+    return 0;
+}
+
+static const char *fn_name(emitter *e, uint32_t fn)
+{
+    if (!e->copied[fn])
+        e->copied[fn] = base_arena_strndup(e->arena, e->fns->name[fn], strlen(e->fns->name[fn]));
+    return e->copied[fn];
+}
+
+int query__emit(const query__tree *t, uint32_t root, const char *root_name, const query__fns *fns,
+                uint32_t max_depth, double min_percent, uint32_t max_nodes, base_arena *arena,
+                q_flame *out)
+{
+    /* the root and one row for its children (shown or folded) must fit */
+    if (max_nodes < 2)
+        max_nodes = 2;
+    emitter e = {0};
+    e.arena = arena;
+    e.fns = fns;
+    e.copied = calloc((size_t)fns->n + 1, sizeof *e.copied);
+    kid *kids = NULL;
+    uint32_t kids_cap = 0;
+    int rc = -1;
+    if (!e.copied)
+        goto done;
+    int64_t root_cum = t->cum[root];
+    double threshold = min_percent / 100.0 * (double)root_cum;
+    const char *rn = base_arena_strndup(arena, root_name, strlen(root_name));
+    if (!rn)
+        goto done;
+    if (push_row(&e, (q_flame_row){0, -1, 0, root_cum, t->flat[root], rn, false, false}, root))
+        goto done;
+    /* Rows still to be given children each hold one reserved row, so that a parent whose
+     * children all get folded always has room for its "(other)" row. */
+    uint64_t reserved = 0;
+    if (t->n_children[root] > 0) {
+        if (max_depth == 0)
+            e.rows[0].truncated = true, out->n_pruned += t->subtree[root] - 1;
+        else
+            reserved = 1;
+    }
+    for (uint32_t r = 0; r < e.n; r++) {
+        uint32_t node = e.node_of_row[r];
+        if (node == QUERY__NONE || e.rows[r].truncated)
+            continue;
+        uint32_t k = t->n_children[node];
+        if (k == 0)
+            continue;
+        reserved--;
+        uint32_t depth = e.rows[r].depth + 1;
+        if (k > kids_cap) {
+            kid *kk = realloc(kids, k * sizeof *kk);
+            if (!kk)
+                goto done;
+            kids = kk;
+            kids_cap = k;
+        }
+        for (uint32_t i = 0; i < k; i++) {
+            uint32_t c = t->kids[t->first_child[node] + i];
+            kids[i] = (kid){t->cum[c], fns->name[t->fn[c]], c};
+        }
+        qsort(kids, k, sizeof *kids, kid_cmp);
+        uint32_t i = 0;
+        for (; i < k; i++) {
+            uint32_t c = kids[i].node;
+            if ((double)t->cum[c] < threshold)
+                break;
+            bool has_kids = t->n_children[c] > 0;
+            bool cut = has_kids && depth >= max_depth;
+            uint64_t cost = 1 + (has_kids && !cut ? 1 : 0) + (i + 1 < k ? 1 : 0);
+            if ((uint64_t)e.n + reserved + cost > max_nodes)
+                break;
+            const char *name = fn_name(&e, t->fn[c]);
+            if (!name)
+                goto done;
+            q_flame_row row = {0, (int32_t)r, depth, t->cum[c], t->flat[c], name, false, cut};
+            if (push_row(&e, row, c))
+                goto done;
+            if (cut)
+                out->n_pruned += t->subtree[c] - 1;
+            else if (has_kids)
+                reserved++;
+        }
+        if (i < k) {
+            int64_t sum = 0;
+            for (uint32_t j = i; j < k; j++) {
+                sum = query__sat_add(sum, t->cum[kids[j].node]);
+                out->n_pruned += t->subtree[kids[j].node];
+            }
+            q_flame_row row = {0, (int32_t)r, depth, sum, sum, "(other)", true, false};
+            if (push_row(&e, row, QUERY__NONE))
+                goto done;
+        }
+    }
+    out->rows = base_arena_calloc(arena, (size_t)e.n + 1, sizeof *out->rows);
+    if (!out->rows)
+        goto done;
+    memcpy(out->rows, e.rows, (size_t)e.n * sizeof *out->rows);
+    out->n_rows = e.n;
+    out->root_cum = root_cum;
+    rc = 0;
+done:
+    free(e.rows);
+    free(e.node_of_row);
+    free(e.copied);
+    free(kids);
+    return rc;
+}

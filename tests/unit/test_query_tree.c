@@ -1,0 +1,506 @@
+/* Unit tests for query/ call trees: flame graph (pruning invariants, focus path) and
+ * sandwich (pprof -peek edges, recursion), on a hand-made profile and random ones. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "test_query_fixture.h"
+
+/* Every invariant q_flame documents; returns the number of rows with children. */
+static uint32_t check_flame(const q_flame *f, uint32_t max_nodes, uint32_t max_depth)
+{
+    assert_true(f->focus_found);
+    assert_true(f->n_rows >= 1);
+    assert_true(f->n_rows <= (max_nodes < 2 ? 2 : max_nodes));
+    uint32_t n = f->n_rows;
+    int64_t *sumc = calloc(n, sizeof *sumc);
+    uint32_t *nkids = calloc(n, sizeof *nkids);
+    assert_non_null(sumc);
+    assert_non_null(nkids);
+    const q_flame_row *r = f->rows;
+    assert_int_equal(r[0].id, 0);
+    assert_int_equal(r[0].parent, -1);
+    assert_int_equal(r[0].depth, 0);
+    assert_false(r[0].is_other);
+    assert_int_equal(r[0].cum, f->root_cum);
+    for (uint32_t i = 1; i < n; i++) {
+        assert_int_equal(r[i].id, (int32_t)i);
+        assert_true(r[i].parent >= 0 && (uint32_t)r[i].parent < i);
+        const q_flame_row *p = &r[r[i].parent];
+        assert_int_equal(r[i].depth, p->depth + 1);
+        assert_true(r[i].depth <= max_depth);
+        assert_false(p->is_other);
+        assert_false(p->truncated);
+        /* breadth-first: siblings contiguous, parents in row order */
+        assert_true(r[i].parent >= r[i - 1].parent);
+        if (r[i].parent == r[i - 1].parent) {
+            assert_false(r[i - 1].is_other); /* "(other)" comes last */
+            if (!r[i].is_other)
+                assert_true(r[i].cum <= r[i - 1].cum);
+        }
+        assert_non_null(r[i].name);
+        if (r[i].is_other) {
+            assert_string_equal(r[i].name, "(other)");
+            assert_int_equal(r[i].flat, r[i].cum);
+            assert_false(r[i].truncated);
+        }
+        sumc[r[i].parent] += r[i].cum;
+        nkids[r[i].parent]++;
+    }
+    int64_t leaves = 0, inner_flat = 0;
+    uint32_t inner = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (nkids[i]) {
+            assert_int_equal(r[i].cum, r[i].flat + sumc[i]);
+            inner_flat += r[i].flat;
+            inner++;
+        } else {
+            leaves += r[i].cum;
+            if (r[i].truncated)
+                assert_int_equal(r[i].depth, max_depth);
+            else
+                assert_int_equal(r[i].cum, r[i].flat);
+        }
+    }
+    assert_int_equal(leaves + inner_flat, f->root_cum);
+    free(sumc);
+    free(nkids);
+    return inner;
+}
+
+static q_flame *flame(const win_merged *m, const char *const *focus, uint32_t n_focus,
+                      uint32_t depth, double pct, uint32_t nodes)
+{
+    q_flame_opts o = {focus, n_focus, depth, pct, nodes};
+    char err[256] = "";
+    q_flame *f = q_flame_compute(m, &o, err, sizeof err);
+    if (!f)
+        print_message("q_flame_compute: %s\n", err);
+    assert_non_null(f);
+    return f;
+}
+
+typedef struct want_row {
+    int32_t parent;
+    int64_t cum, flat;
+    const char *name;
+} want_row;
+
+static void assert_rows(const q_flame *f, const want_row *w, uint32_t n)
+{
+    for (uint32_t i = 0; i < f->n_rows; i++)
+        print_message("  %u p=%d d=%u cum=%lld flat=%lld %s%s\n", i, f->rows[i].parent,
+                      f->rows[i].depth, (long long)f->rows[i].cum, (long long)f->rows[i].flat,
+                      f->rows[i].name, f->rows[i].truncated ? " [truncated]" : "");
+    assert_int_equal(f->n_rows, n);
+    for (uint32_t i = 0; i < n; i++) {
+        assert_int_equal(f->rows[i].parent, w[i].parent);
+        assert_int_equal(f->rows[i].cum, w[i].cum);
+        assert_int_equal(f->rows[i].flat, w[i].flat);
+        assert_string_equal(f->rows[i].name, w[i].name);
+    }
+}
+
+static void test_flame_hand(void **state)
+{
+    (void)state;
+    win_store *st = fx_hand_store();
+    assert_non_null(st);
+    win_merged *m = fx_merge(st, "cpu:nanoseconds", false);
+    assert_non_null(m);
+    assert_int_equal(m->total, 31);
+
+    /* the whole tree: defaults keep everything */
+    q_flame *f = flame(m, NULL, 0, 0, -1, 0);
+    static const want_row full[] = {
+        {-1, 31, 0, "root"}, {0, 31, 0, "main"}, {1, 19, 0, "a"}, {1, 9, 2, "c"},   {1, 3, 0, "F"},
+        {2, 19, 5, "F"},     {3, 7, 0, "F"},     {4, 3, 0, "F"},  {5, 10, 10, "b"}, {5, 4, 0, "g"},
+        {6, 7, 0, "d"},      {7, 3, 3, "b"},     {9, 4, 0, "F"},  {10, 7, 7, "e"},  {12, 4, 4, "d"},
+    };
+    assert_rows(f, full, 15);
+    assert_int_equal(f->total, 31);
+    assert_int_equal(f->n_pruned, 0);
+    check_flame(f, 120, 16);
+    q_flame_free(f);
+
+    /* max_nodes 6: room is kept for each parent's "(other)" row */
+    f = flame(m, NULL, 0, 0, -1, 6);
+    static const want_row small[] = {
+        {-1, 31, 0, "root"},    {0, 31, 0, "main"}, {1, 19, 0, "a"},
+        {1, 12, 12, "(other)"}, {2, 19, 5, "F"},    {4, 14, 14, "(other)"},
+    };
+    assert_rows(f, small, 6);
+    assert_true(f->rows[3].is_other);
+    assert_int_equal(f->n_pruned, 11); /* c's 4 nodes, F's 3, b, g's 3 */
+    check_flame(f, 6, 16);
+    q_flame_free(f);
+
+    /* max_depth 2: depth-2 rows with children are marked */
+    f = flame(m, NULL, 0, 2, -1, 0);
+    assert_int_equal(f->n_rows, 5);
+    for (uint32_t i = 2; i < 5; i++)
+        assert_true(f->rows[i].truncated);
+    assert_false(f->rows[1].truncated);
+    assert_int_equal(f->n_pruned, 10);
+    check_flame(f, 120, 2);
+    q_flame_free(f);
+
+    /* min_percent 20: c (9/31 = 29%) stays, F (3/31 = 9.7%) is folded */
+    f = flame(m, NULL, 0, 1, 20, 0);
+    static const want_row pct[] = {{-1, 31, 0, "root"}, {0, 31, 0, "main"}};
+    assert_rows(f, pct, 2);
+    q_flame_free(f);
+    f = flame(m, NULL, 0, 2, 20, 0);
+    static const want_row pct2[] = {{-1, 31, 0, "root"},
+                                    {0, 31, 0, "main"},
+                                    {1, 19, 0, "a"},
+                                    {1, 9, 2, "c"},
+                                    {1, 3, 3, "(other)"}};
+    assert_rows(f, pct2, 5);
+    check_flame(f, 120, 2);
+    q_flame_free(f);
+
+    /* max_nodes below 2 still leaves the root and one row */
+    f = flame(m, NULL, 0, 0, -1, 1);
+    static const want_row tiny[] = {{-1, 31, 0, "root"}, {0, 31, 31, "(other)"}};
+    assert_rows(f, tiny, 2);
+    q_flame_free(f);
+    win_merged_free(m);
+    win_store_free(st);
+}
+
+static void test_focus(void **state)
+{
+    (void)state;
+    win_store *st = fx_hand_store();
+    win_merged *m = fx_merge(st, "cpu:nanoseconds", false);
+    assert_non_null(m);
+    const char *path[] = {"main", "a", "F"};
+    q_flame *f = flame(m, path, 3, 0, -1, 0);
+    static const want_row w[] = {
+        {-1, 19, 5, "F"}, {0, 10, 10, "b"}, {0, 4, 0, "g"}, {2, 4, 0, "F"}, {3, 4, 4, "d"}};
+    assert_rows(f, w, 5);
+    assert_int_equal(f->total, 31);
+    assert_int_equal(f->root_cum, 19);
+    check_flame(f, 120, 16);
+    q_flame_free(f);
+
+    /* not found: no rows, not an error */
+    const char *nf[] = {"main", "zzz"};
+    f = flame(m, nf, 2, 0, -1, 0);
+    assert_false(f->focus_found);
+    assert_int_equal(f->n_rows, 0);
+    q_flame_free(f);
+    const char *nf2[] = {"a"}; /* a is never a root */
+    f = flame(m, nf2, 1, 0, -1, 0);
+    assert_false(f->focus_found);
+    q_flame_free(f);
+
+    /* an empty frame is a caller error that says how to fix it */
+    const char *empty[] = {"main", ""};
+    q_flame_opts o = {empty, 2, 0, -1, 0};
+    char err[256] = "";
+    assert_null(q_flame_compute(m, &o, err, sizeof err));
+    assert_non_null(strstr(err, "focus_path[1]"));
+    win_merged_free(m);
+
+    /* unsymbolized frames by hex address, any case, leading zeros */
+    m = fx_merge(st, "alloc:bytes", false);
+    assert_non_null(m);
+    const char *hex[][2] = {{"main", "0x4f5a1b"}, {"main", "0X4F5A1B"}, {"main", "0x004f5a1b"}};
+    for (int i = 0; i < 3; i++) {
+        f = flame(m, hex[i], 2, 0, -1, 0);
+        static const want_row u[] = {{-1, 8, 2, "0x4f5a1b"}, {0, 6, 6, "0x10"}};
+        assert_rows(f, u, 2);
+        q_flame_free(f);
+    }
+    const char *nothex[] = {"main", "0x4f5a1c"};
+    f = flame(m, nothex, 2, 0, -1, 0);
+    assert_false(f->focus_found);
+    q_flame_free(f);
+    const char *badhex[] = {"main", "0x4f5a1bz"};
+    f = flame(m, badhex, 2, 0, -1, 0);
+    assert_false(f->focus_found);
+    q_flame_free(f);
+    win_merged_free(m);
+    win_store_free(st);
+}
+
+/* Brute force over the generated input: cum and flat of the function path `want`
+ * (root first) in the function-level tree. */
+static void brute_path(const rx_profile *p, char keys[][24], uint32_t depth, int64_t *cum,
+                       int64_t *flat)
+{
+    char sk[RX_MAX_DEPTH][24];
+    *cum = *flat = 0;
+    for (uint32_t i = 0; i < p->n_samples; i++) {
+        uint32_t d = rx_path(p, i, sk);
+        if (d < depth)
+            continue;
+        bool prefix = true;
+        for (uint32_t k = 0; prefix && k < depth; k++)
+            prefix = strcmp(sk[k], keys[k]) == 0;
+        if (!prefix)
+            continue;
+        *cum += p->samples[i].value;
+        if (d == depth)
+            *flat += p->samples[i].value;
+    }
+}
+
+static void test_flame_random(void **state)
+{
+    (void)state;
+    rx_profile *p = malloc(sizeof *p);
+    assert_non_null(p);
+    uint32_t pruned_cases = 0;
+    for (uint64_t seed = 1; seed <= 300; seed++) {
+        rx_generate(p, seed);
+        win_store *st = rx_store(p);
+        assert_non_null(st);
+        win_merged *m = fx_merge(st, "cpu:nanoseconds", false);
+        assert_non_null(m);
+        int64_t total = 0;
+        for (uint32_t i = 0; i < p->n_samples; i++)
+            total += p->samples[i].value;
+        assert_int_equal(m->total, total);
+
+        /* unpruned: every row equals the brute-force value of its path */
+        q_flame *f = flame(m, NULL, 0, 100, 0, 100000);
+        check_flame(f, 100000, 100);
+        assert_int_equal(f->root_cum, total);
+        assert_int_equal(f->n_pruned, 0);
+        char keys[RX_MAX_DEPTH + 1][24];
+        for (uint32_t i = 1; i < f->n_rows; i++) {
+            uint32_t d = f->rows[i].depth;
+            assert_true(d <= RX_MAX_DEPTH);
+            for (int32_t j = (int32_t)i; j > 0; j = f->rows[j].parent)
+                snprintf(keys[f->rows[j].depth - 1], 24, "%s", f->rows[j].name);
+            int64_t cum, fl;
+            brute_path(p, keys, d, &cum, &fl);
+            assert_int_equal(f->rows[i].cum, cum);
+            assert_int_equal(f->rows[i].flat, fl);
+        }
+        uint32_t full_nodes = f->n_rows - 1;
+
+        /* random limits: the invariants hold and nothing is lost */
+        for (int k = 0; k < 4; k++) {
+            uint32_t depth = 1 + rx_next(6), nodes = rx_next(30);
+            double pct = rx_next(3) == 0 ? -1 : (double)rx_next(40);
+            q_flame *g = flame(m, NULL, 0, depth, pct, nodes);
+            check_flame(g, nodes ? nodes : 120, depth);
+            assert_int_equal(g->root_cum, total);
+            uint32_t shown = 0;
+            for (uint32_t i = 1; i < g->n_rows; i++)
+                shown += !g->rows[i].is_other;
+            assert_int_equal(shown + g->n_pruned, full_nodes);
+            pruned_cases += g->n_pruned > 0;
+            q_flame_free(g);
+        }
+
+        /* focus on the path of a random deep row */
+        if (f->n_rows > 1) {
+            uint32_t i = 1 + rx_next(f->n_rows - 1);
+            const char *path[RX_MAX_DEPTH];
+            uint32_t d = f->rows[i].depth;
+            for (int32_t j = (int32_t)i; j > 0; j = f->rows[j].parent)
+                path[f->rows[j].depth - 1] = f->rows[j].name;
+            q_flame *g = flame(m, path, d, 0, 0, 100000);
+            check_flame(g, 100000, 16);
+            assert_int_equal(g->root_cum, f->rows[i].cum);
+            assert_int_equal(g->rows[0].flat, f->rows[i].flat);
+            assert_string_equal(g->rows[0].name, f->rows[i].name);
+            q_flame_free(g);
+        }
+        q_flame_free(f);
+        win_merged_free(m);
+        win_store_free(st);
+    }
+    assert_true(pruned_cases > 100); /* the limits were exercised */
+    free(p);
+}
+
+/* ---- sandwich ---- */
+
+static q_sandwich *sandwich(const win_merged *m, const char *fn, uint32_t depth, double pct,
+                            uint32_t nodes)
+{
+    q_sandwich_opts o = {fn, depth, nodes, pct};
+    char err[256] = "";
+    q_sandwich *s = q_sandwich_compute(m, &o, err, sizeof err);
+    if (!s)
+        print_message("q_sandwich_compute: %s\n", err);
+    assert_non_null(s);
+    return s;
+}
+
+static void test_sandwich_hand(void **state)
+{
+    (void)state;
+    win_store *st = fx_hand_store();
+    win_merged *m = fx_merge(st, "cpu:nanoseconds", false);
+    assert_non_null(m);
+    q_sandwich *s = sandwich(m, "F", 0, -1, 0);
+    assert_true(s->found);
+    assert_int_equal(s->total, 31);
+    assert_int_equal(s->flat, 5);
+    assert_int_equal(s->cum, 29);
+    /* level 1 is pprof -peek: callers a 19, c 7, g 4, main 3 */
+    static const want_row callers[] = {
+        {-1, 29, 0, "F"},    {0, 19, 0, "a"},   {0, 7, 0, "c"}, {0, 4, 0, "g"}, {0, 3, 3, "main"},
+        {1, 19, 19, "main"}, {2, 7, 7, "main"}, {3, 4, 0, "F"}, {7, 4, 0, "a"}, {8, 4, 4, "main"},
+    };
+    assert_rows(&s->callers, callers, 10);
+    /* callees b 13, d 11, g 4; F is the leaf of 5 */
+    static const want_row callees[] = {
+        {-1, 29, 5, "F"}, {0, 13, 13, "b"}, {0, 11, 4, "d"}, {0, 4, 0, "g"},
+        {2, 7, 7, "e"},   {3, 4, 0, "F"},   {5, 4, 4, "d"},
+    };
+    assert_rows(&s->callees, callees, 7);
+    q_sandwich_free(s);
+
+    /* a function that does not recurse: both trees keep every invariant */
+    s = sandwich(m, "a", 0, -1, 0);
+    assert_int_equal(s->cum, 19);
+    assert_int_equal(s->flat, 0);
+    check_flame(&s->callers, 60, 8);
+    check_flame(&s->callees, 60, 8);
+    static const want_row a_callers[] = {{-1, 19, 0, "a"}, {0, 19, 19, "main"}};
+    assert_rows(&s->callers, a_callers, 2);
+    assert_int_equal(s->callees.n_rows, 6); /* a, F, b, g, F, d */
+    q_sandwich_free(s);
+
+    /* a leaf function: callees is just the root, with flat = cum */
+    s = sandwich(m, "b", 0, -1, 0);
+    assert_int_equal(s->callees.n_rows, 1);
+    assert_int_equal(s->callees.rows[0].flat, 13);
+    assert_int_equal(s->callees.rows[0].cum, 13);
+    static const want_row b_callers[] = {{-1, 13, 0, "b"}, {0, 13, 0, "F"},     {1, 10, 0, "a"},
+                                         {1, 3, 0, "F"},   {2, 10, 10, "main"}, {3, 3, 3, "main"}};
+    assert_rows(&s->callers, b_callers, 6);
+    q_sandwich_free(s);
+
+    /* limits apply per tree */
+    s = sandwich(m, "F", 1, -1, 3);
+    /* (F recurses through g, so its root row is the documented exception) */
+    assert_string_equal(s->callees.rows[1].name, "b");
+    assert_int_equal(s->callees.n_rows, 3);
+    assert_string_equal(s->callees.rows[2].name, "(other)");
+    assert_int_equal(s->callees.rows[2].cum, 15);
+    q_sandwich_free(s);
+
+    /* unknown function: found = false, not an error; missing one: error */
+    s = sandwich(m, "nope", 0, -1, 0);
+    assert_false(s->found);
+    assert_int_equal(s->callers.n_rows, 0);
+    assert_int_equal(s->callees.n_rows, 0);
+    q_sandwich_free(s);
+    q_sandwich_opts o = {NULL, 0, 0, -1};
+    char err[256] = "";
+    assert_null(q_sandwich_compute(m, &o, err, sizeof err));
+    assert_non_null(strstr(err, "function is required"));
+    win_merged_free(m);
+
+    m = fx_merge(st, "alloc:bytes", false);
+    s = sandwich(m, "0X4F5A1B", 0, -1, 0);
+    assert_true(s->found);
+    assert_int_equal(s->cum, 8);
+    assert_int_equal(s->flat, 2);
+    assert_string_equal(s->callers.rows[1].name, "main");
+    assert_string_equal(s->callees.rows[1].name, "0x10");
+    q_sandwich_free(s);
+    win_merged_free(m);
+    win_store_free(st);
+}
+
+/* Random profiles: flat/cum equal win_top's, level 1 equals pprof's edge weights
+ * computed from the input, and deeper rows keep the tree invariants. */
+static void test_sandwich_random(void **state)
+{
+    (void)state;
+    rx_profile *p = malloc(sizeof *p);
+    assert_non_null(p);
+    char sk[RX_MAX_DEPTH][24];
+    for (uint64_t seed = 1; seed <= 250; seed++) {
+        rx_generate(p, seed);
+        win_store *st = rx_store(p);
+        win_merged *m = fx_merge(st, "cpu:nanoseconds", false);
+        assert_non_null(m);
+        win_top_row *top;
+        int64_t n_top = win_top(m, &top);
+        assert_true(n_top >= 0);
+        for (int64_t t = 0; t < n_top; t++) {
+            const char *fn = top[t].function;
+            q_sandwich *s = sandwich(m, fn, 100, 0, 100000);
+            assert_true(s->found);
+            assert_int_equal(s->flat, top[t].flat);
+            assert_int_equal(s->cum, top[t].cum);
+            assert_int_equal(s->callees.rows[0].flat, top[t].flat);
+            /* pprof edges from the input: consecutive distinct pairs, once per sample */
+            for (int side = 0; side < 2; side++) {
+                const q_flame *tree = side ? &s->callees : &s->callers;
+                bool recursive = false;
+                for (uint32_t r = 1; r < tree->n_rows; r++) {
+                    if (tree->rows[r].parent != 0)
+                        continue;
+                    const char *other = tree->rows[r].name;
+                    int64_t want = 0;
+                    for (uint32_t i = 0; i < p->n_samples; i++) {
+                        uint32_t d = rx_path(p, i, sk);
+                        uint32_t nf = 0;
+                        bool edge = false;
+                        for (uint32_t k = 0; k < d; k++)
+                            nf += strcmp(sk[k], fn) == 0;
+                        for (uint32_t k = 0; k + 1 < d; k++) {
+                            bool f_then_o = strcmp(sk[k], fn) == 0 && strcmp(sk[k + 1], other) == 0;
+                            bool o_then_f = strcmp(sk[k], other) == 0 && strcmp(sk[k + 1], fn) == 0;
+                            if (strcmp(sk[k], sk[k + 1]) != 0 && (side ? f_then_o : o_then_f))
+                                edge = true;
+                            if (strcmp(sk[k], fn) == 0 && strcmp(sk[k + 1], fn) != 0 && nf > 1)
+                                recursive = true;
+                        }
+                        if (edge)
+                            want += p->samples[i].value;
+                    }
+                    assert_int_equal(tree->rows[r].cum, want);
+                }
+                /* without recursion through other functions the root keeps the invariant
+                 * too; the deeper rows always do */
+                int64_t *sumc = calloc(tree->n_rows, sizeof *sumc);
+                for (uint32_t r = 1; r < tree->n_rows; r++)
+                    sumc[tree->rows[r].parent] += tree->rows[r].cum;
+                for (uint32_t r = 1; r < tree->n_rows; r++)
+                    if (sumc[r])
+                        assert_int_equal(tree->rows[r].cum, tree->rows[r].flat + sumc[r]);
+                if (!recursive && tree->n_rows > 1)
+                    assert_int_equal(tree->rows[0].cum, tree->rows[0].flat + sumc[0]);
+                free(sumc);
+            }
+            q_sandwich_free(s);
+
+            /* pruned: row limits and depth hold */
+            s = sandwich(m, fn, 3, 5, 10);
+            assert_true(s->callers.n_rows <= 10 && s->callees.n_rows <= 10);
+            for (uint32_t r = 0; r < s->callers.n_rows; r++)
+                assert_true(s->callers.rows[r].depth <= 3);
+            q_sandwich_free(s);
+        }
+        free(top);
+        win_merged_free(m);
+        win_store_free(st);
+    }
+    free(p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_flame_hand),      cmocka_unit_test(test_focus),
+        cmocka_unit_test(test_flame_random),    cmocka_unit_test(test_sandwich_hand),
+        cmocka_unit_test(test_sandwich_random),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
