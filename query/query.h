@@ -128,7 +128,12 @@ typedef struct q_sandwich_opts {
  * equals `go tool pprof -peek` for the function: an edge caller->function (function->
  * callee) carries the value of the samples in which that edge appears, each distinct edge
  * counted once per sample. Deeper levels follow the outermost occurrence of the function
- * in each stack (so recursion is not double counted). "(other)" rows as in q_flame. */
+ * in each stack (so recursion is not double counted). "(other)" rows as in q_flame.
+ * Row 0 of the callers tree has cum = the function's cum and flat = the value of stacks
+ * in which the function has no caller (it is the root), so row 0 == flat + children; the
+ * function's own flat/cum are in q_sandwich.flat/.cum. With recursion through other
+ * functions, level-1 edges follow pprof (each distinct edge once per sample), so row 0's
+ * children may sum to more than its cum; every deeper row keeps the q_flame invariants. */
 typedef struct q_sandwich {
     int64_t total;
     int64_t flat, cum;    /* of the function */
@@ -177,7 +182,9 @@ void q_diff_free(q_diff *d);
 
 /* Encodes the merge as a gzipped pprof profile.proto: sample_type and period_type from
  * the profile type ("cpu:nanoseconds" -> type "cpu", unit "nanoseconds"), one Function
- * per (name, file), one Location per frame (unsymbolized ones keep address and mapping),
+ * per (name, file), one Location per frame (an unsymbolized one keeps its address and
+ * mapping and gets a Function named "0x<address>", so pprof lists it by address as the
+ * table does instead of lumping a mapping's frames together),
  * Mappings by (file, build id), one Sample per (leaf, label set) with string labels from
  * the sample attributes (with keep_labels merges; otherwise one per leaf) and
  * "trace_id"/"span_id" labels in hex, time_nanos/duration_nanos from the covered range.
