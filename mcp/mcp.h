@@ -10,9 +10,13 @@
  * conformance fixture server can be built on this library alone.
  *
  * Errors: -32700 parse error, -32600 invalid request, -32601 method not found, -32602
- * invalid params (unknown tool/prompt/resource, arguments that fail the input schema's
- * required/type checks), -32603 internal error. A tool whose own checks fail returns a
- * result with isError true and a message that says how to fix the call.
+ * invalid params (unknown tool/prompt, tools/call arguments that are not an object, a
+ * missing required prompt argument), -32002 resource not found, -32603 internal error.
+ * Tool arguments that fail the input schema's top level (required, type with integer vs
+ * number, enum, minimum/maximum, string length, array items, additionalProperties:false)
+ * are not protocol errors: the tool is not called and the result has isError true and a
+ * message naming the argument and how to fix it. A tool whose own checks fail does the
+ * same (mcp_tool_error).
  *
  * Thread-safety: register everything before serving; after that the registries are read
  * only. Handlers may be called from several threads at once (the HTTP transport serves
@@ -155,8 +159,10 @@ mcp_session *mcp_session_new(mcp_server *srv);
 void mcp_session_free(mcp_session *s);
 
 /* Handles one JSON-RPC message or batch (text). Returns the response text to send
- * (malloc'd), or NULL when nothing is to be sent (notifications, responses). `call`
- * fields progress/log/transport are set by the transport and may be NULL. */
+ * (malloc'd), or NULL when nothing is to be sent (notifications, responses).
+ * `transport_call` (may be NULL) gives session_id and the transport's private sink for
+ * notifications; the library itself fills progress/log of the mcp_call a handler gets
+ * (always non-NULL there; no-ops without a sink, a progressToken or a high enough level). */
 char *mcp_handle_message(mcp_server *srv, mcp_session *s, const char *text, size_t len,
                          const mcp_call *transport_call);
 
@@ -223,9 +229,12 @@ typedef struct mcp_client mcp_client;
 mcp_client *mcp_client_connect(const char *url, const char *token, bool initialize, char *err,
                                size_t err_len);
 /* Sends one JSON-RPC message text; returns the response message text (malloc'd; the JSON
- * or the last "message" event of an SSE stream), NULL for notifications (202), or NULL
- * with `err` on transport failure. Notifications the server sends in an SSE stream before
- * the response are passed to `on_notification` (may be NULL). */
+ * or the "message" event of an SSE stream whose id matches the request), NULL for
+ * notifications (202), or NULL with `err` on transport failure. Notifications the server
+ * sends in an SSE stream before the response are passed to `on_notification` (may be
+ * NULL). An HTTP refusal whose body is a JSON-RPC error (400/404: session missing or
+ * expired) comes back as that error carrying the request's id; 401 and unreachable
+ * servers give NULL with `err`. */
 char *mcp_client_send(mcp_client *c, const char *json, void (*on_notification)(void *u, const char *json),
                       void *u, char *err, size_t err_len);
 /* The server's InitializeResult (borrowed, valid until mcp_client_close). */

@@ -1,0 +1,82 @@
+/* mcp/mcp_internal.h — what the mcp/ files share with each other (not public).
+ *
+ * server.c owns the registries, sessions and JSON-RPC dispatch; stdio.c, http.c and
+ * client.c are the transports. A transport hands dispatch an mcp__emitter through
+ * mcp_call.transport so the notifications a handler sends (progress, log) reach the same
+ * stream as the response.
+ */
+#ifndef OTELPROFD_MCP_INTERNAL_H
+#define OTELPROFD_MCP_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "base/base.h"
+#include "mcp/mcp.h"
+
+/* JSON-RPC and MCP error codes */
+enum {
+    MCP__PARSE_ERROR = -32700,
+    MCP__INVALID_REQUEST = -32600,
+    MCP__METHOD_NOT_FOUND = -32601,
+    MCP__INVALID_PARAMS = -32602,
+    MCP__INTERNAL_ERROR = -32603,
+    MCP__RESOURCE_NOT_FOUND = -32002,
+};
+
+#define MCP__VERSION_LATEST "2025-11-25"
+#define MCP__VERSION_BATCH  "2025-03-26" /* the only negotiated version with JSON-RPC batches */
+#define MCP__MAX_BATCH      256          /* messages in one batch */
+
+/* Receives each notification text (one JSON object, no newline) a handler emits while a
+ * request is being handled. Called on the handling thread. */
+typedef struct mcp__emitter {
+    void (*emit)(void *user, const char *json, size_t len);
+    void *user;
+} mcp__emitter;
+
+/* Whether `v` is a protocol version this library speaks. */
+bool mcp__version_supported(const char *v);
+
+/* What a parsed message turned out to be, for transports that answer per kind (HTTP: 202
+ * for notifications and responses, 400 for invalid ones). */
+typedef struct mcp__outcome {
+    bool had_request; /* at least one well-formed request (with an id) was handled */
+    bool initialized; /* an initialize request succeeded on this session */
+    bool had_invalid; /* at least one message was malformed */
+} mcp__outcome;
+
+/* Handles a parsed message or batch (borrowed). Returns the response JSON (owned by the
+ * caller: object, array for batches) or NULL when nothing is to be answered. */
+cJSON *mcp__handle_json(mcp_server *srv, mcp_session *s, const cJSON *root,
+                        const mcp_call *transport_call, mcp__outcome *outcome);
+
+/* Parses `len` bytes of JSON text (need not be NUL-terminated); trailing whitespace only.
+ * NULL when the text is not one JSON value. */
+cJSON *mcp__parse(const char *text, size_t len);
+
+/* A JSON-RPC error response object with the given id (borrowed; NULL gives "id": null). */
+cJSON *mcp__error_response(const cJSON *id, int code, const char *message, cJSON *data);
+
+/* Session accessors for transports. */
+const char *mcp__session_version(mcp_session *s, char *buf, size_t buf_len);
+bool mcp__session_initialized(mcp_session *s);
+
+/* Fills `out` with `n` random bytes (getrandom, /dev/urandom as a fallback). 0 or -1. */
+int mcp__random(uint8_t *out, size_t n);
+
+/* Constant-time equality of two NUL-terminated strings (time depends on the lengths only). */
+bool mcp__secure_equal(const char *a, const char *b);
+
+/* Whether an Accept header (comma-separated media ranges, parameters ignored,
+ * case-insensitive) admits `type` ("application/json"), counting * / * and application/ *. */
+bool mcp__accepts(const char *accept, const char *type);
+
+/* Whether an Origin header value is a loopback origin (http(s)://localhost, 127.0.0.1,
+ * [::1], optional port). */
+bool mcp__origin_is_loopback(const char *origin);
+
+#endif

@@ -1,0 +1,1546 @@
+/* mcp/server.c — registries, sessions and JSON-RPC dispatch of the MCP server (see mcp.h).
+ *
+ * Everything here is transport-independent: a transport parses nothing itself, it hands
+ * text (mcp_handle_message) or a parsed value (mcp__handle_json) in and gets the answer
+ * back, and passes an mcp__emitter for the notifications handlers send meanwhile.
+ */
+#include "mcp/mcp_internal.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_ENTRIES     256 /* tools, resources, prompts, completions: each */
+#define MAX_NAME        128
+#define MAX_COMPLETIONS 100 /* values per completion/complete answer (spec) */
+#define ERR_LEN         1024
+
+static const char *const k_versions[] = {"2025-11-25", "2025-06-18", "2025-03-26"};
+
+/* RFC 5424 severities, least severe first */
+static const char *const k_levels[] = {"debug", "info",     "notice", "warning",
+                                       "error", "critical", "alert",  "emergency"};
+#define N_LEVELS      (sizeof k_levels / sizeof k_levels[0])
+#define DEFAULT_LEVEL 3 /* "warning": chatter stays off until a client asks for it */
+
+typedef struct tool_ent {
+    char *name, *title, *description;
+    cJSON *input_schema, *output_schema;
+    bool read_only, idempotent, open_world;
+    mcp_tool_fn fn;
+    void *user;
+} tool_ent;
+
+typedef struct resource_ent {
+    char *uri, *name, *title, *description, *mime_type;
+    bool is_template;
+    mcp_resource_fn fn;
+    void *user;
+} resource_ent;
+
+typedef struct prompt_ent {
+    char *name, *title, *description;
+    mcp_prompt_arg *args; /* strings owned */
+    size_t n_args;
+    mcp_prompt_fn fn;
+    mcp_complete_fn complete;
+    void *user;
+} prompt_ent;
+
+typedef struct rcomp_ent {
+    char *uri_template;
+    mcp_complete_fn fn;
+    void *user;
+} rcomp_ent;
+
+struct mcp_server {
+    char *name, *title, *version, *instructions;
+    tool_ent tools[MAX_ENTRIES];
+    size_t n_tools;
+    resource_ent resources[MAX_ENTRIES];
+    size_t n_resources;
+    prompt_ent prompts[MAX_ENTRIES];
+    size_t n_prompts;
+    rcomp_ent rcomps[MAX_ENTRIES];
+    size_t n_rcomps;
+};
+
+struct mcp_session {
+    pthread_mutex_t mu;
+    bool initialized;
+    char version[16];
+    size_t log_level;
+};
+
+/* What a handler's mcp_call points into: the public part first, so the library's progress
+ * and log functions can find the request's token, session and emitter again. */
+typedef struct call_ctx {
+    mcp_call pub;
+    mcp_server *srv;
+    mcp_session *s;
+    const mcp__emitter *em;
+    const cJSON *progress_token;
+    char version[16];
+} call_ctx;
+
+typedef struct rpc_err {
+    int code;
+    char message[ERR_LEN];
+    cJSON *data;
+} rpc_err;
+
+static void set_err(rpc_err *e, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void set_err(rpc_err *e, int code, const char *fmt, ...)
+{
+    e->code = code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->message, sizeof e->message, fmt, ap);
+    va_end(ap);
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+/* ---- small shared helpers ----------------------------------------------------------- */
+
+bool mcp__version_supported(const char *v)
+{
+    if (!v)
+        return false;
+    for (size_t i = 0; i < sizeof k_versions / sizeof k_versions[0]; i++)
+        if (strcmp(v, k_versions[i]) == 0)
+            return true;
+    return false;
+}
+
+cJSON *mcp__parse(const char *text, size_t len)
+{
+    /* cJSON reads up to a NUL: a private terminated copy keeps it inside the buffer */
+    char *copy = malloc(len + 1);
+    if (!copy)
+        return NULL;
+    memcpy(copy, text, len);
+    copy[len] = '\0';
+    const char *end = NULL;
+    cJSON *v = cJSON_ParseWithLengthOpts(copy, len + 1, &end, false);
+    if (v && end) {
+        for (const char *p = end; p < copy + len; p++) {
+            if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n') {
+                cJSON_Delete(v);
+                v = NULL;
+                break;
+            }
+        }
+    }
+    free(copy);
+    return v;
+}
+
+cJSON *mcp__error_response(const cJSON *id, int code, const char *message, cJSON *data)
+{
+    cJSON *r = cJSON_CreateObject();
+    if (!r) {
+        cJSON_Delete(data);
+        return NULL;
+    }
+    cJSON_AddStringToObject(r, "jsonrpc", "2.0");
+    if (id)
+        cJSON_AddItemToObject(r, "id", cJSON_Duplicate(id, true));
+    else
+        cJSON_AddNullToObject(r, "id");
+    cJSON *e = cJSON_AddObjectToObject(r, "error");
+    if (e) {
+        cJSON_AddNumberToObject(e, "code", code);
+        cJSON_AddStringToObject(e, "message", message);
+        if (data)
+            cJSON_AddItemToObject(e, "data", data);
+        else
+            cJSON_Delete(data);
+    } else {
+        cJSON_Delete(data);
+    }
+    return r;
+}
+
+static bool valid_tool_name(const char *n)
+{
+    size_t len = strlen(n);
+    if (len == 0 || len > MAX_NAME)
+        return false;
+    for (const char *p = n; *p; p++)
+        if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-' && *p != '.')
+            return false;
+    return true;
+}
+
+static const char *str_item(const cJSON *obj, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* ---- server and registration --------------------------------------------------------- */
+
+mcp_server *mcp_server_new(const mcp_server_info *info)
+{
+    if (!info || !info->name || !info->version)
+        return NULL;
+    mcp_server *srv = calloc(1, sizeof *srv);
+    if (!srv)
+        return NULL;
+    srv->name = strdup(info->name);
+    srv->title = dup_or_null(info->title);
+    srv->version = strdup(info->version);
+    srv->instructions = dup_or_null(info->instructions);
+    if (!srv->name || !srv->version || (info->title && !srv->title) ||
+        (info->instructions && !srv->instructions)) {
+        mcp_server_free(srv);
+        return NULL;
+    }
+    return srv;
+}
+
+void mcp_server_free(mcp_server *srv)
+{
+    if (!srv)
+        return;
+    for (size_t i = 0; i < srv->n_tools; i++) {
+        tool_ent *t = &srv->tools[i];
+        free(t->name);
+        free(t->title);
+        free(t->description);
+        cJSON_Delete(t->input_schema);
+        cJSON_Delete(t->output_schema);
+    }
+    for (size_t i = 0; i < srv->n_resources; i++) {
+        resource_ent *r = &srv->resources[i];
+        free(r->uri);
+        free(r->name);
+        free(r->title);
+        free(r->description);
+        free(r->mime_type);
+    }
+    for (size_t i = 0; i < srv->n_prompts; i++) {
+        prompt_ent *p = &srv->prompts[i];
+        free(p->name);
+        free(p->title);
+        free(p->description);
+        for (size_t j = 0; j < p->n_args; j++) {
+            free((char *)p->args[j].name);
+            free((char *)p->args[j].description);
+        }
+        free(p->args);
+    }
+    for (size_t i = 0; i < srv->n_rcomps; i++)
+        free(srv->rcomps[i].uri_template);
+    free(srv->name);
+    free(srv->title);
+    free(srv->version);
+    free(srv->instructions);
+    free(srv);
+}
+
+static cJSON *parse_object_schema(const char *text, const char *what, const char *tool)
+{
+    cJSON *s = mcp__parse(text, strlen(text));
+    if (!cJSON_IsObject(s)) {
+        base_log(BASE_LOG_ERROR, "mcp: tool %s: %s is not a JSON object", tool, what);
+        cJSON_Delete(s);
+        return NULL;
+    }
+    const char *type = str_item(s, "type");
+    if (!type || strcmp(type, "object") != 0) {
+        base_log(BASE_LOG_ERROR, "mcp: tool %s: %s must have \"type\": \"object\"", tool, what);
+        cJSON_Delete(s);
+        return NULL;
+    }
+    const cJSON *props = cJSON_GetObjectItemCaseSensitive(s, "properties");
+    const cJSON *req = cJSON_GetObjectItemCaseSensitive(s, "required");
+    if ((props && !cJSON_IsObject(props)) || (req && !cJSON_IsArray(req))) {
+        base_log(BASE_LOG_ERROR, "mcp: tool %s: %s has malformed properties/required", tool, what);
+        cJSON_Delete(s);
+        return NULL;
+    }
+    return s;
+}
+
+int mcp_server_add_tool(mcp_server *srv, const mcp_tool_def *def)
+{
+    if (!srv || !def || !def->name || !def->fn || !def->input_schema ||
+        !valid_tool_name(def->name) || srv->n_tools >= MAX_ENTRIES)
+        return -1;
+    for (size_t i = 0; i < srv->n_tools; i++)
+        if (strcmp(srv->tools[i].name, def->name) == 0)
+            return -1;
+    tool_ent t = {0};
+    t.input_schema = parse_object_schema(def->input_schema, "inputSchema", def->name);
+    if (!t.input_schema)
+        return -1;
+    if (def->output_schema) {
+        t.output_schema = parse_object_schema(def->output_schema, "outputSchema", def->name);
+        if (!t.output_schema) {
+            cJSON_Delete(t.input_schema);
+            return -1;
+        }
+    }
+    t.name = strdup(def->name);
+    t.title = dup_or_null(def->title);
+    t.description = dup_or_null(def->description);
+    if (!t.name || (def->title && !t.title) || (def->description && !t.description)) {
+        free(t.name);
+        free(t.title);
+        free(t.description);
+        cJSON_Delete(t.input_schema);
+        cJSON_Delete(t.output_schema);
+        return -1;
+    }
+    t.read_only = def->read_only;
+    t.idempotent = def->idempotent;
+    t.open_world = def->open_world;
+    t.fn = def->fn;
+    t.user = def->user;
+    srv->tools[srv->n_tools++] = t;
+    return 0;
+}
+
+void mcp_tool_error(mcp_tool_result *out, const char *fmt, ...)
+{
+    if (!out)
+        return;
+    free(out->text);
+    out->text = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    char *text = NULL;
+    if (vasprintf(&text, fmt, ap) < 0)
+        text = NULL;
+    va_end(ap);
+    out->text = text;
+    out->is_error = true;
+}
+
+int mcp_server_add_resource(mcp_server *srv, const mcp_resource_def *def)
+{
+    if (!srv || !def || !def->uri || !*def->uri || !def->name || !def->fn ||
+        srv->n_resources >= MAX_ENTRIES)
+        return -1;
+    for (size_t i = 0; i < srv->n_resources; i++)
+        if (strcmp(srv->resources[i].uri, def->uri) == 0)
+            return -1;
+    resource_ent r = {0};
+    r.uri = strdup(def->uri);
+    r.name = strdup(def->name);
+    r.title = dup_or_null(def->title);
+    r.description = dup_or_null(def->description);
+    r.mime_type = dup_or_null(def->mime_type);
+    if (!r.uri || !r.name || (def->title && !r.title) || (def->description && !r.description) ||
+        (def->mime_type && !r.mime_type)) {
+        free(r.uri);
+        free(r.name);
+        free(r.title);
+        free(r.description);
+        free(r.mime_type);
+        return -1;
+    }
+    r.is_template = def->is_template;
+    r.fn = def->fn;
+    r.user = def->user;
+    srv->resources[srv->n_resources++] = r;
+    return 0;
+}
+
+int mcp_server_add_prompt(mcp_server *srv, const mcp_prompt_def *def)
+{
+    if (!srv || !def || !def->name || !*def->name || strlen(def->name) > MAX_NAME || !def->fn ||
+        srv->n_prompts >= MAX_ENTRIES || def->n_args > 64 || (def->n_args && !def->args))
+        return -1;
+    for (size_t i = 0; i < srv->n_prompts; i++)
+        if (strcmp(srv->prompts[i].name, def->name) == 0)
+            return -1;
+    prompt_ent p = {0};
+    bool ok = true;
+    p.name = strdup(def->name);
+    p.title = dup_or_null(def->title);
+    p.description = dup_or_null(def->description);
+    ok = p.name && (!def->title || p.title) && (!def->description || p.description);
+    if (ok && def->n_args) {
+        p.args = calloc(def->n_args, sizeof *p.args);
+        ok = p.args != NULL;
+        for (size_t j = 0; ok && j < def->n_args; j++) {
+            if (!def->args[j].name) {
+                ok = false;
+                break;
+            }
+            p.n_args = j + 1;
+            p.args[j].name = strdup(def->args[j].name);
+            p.args[j].description = dup_or_null(def->args[j].description);
+            p.args[j].required = def->args[j].required;
+            ok = p.args[j].name && (!def->args[j].description || p.args[j].description);
+        }
+    }
+    if (!ok) {
+        for (size_t j = 0; j < p.n_args; j++) {
+            free((char *)p.args[j].name);
+            free((char *)p.args[j].description);
+        }
+        free(p.args);
+        free(p.name);
+        free(p.title);
+        free(p.description);
+        return -1;
+    }
+    p.fn = def->fn;
+    p.complete = def->complete;
+    p.user = def->user;
+    srv->prompts[srv->n_prompts++] = p;
+    return 0;
+}
+
+int mcp_server_set_resource_completion(mcp_server *srv, const char *uri_template,
+                                       mcp_complete_fn fn, void *user)
+{
+    if (!srv || !uri_template || !fn || srv->n_rcomps >= MAX_ENTRIES)
+        return -1;
+    rcomp_ent c = {strdup(uri_template), fn, user};
+    if (!c.uri_template)
+        return -1;
+    srv->rcomps[srv->n_rcomps++] = c;
+    return 0;
+}
+
+/* ---- sessions --------------------------------------------------------------------------- */
+
+mcp_session *mcp_session_new(mcp_server *srv)
+{
+    (void)srv;
+    mcp_session *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    if (pthread_mutex_init(&s->mu, NULL) != 0) {
+        free(s);
+        return NULL;
+    }
+    s->log_level = DEFAULT_LEVEL;
+    return s;
+}
+
+void mcp_session_free(mcp_session *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
+
+const char *mcp__session_version(mcp_session *s, char *buf, size_t buf_len)
+{
+    pthread_mutex_lock(&s->mu);
+    snprintf(buf, buf_len, "%s", s->version);
+    pthread_mutex_unlock(&s->mu);
+    return buf;
+}
+
+bool mcp__session_initialized(mcp_session *s)
+{
+    pthread_mutex_lock(&s->mu);
+    bool v = s->initialized;
+    pthread_mutex_unlock(&s->mu);
+    return v;
+}
+
+/* ---- notifications from handlers ----------------------------------------------------------- */
+
+static void emit_notification(call_ctx *c, const char *method, cJSON *params)
+{
+    cJSON *n = cJSON_CreateObject();
+    if (!n) {
+        cJSON_Delete(params);
+        return;
+    }
+    cJSON_AddStringToObject(n, "jsonrpc", "2.0");
+    cJSON_AddStringToObject(n, "method", method);
+    cJSON_AddItemToObject(n, "params", params);
+    char *text = cJSON_PrintUnformatted(n);
+    cJSON_Delete(n);
+    if (text) {
+        c->em->emit(c->em->user, text, strlen(text));
+        free(text);
+    }
+}
+
+static void call_progress(mcp_call *call, double progress, double total, const char *message)
+{
+    call_ctx *c = (call_ctx *)call;
+    if (!c->progress_token || !c->em || !c->em->emit || !isfinite(progress))
+        return;
+    cJSON *p = cJSON_CreateObject();
+    if (!p)
+        return;
+    cJSON_AddItemToObject(p, "progressToken", cJSON_Duplicate(c->progress_token, true));
+    cJSON_AddNumberToObject(p, "progress", progress);
+    if (total > 0 && isfinite(total))
+        cJSON_AddNumberToObject(p, "total", total);
+    if (message)
+        cJSON_AddStringToObject(p, "message", message);
+    emit_notification(c, "notifications/progress", p);
+}
+
+static int level_index(const char *level)
+{
+    for (size_t i = 0; level && i < N_LEVELS; i++)
+        if (strcmp(level, k_levels[i]) == 0)
+            return (int)i;
+    return -1;
+}
+
+static void call_log(mcp_call *call, const char *level, const char *message)
+{
+    call_ctx *c = (call_ctx *)call;
+    if (!c->em || !c->em->emit || !message)
+        return;
+    int li = level_index(level);
+    if (li < 0)
+        li = 1; /* an unknown level is treated as info rather than dropped or escalated */
+    size_t threshold = DEFAULT_LEVEL;
+    if (c->s) {
+        pthread_mutex_lock(&c->s->mu);
+        threshold = c->s->log_level;
+        pthread_mutex_unlock(&c->s->mu);
+    }
+    if ((size_t)li < threshold)
+        return;
+    cJSON *p = cJSON_CreateObject();
+    if (!p)
+        return;
+    cJSON_AddStringToObject(p, "level", k_levels[li]);
+    cJSON_AddStringToObject(p, "logger", c->srv->name);
+    cJSON_AddStringToObject(p, "data", message);
+    emit_notification(c, "notifications/message", p);
+}
+
+/* ---- lifecycle, ping, logging ------------------------------------------------------------ */
+
+static cJSON *m_initialize(call_ctx *c, const cJSON *params, rpc_err *e, mcp__outcome *oc)
+{
+    const char *asked = str_item(params, "protocolVersion");
+    if (!asked) {
+        set_err(e, MCP__INVALID_PARAMS,
+                "initialize needs params.protocolVersion (a string such as \"%s\")",
+                MCP__VERSION_LATEST);
+        return NULL;
+    }
+    const char *v = mcp__version_supported(asked) ? asked : MCP__VERSION_LATEST;
+    mcp_server *srv = c->srv;
+    cJSON *r = cJSON_CreateObject();
+    if (!r) {
+        set_err(e, MCP__INTERNAL_ERROR, "out of memory");
+        return NULL;
+    }
+    cJSON_AddStringToObject(r, "protocolVersion", v);
+    cJSON *caps = cJSON_AddObjectToObject(r, "capabilities");
+    cJSON *tools = cJSON_AddObjectToObject(caps, "tools");
+    cJSON_AddBoolToObject(tools, "listChanged", false);
+    cJSON *res = cJSON_AddObjectToObject(caps, "resources");
+    cJSON_AddBoolToObject(res, "subscribe", false);
+    cJSON_AddBoolToObject(res, "listChanged", false);
+    cJSON *prompts = cJSON_AddObjectToObject(caps, "prompts");
+    cJSON_AddBoolToObject(prompts, "listChanged", false);
+    cJSON_AddObjectToObject(caps, "logging");
+    cJSON_AddObjectToObject(caps, "completions");
+    cJSON *info = cJSON_AddObjectToObject(r, "serverInfo");
+    cJSON_AddStringToObject(info, "name", srv->name);
+    if (srv->title)
+        cJSON_AddStringToObject(info, "title", srv->title);
+    cJSON_AddStringToObject(info, "version", srv->version);
+    if (srv->instructions)
+        cJSON_AddStringToObject(r, "instructions", srv->instructions);
+    if (c->s) {
+        /* a repeated initialize renegotiates rather than failing: lenient with clients
+         * that reconnect over the same stdio pipe */
+        pthread_mutex_lock(&c->s->mu);
+        snprintf(c->s->version, sizeof c->s->version, "%s", v);
+        c->s->initialized = true;
+        pthread_mutex_unlock(&c->s->mu);
+    }
+    oc->initialized = true;
+    return r;
+}
+
+static cJSON *m_set_level(call_ctx *c, const cJSON *params, rpc_err *e)
+{
+    const char *level = str_item(params, "level");
+    int li = level_index(level);
+    if (li < 0) {
+        set_err(e, MCP__INVALID_PARAMS,
+                "params.level must be one of debug, info, notice, warning, error, critical, "
+                "alert, emergency");
+        return NULL;
+    }
+    if (c->s) {
+        pthread_mutex_lock(&c->s->mu);
+        c->s->log_level = (size_t)li;
+        pthread_mutex_unlock(&c->s->mu);
+    }
+    return cJSON_CreateObject();
+}
+
+/* Pagination: everything fits one page, so no cursor of ours exists to be handed back. */
+static bool check_no_cursor(const cJSON *params, rpc_err *e)
+{
+    const cJSON *cur = cJSON_GetObjectItemCaseSensitive(params, "cursor");
+    if (cur && !cJSON_IsNull(cur)) {
+        set_err(e, MCP__INVALID_PARAMS,
+                "invalid cursor: this server returns every item in one page");
+        return false;
+    }
+    return true;
+}
+
+/* ---- tools ---------------------------------------------------------------------------------- */
+
+static cJSON *m_tools_list(call_ctx *c, const cJSON *params, rpc_err *e)
+{
+    if (!check_no_cursor(params, e))
+        return NULL;
+    cJSON *r = cJSON_CreateObject();
+    cJSON *arr = cJSON_AddArrayToObject(r, "tools");
+    if (!arr) {
+        cJSON_Delete(r);
+        set_err(e, MCP__INTERNAL_ERROR, "out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < c->srv->n_tools; i++) {
+        const tool_ent *t = &c->srv->tools[i];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddItemToArray(arr, o);
+        cJSON_AddStringToObject(o, "name", t->name);
+        if (t->title)
+            cJSON_AddStringToObject(o, "title", t->title);
+        if (t->description)
+            cJSON_AddStringToObject(o, "description", t->description);
+        cJSON_AddItemToObject(o, "inputSchema", cJSON_Duplicate(t->input_schema, true));
+        if (t->output_schema)
+            cJSON_AddItemToObject(o, "outputSchema", cJSON_Duplicate(t->output_schema, true));
+        cJSON *an = cJSON_AddObjectToObject(o, "annotations");
+        if (t->title)
+            cJSON_AddStringToObject(an, "title", t->title);
+        cJSON_AddBoolToObject(an, "readOnlyHint", t->read_only);
+        cJSON_AddBoolToObject(an, "destructiveHint", false);
+        cJSON_AddBoolToObject(an, "idempotentHint", t->idempotent);
+        cJSON_AddBoolToObject(an, "openWorldHint", t->open_world);
+    }
+    return r;
+}
+
+/* Describes a JSON value briefly for an error message: strings and numbers as written,
+ * containers by kind. */
+static void describe_value(const cJSON *v, char *buf, size_t len)
+{
+    if (cJSON_IsObject(v)) {
+        snprintf(buf, len, "an object");
+    } else if (cJSON_IsArray(v)) {
+        snprintf(buf, len, "an array");
+    } else if (cJSON_IsNull(v)) {
+        snprintf(buf, len, "null");
+    } else if (cJSON_IsBool(v)) {
+        snprintf(buf, len, "%s", cJSON_IsTrue(v) ? "true" : "false");
+    } else if (cJSON_IsString(v)) {
+        size_t n = strlen(v->valuestring);
+        snprintf(buf, len, "the string \"%.40s%s\"", v->valuestring, n > 40 ? "..." : "");
+    } else {
+        snprintf(buf, len, "%.17g", v->valuedouble);
+    }
+}
+
+static bool is_integer(const cJSON *v)
+{
+    return cJSON_IsNumber(v) && isfinite(v->valuedouble) && v->valuedouble == floor(v->valuedouble);
+}
+
+static bool type_matches(const char *type, const cJSON *v)
+{
+    if (strcmp(type, "string") == 0)
+        return cJSON_IsString(v);
+    if (strcmp(type, "number") == 0)
+        return cJSON_IsNumber(v);
+    if (strcmp(type, "integer") == 0)
+        return is_integer(v);
+    if (strcmp(type, "boolean") == 0)
+        return cJSON_IsBool(v);
+    if (strcmp(type, "object") == 0)
+        return cJSON_IsObject(v);
+    if (strcmp(type, "array") == 0)
+        return cJSON_IsArray(v);
+    if (strcmp(type, "null") == 0)
+        return cJSON_IsNull(v);
+    return true; /* a type we do not know is not ours to refuse */
+}
+
+static const char *type_words(const char *type)
+{
+    if (strcmp(type, "integer") == 0)
+        return "an integer (a whole number, no quotes)";
+    if (strcmp(type, "number") == 0)
+        return "a number (no quotes)";
+    if (strcmp(type, "string") == 0)
+        return "a string";
+    if (strcmp(type, "boolean") == 0)
+        return "a boolean (true or false, no quotes)";
+    if (strcmp(type, "object") == 0)
+        return "a JSON object";
+    if (strcmp(type, "array") == 0)
+        return "a JSON array";
+    if (strcmp(type, "null") == 0)
+        return "null";
+    return type;
+}
+
+/* Appends to `buf` what the schema `p` expects: type, range, allowed values, description. */
+static void describe_expected(const cJSON *p, char *buf, size_t len)
+{
+    size_t off = 0;
+#define APPEND(...)                                                                                \
+    do {                                                                                           \
+        if (off < len) {                                                                           \
+            int n_ = snprintf(buf + off, len - off, __VA_ARGS__);                                  \
+            if (n_ > 0)                                                                            \
+                off += (size_t)n_ < len - off ? (size_t)n_ : len - off - 1;                        \
+        }                                                                                          \
+    } while (0)
+    buf[0] = '\0';
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(p, "type");
+    if (cJSON_IsString(type)) {
+        APPEND("%s", type_words(type->valuestring));
+    } else if (cJSON_IsArray(type)) {
+        const cJSON *t;
+        bool first = true;
+        cJSON_ArrayForEach(t, type)
+        {
+            if (cJSON_IsString(t)) {
+                APPEND("%s%s", first ? "" : " or ", type_words(t->valuestring));
+                first = false;
+            }
+        }
+    }
+    const cJSON *mn = cJSON_GetObjectItemCaseSensitive(p, "minimum");
+    const cJSON *mx = cJSON_GetObjectItemCaseSensitive(p, "maximum");
+    if (cJSON_IsNumber(mn) && cJSON_IsNumber(mx))
+        APPEND(" from %.17g to %.17g", mn->valuedouble, mx->valuedouble);
+    else if (cJSON_IsNumber(mn))
+        APPEND(" of at least %.17g", mn->valuedouble);
+    else if (cJSON_IsNumber(mx))
+        APPEND(" of at most %.17g", mx->valuedouble);
+    const cJSON *en = cJSON_GetObjectItemCaseSensitive(p, "enum");
+    if (cJSON_IsArray(en)) {
+        APPEND("%sone of ", off ? ", " : "");
+        const cJSON *v;
+        int i = 0;
+        cJSON_ArrayForEach(v, en)
+        {
+            char d[64];
+            if (cJSON_IsString(v))
+                snprintf(d, sizeof d, "\"%.48s\"", v->valuestring);
+            else
+                describe_value(v, d, sizeof d);
+            APPEND("%s%s", i++ ? ", " : "", d);
+        }
+    }
+    const char *desc = str_item(p, "description");
+    if (desc)
+        APPEND(" (%.200s%s)", desc, strlen(desc) > 200 ? "..." : "");
+#undef APPEND
+}
+
+static size_t utf8_len(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        if (((unsigned char)*s & 0xC0) != 0x80)
+            n++;
+    return n;
+}
+
+/* Checks one value against a property schema; on failure writes why into `why`. Arrays
+ * get their items checked one level down. */
+static bool check_value(const cJSON *p, const cJSON *v, int depth, char *why, size_t len)
+{
+    if (!cJSON_IsObject(p))
+        return true;
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(p, "type");
+    bool ok = true;
+    if (cJSON_IsString(type)) {
+        ok = type_matches(type->valuestring, v);
+    } else if (cJSON_IsArray(type) && cJSON_GetArraySize(type) > 0) {
+        ok = false;
+        const cJSON *t;
+        cJSON_ArrayForEach(t, type)
+        {
+            if (cJSON_IsString(t) && type_matches(t->valuestring, v))
+                ok = true;
+        }
+    }
+    char got[96];
+    describe_value(v, got, sizeof got);
+    if (!ok) {
+        snprintf(why, len, "has the wrong type (got %s)", got);
+        return false;
+    }
+    const cJSON *en = cJSON_GetObjectItemCaseSensitive(p, "enum");
+    if (cJSON_IsArray(en)) {
+        bool found = false;
+        const cJSON *e;
+        cJSON_ArrayForEach(e, en)
+        {
+            if (cJSON_Compare(e, v, true))
+                found = true;
+        }
+        if (!found) {
+            snprintf(why, len, "is not an allowed value (got %s)", got);
+            return false;
+        }
+    }
+    if (cJSON_IsNumber(v)) {
+        double d = v->valuedouble;
+        const cJSON *b;
+        if ((b = cJSON_GetObjectItemCaseSensitive(p, "minimum")) && cJSON_IsNumber(b) &&
+            d < b->valuedouble) {
+            snprintf(why, len, "is too small (got %s, minimum %.17g)", got, b->valuedouble);
+            return false;
+        }
+        if ((b = cJSON_GetObjectItemCaseSensitive(p, "maximum")) && cJSON_IsNumber(b) &&
+            d > b->valuedouble) {
+            snprintf(why, len, "is too large (got %s, maximum %.17g)", got, b->valuedouble);
+            return false;
+        }
+        if ((b = cJSON_GetObjectItemCaseSensitive(p, "exclusiveMinimum")) && cJSON_IsNumber(b) &&
+            d <= b->valuedouble) {
+            snprintf(why, len, "is too small (got %s, must be above %.17g)", got, b->valuedouble);
+            return false;
+        }
+        if ((b = cJSON_GetObjectItemCaseSensitive(p, "exclusiveMaximum")) && cJSON_IsNumber(b) &&
+            d >= b->valuedouble) {
+            snprintf(why, len, "is too large (got %s, must be below %.17g)", got, b->valuedouble);
+            return false;
+        }
+    }
+    if (cJSON_IsString(v)) {
+        size_t n = utf8_len(v->valuestring);
+        const cJSON *b;
+        if ((b = cJSON_GetObjectItemCaseSensitive(p, "minLength")) && cJSON_IsNumber(b) &&
+            (double)n < b->valuedouble) {
+            snprintf(why, len, "is too short (%zu characters, at least %.0f needed)", n,
+                     b->valuedouble);
+            return false;
+        }
+        if ((b = cJSON_GetObjectItemCaseSensitive(p, "maxLength")) && cJSON_IsNumber(b) &&
+            (double)n > b->valuedouble) {
+            snprintf(why, len, "is too long (%zu characters, at most %.0f allowed)", n,
+                     b->valuedouble);
+            return false;
+        }
+    }
+    if (cJSON_IsArray(v)) {
+        double n = (double)cJSON_GetArraySize(v);
+        const cJSON *b;
+        if ((b = cJSON_GetObjectItemCaseSensitive(p, "minItems")) && cJSON_IsNumber(b) &&
+            n < b->valuedouble) {
+            snprintf(why, len, "has too few items (%.0f, at least %.0f needed)", n, b->valuedouble);
+            return false;
+        }
+        if ((b = cJSON_GetObjectItemCaseSensitive(p, "maxItems")) && cJSON_IsNumber(b) &&
+            n > b->valuedouble) {
+            snprintf(why, len, "has too many items (%.0f, at most %.0f allowed)", n,
+                     b->valuedouble);
+            return false;
+        }
+        const cJSON *items = cJSON_GetObjectItemCaseSensitive(p, "items");
+        if (depth == 0 && cJSON_IsObject(items)) {
+            int i = 0;
+            const cJSON *it;
+            cJSON_ArrayForEach(it, v)
+            {
+                char sub[512];
+                if (!check_value(items, it, depth + 1, sub, sizeof sub)) {
+                    char exp[512];
+                    describe_expected(items, exp, sizeof exp);
+                    snprintf(why, len, "has a bad item [%d] that %.200s; each item must be %.300s",
+                             i, sub, exp);
+                    return false;
+                }
+                i++;
+            }
+        }
+    }
+    return true;
+}
+
+/* The top level of a tool's input schema against the arguments. On failure `msg` says
+ * which argument, what was wrong and what would be accepted. */
+static bool check_arguments(const tool_ent *t, const cJSON *args, char *msg, size_t len)
+{
+    const cJSON *props = cJSON_GetObjectItemCaseSensitive(t->input_schema, "properties");
+    const cJSON *req = cJSON_GetObjectItemCaseSensitive(t->input_schema, "required");
+    const cJSON *addl = cJSON_GetObjectItemCaseSensitive(t->input_schema, "additionalProperties");
+    char exp[768];
+    const cJSON *r;
+    cJSON_ArrayForEach(r, req)
+    {
+        if (!cJSON_IsString(r) || cJSON_GetObjectItemCaseSensitive(args, r->valuestring))
+            continue;
+        describe_expected(cJSON_GetObjectItemCaseSensitive(props, r->valuestring), exp, sizeof exp);
+        snprintf(msg, len,
+                 "Invalid arguments for tool \"%s\": the required argument \"%s\" is missing. "
+                 "Add \"%s\": %s, and call the tool again.",
+                 t->name, r->valuestring, r->valuestring, exp[0] ? exp : "a value");
+        return false;
+    }
+    const cJSON *a;
+    cJSON_ArrayForEach(a, args)
+    {
+        const cJSON *p = cJSON_GetObjectItemCaseSensitive(props, a->string);
+        if (!p) {
+            if (!cJSON_IsFalse(addl))
+                continue;
+            char names[512] = "";
+            size_t off = 0;
+            const cJSON *q;
+            cJSON_ArrayForEach(q, props)
+            {
+                if (off >= sizeof names - 1)
+                    break;
+                int n =
+                    snprintf(names + off, sizeof names - off, "%s%s", off ? ", " : "", q->string);
+                if (n > 0)
+                    off += (size_t)n;
+            }
+            snprintf(msg, len,
+                     "Invalid arguments for tool \"%s\": unknown argument \"%.64s\". Remove it; "
+                     "this tool accepts: %s.",
+                     t->name, a->string, names[0] ? names : "no arguments");
+            return false;
+        }
+        char why[768];
+        if (!check_value(p, a, 0, why, sizeof why)) {
+            describe_expected(p, exp, sizeof exp);
+            snprintf(msg, len,
+                     "Invalid arguments for tool \"%s\": argument \"%s\" %s. Pass %s, and call "
+                     "the tool again.",
+                     t->name, a->string, why, exp[0] ? exp : "a valid value");
+            return false;
+        }
+    }
+    return true;
+}
+
+static void free_tool_result(mcp_tool_result *out)
+{
+    free(out->text);
+    cJSON_Delete(out->structured);
+    cJSON_Delete(out->extra_content);
+    memset(out, 0, sizeof *out);
+}
+
+static cJSON *text_result(const char *text, bool is_error)
+{
+    cJSON *r = cJSON_CreateObject();
+    cJSON *content = cJSON_AddArrayToObject(r, "content");
+    cJSON *item = cJSON_CreateObject();
+    cJSON_AddStringToObject(item, "type", "text");
+    cJSON_AddStringToObject(item, "text", text);
+    cJSON_AddItemToArray(content, item);
+    cJSON_AddBoolToObject(r, "isError", is_error);
+    return r;
+}
+
+static cJSON *m_tools_call(call_ctx *c, const cJSON *params, rpc_err *e)
+{
+    const char *name = str_item(params, "name");
+    if (!name) {
+        set_err(e, MCP__INVALID_PARAMS,
+                "tools/call needs params.name (a tool name from tools/list)");
+        return NULL;
+    }
+    const tool_ent *t = NULL;
+    for (size_t i = 0; i < c->srv->n_tools; i++)
+        if (strcmp(c->srv->tools[i].name, name) == 0)
+            t = &c->srv->tools[i];
+    if (!t) {
+        set_err(e, MCP__INVALID_PARAMS, "unknown tool \"%.128s\": call tools/list for the names",
+                name);
+        return NULL;
+    }
+    const cJSON *args = cJSON_GetObjectItemCaseSensitive(params, "arguments");
+    if (args && !cJSON_IsObject(args) && !cJSON_IsNull(args)) {
+        set_err(e, MCP__INVALID_PARAMS, "params.arguments of tools/call must be a JSON object");
+        return NULL;
+    }
+    cJSON *empty = NULL;
+    if (!cJSON_IsObject(args)) {
+        empty = cJSON_CreateObject();
+        args = empty;
+    }
+    char msg[2048];
+    if (!check_arguments(t, args, msg, sizeof msg)) {
+        cJSON_Delete(empty);
+        return text_result(msg, true);
+    }
+    mcp_tool_result out = {0};
+    int rc = t->fn(t->user, &c->pub, args, &out);
+    cJSON_Delete(empty);
+    if (rc != 0) {
+        free_tool_result(&out);
+        set_err(e, MCP__INTERNAL_ERROR, "internal error in tool \"%s\"", t->name);
+        return NULL;
+    }
+    cJSON *r = cJSON_CreateObject();
+    cJSON *content = cJSON_AddArrayToObject(r, "content");
+    char *printed = NULL;
+    const char *text = out.text;
+    if (!text && cJSON_IsObject(out.structured)) {
+        /* clients without structuredContent support read the same data as text */
+        printed = cJSON_PrintUnformatted(out.structured);
+        text = printed;
+    }
+    if (text) {
+        cJSON *item = cJSON_CreateObject();
+        cJSON_AddStringToObject(item, "type", "text");
+        cJSON_AddStringToObject(item, "text", text);
+        cJSON_AddItemToArray(content, item);
+    }
+    free(printed);
+    if (cJSON_IsArray(out.extra_content)) {
+        while (cJSON_GetArraySize(out.extra_content) > 0) {
+            cJSON *item = cJSON_DetachItemFromArray(out.extra_content, 0);
+            if (cJSON_IsObject(item))
+                cJSON_AddItemToArray(content, item);
+            else
+                cJSON_Delete(item);
+        }
+    }
+    if (cJSON_IsObject(out.structured)) {
+        cJSON_AddItemToObject(r, "structuredContent", out.structured);
+        out.structured = NULL;
+    }
+    cJSON_AddBoolToObject(r, "isError", out.is_error);
+    free_tool_result(&out);
+    return r;
+}
+
+/* ---- resources ------------------------------------------------------------------------------ */
+
+static void add_resource_fields(cJSON *o, const resource_ent *r)
+{
+    cJSON_AddStringToObject(o, "name", r->name);
+    if (r->title)
+        cJSON_AddStringToObject(o, "title", r->title);
+    if (r->description)
+        cJSON_AddStringToObject(o, "description", r->description);
+    if (r->mime_type)
+        cJSON_AddStringToObject(o, "mimeType", r->mime_type);
+}
+
+static cJSON *m_resources_list(call_ctx *c, const cJSON *params, rpc_err *e, bool templates)
+{
+    if (!check_no_cursor(params, e))
+        return NULL;
+    cJSON *r = cJSON_CreateObject();
+    cJSON *arr = cJSON_AddArrayToObject(r, templates ? "resourceTemplates" : "resources");
+    for (size_t i = 0; i < c->srv->n_resources; i++) {
+        const resource_ent *res = &c->srv->resources[i];
+        if (res->is_template != templates)
+            continue;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddItemToArray(arr, o);
+        cJSON_AddStringToObject(o, templates ? "uriTemplate" : "uri", res->uri);
+        add_resource_fields(o, res);
+    }
+    return r;
+}
+
+/* RFC 6570 level 1: each {var} stands for one or more characters that simple expansion
+ * can produce, which never include '/', '?' or '#' (they are percent-encoded). */
+static bool template_matches(const char *tpl, const char *uri)
+{
+    while (*tpl) {
+        if (*tpl == '{') {
+            const char *close = strchr(tpl, '}');
+            if (!close)
+                return false;
+            char stop = close[1];
+            size_t n = 0;
+            while (uri[n] && uri[n] != stop && uri[n] != '/' && uri[n] != '?' && uri[n] != '#')
+                n++;
+            if (n == 0)
+                return false;
+            uri += n;
+            tpl = close + 1;
+        } else {
+            if (*tpl != *uri)
+                return false;
+            tpl++;
+            uri++;
+        }
+    }
+    return *uri == '\0';
+}
+
+static char *base64(const uint8_t *p, size_t n)
+{
+    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    if (n > ((size_t)1 << 40))
+        return NULL;
+    char *out = malloc((n + 2) / 3 * 4 + 1);
+    if (!out)
+        return NULL;
+    size_t o = 0, i = 0;
+    for (; i + 2 < n; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+        out[o++] = tbl[v >> 18];
+        out[o++] = tbl[(v >> 12) & 63];
+        out[o++] = tbl[(v >> 6) & 63];
+        out[o++] = tbl[v & 63];
+    }
+    if (i < n) {
+        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0);
+        out[o++] = tbl[v >> 18];
+        out[o++] = tbl[(v >> 12) & 63];
+        out[o++] = i + 1 < n ? tbl[(v >> 6) & 63] : '=';
+        out[o++] = '=';
+    }
+    out[o] = '\0';
+    return out;
+}
+
+static cJSON *m_resources_read(call_ctx *c, const cJSON *params, rpc_err *e)
+{
+    const char *uri = str_item(params, "uri");
+    if (!uri) {
+        set_err(e, MCP__INVALID_PARAMS, "resources/read needs params.uri (see resources/list)");
+        return NULL;
+    }
+    const resource_ent *res = NULL;
+    for (size_t i = 0; !res && i < c->srv->n_resources; i++)
+        if (!c->srv->resources[i].is_template && strcmp(c->srv->resources[i].uri, uri) == 0)
+            res = &c->srv->resources[i];
+    for (size_t i = 0; !res && i < c->srv->n_resources; i++)
+        if (c->srv->resources[i].is_template && template_matches(c->srv->resources[i].uri, uri))
+            res = &c->srv->resources[i];
+    mcp_resource_content rc = {0};
+    if (res) {
+        rc.mime_type = res->mime_type;
+        if (res->fn(res->user, &c->pub, uri, &rc) != 0) {
+            free(rc.text);
+            free(rc.blob);
+            res = NULL;
+        }
+    }
+    if (!res) {
+        cJSON *data = cJSON_CreateObject();
+        cJSON_AddStringToObject(data, "uri", uri);
+        e->data = data;
+        set_err(e, MCP__RESOURCE_NOT_FOUND, "resource not found: %.512s", uri);
+        return NULL;
+    }
+    cJSON *r = cJSON_CreateObject();
+    cJSON *arr = cJSON_AddArrayToObject(r, "contents");
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToArray(arr, o);
+    cJSON_AddStringToObject(o, "uri", uri);
+    if (rc.mime_type)
+        cJSON_AddStringToObject(o, "mimeType", rc.mime_type);
+    if (rc.blob) {
+        char *b = base64(rc.blob, rc.blob_len);
+        if (!b) {
+            free(rc.text);
+            free(rc.blob);
+            cJSON_Delete(r);
+            set_err(e, MCP__INTERNAL_ERROR, "out of memory encoding %.512s", uri);
+            return NULL;
+        }
+        cJSON_AddStringToObject(o, "blob", b);
+        free(b);
+    } else {
+        cJSON_AddStringToObject(o, "text", rc.text ? rc.text : "");
+    }
+    free(rc.text);
+    free(rc.blob);
+    return r;
+}
+
+/* ---- prompts and completion ---------------------------------------------------------------- */
+
+static const prompt_ent *find_prompt(const mcp_server *srv, const char *name)
+{
+    for (size_t i = 0; name && i < srv->n_prompts; i++)
+        if (strcmp(srv->prompts[i].name, name) == 0)
+            return &srv->prompts[i];
+    return NULL;
+}
+
+static cJSON *m_prompts_list(call_ctx *c, const cJSON *params, rpc_err *e)
+{
+    if (!check_no_cursor(params, e))
+        return NULL;
+    cJSON *r = cJSON_CreateObject();
+    cJSON *arr = cJSON_AddArrayToObject(r, "prompts");
+    for (size_t i = 0; i < c->srv->n_prompts; i++) {
+        const prompt_ent *p = &c->srv->prompts[i];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddItemToArray(arr, o);
+        cJSON_AddStringToObject(o, "name", p->name);
+        if (p->title)
+            cJSON_AddStringToObject(o, "title", p->title);
+        if (p->description)
+            cJSON_AddStringToObject(o, "description", p->description);
+        cJSON *args = cJSON_AddArrayToObject(o, "arguments");
+        for (size_t j = 0; j < p->n_args; j++) {
+            cJSON *a = cJSON_CreateObject();
+            cJSON_AddItemToArray(args, a);
+            cJSON_AddStringToObject(a, "name", p->args[j].name);
+            if (p->args[j].description)
+                cJSON_AddStringToObject(a, "description", p->args[j].description);
+            cJSON_AddBoolToObject(a, "required", p->args[j].required);
+        }
+    }
+    return r;
+}
+
+static cJSON *m_prompts_get(call_ctx *c, const cJSON *params, rpc_err *e)
+{
+    const char *name = str_item(params, "name");
+    const prompt_ent *p = find_prompt(c->srv, name);
+    if (!p) {
+        set_err(e, MCP__INVALID_PARAMS,
+                "unknown prompt \"%.128s\": call prompts/list for the names", name ? name : "");
+        return NULL;
+    }
+    const cJSON *args = cJSON_GetObjectItemCaseSensitive(params, "arguments");
+    if (args && !cJSON_IsObject(args) && !cJSON_IsNull(args)) {
+        set_err(e, MCP__INVALID_PARAMS,
+                "params.arguments of prompts/get must be an object of strings");
+        return NULL;
+    }
+    const cJSON *a;
+    const cJSON *given = cJSON_IsObject(args) ? args : NULL;
+    cJSON_ArrayForEach(a, given)
+    {
+        if (!cJSON_IsString(a)) {
+            set_err(e, MCP__INVALID_PARAMS, "prompt argument \"%.64s\" must be a string",
+                    a->string);
+            return NULL;
+        }
+    }
+    for (size_t j = 0; j < p->n_args; j++) {
+        if (!p->args[j].required)
+            continue;
+        const char *v = cJSON_IsObject(args) ? str_item(args, p->args[j].name) : NULL;
+        if (!v) {
+            set_err(e, MCP__INVALID_PARAMS, "prompt \"%s\" needs the argument \"%s\"%s%.200s%s",
+                    p->name, p->args[j].name, p->args[j].description ? " (" : "",
+                    p->args[j].description ? p->args[j].description : "",
+                    p->args[j].description ? ")" : "");
+            return NULL;
+        }
+    }
+    cJSON *empty = NULL;
+    if (!cJSON_IsObject(args)) {
+        empty = cJSON_CreateObject();
+        args = empty;
+    }
+    cJSON *messages = cJSON_CreateArray();
+    char *description = NULL;
+    char err[512] = "";
+    int rc = p->fn(p->user, &c->pub, args, messages, &description, err, sizeof err);
+    cJSON_Delete(empty);
+    if (rc != 0) {
+        cJSON_Delete(messages);
+        free(description);
+        set_err(e, MCP__INVALID_PARAMS, "%s", err[0] ? err : "invalid prompt arguments");
+        return NULL;
+    }
+    cJSON *r = cJSON_CreateObject();
+    if (description || p->description)
+        cJSON_AddStringToObject(r, "description", description ? description : p->description);
+    free(description);
+    cJSON_AddItemToObject(r, "messages", messages);
+    return r;
+}
+
+static cJSON *m_complete(call_ctx *c, const cJSON *params, rpc_err *e)
+{
+    const cJSON *ref = cJSON_GetObjectItemCaseSensitive(params, "ref");
+    const cJSON *arg = cJSON_GetObjectItemCaseSensitive(params, "argument");
+    const char *rtype = str_item(ref, "type");
+    const char *aname = str_item(arg, "name");
+    const char *avalue = str_item(arg, "value");
+    if (!rtype || !aname || !avalue) {
+        set_err(e, MCP__INVALID_PARAMS,
+                "completion/complete needs params.ref {type, name|uri} and params.argument "
+                "{name, value}");
+        return NULL;
+    }
+    const cJSON *ctx = cJSON_GetObjectItemCaseSensitive(params, "context");
+    const cJSON *ctx_args = cJSON_GetObjectItemCaseSensitive(ctx, "arguments");
+    if (!cJSON_IsObject(ctx_args))
+        ctx_args = NULL;
+    mcp_complete_fn fn = NULL;
+    void *user = NULL;
+    if (strcmp(rtype, "ref/prompt") == 0) {
+        const prompt_ent *p = find_prompt(c->srv, str_item(ref, "name"));
+        if (!p) {
+            set_err(e, MCP__INVALID_PARAMS, "unknown prompt in params.ref.name");
+            return NULL;
+        }
+        bool known = false;
+        for (size_t j = 0; j < p->n_args; j++)
+            if (strcmp(p->args[j].name, aname) == 0)
+                known = true;
+        if (!known) {
+            set_err(e, MCP__INVALID_PARAMS, "prompt \"%s\" has no argument \"%.64s\"", p->name,
+                    aname);
+            return NULL;
+        }
+        fn = p->complete;
+        user = p->user;
+    } else if (strcmp(rtype, "ref/resource") == 0) {
+        const char *uri = str_item(ref, "uri");
+        bool known = false;
+        for (size_t i = 0; uri && i < c->srv->n_resources; i++)
+            if (strcmp(c->srv->resources[i].uri, uri) == 0)
+                known = true;
+        for (size_t i = 0; uri && i < c->srv->n_rcomps; i++) {
+            if (strcmp(c->srv->rcomps[i].uri_template, uri) == 0) {
+                fn = c->srv->rcomps[i].fn;
+                user = c->srv->rcomps[i].user;
+                known = true;
+            }
+        }
+        if (!known) {
+            set_err(e, MCP__INVALID_PARAMS, "unknown resource in params.ref.uri");
+            return NULL;
+        }
+    } else {
+        set_err(e, MCP__INVALID_PARAMS,
+                "params.ref.type must be \"ref/prompt\" or \"ref/resource\"");
+        return NULL;
+    }
+    cJSON *values = cJSON_CreateArray();
+    bool has_more = false;
+    int total = -1;
+    if (fn && fn(user, aname, avalue, ctx_args, values, &has_more, &total) != 0) {
+        cJSON_Delete(values);
+        set_err(e, MCP__INTERNAL_ERROR, "completion failed");
+        return NULL;
+    }
+    /* only strings, at most 100 of them; what is cut is reported through hasMore/total */
+    cJSON *out = cJSON_CreateArray();
+    int n = 0, all = 0;
+    const cJSON *v;
+    cJSON_ArrayForEach(v, values)
+    {
+        if (!cJSON_IsString(v))
+            continue;
+        all++;
+        if (n < MAX_COMPLETIONS) {
+            cJSON_AddItemToArray(out, cJSON_CreateString(v->valuestring));
+            n++;
+        }
+    }
+    cJSON_Delete(values);
+    if (all > n)
+        has_more = true;
+    if (total < all)
+        total = all;
+    cJSON *r = cJSON_CreateObject();
+    cJSON *comp = cJSON_AddObjectToObject(r, "completion");
+    cJSON_AddItemToObject(comp, "values", out);
+    if (total >= 0)
+        cJSON_AddNumberToObject(comp, "total", total);
+    cJSON_AddBoolToObject(comp, "hasMore", has_more);
+    return r;
+}
+
+/* ---- dispatch ----------------------------------------------------------------------------------
+ */
+
+static cJSON *success_response(const cJSON *id, cJSON *result)
+{
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddStringToObject(r, "jsonrpc", "2.0");
+    cJSON_AddItemToObject(r, "id", cJSON_Duplicate(id, true));
+    cJSON_AddItemToObject(r, "result", result);
+    return r;
+}
+
+static cJSON *dispatch_one(mcp_server *srv, mcp_session *s, const cJSON *msg, const mcp_call *tc,
+                           bool in_batch, mcp__outcome *oc)
+{
+    if (!cJSON_IsObject(msg)) {
+        oc->had_invalid = true;
+        return mcp__error_response(NULL, MCP__INVALID_REQUEST,
+                                   "invalid request: a JSON-RPC message must be a JSON object",
+                                   NULL);
+    }
+    const cJSON *jsonrpc = cJSON_GetObjectItemCaseSensitive(msg, "jsonrpc");
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(msg, "id");
+    const cJSON *method = cJSON_GetObjectItemCaseSensitive(msg, "method");
+    bool id_ok = cJSON_IsString(id) || cJSON_IsNumber(id);
+    if (!cJSON_IsString(jsonrpc) || strcmp(jsonrpc->valuestring, "2.0") != 0) {
+        oc->had_invalid = true;
+        return mcp__error_response(id_ok ? id : NULL, MCP__INVALID_REQUEST,
+                                   "invalid request: \"jsonrpc\" must be \"2.0\"", NULL);
+    }
+    if (!method) {
+        if (id_ok && (cJSON_GetObjectItemCaseSensitive(msg, "result") ||
+                      cJSON_GetObjectItemCaseSensitive(msg, "error")))
+            return NULL; /* a response; this server sends no requests, so nothing waits */
+        oc->had_invalid = true;
+        return mcp__error_response(id_ok ? id : NULL, MCP__INVALID_REQUEST,
+                                   "invalid request: no \"method\"", NULL);
+    }
+    if (id && !id_ok) {
+        oc->had_invalid = true;
+        return mcp__error_response(NULL, MCP__INVALID_REQUEST,
+                                   "invalid request: \"id\" must be a string or a number", NULL);
+    }
+    if (!cJSON_IsString(method)) {
+        oc->had_invalid = true;
+        return mcp__error_response(id, MCP__INVALID_REQUEST,
+                                   "invalid request: \"method\" must be a string", NULL);
+    }
+    const char *m = method->valuestring;
+    if (!id)
+        return NULL; /* notifications: initialized, cancelled (calls are synchronous), others */
+    oc->had_request = true;
+    const cJSON *params = cJSON_GetObjectItemCaseSensitive(msg, "params");
+    if (params && !cJSON_IsObject(params))
+        return mcp__error_response(id, MCP__INVALID_PARAMS,
+                                   "invalid params: \"params\" must be a JSON object", NULL);
+    bool is_init = strcmp(m, "initialize") == 0;
+    if (is_init && in_batch)
+        return mcp__error_response(id, MCP__INVALID_REQUEST,
+                                   "initialize must not be part of a JSON-RPC batch", NULL);
+    if (!is_init && strcmp(m, "ping") != 0 && s && !mcp__session_initialized(s))
+        return mcp__error_response(id, MCP__INVALID_REQUEST,
+                                   "server not initialized: send an \"initialize\" request first",
+                                   NULL);
+
+    call_ctx c = {0};
+    c.srv = srv;
+    c.s = s;
+    c.em = tc ? (const mcp__emitter *)tc->transport : NULL;
+    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(params, "_meta");
+    const cJSON *tok = cJSON_GetObjectItemCaseSensitive(meta, "progressToken");
+    if (cJSON_IsString(tok) || cJSON_IsNumber(tok))
+        c.progress_token = tok;
+    if (s)
+        mcp__session_version(s, c.version, sizeof c.version);
+    c.pub.session_id = tc ? tc->session_id : NULL;
+    c.pub.protocol_version = c.version;
+    c.pub.progress = call_progress;
+    c.pub.log = call_log;
+    c.pub.transport = tc ? tc->transport : NULL;
+
+    rpc_err e = {0};
+    cJSON *result = NULL;
+    if (is_init)
+        result = m_initialize(&c, params, &e, oc);
+    else if (strcmp(m, "ping") == 0)
+        result = cJSON_CreateObject();
+    else if (strcmp(m, "logging/setLevel") == 0)
+        result = m_set_level(&c, params, &e);
+    else if (strcmp(m, "tools/list") == 0)
+        result = m_tools_list(&c, params, &e);
+    else if (strcmp(m, "tools/call") == 0)
+        result = m_tools_call(&c, params, &e);
+    else if (strcmp(m, "resources/list") == 0)
+        result = m_resources_list(&c, params, &e, false);
+    else if (strcmp(m, "resources/templates/list") == 0)
+        result = m_resources_list(&c, params, &e, true);
+    else if (strcmp(m, "resources/read") == 0)
+        result = m_resources_read(&c, params, &e);
+    else if (strcmp(m, "prompts/list") == 0)
+        result = m_prompts_list(&c, params, &e);
+    else if (strcmp(m, "prompts/get") == 0)
+        result = m_prompts_get(&c, params, &e);
+    else if (strcmp(m, "completion/complete") == 0)
+        result = m_complete(&c, params, &e);
+    else
+        set_err(&e, MCP__METHOD_NOT_FOUND, "method not found: %.128s", m);
+    if (result)
+        return success_response(id, result);
+    if (!e.code)
+        set_err(&e, MCP__INTERNAL_ERROR, "internal error: out of memory");
+    return mcp__error_response(id, e.code, e.message, e.data);
+}
+
+cJSON *mcp__handle_json(mcp_server *srv, mcp_session *s, const cJSON *root,
+                        const mcp_call *transport_call, mcp__outcome *outcome)
+{
+    mcp__outcome local = {0};
+    mcp__outcome *oc = outcome ? outcome : &local;
+    memset(oc, 0, sizeof *oc);
+    if (!cJSON_IsArray(root))
+        return dispatch_one(srv, s, root, transport_call, false, oc);
+    char version[16] = "";
+    if (s)
+        mcp__session_version(s, version, sizeof version);
+    if (strcmp(version, MCP__VERSION_BATCH) != 0) {
+        oc->had_invalid = true;
+        char msg[200];
+        snprintf(msg, sizeof msg,
+                 "invalid request: JSON-RPC batches are only accepted with protocol version %s "
+                 "(this session: %s); send one message at a time",
+                 MCP__VERSION_BATCH, version[0] ? version : "not initialized");
+        return mcp__error_response(NULL, MCP__INVALID_REQUEST, msg, NULL);
+    }
+    int n = cJSON_GetArraySize(root);
+    if (n == 0 || n > MCP__MAX_BATCH) {
+        oc->had_invalid = true;
+        return mcp__error_response(NULL, MCP__INVALID_REQUEST,
+                                   n == 0 ? "invalid request: empty batch"
+                                          : "invalid request: batch larger than 256 messages",
+                                   NULL);
+    }
+    cJSON *out = cJSON_CreateArray();
+    const cJSON *item;
+    cJSON_ArrayForEach(item, root)
+    {
+        cJSON *r = dispatch_one(srv, s, item, transport_call, true, oc);
+        if (r)
+            cJSON_AddItemToArray(out, r);
+    }
+    if (cJSON_GetArraySize(out) == 0) {
+        cJSON_Delete(out);
+        return NULL;
+    }
+    return out;
+}
+
+char *mcp_handle_message(mcp_server *srv, mcp_session *s, const char *text, size_t len,
+                         const mcp_call *transport_call)
+{
+    if (!srv || (!text && len))
+        return NULL;
+    cJSON *root = mcp__parse(text ? text : "", len);
+    cJSON *resp;
+    if (!root)
+        resp = mcp__error_response(NULL, MCP__PARSE_ERROR,
+                                   "parse error: the message is not one valid JSON value", NULL);
+    else
+        resp = mcp__handle_json(srv, s, root, transport_call, NULL);
+    cJSON_Delete(root);
+    if (!resp)
+        return NULL;
+    char *out = cJSON_PrintUnformatted(resp);
+    cJSON_Delete(resp);
+    return out;
+}
