@@ -1,26 +1,28 @@
 /* cli/cli.h — what the files of the otelprofd binary share (not a library contract).
  *
- * Thread-safety: cli_api_start/stop from the main thread only; the API listener runs its
- * own threads and only reads the store and the receiver's counters.
- * Ownership: the API borrows the store and the receiver; both must outlive it.
+ * main.c parses options and runs `serve` and `mcp` (stdio with the receiver embedded);
+ * remote.c runs the commands that talk to a running daemon over Streamable HTTP:
+ * `mcp --connect URL` (a stdio bridge) and `query TOOL`.
+ *
+ * Thread-safety: everything here runs on the main thread.
  */
 #ifndef OTELPROFD_CLI_H
 #define OTELPROFD_CLI_H
 
-#include <stddef.h>
-#include <stdint.h>
+#include <stdio.h>
 
-#include "receiver/receiver.h"
-#include "window/window.h"
+#define CLI_EXIT_USAGE       2
+#define CLI_EXIT_UNREACHABLE 3
+#define CLI_DEFAULT_MCP_URL  "http://127.0.0.1:4319/mcp"
 
-/* The HTTP API listener (--mcp-http): /healthz, /metrics, /debug/top. */
-typedef struct cli_api cli_api;
+/* Relays newline-delimited JSON-RPC between stdin/stdout and the daemon at `url`.
+ * Returns the process exit code. `token` may be NULL. */
+int cli_bridge(const char *url, const char *token);
 
-/* `rcv` may be NULL (its counters then read 0). Returns NULL with `err` filled. */
-cli_api *cli_api_start(const char *addr, win_store *store, const otlp_receiver *rcv, char *err,
-                       size_t err_len);
-int cli_api_port(const cli_api *api);
-/* Stops accepting, lets requests in progress finish, frees everything. */
-void cli_api_stop(cli_api *api);
+/* `otelprofd query ...`: argv[first..] are the command's own arguments. Returns the exit
+ * code: 0, 1 (the tool answered isError, or an error response), 2 (usage), 3 (the daemon
+ * cannot be reached). */
+int cli_query(int argc, char **argv, int first);
+void cli_query_usage(FILE *out);
 
 #endif

@@ -1,6 +1,6 @@
 /* cli/main.c — the otelprofd binary: option parsing (flags over environment over
- * defaults) and the `serve` command (store + OTLP listeners + HTTP API until SIGINT or
- * SIGTERM). */
+ * defaults), `serve` (store + OTLP listeners + MCP Streamable HTTP and the HTTP API until
+ * SIGINT or SIGTERM) and `mcp` (the same with MCP over stdio; nothing else on stdout). */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -13,7 +13,9 @@
 
 #include "base/base.h"
 #include "cli/cli.h"
+#include "mcp/mcp.h"
 #include "receiver/receiver.h"
+#include "tools/tools.h"
 #include "window/window.h"
 
 /* CMakeLists.txt passes project(VERSION); the fallback only serves non-CMake builds */
@@ -21,9 +23,18 @@
 #define OTELPROFD_VERSION "unknown"
 #endif
 
-#define EXIT_USAGE 2
+#define EXIT_USAGE  CLI_EXIT_USAGE
+#define MAX_ORIGINS 32
 
-typedef enum opt_kind { OPT_ADDR, OPT_DURATION, OPT_SIZE, OPT_THREADS, OPT_LOG_LEVEL } opt_kind;
+typedef enum opt_kind {
+    OPT_ADDR,
+    OPT_DURATION,
+    OPT_SIZE,
+    OPT_THREADS,
+    OPT_LOG_LEVEL,
+    OPT_STRING,
+    OPT_ORIGINS
+} opt_kind;
 
 typedef struct opt_def {
     const char *flag; /* without the leading "--" */
@@ -43,6 +54,8 @@ enum {
     O_MAX_MESSAGE_SIZE,
     O_GRPC_THREADS,
     O_LOG_LEVEL,
+    O_MCP_TOKEN,
+    O_MCP_ALLOW_ORIGIN,
     O_COUNT
 };
 
@@ -52,7 +65,8 @@ static const opt_def options[O_COUNT] = {
     [O_OTLP_HTTP] = {"otlp-http", "OTELPROFD_OTLP_HTTP", "127.0.0.1:4318", OPT_ADDR,
                      "OTLP/HTTP listener address, or off"},
     [O_MCP_HTTP] = {"mcp-http", "OTELPROFD_MCP_HTTP", "127.0.0.1:4319", OPT_ADDR,
-                    "HTTP API listener (/healthz, /metrics, /debug/top), or off"},
+                    "MCP Streamable HTTP (/mcp) and HTTP API (/api/pprof, /metrics, /healthz) "
+                    "listener, or off"},
     [O_RETENTION] = {"retention", "OTELPROFD_RETENTION", "1h", OPT_DURATION,
                      "how far back profiles are kept"},
     [O_RESOLUTION] = {"resolution", "OTELPROFD_RESOLUTION", "10s", OPT_DURATION,
@@ -65,6 +79,10 @@ static const opt_def options[O_COUNT] = {
                         "gRPC completion-queue threads (1-64)"},
     [O_LOG_LEVEL] = {"log-level", "OTELPROFD_LOG_LEVEL", "info", OPT_LOG_LEVEL,
                      "debug, info, warn or error"},
+    [O_MCP_TOKEN] = {"mcp-token", "OTELPROFD_MCP_TOKEN", "", OPT_STRING,
+                     "bearer token the MCP listener requires (empty: none)"},
+    [O_MCP_ALLOW_ORIGIN] = {"mcp-allow-origin", "OTELPROFD_MCP_ALLOW_ORIGIN", "", OPT_ORIGINS,
+                            "extra allowed browser Origin (repeatable; env: comma-separated)"},
 };
 
 typedef struct serve_opts {
@@ -73,31 +91,76 @@ typedef struct serve_opts {
     uint64_t memory_limit, max_message_size;
     int grpc_threads;
     base_log_level log_level;
+    const char *mcp_token; /* NULL = none */
+    const char *origins[MAX_ORIGINS + 1];
+    size_t n_origins;
+    char *origins_env;   /* copy of the comma-separated environment value */
+    bool stdio;          /* `otelprofd mcp` */
+    const char *connect; /* `otelprofd mcp --connect URL` */
 } serve_opts;
 
-static void usage(FILE *out)
+static void print_options(FILE *out, bool stdio)
 {
-    fprintf(out, "usage: otelprofd [serve] [options]\n\n"
-                 "Receives OpenTelemetry profiles (OTLP) and keeps the recent past in memory\n"
-                 "for querying.\n\noptions (each also read from the environment; flags win):\n");
     for (int i = 0; i < O_COUNT; i++) {
         char left[64];
-        static const char *const meta[] = {[OPT_ADDR] = "ADDR",
-                                           [OPT_DURATION] = "DURATION",
-                                           [OPT_SIZE] = "SIZE",
-                                           [OPT_THREADS] = "N",
-                                           [OPT_LOG_LEVEL] = "LEVEL"};
+        static const char *const meta[] = {
+            [OPT_ADDR] = "ADDR",     [OPT_DURATION] = "DURATION", [OPT_SIZE] = "SIZE",
+            [OPT_THREADS] = "N",     [OPT_LOG_LEVEL] = "LEVEL",   [OPT_STRING] = "TOKEN",
+            [OPT_ORIGINS] = "ORIGIN"};
         snprintf(left, sizeof left, "--%s %s", options[i].flag, meta[options[i].kind]);
+        const char *def = stdio && i == O_MCP_HTTP ? "off" : options[i].def;
         fprintf(out, "  %-28s %s\n  %-28s default %s, env %s\n", left, options[i].help, "",
-                options[i].def, options[i].env);
+                def[0] ? def : "none", options[i].env);
     }
     fprintf(out, "  %-28s %s\n  %-28s %s\n\n", "--help", "show this help", "--version",
             "print the version");
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: otelprofd [serve] [options]\n"
+                 "       otelprofd mcp [options]              MCP over stdio, receiver embedded\n"
+                 "       otelprofd mcp --connect URL [--mcp-token T]\n"
+                 "                                            MCP over stdio, bridged to a "
+                 "running otelprofd\n"
+                 "       otelprofd query [TOOL ['{json}']] [--connect URL] [--json]\n"
+                 "                                            call one tool on a running "
+                 "otelprofd\n\n"
+                 "Receives OpenTelemetry profiles (OTLP), keeps the recent past in memory and\n"
+                 "answers questions about it through MCP tools (Streamable HTTP on\n"
+                 "http://127.0.0.1:4319/mcp). Try `otelprofd mcp --help`, `otelprofd query "
+                 "--help`.\n\n"
+                 "serve options (each also read from the environment; flags win):\n");
+    print_options(out, false);
     fprintf(out, "Listeners bind 127.0.0.1 by default, so only this machine can reach them. To\n"
                  "accept connections from elsewhere, give an address on all interfaces, e.g.\n"
-                 "--otlp-grpc 0.0.0.0:4317 --otlp-http 0.0.0.0:4318. Port 0 picks a free port.\n"
+                 "--otlp-grpc 0.0.0.0:4317 --otlp-http 0.0.0.0:4318 (and set --mcp-token before\n"
+                 "exposing --mcp-http). Port 0 picks a free port.\n"
+                 "HTTP API: GET /api/pprof?profile_type=cpu:nanoseconds&selector=...&start=..."
+                 "&end=...\n"
+                 "(gzipped pprof: go tool pprof -top 'http://127.0.0.1:4319/api/pprof?...'), "
+                 "/metrics, /healthz.\n"
                  "Sizes: 64MiB, 512MB, 1GiB or bytes. Durations: 90s, 15m, 1h, 2d.\n"
                  "Signals: SIGINT or SIGTERM stop the listeners and exit 0.\n");
+}
+
+static void usage_mcp(FILE *out)
+{
+    fprintf(out,
+            "usage: otelprofd mcp [options]\n"
+            "       otelprofd mcp --connect URL [--mcp-token TOKEN]\n\n"
+            "Speaks MCP over stdio (newline-delimited JSON-RPC; nothing else on stdout, logs\n"
+            "on stderr), for MCP clients that spawn their servers (Claude Desktop, Claude\n"
+            "Code, Cursor). Without --connect the OTLP receiver runs in this process, so\n"
+            "exporters must send to it; the MCP HTTP listener is off unless --mcp-http is\n"
+            "given. With --connect, stdio is bridged to a running otelprofd (e.g.\n"
+            "--connect %s) and no other option applies.\n\n"
+            "options (each also read from the environment; flags win):\n",
+            CLI_DEFAULT_MCP_URL);
+    print_options(out, true);
+    fprintf(out, "example client configuration:\n"
+                 "  {\"mcpServers\": {\"otelprofd\": {\"command\": \"otelprofd\", \"args\": "
+                 "[\"mcp\"]}}}\n");
 }
 
 static int bad_value(const char *source, const char *value, const char *accepted)
@@ -158,6 +221,30 @@ static int apply_option(serve_opts *o, int i, const char *value, const char *sou
         o->grpc_threads = (int)v;
         return 0;
     }
+    case OPT_STRING:
+        o->mcp_token = value[0] ? value : NULL;
+        return 0;
+    case OPT_ORIGINS: {
+        /* flags were collected by parse_args; this is the environment's list */
+        if (!value[0] || o->n_origins)
+            return 0;
+        free(o->origins_env);
+        o->origins_env = strdup(value);
+        if (!o->origins_env)
+            return bad_value(source, value, "out of memory");
+        char *save = NULL;
+        for (char *tok = strtok_r(o->origins_env, ",", &save); tok;
+             tok = strtok_r(NULL, ",", &save)) {
+            while (*tok == ' ')
+                tok++;
+            if (!*tok)
+                continue;
+            if (o->n_origins == MAX_ORIGINS)
+                return bad_value(source, value, "at most 32 origins");
+            o->origins[o->n_origins++] = tok;
+        }
+        return 0;
+    }
     case OPT_LOG_LEVEL:
         if (strcasecmp(value, "debug") == 0)
             o->log_level = BASE_LOG_DEBUG;
@@ -181,8 +268,22 @@ static int parse_args(int argc, char **argv, int first, serve_opts *o)
     for (int a = first; a < argc; a++) {
         const char *arg = argv[a];
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-            usage(stdout);
+            if (o->stdio)
+                usage_mcp(stdout);
+            else
+                usage(stdout);
             return 1;
+        }
+        if (o->stdio && strncmp(arg, "--connect", 9) == 0 && (arg[9] == '=' || !arg[9])) {
+            if (arg[9] == '=') {
+                o->connect = arg + 10;
+            } else if (a + 1 < argc) {
+                o->connect = argv[++a];
+            } else {
+                fprintf(stderr, "otelprofd: --connect needs a URL, e.g. %s\n", CLI_DEFAULT_MCP_URL);
+                return -1;
+            }
+            continue;
         }
         if (strcmp(arg, "--version") == 0) {
             printf("otelprofd %s\n", OTELPROFD_VERSION);
@@ -206,15 +307,25 @@ static int parse_args(int argc, char **argv, int first, serve_opts *o)
                     (int)(name_len + 2), arg);
             return -1;
         }
+        const char *v = NULL;
         if (eq) {
-            flag_value[found] = eq + 1;
+            v = eq + 1;
         } else if (a + 1 < argc) {
-            flag_value[found] = argv[++a];
+            v = argv[++a];
         } else {
             fprintf(stderr, "otelprofd: --%s needs a value (default %s)\n", options[found].flag,
-                    options[found].def);
+                    options[found].def[0] ? options[found].def : "none");
             return -1;
         }
+        if (found == O_MCP_ALLOW_ORIGIN) {
+            if (o->n_origins == MAX_ORIGINS) {
+                fprintf(stderr, "otelprofd: at most %d --mcp-allow-origin\n", MAX_ORIGINS);
+                return -1;
+            }
+            o->origins[o->n_origins++] = v;
+            continue;
+        }
+        flag_value[found] = v;
     }
     for (int i = 0; i < O_COUNT; i++) {
         char source[64];
@@ -224,7 +335,7 @@ static int parse_args(int argc, char **argv, int first, serve_opts *o)
         } else if ((value = getenv(options[i].env)) != NULL) {
             snprintf(source, sizeof source, "%s", options[i].env);
         } else {
-            value = options[i].def;
+            value = o->stdio && i == O_MCP_HTTP ? "off" : options[i].def;
             snprintf(source, sizeof source, "--%s", options[i].flag);
         }
         if (apply_option(o, i, value, source) != 0)
@@ -286,12 +397,38 @@ static void log_listener(const char *what, const char *addr, int port)
         base_log(BASE_LOG_INFO, "%s listening on %s:%d", what, shown, port);
 }
 
-static int serve(const serve_opts *o)
+/* "http://127.0.0.1:4319" for the listener on `addr` bound to `port`: a wildcard host is
+ * reached through loopback. */
+static void base_url(char *out, size_t len, const char *addr, int port)
+{
+    char host[256];
+    int configured;
+    if (base_split_host_port(addr, host, sizeof host, &configured) != 0 || !host[0] ||
+        strcmp(host, "0.0.0.0") == 0)
+        snprintf(out, len, "http://127.0.0.1:%d", port);
+    else if (strcmp(host, "::") == 0)
+        snprintf(out, len, "http://[::1]:%d", port);
+    else if (strchr(host, ':'))
+        snprintf(out, len, "http://[%s]:%d", host, port);
+    else
+        snprintf(out, len, "http://%s:%d", host, port);
+}
+
+static volatile int stdio_stop;
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    stdio_stop = 1;
+}
+
+static int serve(serve_opts *o)
 {
     base_log_threshold = o->log_level;
 
-    /* Signals are taken by sigwait in this thread only: block them before any thread
-     * (gRPC, libmicrohttpd, expiry) exists so every thread inherits the mask. */
+    /* Signals are blocked before any thread (gRPC, libmicrohttpd, expiry) exists so every
+     * thread inherits the mask: serve takes them with sigwait; mcp unblocks them in this
+     * thread only, where they interrupt the read of stdin. */
     sigset_t stop_signals;
     sigemptyset(&stop_signals);
     sigaddset(&stop_signals, SIGINT);
@@ -314,33 +451,68 @@ static int serve(const serve_opts *o)
         return 1;
     }
 
+    int rc = 1;
     char err[512] = "";
-    otlp_receiver_config rc = {.grpc_addr = o->addr[0],
-                               .http_addr = o->addr[1],
-                               .max_message_size = o->max_message_size,
-                               .grpc_threads = o->grpc_threads};
-    otlp_receiver *rcv = otlp_receiver_start(&rc, store, err, sizeof err);
+    otlp_receiver *rcv = NULL;
+    tools *tl = NULL;
+    mcp_server *srv = NULL;
+    mcp_http *http = NULL;
+    otlp_receiver_config rc_cfg = {.grpc_addr = o->addr[0],
+                                   .http_addr = o->addr[1],
+                                   .max_message_size = o->max_message_size,
+                                   .grpc_threads = o->grpc_threads};
+    rcv = otlp_receiver_start(&rc_cfg, store, err, sizeof err);
     if (!rcv) {
         fprintf(stderr, "otelprofd: %s\n", err);
-        win_store_free(store);
-        return 1;
+        if (o->stdio)
+            fprintf(stderr,
+                    "  is an otelprofd daemon already receiving on that port? Then bridge to "
+                    "it instead: otelprofd mcp --connect %s\n  (or give this process other "
+                    "ports: --otlp-grpc 127.0.0.1:0 --otlp-http off)\n",
+                    CLI_DEFAULT_MCP_URL);
+        goto out;
     }
-    cli_api *api = NULL;
+    tools_config tc = {.store = store, .receiver = rcv, .version = OTELPROFD_VERSION};
+    tl = tools_new(&tc);
+    mcp_server_info info = {
+        .name = "otelprofd",
+        .title = "otelprofd profiles",
+        .version = OTELPROFD_VERSION,
+        .instructions =
+            "otelprofd holds the recent OpenTelemetry profiles (CPU, memory) of the services "
+            "that send to it. Start with get_status, pick a profile_type and a service "
+            "(list_label_values name=service.name), then query_profile_table, "
+            "query_profile_sandwich and query_profile_flamegraph; query_profile_diff and "
+            "query_profile_timeseries for changes over time. The resource "
+            "otelprofd://guide/profiling describes the workflow.",
+    };
+    srv = tl ? mcp_server_new(&info) : NULL;
+    if (!tl || !srv || tools_register(tl, srv) != 0) {
+        fprintf(stderr, "otelprofd: cannot set up the MCP tools (out of memory)\n");
+        goto out;
+    }
     if (o->addr[2]) {
-        api = cli_api_start(o->addr[2], store, rcv, err, sizeof err);
-        if (!api) {
+        o->origins[o->n_origins] = NULL;
+        mcp_http_config hc = {.addr = o->addr[2],
+                              .token = o->mcp_token,
+                              .allowed_origins = o->n_origins ? o->origins : NULL,
+                              .route = tools_http_route,
+                              .route_user = tl};
+        http = mcp_http_start(srv, &hc, err, sizeof err);
+        if (!http) {
             fprintf(stderr, "otelprofd: %s\n", err);
-            otlp_receiver_stop(rcv);
-            win_store_free(store);
-            return 1;
+            goto out;
         }
+        char url[300];
+        base_url(url, sizeof url, o->addr[2], mcp_http_port(http));
+        tools_set_http_base_url(tl, url);
     }
     if (o->addr[0])
         log_listener("OTLP/gRPC", o->addr[0], otlp_receiver_grpc_port(rcv));
     if (o->addr[1])
         log_listener("OTLP/HTTP", o->addr[1], otlp_receiver_http_port(rcv));
     if (o->addr[2])
-        log_listener("HTTP API", o->addr[2], cli_api_port(api));
+        log_listener("MCP (/mcp) and HTTP API", o->addr[2], mcp_http_port(http));
 
     expiry ex = {.store = store, .stop = false};
     pthread_mutex_init(&ex.mu, NULL);
@@ -350,13 +522,30 @@ static int serve(const serve_opts *o)
     if (!ex_started)
         base_log(BASE_LOG_WARN, "cannot start the expiry thread: buckets expire on ingest only");
 
-    int sig = 0;
-    while (sigwait(&stop_signals, &sig) != 0)
-        ;
-    base_log(BASE_LOG_INFO, "%s received, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    if (o->stdio) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_stop_signal; /* no SA_RESTART: the signal interrupts the read */
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        pthread_sigmask(SIG_UNBLOCK, &stop_signals, NULL);
+        base_log(BASE_LOG_INFO, "MCP on stdio");
+        mcp_stdio_serve(srv, stdin, stdout, &stdio_stop);
+        pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+        base_log(BASE_LOG_INFO, "%s, shutting down",
+                 stdio_stop ? "signal received" : "stdin closed");
+    } else {
+        int sig = 0;
+        while (sigwait(&stop_signals, &sig) != 0)
+            ;
+        base_log(BASE_LOG_INFO, "%s received, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    }
 
-    cli_api_stop(api);
+    mcp_http_stop(http);
+    http = NULL;
     otlp_receiver_stop(rcv);
+    rcv = NULL;
     if (ex_started) {
         pthread_mutex_lock(&ex.mu);
         ex.stop = true;
@@ -366,36 +555,62 @@ static int serve(const serve_opts *o)
     }
     pthread_mutex_destroy(&ex.mu);
     pthread_cond_destroy(&ex.cv);
+    rc = 0;
+out:
+    if (http)
+        mcp_http_stop(http);
+    if (rcv)
+        otlp_receiver_stop(rcv);
+    mcp_server_free(srv);
+    tools_free(tl);
     win_store_free(store);
-    return 0;
+    return rc;
 }
 
 int main(int argc, char **argv)
 {
     int first = 1;
+    serve_opts o;
+    memset(&o, 0, sizeof o);
     if (argc > 1 && argv[1][0] != '-') {
         const char *cmd = argv[1];
+        first = 2;
         if (strcmp(cmd, "serve") == 0) {
-            first = 2;
+        } else if (strcmp(cmd, "mcp") == 0) {
+            o.stdio = true;
+        } else if (strcmp(cmd, "query") == 0) {
+            return cli_query(argc, argv, 2);
         } else if (strcmp(cmd, "help") == 0) {
-            usage(stdout);
+            if (argc > 2 && strcmp(argv[2], "mcp") == 0)
+                usage_mcp(stdout);
+            else if (argc > 2 && strcmp(argv[2], "query") == 0)
+                cli_query_usage(stdout);
+            else
+                usage(stdout);
             return 0;
-        } else if (strcmp(cmd, "mcp") == 0 || strcmp(cmd, "send") == 0 ||
-                   strcmp(cmd, "query") == 0) {
-            fprintf(stderr, "otelprofd: '%s' is not implemented yet in this build\n", cmd);
+        } else if (strcmp(cmd, "send") == 0) {
+            fprintf(stderr, "otelprofd: 'send' is not implemented yet in this build\n");
             return EXIT_USAGE;
         } else {
-            fprintf(stderr, "otelprofd: unknown command '%s': use serve (try otelprofd --help)\n",
+            fprintf(stderr,
+                    "otelprofd: unknown command '%s': use serve, mcp or query (try otelprofd "
+                    "--help)\n",
                     cmd);
             return EXIT_USAGE;
         }
     }
-    serve_opts o;
-    memset(&o, 0, sizeof o);
     int r = parse_args(argc, argv, first, &o);
-    if (r < 0)
-        return EXIT_USAGE;
-    if (r > 0)
-        return 0;
-    return serve(&o);
+    if (r != 0) {
+        free(o.origins_env);
+        return r < 0 ? EXIT_USAGE : 0;
+    }
+    if (o.connect) {
+        base_log_threshold = o.log_level;
+        signal(SIGPIPE, SIG_IGN);
+        r = cli_bridge(o.connect, o.mcp_token);
+    } else {
+        r = serve(&o);
+    }
+    free(o.origins_env);
+    return r;
 }

@@ -1,0 +1,212 @@
+/* tools/http.c — the HTTP API served beside /mcp: /healthz, Prometheus /metrics,
+ * /api/pprof (the export as a download) and /debug/top (pprof -top over a merge, used by
+ * the ingest integration tests). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/base.h"
+#include "tools/tools_internal.h"
+
+static const char TEXT[] = "text/plain; charset=utf-8";
+
+static bool respond(mcp_http_response *out, int status, const char *ctype, tools__buf *b)
+{
+    out->status = status;
+    out->content_type = ctype;
+    if (b->failed) {
+        tools__buf_free(b);
+        static const char msg[] = "answer too large or out of memory\n";
+        out->status = 500;
+        out->content_type = TEXT;
+        out->body = (uint8_t *)strdup(msg);
+        out->len = out->body ? sizeof msg - 1 : 0;
+        return true;
+    }
+    out->len = b->len;
+    out->body = (uint8_t *)tools__take(b);
+    if (!out->body)
+        out->len = 0;
+    return true;
+}
+
+static bool respond_msg(mcp_http_response *out, int status, const char *msg)
+{
+    tools__buf b = {0};
+    tools__printf(&b, "%s\n", msg);
+    return respond(out, status, TEXT, &b);
+}
+
+/* ---- /metrics ------------------------------------------------------------------------ */
+
+static void metric(tools__buf *b, const char *name, const char *type, const char *help,
+                   const char *labels, uint64_t value)
+{
+    if (help)
+        tools__printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+    tools__printf(b, "%s%s %llu\n", name, labels ? labels : "", (unsigned long long)value);
+}
+
+static bool serve_metrics(tools *t, mcp_http_response *out)
+{
+    otlp_stats rs;
+    memset(&rs, 0, sizeof rs);
+    if (t->receiver)
+        otlp_receiver_stats(t->receiver, &rs);
+    win_stats ws;
+    memset(&ws, 0, sizeof ws);
+    win_store_stats(t->store, &ws);
+    tools__buf b = {0};
+    metric(&b, "otelprofd_received_requests_total", "counter",
+           "OTLP export requests received, by transport.", "{transport=\"grpc\"}",
+           rs.requests_grpc);
+    metric(&b, "otelprofd_received_requests_total", "counter", NULL, "{transport=\"http\"}",
+           rs.requests_http);
+    metric(&b, "otelprofd_failed_requests_total", "counter",
+           "OTLP requests answered with an error (did not decode, too large, wrong type...).", NULL,
+           rs.requests_failed);
+    metric(&b, "otelprofd_received_bytes_total", "counter", "Uncompressed OTLP bytes received.",
+           NULL, rs.bytes_received);
+    metric(&b, "otelprofd_received_profiles_total", "counter",
+           "OTLP profiles received, accepted or rejected.", NULL,
+           rs.profiles_accepted + rs.profiles_rejected);
+    metric(&b, "otelprofd_rejected_profiles_total", "counter",
+           "OTLP profiles rejected whole because they break a rule of the spec.", NULL,
+           rs.profiles_rejected);
+    metric(&b, "otelprofd_received_samples_total", "counter",
+           "Observations (sample x timestamp) received, stored or not.", NULL,
+           rs.samples_stored + rs.samples_rejected + rs.samples_too_old + rs.samples_too_new);
+    metric(&b, "otelprofd_rejected_samples_total", "counter", "Observations not stored, by reason.",
+           "{reason=\"invalid\"}", rs.samples_rejected);
+    metric(&b, "otelprofd_rejected_samples_total", "counter", NULL, "{reason=\"too_old\"}",
+           rs.samples_too_old);
+    metric(&b, "otelprofd_rejected_samples_total", "counter", NULL, "{reason=\"too_new\"}",
+           rs.samples_too_new);
+    metric(&b, "otelprofd_series", "gauge", "Series (profile type + resource) retained.", NULL,
+           ws.series);
+    metric(&b, "otelprofd_stack_nodes", "gauge", "Interned stack prefix-tree nodes.", NULL,
+           ws.nodes);
+    metric(&b, "otelprofd_frames", "gauge", "Interned frames.", NULL, ws.frames);
+    metric(&b, "otelprofd_bucket_entries", "gauge", "Entries in retained time buckets.", NULL,
+           ws.entries);
+    metric(&b, "otelprofd_memory_used_bytes", "gauge", "Accounted memory of the store.", NULL,
+           ws.memory_used);
+    metric(&b, "otelprofd_memory_limit_bytes", "gauge", "The store's --memory-limit.", NULL,
+           ws.memory_limit);
+    metric(&b, "otelprofd_evicted_buckets_total", "counter",
+           "Buckets dropped early because the memory limit was reached.", NULL, ws.evicted_buckets);
+    metric(&b, "otelprofd_expired_buckets_total", "counter",
+           "Buckets dropped because they passed the retention.", NULL, ws.expired_buckets);
+    return respond(out, 200, "text/plain; version=0.0.4; charset=utf-8", &b);
+}
+
+/* ---- /debug/top -------------------------------------------------------------------- */
+
+static bool parse_ns(const char *text, int64_t *out)
+{
+    if (!text || !*text)
+        return false;
+    char *end;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (errno || *end)
+        return false;
+    *out = (int64_t)v;
+    return true;
+}
+
+static bool serve_top(tools *t, mcp_http_arg_fn arg, void *conn, mcp_http_response *out)
+{
+    const char *type = arg(conn, "profile_type");
+    const char *sel_text = arg(conn, "selector");
+    const char *start = arg(conn, "start");
+    const char *end = arg(conn, "end");
+    if (!type || !*type)
+        return respond_msg(out, 400, "missing profile_type: e.g. ?profile_type=cpu:nanoseconds");
+    win_query q = {
+        .profile_type = type, .selector = NULL, .start_ns = INT64_MIN, .end_ns = INT64_MAX};
+    if (start && !parse_ns(start, &q.start_ns))
+        return respond_msg(out, 400, "start: use unix nanoseconds");
+    if (end && !parse_ns(end, &q.end_ns))
+        return respond_msg(out, 400, "end: use unix nanoseconds");
+    char err[512] = "";
+    win_selector *sel = NULL;
+    if (sel_text && *sel_text) {
+        sel = win_selector_parse(sel_text, err, sizeof err);
+        if (!sel)
+            return respond_msg(out, 400, err[0] ? err : "selector: cannot parse");
+        q.selector = sel;
+    }
+    win_merged *m = win_merge(t->store, &q, err, sizeof err);
+    win_selector_free(sel);
+    if (!m)
+        return respond_msg(out, 500, err[0] ? err : "merge failed");
+    win_top_row *rows = NULL;
+    int64_t n = win_top(m, &rows);
+    if (n < 0) {
+        win_merged_free(m);
+        return respond_msg(out, 500, "out of memory");
+    }
+    tools__buf b = {0};
+    tools__printf(&b, "total %lld\n", (long long)m->total);
+    for (int64_t i = 0; i < n; i++)
+        tools__printf(&b, "%lld %lld %s\n", (long long)rows[i].flat, (long long)rows[i].cum,
+                      rows[i].function ? rows[i].function : "");
+    free(rows);
+    win_merged_free(m);
+    return respond(out, 200, TEXT, &b);
+}
+
+/* ---- /api/pprof ------------------------------------------------------------------------ */
+
+static bool serve_pprof(tools *t, mcp_http_arg_fn arg, void *conn, mcp_http_response *out)
+{
+    const char *type = arg(conn, "profile_type");
+    if (!type || !*type) {
+        char *types = tools__types_present(t);
+        tools__buf b = {0};
+        tools__printf(&b,
+                      "missing profile_type: e.g. /api/pprof?profile_type=cpu:nanoseconds. "
+                      "Profile types present: %s",
+                      types ? types : "?");
+        free(types);
+        tools__append(&b, "\n", 1);
+        return respond(out, 400, TEXT, &b);
+    }
+    uint8_t *pb = NULL;
+    size_t len = 0;
+    char err[1024] = "";
+    if (tools__pprof_bytes(t, type, arg(conn, "selector"), arg(conn, "service_name"),
+                           arg(conn, "start"), arg(conn, "end"), &pb, &len, err, sizeof err) != 0)
+        return respond_msg(out, 400, err[0] ? err : "cannot export the profile");
+    out->status = 200;
+    out->content_type = "application/octet-stream";
+    out->body = pb;
+    out->len = len;
+    out->extra_header_name = "Content-Disposition";
+    out->extra_header_value = "attachment; filename=\"profile.pb.gz\"";
+    return true;
+}
+
+bool tools_http_route(void *user, const char *method, const char *path, mcp_http_arg_fn arg,
+                      void *conn, mcp_http_response *out)
+{
+    tools *t = user;
+    bool known = strcmp(path, "/healthz") == 0 || strcmp(path, "/metrics") == 0 ||
+                 strcmp(path, "/debug/top") == 0 || strcmp(path, "/api/pprof") == 0;
+    if (!known)
+        return false;
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+        out->extra_header_name = "Allow";
+        out->extra_header_value = "GET, HEAD";
+        return respond_msg(out, 405, "method not allowed: use GET");
+    }
+    if (strcmp(path, "/healthz") == 0)
+        return respond_msg(out, 200, "ok");
+    if (strcmp(path, "/metrics") == 0)
+        return serve_metrics(t, out);
+    if (strcmp(path, "/debug/top") == 0)
+        return serve_top(t, arg, conn, out);
+    return serve_pprof(t, arg, conn, out);
+}

@@ -1,0 +1,1113 @@
+/* tools/profile.c — the query_profile_* tools and export_pprof: run window/ + query/ and
+ * render compact text (header lines, `[N]{cols}:`, CSV rows) plus structuredContent.
+ * Answers over the text budget are recomputed with a smaller row limit, so "(other)" rows
+ * keep carrying the value that was cut instead of rows silently disappearing. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/base.h"
+#include "tools/tools_internal.h"
+
+static double pct(int64_t v, int64_t total)
+{
+    return total ? 100.0 * (double)v / (double)total : 0.0;
+}
+
+static void add_time(cJSON *obj, const char *key, int64_t ns, bool valid)
+{
+    char t[48];
+    if (!valid || ns == INT64_MIN || ns == INT64_MAX) {
+        cJSON_AddNullToObject(obj, key);
+        return;
+    }
+    tools__time(t, sizeof t, ns);
+    cJSON_AddStringToObject(obj, key, t);
+}
+
+/* A smaller limit that should fit the budget, given what `len` bytes held `rows` rows. */
+static uint32_t shrink(uint32_t rows, size_t len, uint32_t min)
+{
+    double f = (double)(TOOLS__TEXT_BUDGET * 9 / 10) / (double)(len ? len : 1);
+    double n = floor((double)rows * f);
+    if (n >= (double)rows)
+        n = (double)rows - 1;
+    if (n < (double)min)
+        n = (double)min;
+    return (uint32_t)n;
+}
+
+static void no_data(tools__buf *b, const tools__args *a)
+{
+    tools__printf(b,
+                  "No samples of %s match %s in this range. Check list_profile_types and "
+                  "list_label_values for what is present, or widen start/end.\n",
+                  a->profile_type, a->selector_text);
+}
+
+static int sort_arg(const cJSON *args, const char *name, q_sort *s, mcp_tool_result *out)
+{
+    const char *v = NULL;
+    *s = Q_SORT_FLAT;
+    if (tools__str_arg(args, name, &v, out) != 0)
+        return -1;
+    if (!v || strcmp(v, "flat") == 0)
+        return 0;
+    if (strcmp(v, "cum") == 0) {
+        *s = Q_SORT_CUM;
+        return 0;
+    }
+    tools__error(out,
+                 "%s must be \"flat\" (self value) or \"cum\" (value including callees), "
+                 "not \"%s\"",
+                 name, v);
+    return -1;
+}
+
+/* ---- query_profile_table -------------------------------------------------------- */
+
+static char *render_table(const tools__args *a, const win_merged *m, const q_table *tb, q_sort sort,
+                          const char *filter, bool cut)
+{
+    const char *unit = tools__unit_of(a->profile_type);
+    tools__buf b = {0};
+    tools__header(&b, sort == Q_SORT_CUM ? "Top functions by cum" : "Top functions by flat", a, m);
+    if (m->total == 0) {
+        no_data(&b, a);
+        return tools__take(&b);
+    }
+    char total[32];
+    tools__human(total, sizeof total, (double)m->total, unit);
+    tools__printf(&b,
+                  "Total %s over %u series; %u of %u functions%s%s%s shown, covering %.1f%% of "
+                  "flat.%s\n",
+                  total, m->n_series, tb->n_rows, tb->n_functions, filter ? " matching \"" : "",
+                  filter ? filter : "", filter ? "\"" : "", pct(tb->shown_flat, m->total),
+                  cut ? " (limit lowered to stay under ~4,000 tokens)" : "");
+    bool other = tb->n_functions > tb->n_rows;
+    tools__printf(&b, "[%u]{flat,flat%%,cum,cum%%,function,file}:\n",
+                  tb->n_rows + (other ? 1u : 0u));
+    for (uint32_t i = 0; i < tb->n_rows; i++) {
+        const q_table_row *r = &tb->rows[i];
+        char f[32], c[32];
+        tools__human(f, sizeof f, (double)r->flat, unit);
+        tools__human(c, sizeof c, (double)r->cum, unit);
+        tools__printf(&b, "  %s,%.2f,%s,%.2f,", f, pct(r->flat, m->total), c,
+                      pct(r->cum, m->total));
+        tools__csv(&b, r->function);
+        tools__append(&b, ",", 1);
+        tools__csv(&b, r->file);
+        tools__append(&b, "\n", 1);
+    }
+    if (other) {
+        char f[32];
+        tools__human(f, sizeof f, (double)tb->other_flat, unit);
+        tools__printf(&b, "  %s,%.2f,,,(other),\n", f, pct(tb->other_flat, m->total));
+    }
+    if (tb->n_rows)
+        tools__printf(&b, "Next: query_profile_sandwich function=<name> for callers and callees; "
+                          "query_profile_flamegraph for the call tree.\n");
+    return tools__take(&b);
+}
+
+static cJSON *table_json(const tools__args *a, const win_merged *m, const q_table *tb)
+{
+    cJSON *s = cJSON_CreateObject();
+    cJSON_AddStringToObject(s, "profile_type", a->profile_type);
+    cJSON_AddStringToObject(s, "unit", tools__unit_of(a->profile_type));
+    cJSON_AddStringToObject(s, "selector", a->selector_text);
+    cJSON_AddNumberToObject(s, "total", (double)m->total);
+    add_time(s, "start", m->start_ns, m->start_ns < m->end_ns);
+    add_time(s, "end", m->end_ns, m->start_ns < m->end_ns);
+    cJSON_AddNumberToObject(s, "series", m->n_series);
+    cJSON_AddNumberToObject(s, "functions", tb->n_functions);
+    cJSON *rows = cJSON_AddArrayToObject(s, "rows");
+    for (uint32_t i = 0; i < tb->n_rows; i++) {
+        const q_table_row *r = &tb->rows[i];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "function", r->function ? r->function : "");
+        cJSON_AddStringToObject(o, "file", r->file ? r->file : "");
+        cJSON_AddNumberToObject(o, "flat", (double)r->flat);
+        cJSON_AddNumberToObject(o, "cum", (double)r->cum);
+        cJSON_AddNumberToObject(o, "flat_percent", pct(r->flat, m->total));
+        cJSON_AddNumberToObject(o, "cum_percent", pct(r->cum, m->total));
+        cJSON_AddItemToArray(rows, o);
+    }
+    cJSON_AddNumberToObject(s, "other_flat", (double)tb->other_flat);
+    return s;
+}
+
+int tools__table(void *user, mcp_call *call, const cJSON *args, mcp_tool_result *out)
+{
+    (void)call;
+    tools *t = user;
+    q_table_opts o = {0};
+    uint32_t limit;
+    if (sort_arg(args, "sort", &o.sort, out) != 0 ||
+        tools__uint_arg(args, "limit", 25, 1, 500, &limit, out) != 0 ||
+        tools__str_arg(args, "filter", &o.filter, out) != 0)
+        return 0;
+    if (o.filter && !*o.filter)
+        o.filter = NULL;
+    tools__args a;
+    if (tools__parse_common(t, args, TOOLS__PTYPE_REQUIRED, &a, out) != 0)
+        return 0;
+    win_merged *m = tools__merge(t, &a, false, out);
+    if (!m) {
+        tools__args_free(&a);
+        return 0;
+    }
+    bool cut = false;
+    for (;;) {
+        o.limit = limit;
+        char err[512] = "";
+        q_table *tb = q_table_compute(m, &o, err, sizeof err);
+        if (!tb) {
+            tools__error(out,
+                         "filter: %s. Use a POSIX extended regex matched anywhere in the "
+                         "function name, e.g. \"^runtime\\\\.\" or \"json|flate\".",
+                         err[0] ? err : "cannot compute the table");
+            break;
+        }
+        char *text = render_table(&a, m, tb, o.sort, o.filter, cut);
+        if (text && strlen(text) > TOOLS__TEXT_BUDGET && tb->n_rows > 1) {
+            limit = shrink(tb->n_rows, strlen(text), 1);
+            cut = true;
+            free(text);
+            q_table_free(tb);
+            continue;
+        }
+        out->text = text;
+        out->structured = table_json(&a, m, tb);
+        q_table_free(tb);
+        break;
+    }
+    win_merged_free(m);
+    tools__args_free(&a);
+    return 0;
+}
+
+/* ---- flame graph rows (shared with the sandwich) -------------------------------------- */
+
+static void render_flame_rows(tools__buf *b, const q_flame *f, int64_t total, const char *unit)
+{
+    tools__printf(b, "[%u]{id,parent,depth,cum,cum%%,flat,name}:\n", f->n_rows);
+    for (uint32_t i = 0; i < f->n_rows; i++) {
+        const q_flame_row *r = &f->rows[i];
+        char c[32], fl[32];
+        tools__human(c, sizeof c, (double)r->cum, unit);
+        tools__human(fl, sizeof fl, (double)r->flat, unit);
+        tools__printf(b, "  %d,%d,%u,%s,%.2f,%s,", r->id, r->parent, r->depth, c,
+                      pct(r->cum, total), fl);
+        tools__csv(b, r->name);
+        tools__append(b, "\n", 1);
+    }
+}
+
+static cJSON *flame_rows_json(const q_flame *f)
+{
+    cJSON *rows = cJSON_CreateArray();
+    for (uint32_t i = 0; i < f->n_rows; i++) {
+        const q_flame_row *r = &f->rows[i];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "id", r->id);
+        cJSON_AddNumberToObject(o, "parent", r->parent);
+        cJSON_AddNumberToObject(o, "depth", r->depth);
+        cJSON_AddNumberToObject(o, "cum", (double)r->cum);
+        cJSON_AddNumberToObject(o, "flat", (double)r->flat);
+        cJSON_AddStringToObject(o, "name", r->name ? r->name : "");
+        if (r->is_other)
+            cJSON_AddTrueToObject(o, "other");
+        if (r->truncated)
+            cJSON_AddTrueToObject(o, "truncated");
+        cJSON_AddItemToArray(rows, o);
+    }
+    return rows;
+}
+
+static uint32_t count_truncated(const q_flame *f)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < f->n_rows; i++)
+        n += f->rows[i].truncated ? 1u : 0u;
+    return n;
+}
+
+/* A child of row 0 that is not "(other)", for the zoom hint; NULL when none. */
+static const char *first_child(const q_flame *f)
+{
+    for (uint32_t i = 1; i < f->n_rows; i++)
+        if (f->rows[i].parent == 0 && !f->rows[i].is_other)
+            return f->rows[i].name;
+    return NULL;
+}
+
+/* ---- query_profile_flamegraph ------------------------------------------------------ */
+
+#define MAX_FOCUS 64
+
+static void focus_json_list(tools__buf *b, const char *const *path, uint32_t n, const char *more)
+{
+    tools__append(b, "[", 1);
+    for (uint32_t i = 0; i < n; i++) {
+        cJSON *s = cJSON_CreateString(path[i]);
+        char *j = s ? cJSON_PrintUnformatted(s) : NULL;
+        tools__printf(b, "%s%s", i ? "," : "", j ? j : "\"\"");
+        free(j);
+        cJSON_Delete(s);
+    }
+    if (more) {
+        cJSON *s = cJSON_CreateString(more);
+        char *j = s ? cJSON_PrintUnformatted(s) : NULL;
+        tools__printf(b, "%s%s", n ? "," : "", j ? j : "\"\"");
+        free(j);
+        cJSON_Delete(s);
+    }
+    tools__append(b, "]", 1);
+}
+
+/* focus_path matched nothing: find its longest prefix that matches, and name the frames
+ * that may follow it, so the model can correct the path. */
+static void focus_not_found(const win_merged *m, const char *const *path, uint32_t n,
+                            mcp_tool_result *out)
+{
+    tools__buf b = {0};
+    uint32_t k = n;
+    q_flame *f = NULL;
+    while (k-- > 0) {
+        q_flame_opts o = {
+            .focus_path = path, .n_focus = k, .max_depth = 1, .min_percent = 0, .max_nodes = 12};
+        char err[256];
+        f = q_flame_compute(m, &o, err, sizeof err);
+        if (f && f->focus_found)
+            break;
+        q_flame_free(f);
+        f = NULL;
+    }
+    tools__printf(&b, "focus_path matches no stack: ");
+    focus_json_list(&b, path, n, NULL);
+    if (f) {
+        tools__printf(&b,
+                      " stops matching at element %u (\"%s\"). focus_path lists frames "
+                      "from the root (outermost caller first, as in the rows of an "
+                      "unfocused query_profile_flamegraph). Frames that follow ",
+                      k, path[k]);
+        focus_json_list(&b, path, k, NULL);
+        tools__printf(&b, " are: ");
+        bool any = false;
+        for (uint32_t i = 1; i < f->n_rows; i++) {
+            if (f->rows[i].parent != 0 || f->rows[i].is_other)
+                continue;
+            tools__printf(&b, "%s\"%s\"", any ? ", " : "", f->rows[i].name);
+            any = true;
+        }
+        if (!any)
+            tools__printf(&b, "none (the path ends at a leaf)");
+        tools__printf(&b, ".");
+        q_flame_free(f);
+    }
+    tools__error(out, "%s", b.p && !b.failed ? b.p : "focus_path matches no stack");
+    tools__buf_free(&b);
+}
+
+static int focus_arg(const cJSON *args, const char **path, uint32_t *n, mcp_tool_result *out)
+{
+    *n = 0;
+    const cJSON *fp = cJSON_GetObjectItemCaseSensitive(args, "focus_path");
+    if (!fp || cJSON_IsNull(fp))
+        return 0;
+    if (cJSON_IsString(fp) && fp->valuestring) {
+        if (*fp->valuestring)
+            path[(*n)++] = fp->valuestring;
+        return 0;
+    }
+    if (!cJSON_IsArray(fp) || cJSON_GetArraySize(fp) > MAX_FOCUS) {
+        tools__error(out,
+                     "focus_path must be an array of at most %d function names (or 0x "
+                     "addresses) from the root, e.g. [\"main\", \"handleRequest\"]",
+                     MAX_FOCUS);
+        return -1;
+    }
+    const cJSON *it;
+    cJSON_ArrayForEach(it, fp)
+    {
+        if (!cJSON_IsString(it) || !it->valuestring || !*it->valuestring) {
+            tools__error(out, "focus_path elements must be non-empty strings (function names "
+                              "or 0x addresses as shown in the rows)");
+            return -1;
+        }
+        path[(*n)++] = it->valuestring;
+    }
+    return 0;
+}
+
+int tools__flamegraph(void *user, mcp_call *call, const cJSON *args, mcp_tool_result *out)
+{
+    (void)call;
+    tools *t = user;
+    const char *path[MAX_FOCUS];
+    q_flame_opts o = {0};
+    double min_pct;
+    uint32_t max_nodes;
+    if (focus_arg(args, path, &o.n_focus, out) != 0 ||
+        tools__uint_arg(args, "max_depth", 16, 1, 256, &o.max_depth, out) != 0 ||
+        tools__double_arg(args, "min_percent", 0.5, 0, 100, &min_pct, out) != 0 ||
+        tools__uint_arg(args, "max_nodes", 120, 2, 2000, &max_nodes, out) != 0)
+        return 0;
+    o.focus_path = path;
+    o.min_percent = min_pct;
+    tools__args a;
+    if (tools__parse_common(t, args, TOOLS__PTYPE_REQUIRED, &a, out) != 0)
+        return 0;
+    win_merged *m = tools__merge(t, &a, false, out);
+    if (!m) {
+        tools__args_free(&a);
+        return 0;
+    }
+    const char *unit = tools__unit_of(a.profile_type);
+    bool cut = false;
+    for (;;) {
+        o.max_nodes = max_nodes;
+        char err[512] = "";
+        q_flame *f = q_flame_compute(m, &o, err, sizeof err);
+        if (!f) {
+            tools__error(out, "cannot build the call tree: %s", err[0] ? err : "out of memory");
+            break;
+        }
+        if (m->total == 0) {
+            tools__buf b = {0};
+            tools__header(&b, "Call tree", &a, m);
+            no_data(&b, &a);
+            out->text = tools__take(&b);
+            out->structured = cJSON_CreateObject();
+            cJSON_AddStringToObject(out->structured, "profile_type", a.profile_type);
+            cJSON_AddStringToObject(out->structured, "unit", unit);
+            cJSON_AddStringToObject(out->structured, "selector", a.selector_text);
+            cJSON_AddNumberToObject(out->structured, "total", 0);
+            cJSON_AddNumberToObject(out->structured, "root_cum", 0);
+            cJSON_AddItemToObject(out->structured, "rows", cJSON_CreateArray());
+            q_flame_free(f);
+            break;
+        }
+        if (!f->focus_found) {
+            q_flame_free(f);
+            focus_not_found(m, path, o.n_focus, out);
+            break;
+        }
+        tools__buf b = {0};
+        tools__header(&b, "Call tree", &a, m);
+        char total[32], root[32];
+        tools__human(total, sizeof total, (double)m->total, unit);
+        tools__human(root, sizeof root, (double)f->root_cum, unit);
+        tools__printf(&b, "Total %s over %u series", total, m->n_series);
+        if (o.n_focus) {
+            tools__printf(&b, "; focus ");
+            focus_json_list(&b, path, o.n_focus, NULL);
+            tools__printf(&b, " has cum %s (%.2f%% of total)", root, pct(f->root_cum, m->total));
+        }
+        uint32_t trunc = count_truncated(f);
+        tools__printf(&b,
+                      ".\n%u rows, breadth-first, children by cum; %u nodes pruned (children "
+                      "under %g%% of the root folded into \"(other)\" rows, max_nodes %u%s, "
+                      "max_depth %u: %u rows have deeper children not shown).\n",
+                      f->n_rows, f->n_pruned, o.min_percent, o.max_nodes,
+                      cut ? " lowered to stay under ~4,000 tokens" : "", o.max_depth, trunc);
+        const char *child = first_child(f);
+        if (child) {
+            tools__printf(&b, "To zoom into a subtree call again with focus_path = the names "
+                              "from the root down to it, e.g. ");
+            focus_json_list(&b, path, o.n_focus, child);
+            tools__printf(&b, ".\n");
+        }
+        render_flame_rows(&b, f, m->total, unit);
+        char *text = tools__take(&b);
+        if (text && strlen(text) > TOOLS__TEXT_BUDGET && o.max_nodes > 2) {
+            max_nodes = shrink(f->n_rows, strlen(text), 2);
+            cut = true;
+            free(text);
+            q_flame_free(f);
+            continue;
+        }
+        cJSON *s = cJSON_CreateObject();
+        cJSON_AddStringToObject(s, "profile_type", a.profile_type);
+        cJSON_AddStringToObject(s, "unit", unit);
+        cJSON_AddStringToObject(s, "selector", a.selector_text);
+        cJSON_AddNumberToObject(s, "total", (double)m->total);
+        add_time(s, "start", m->start_ns, m->start_ns < m->end_ns);
+        add_time(s, "end", m->end_ns, m->start_ns < m->end_ns);
+        cJSON_AddNumberToObject(s, "series", m->n_series);
+        cJSON_AddNumberToObject(s, "root_cum", (double)f->root_cum);
+        cJSON_AddNumberToObject(s, "pruned", f->n_pruned);
+        cJSON_AddItemToObject(s, "rows", flame_rows_json(f));
+        out->text = text;
+        out->structured = s;
+        q_flame_free(f);
+        break;
+    }
+    win_merged_free(m);
+    tools__args_free(&a);
+    return 0;
+}
+
+/* ---- query_profile_sandwich ------------------------------------------------------- */
+
+static void function_not_found(const win_merged *m, const char *fn, mcp_tool_result *out)
+{
+    win_top_row *rows = NULL;
+    int64_t n = win_top(m, &rows);
+    tools__buf b = {0};
+    tools__printf(&b, "function \"%s\" is not in this profile. ", fn);
+    unsigned shown = 0;
+    for (int64_t i = 0; i < n && shown < 10; i++) {
+        if (!rows[i].function || !strcasestr(rows[i].function, fn))
+            continue;
+        tools__printf(&b, "%s\"%s\"", shown ? ", " : "Similar names: ", rows[i].function);
+        shown++;
+    }
+    if (shown) {
+        tools__printf(&b, ". Give the exact name as shown by query_profile_table.");
+    } else {
+        for (int64_t i = 0; i < n && shown < 5; i++, shown++)
+            tools__printf(&b, "%s\"%s\"", shown ? ", " : "No name contains it; the hottest are ",
+                          rows[i].function ? rows[i].function : "");
+        tools__printf(&b,
+                      "%sUse query_profile_table (with filter=\"regex\") to find the exact "
+                      "name.",
+                      shown ? ". " : "");
+    }
+    free(rows);
+    tools__error(out, "%s", b.p && !b.failed ? b.p : "function not found");
+    tools__buf_free(&b);
+}
+
+int tools__sandwich(void *user, mcp_call *call, const cJSON *args, mcp_tool_result *out)
+{
+    (void)call;
+    tools *t = user;
+    q_sandwich_opts o = {0};
+    uint32_t max_nodes;
+    double min_pct;
+    if (tools__str_arg(args, "function", &o.function, out) != 0 ||
+        tools__uint_arg(args, "max_depth", 8, 1, 64, &o.max_depth, out) != 0 ||
+        tools__uint_arg(args, "max_nodes", 60, 2, 1000, &max_nodes, out) != 0 ||
+        tools__double_arg(args, "min_percent", 0.5, 0, 100, &min_pct, out) != 0)
+        return 0;
+    o.min_percent = min_pct;
+    if (!o.function || !*o.function) {
+        tools__error(out, "function is required: a function name as shown by "
+                          "query_profile_table (or a 0x address of an unsymbolized frame)");
+        return 0;
+    }
+    tools__args a;
+    if (tools__parse_common(t, args, TOOLS__PTYPE_REQUIRED, &a, out) != 0)
+        return 0;
+    win_merged *m = tools__merge(t, &a, false, out);
+    if (!m) {
+        tools__args_free(&a);
+        return 0;
+    }
+    const char *unit = tools__unit_of(a.profile_type);
+    bool cut = false;
+    for (;;) {
+        o.max_nodes = max_nodes;
+        char err[512] = "";
+        q_sandwich *sw = q_sandwich_compute(m, &o, err, sizeof err);
+        if (!sw) {
+            tools__error(out, "cannot compute the sandwich: %s", err[0] ? err : "out of memory");
+            break;
+        }
+        if (!sw->found) {
+            q_sandwich_free(sw);
+            function_not_found(m, o.function, out);
+            break;
+        }
+        tools__buf b = {0};
+        char what[160];
+        snprintf(what, sizeof what, "Callers and callees of %.120s", o.function);
+        tools__header(&b, what, &a, m);
+        char total[32], fl[32], cu[32];
+        tools__human(total, sizeof total, (double)m->total, unit);
+        tools__human(fl, sizeof fl, (double)sw->flat, unit);
+        tools__human(cu, sizeof cu, (double)sw->cum, unit);
+        tools__printf(&b,
+                      "%s: flat %s (%.2f%%), cum %s (%.2f%%) of total %s. Trees keep at most %u "
+                      "rows each%s and %u levels; \"(other)\" rows carry what was folded.\n",
+                      o.function, fl, pct(sw->flat, m->total), cu, pct(sw->cum, m->total), total,
+                      o.max_nodes, cut ? " (lowered to stay under ~4,000 tokens)" : "",
+                      o.max_depth);
+        tools__printf(&b, "Callers (row 0 is the function; children are who calls it, up to "
+                          "the roots):\n");
+        render_flame_rows(&b, &sw->callers, m->total, unit);
+        tools__printf(&b, "Callees (row 0 is the function; children are what it calls, down "
+                          "to the leaves):\n");
+        render_flame_rows(&b, &sw->callees, m->total, unit);
+        tools__printf(&b, "Next: query_profile_flamegraph with focus_path ending in this "
+                          "function, or query_profile_timeseries function=<name>.\n");
+        char *text = tools__take(&b);
+        uint32_t rows =
+            sw->callers.n_rows > sw->callees.n_rows ? sw->callers.n_rows : sw->callees.n_rows;
+        if (text && strlen(text) > TOOLS__TEXT_BUDGET && o.max_nodes > 2) {
+            max_nodes = shrink(rows, strlen(text), 2);
+            cut = true;
+            free(text);
+            q_sandwich_free(sw);
+            continue;
+        }
+        cJSON *s = cJSON_CreateObject();
+        cJSON_AddStringToObject(s, "profile_type", a.profile_type);
+        cJSON_AddStringToObject(s, "unit", unit);
+        cJSON_AddStringToObject(s, "selector", a.selector_text);
+        cJSON_AddStringToObject(s, "function", o.function);
+        cJSON_AddNumberToObject(s, "total", (double)m->total);
+        cJSON_AddNumberToObject(s, "flat", (double)sw->flat);
+        cJSON_AddNumberToObject(s, "cum", (double)sw->cum);
+        cJSON_AddItemToObject(s, "callers", flame_rows_json(&sw->callers));
+        cJSON_AddItemToObject(s, "callees", flame_rows_json(&sw->callees));
+        out->text = text;
+        out->structured = s;
+        q_sandwich_free(sw);
+        break;
+    }
+    win_merged_free(m);
+    tools__args_free(&a);
+    return 0;
+}
+
+/* ---- query_profile_diff ----------------------------------------------------------- */
+
+static double covered_seconds(const win_merged *m, const tools__args *a, int64_t resolution)
+{
+    if (m->end_ns > m->start_ns)
+        return (double)(m->end_ns - m->start_ns) / 1e9;
+    if (a->has_start && a->has_end)
+        return (double)(a->end_ns - a->start_ns) / 1e9;
+    return (double)resolution / 1e9;
+}
+
+static void signed_human(char *out, size_t len, double v, const char *unit)
+{
+    char h[32];
+    tools__human(h, sizeof h, v, unit);
+    snprintf(out, len, "%s%s", v > 0 && strcmp(h, "0") != 0 ? "+" : "", h);
+}
+
+static void side_json(cJSON *s, const char *key, const tools__args *a, const win_merged *m,
+                      double seconds)
+{
+    cJSON *o = cJSON_AddObjectToObject(s, key);
+    cJSON_AddStringToObject(o, "selector", a->selector_text);
+    add_time(o, "start", m->start_ns, m->start_ns < m->end_ns);
+    add_time(o, "end", m->end_ns, m->start_ns < m->end_ns);
+    cJSON_AddNumberToObject(o, "total", (double)m->total);
+    cJSON_AddNumberToObject(o, "seconds", seconds);
+    cJSON_AddNumberToObject(o, "per_second", seconds > 0 ? (double)m->total / seconds : 0);
+}
+
+int tools__diff(void *user, mcp_call *call, const cJSON *args, mcp_tool_result *out)
+{
+    (void)call;
+    tools *t = user;
+    q_diff_opts o = {0};
+    uint32_t limit;
+    if (sort_arg(args, "by", &o.by, out) != 0 ||
+        tools__uint_arg(args, "limit", 25, 1, 200, &limit, out) != 0)
+        return 0;
+    const cJSON *bo = args ? cJSON_GetObjectItemCaseSensitive(args, "baseline") : NULL;
+    const cJSON *co = args ? cJSON_GetObjectItemCaseSensitive(args, "comparison") : NULL;
+    const char *svc = NULL;
+    if (tools__str_arg(args, "service_name", &svc, out) != 0)
+        return 0;
+    tools__args a, ba, ca;
+    if (tools__parse_common(t, args, TOOLS__PTYPE_REQUIRED, &a, out) != 0)
+        return 0;
+    if (tools__parse_range_sel(t, bo, &a, svc, "baseline", &ba, out) != 0) {
+        tools__args_free(&a);
+        return 0;
+    }
+    if (tools__parse_range_sel(t, co, &a, svc, "comparison", &ca, out) != 0) {
+        tools__args_free(&ba);
+        tools__args_free(&a);
+        return 0;
+    }
+    if (ba.start_ns == ca.start_ns && ba.end_ns == ca.end_ns &&
+        strcmp(ba.selector_text, ca.selector_text) == 0) {
+        tools__error(out,
+                     "baseline and comparison select the same data: give them different "
+                     "ranges and/or selectors, e.g. baseline {\"start\":\"now-2h\",\"end\":"
+                     "\"now-1h\"}, comparison {\"start\":\"now-1h\"}, or baseline {\"selector\":"
+                     "\"{service.version=\\\"1.2\\\"}\"}, comparison {\"selector\":"
+                     "\"{service.version=\\\"1.3\\\"}\"}");
+        goto done;
+    }
+    win_merged *bm = tools__merge(t, &ba, false, out);
+    win_merged *cm = bm ? tools__merge(t, &ca, false, out) : NULL;
+    if (!bm || !cm) {
+        win_merged_free(bm);
+        goto done;
+    }
+    const char *unit = tools__unit_of(a.profile_type);
+    int64_t res = win_store_resolution(t->store);
+    o.base_seconds = covered_seconds(bm, &ba, res);
+    o.cmp_seconds = covered_seconds(cm, &ca, res);
+    bool cut = false;
+    for (;;) {
+        o.limit = limit;
+        char err[512] = "";
+        q_diff *d = q_diff_compute(bm, cm, &o, err, sizeof err);
+        if (!d) {
+            tools__error(out, "cannot compute the diff: %s", err[0] ? err : "out of memory");
+            break;
+        }
+        tools__buf b = {0};
+        char bt[32], bps[32], ct[32], cps[32], brange[128], crange[128];
+        tools__human(bt, sizeof bt, (double)d->base_total, unit);
+        tools__human(bps, sizeof bps, d->base_total_per_s, unit);
+        tools__human(ct, sizeof ct, (double)d->cmp_total, unit);
+        tools__human(cps, sizeof cps, d->cmp_total_per_s, unit);
+        tools__range(brange, sizeof brange, bm->start_ns, bm->end_ns);
+        tools__range(crange, sizeof crange, cm->start_ns, cm->end_ns);
+        tools__printf(&b, "Diff by %s, %s\n", o.by == Q_SORT_CUM ? "cum" : "flat", a.profile_type);
+        tools__printf(&b, "Baseline %s, %s: total %s = %s/s over %.0fs\n", ba.selector_text, brange,
+                      bt, bps, o.base_seconds);
+        double change =
+            d->base_total_per_s > 0
+                ? 100.0 * (d->cmp_total_per_s - d->base_total_per_s) / d->base_total_per_s
+                : 0;
+        tools__printf(&b, "Comparison %s, %s: total %s = %s/s over %.0fs (%+.1f%%/s)\n",
+                      ca.selector_text, crange, ct, cps, o.cmp_seconds, change);
+        if (d->base_total == 0 || d->cmp_total == 0)
+            tools__printf(&b,
+                          "Note: the %s has no samples; check its range and selector with "
+                          "list_profile_types.\n",
+                          d->base_total == 0 ? "baseline" : "comparison");
+        char other[32];
+        tools__human(other, sizeof other, d->other_abs_delta_per_s, unit);
+        tools__printf(&b,
+                      "%u of %u functions shown, ranked by |delta/s| of %s%s; the rest change "
+                      "by %s/s in absolute total. base%%/cmp%% are shares of each total.\n",
+                      d->n_rows, d->n_functions, o.by == Q_SORT_CUM ? "cum" : "flat",
+                      cut ? " (limit lowered to stay under ~4,000 tokens)" : "", other);
+        tools__printf(&b, "[%u]{function,base/s,cmp/s,delta/s,base%%,cmp%%,delta_pp}:\n",
+                      d->n_rows);
+        for (uint32_t i = 0; i < d->n_rows; i++) {
+            const q_diff_row *r = &d->rows[i];
+            char b1[32], c1[32], d1[40];
+            tools__human(b1, sizeof b1, r->base_per_s, unit);
+            tools__human(c1, sizeof c1, r->cmp_per_s, unit);
+            signed_human(d1, sizeof d1, r->delta_per_s, unit);
+            tools__printf(&b, "  ");
+            tools__csv(&b, r->function);
+            tools__printf(&b, ",%s,%s,%s,%.2f,%.2f,%+.2f\n", b1, c1, d1, r->base_share,
+                          r->cmp_share, r->delta_share);
+        }
+        if (d->n_rows)
+            tools__printf(&b, "Next: query_profile_sandwich on a function that grew, within "
+                              "the comparison range.\n");
+        char *text = tools__take(&b);
+        if (text && strlen(text) > TOOLS__TEXT_BUDGET && d->n_rows > 1) {
+            limit = shrink(d->n_rows, strlen(text), 1);
+            cut = true;
+            free(text);
+            q_diff_free(d);
+            continue;
+        }
+        cJSON *s = cJSON_CreateObject();
+        cJSON_AddStringToObject(s, "profile_type", a.profile_type);
+        cJSON_AddStringToObject(s, "unit", unit);
+        cJSON_AddStringToObject(s, "by", o.by == Q_SORT_CUM ? "cum" : "flat");
+        side_json(s, "baseline", &ba, bm, o.base_seconds);
+        side_json(s, "comparison", &ca, cm, o.cmp_seconds);
+        cJSON_AddNumberToObject(s, "functions", d->n_functions);
+        cJSON *rows = cJSON_AddArrayToObject(s, "rows");
+        for (uint32_t i = 0; i < d->n_rows; i++) {
+            const q_diff_row *r = &d->rows[i];
+            cJSON *ro = cJSON_CreateObject();
+            cJSON_AddStringToObject(ro, "function", r->function ? r->function : "");
+            cJSON_AddNumberToObject(ro, "base_flat", (double)r->base_flat);
+            cJSON_AddNumberToObject(ro, "base_cum", (double)r->base_cum);
+            cJSON_AddNumberToObject(ro, "cmp_flat", (double)r->cmp_flat);
+            cJSON_AddNumberToObject(ro, "cmp_cum", (double)r->cmp_cum);
+            cJSON_AddNumberToObject(ro, "base_per_s", r->base_per_s);
+            cJSON_AddNumberToObject(ro, "cmp_per_s", r->cmp_per_s);
+            cJSON_AddNumberToObject(ro, "delta_per_s", r->delta_per_s);
+            cJSON_AddNumberToObject(ro, "base_percent", r->base_share);
+            cJSON_AddNumberToObject(ro, "cmp_percent", r->cmp_share);
+            cJSON_AddNumberToObject(ro, "delta_pp", r->delta_share);
+            cJSON_AddItemToArray(rows, ro);
+        }
+        cJSON_AddNumberToObject(s, "other_abs_delta_per_s", d->other_abs_delta_per_s);
+        out->text = text;
+        out->structured = s;
+        q_diff_free(d);
+        break;
+    }
+    win_merged_free(bm);
+    win_merged_free(cm);
+done:
+    tools__args_free(&ca);
+    tools__args_free(&ba);
+    tools__args_free(&a);
+    return 0;
+}
+
+/* ---- query_profile_timeseries ----------------------------------------------------- */
+
+#define MAX_STEPS 2000u
+
+int tools__timeseries(void *user, mcp_call *call, const cJSON *args, mcp_tool_result *out)
+{
+    (void)call;
+    tools *t = user;
+    const char *function = NULL, *group_by = NULL;
+    uint32_t limit;
+    if (tools__str_arg(args, "function", &function, out) != 0 ||
+        tools__str_arg(args, "group_by", &group_by, out) != 0 ||
+        tools__uint_arg(args, "limit", 10, 1, 50, &limit, out) != 0)
+        return 0;
+    if (function && !*function)
+        function = NULL;
+    if (group_by && !*group_by)
+        group_by = NULL;
+    if (group_by && strcmp(group_by, "service_name") == 0)
+        group_by = "service.name";
+    int64_t res = win_store_resolution(t->store);
+    int64_t step = 0;
+    const cJSON *st = args ? cJSON_GetObjectItemCaseSensitive(args, "step") : NULL;
+    if (st && !cJSON_IsNull(st)) {
+        char err[256] = "";
+        if (cJSON_IsNumber(st) && st->valuedouble > 0 && st->valuedouble < 1e9) {
+            step = (int64_t)(st->valuedouble * 1e9);
+        } else if (!cJSON_IsString(st) || !st->valuestring ||
+                   q_parse_step(st->valuestring, &step, err, sizeof err) != 0 || step <= 0) {
+            tools__error(out,
+                         "step: %s. Use a duration such as \"10s\", \"1m\", \"1h\" (or "
+                         "seconds as a number); omit it for about 60 steps.",
+                         err[0] ? err : "not a duration");
+            return 0;
+        }
+    }
+    tools__args a;
+    if (tools__parse_common(t, args, TOOLS__PTYPE_REQUIRED, &a, out) != 0)
+        return 0;
+    const char *unit = tools__unit_of(a.profile_type);
+    win_stats ws;
+    memset(&ws, 0, sizeof ws);
+    win_store_stats(t->store, &ws);
+    int64_t from = a.has_start ? a.start_ns : ws.oldest_ns;
+    int64_t to = a.has_end ? a.end_ns : ws.newest_ns;
+    if (a.has_end && !a.has_start && ws.oldest_ns < to)
+        from = ws.oldest_ns;
+    if (to <= from)
+        to = from + res;
+    if (step == 0) {
+        int64_t range = to - from;
+        step = (range / 60 + res - 1) / res * res;
+    }
+    if (step < res)
+        step = (step + res - 1) / res * res;
+    if (step % res)
+        step = (step / res + 1) * res;
+    if ((to - from) / step > (int64_t)MAX_STEPS) {
+        char need[48];
+        tools__duration(need, sizeof need, ((to - from) / MAX_STEPS + res - 1) / res * res);
+        tools__error(out,
+                     "step too small: the range needs more than %u steps. Use step >= %s "
+                     "or a narrower start/end.",
+                     MAX_STEPS, need);
+        tools__args_free(&a);
+        return 0;
+    }
+    win_query q = {.profile_type = a.profile_type,
+                   .selector = a.selector,
+                   .start_ns = a.start_ns,
+                   .end_ns = a.end_ns};
+    char err[512] = "";
+    win_timeseries *ts =
+        win_query_timeseries(t->store, &q, step, function, group_by, limit, err, sizeof err);
+    if (!ts) {
+        tools__error(out, "cannot compute the time series: %s", err[0] ? err : "out of memory");
+        tools__args_free(&a);
+        return 0;
+    }
+    /* the peak step over all groups together */
+    int64_t peak = -1, total = 0;
+    uint32_t peak_i = 0;
+    for (uint32_t g = 0; g < ts->n_groups; g++)
+        total += ts->totals[g];
+    for (uint32_t i = 0; i < ts->n_steps; i++) {
+        int64_t v = 0;
+        for (uint32_t g = 0; g < ts->n_groups; g++)
+            v += ts->values[(size_t)g * ts->n_steps + i];
+        if (v > peak) {
+            peak = v;
+            peak_i = i;
+        }
+    }
+    tools__buf b = {0};
+    char stepn[48], th[32];
+    tools__duration(stepn, sizeof stepn, ts->step_ns);
+    tools__human(th, sizeof th, (double)total, unit);
+    char range[128];
+    tools__range(range, sizeof range, ts->start_ns,
+                 ts->start_ns + (int64_t)ts->n_steps * ts->step_ns);
+    tools__printf(&b, "Time series, %s, %s, %s; step %s", a.profile_type, a.selector_text, range,
+                  stepn);
+    if (function)
+        tools__printf(&b, "; samples containing %s (cum)", function);
+    if (group_by)
+        tools__printf(&b, "; grouped by %s (top %u by total, rest in \"(other)\")", group_by,
+                      limit);
+    tools__printf(&b, "\n");
+    if (total == 0 || ts->n_steps == 0) {
+        tools__printf(&b, "No matching samples in this range%s.\n",
+                      function ? " (is the function name exact? see query_profile_table)" : "");
+    } else {
+        char pt[48], ph[32];
+        tools__time(pt, sizeof pt, ts->start_ns + (int64_t)peak_i * ts->step_ns);
+        tools__human(ph, sizeof ph, (double)peak, unit);
+        tools__printf(&b, "Total %s; peak step %s with %s (%.1f%% of the total).\n", th, pt, ph,
+                      pct(peak, total));
+        tools__buf rows = {0};
+        uint32_t shown = 0;
+        for (uint32_t i = 0; i < ts->n_steps; i++) {
+            if (rows.len > TOOLS__TEXT_BUDGET - 2000)
+                break;
+            char tm[48];
+            tools__time(tm, sizeof tm, ts->start_ns + (int64_t)i * ts->step_ns);
+            tools__printf(&rows, "  %s", tm);
+            for (uint32_t g = 0; g < ts->n_groups; g++) {
+                char v[32];
+                tools__human(v, sizeof v, (double)ts->values[(size_t)g * ts->n_steps + i], unit);
+                tools__printf(&rows, ",%s", v);
+            }
+            tools__append(&rows, "\n", 1);
+            shown++;
+        }
+        if (shown < ts->n_steps)
+            tools__printf(&b,
+                          "First %u of %u steps shown (text cut to stay under ~4,000 tokens; "
+                          "use a larger step or a narrower range).\n",
+                          shown, ts->n_steps);
+        tools__printf(&b, "[%u]{time", shown);
+        for (uint32_t g = 0; g < ts->n_groups; g++) {
+            tools__append(&b, ",", 1);
+            tools__csv(&b, ts->group_names[g][0] ? ts->group_names[g] : "(none)");
+        }
+        tools__printf(&b, "}:\n");
+        tools__append(&b, rows.p ? rows.p : "", rows.len);
+        tools__buf_free(&rows);
+        tools__printf(&b, "Next: query_profile_diff with the peak as comparison and an earlier "
+                          "range as baseline.\n");
+    }
+    cJSON *s = cJSON_CreateObject();
+    cJSON_AddStringToObject(s, "profile_type", a.profile_type);
+    cJSON_AddStringToObject(s, "unit", unit);
+    cJSON_AddStringToObject(s, "selector", a.selector_text);
+    add_time(s, "start", ts->start_ns, ts->n_steps > 0);
+    cJSON_AddNumberToObject(s, "step", (double)ts->step_ns / 1e9);
+    cJSON_AddNumberToObject(s, "n_steps", ts->n_steps);
+    if (function)
+        cJSON_AddStringToObject(s, "function", function);
+    if (group_by)
+        cJSON_AddStringToObject(s, "group_by", group_by);
+    if (total > 0) {
+        cJSON *p = cJSON_AddObjectToObject(s, "peak");
+        add_time(p, "time", ts->start_ns + (int64_t)peak_i * ts->step_ns, true);
+        cJSON_AddNumberToObject(p, "index", peak_i);
+        cJSON_AddNumberToObject(p, "value", (double)peak);
+    }
+    cJSON *groups = cJSON_AddArrayToObject(s, "groups");
+    for (uint32_t g = 0; g < ts->n_groups; g++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", ts->group_names[g]);
+        cJSON_AddNumberToObject(o, "total", (double)ts->totals[g]);
+        cJSON *vals = cJSON_AddArrayToObject(o, "values");
+        for (uint32_t i = 0; i < ts->n_steps; i++)
+            cJSON_AddItemToArray(
+                vals, cJSON_CreateNumber((double)ts->values[(size_t)g * ts->n_steps + i]));
+        cJSON_AddItemToArray(groups, o);
+    }
+    win_timeseries_free(ts);
+    tools__args_free(&a);
+    out->text = tools__take(&b);
+    out->structured = s;
+    return 0;
+}
+
+/* ---- export_pprof ------------------------------------------------------------------ */
+
+/* profile_type=..&selector=..[&start=..][&end=..] with resolved absolute times, so the
+ * URL names the same data later as now. */
+static void export_query(tools__buf *b, const tools__args *a, bool with_type)
+{
+    if (with_type) {
+        tools__printf(b, "profile_type=");
+        tools__urlencode(b, a->profile_type);
+        tools__printf(b, "&");
+    }
+    tools__printf(b, "selector=");
+    tools__urlencode(b, a->selector_text);
+    char tm[48];
+    if (a->has_start) {
+        tools__time(tm, sizeof tm, a->start_ns);
+        tools__printf(b, "&start=");
+        tools__urlencode(b, tm);
+    }
+    if (a->has_end) {
+        tools__time(tm, sizeof tm, a->end_ns);
+        tools__printf(b, "&end=");
+        tools__urlencode(b, tm);
+    }
+}
+
+int tools__export_pprof(void *user, mcp_call *call, const cJSON *args, mcp_tool_result *out)
+{
+    (void)call;
+    tools *t = user;
+    tools__args a;
+    if (tools__parse_common(t, args, TOOLS__PTYPE_REQUIRED, &a, out) != 0)
+        return 0;
+    win_merged *m = tools__merge(t, &a, true, out);
+    if (!m) {
+        tools__args_free(&a);
+        return 0;
+    }
+    if (m->total == 0) {
+        tools__buf b = {0};
+        no_data(&b, &a);
+        tools__error(out, "nothing to export: %s", b.p ? b.p : "no samples");
+        tools__buf_free(&b);
+        win_merged_free(m);
+        tools__args_free(&a);
+        return 0;
+    }
+    uint8_t *pb = NULL;
+    size_t pb_len = 0;
+    char err[512] = "";
+    if (q_export_pprof(m, &pb, &pb_len, err, sizeof err) != 0) {
+        tools__error(out, "cannot export: %s", err[0] ? err : "out of memory");
+        win_merged_free(m);
+        tools__args_free(&a);
+        return 0;
+    }
+    const char *unit = tools__unit_of(a.profile_type);
+    char *base = tools__base_url(t);
+    tools__buf url = {0}, uri = {0}, b = {0};
+    if (base) {
+        tools__printf(&url, "%s/api/pprof?", base);
+        export_query(&url, &a, true);
+    }
+    tools__printf(&uri, "otelprofd://pprof/%s?", a.profile_type);
+    export_query(&uri, &a, false);
+    bool embed = pb_len <= TOOLS__MAX_EMBED;
+    char total[32];
+    tools__human(total, sizeof total, (double)m->total, unit);
+    tools__header(&b, "pprof export", &a, m);
+    tools__printf(&b,
+                  "Total %s over %u series; %zu bytes of gzipped profile.proto with sample "
+                  "labels.\n",
+                  total, m->n_series, pb_len);
+    if (base)
+        tools__printf(&b,
+                      "Download: %s\nRun: go tool pprof -top '%s'  (or -http=: for the web "
+                      "UI)\n",
+                      url.p, url.p);
+    else
+        tools__printf(&b, "The HTTP API is off (--mcp-http off), so there is no download URL.\n");
+    if (embed)
+        tools__printf(&b,
+                      "Embedded below as resource %s (base64 blob): decode it to "
+                      "profile.pb.gz and run go tool pprof -top profile.pb.gz\n",
+                      uri.p);
+    else
+        tools__printf(&b, "Not embedded: %zu bytes is over the 8 MiB embedding limit; %s\n", pb_len,
+                      base ? "use the URL" : "narrow the selector or range, or enable --mcp-http");
+    cJSON *s = cJSON_CreateObject();
+    cJSON_AddStringToObject(s, "profile_type", a.profile_type);
+    cJSON_AddStringToObject(s, "unit", unit);
+    cJSON_AddStringToObject(s, "selector", a.selector_text);
+    cJSON_AddNumberToObject(s, "total", (double)m->total);
+    add_time(s, "start", m->start_ns, m->start_ns < m->end_ns);
+    add_time(s, "end", m->end_ns, m->start_ns < m->end_ns);
+    cJSON_AddNumberToObject(s, "bytes", (double)pb_len);
+    if (base) {
+        cJSON_AddStringToObject(s, "url", url.p);
+        tools__buf cmd = {0};
+        tools__printf(&cmd, "go tool pprof -top '%s'", url.p);
+        cJSON_AddStringToObject(s, "command", cmd.p ? cmd.p : "");
+        tools__buf_free(&cmd);
+    } else {
+        cJSON_AddNullToObject(s, "url");
+        cJSON_AddStringToObject(s, "command", "go tool pprof -top profile.pb.gz");
+    }
+    cJSON_AddStringToObject(s, "resource_uri", uri.p ? uri.p : "");
+    cJSON_AddBoolToObject(s, "embedded", embed);
+    if (embed) {
+        char *b64 = tools__base64(pb, pb_len);
+        if (b64) {
+            cJSON *items = cJSON_CreateArray();
+            cJSON *item = cJSON_CreateObject();
+            cJSON_AddStringToObject(item, "type", "resource");
+            cJSON *r = cJSON_AddObjectToObject(item, "resource");
+            cJSON_AddStringToObject(r, "uri", uri.p ? uri.p : "");
+            cJSON_AddStringToObject(r, "mimeType", "application/vnd.google.protobuf+gzip");
+            cJSON_AddStringToObject(r, "blob", b64);
+            cJSON_AddItemToArray(items, item);
+            out->extra_content = items;
+            free(b64);
+        }
+    }
+    out->text = tools__take(&b);
+    out->structured = s;
+    tools__buf_free(&url);
+    tools__buf_free(&uri);
+    free(base);
+    free(pb);
+    win_merged_free(m);
+    tools__args_free(&a);
+    return 0;
+}
+
+int tools__pprof_bytes(tools *t, const char *profile_type, const char *selector,
+                       const char *service_name, const char *start, const char *end, uint8_t **out,
+                       size_t *out_len, char *err, size_t err_len)
+{
+    cJSON *args = cJSON_CreateObject();
+    if (!args) {
+        base_set_err(err, err_len, "out of memory");
+        return -1;
+    }
+    if (profile_type)
+        cJSON_AddStringToObject(args, "profile_type", profile_type);
+    if (selector)
+        cJSON_AddStringToObject(args, "selector", selector);
+    if (service_name)
+        cJSON_AddStringToObject(args, "service_name", service_name);
+    if (start)
+        cJSON_AddStringToObject(args, "start", start);
+    if (end)
+        cJSON_AddStringToObject(args, "end", end);
+    mcp_tool_result r = {0};
+    tools__args a;
+    int rc = -1;
+    if (tools__parse_common(t, args, TOOLS__PTYPE_REQUIRED, &a, &r) != 0) {
+        base_set_err(err, err_len, "%s", r.text ? r.text : "bad arguments");
+        goto out;
+    }
+    win_merged *m = tools__merge(t, &a, true, &r);
+    if (!m) {
+        base_set_err(err, err_len, "%s", r.text ? r.text : "merge failed");
+        tools__args_free(&a);
+        goto out;
+    }
+    rc = q_export_pprof(m, out, out_len, err, err_len);
+    win_merged_free(m);
+    tools__args_free(&a);
+out:
+    free(r.text);
+    cJSON_Delete(r.structured);
+    cJSON_Delete(args);
+    return rc;
+}

@@ -1,0 +1,150 @@
+/* tools/tools_internal.h — what the files of tools/ share (not a public contract).
+ *
+ * Layout: util.c (text buffer, human units, CSV, time text, argument parsing into a
+ * query), info.c (get_status and the listings), profile.c (table, flame graph, sandwich,
+ * diff, time series, export), guide.c (resource, prompts, completion), http.c (the HTTP
+ * API routes), tools.c (the registry, schemas, tools_call_text, tools_register).
+ *
+ * Thread-safety: the tools context is read-only after tools_new except http_base_url,
+ * which is guarded by `mu`. Every handler works on its own arguments and buffers.
+ */
+#ifndef OTELPROFD_TOOLS_INTERNAL_H
+#define OTELPROFD_TOOLS_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "mcp/mcp.h"
+#include "query/query.h"
+#include "tools/tools.h"
+
+/* ~4,000 tokens at ~4 bytes a token: the default size of a text answer */
+#define TOOLS__TEXT_BUDGET ((size_t)16000)
+/* a hard cap for any text buffer (the HTTP /debug/top answer included) */
+#define TOOLS__MAX_TEXT ((size_t)64 << 20)
+/* above this the export's embedded resource carries no blob (the URL still works) */
+#define TOOLS__MAX_EMBED ((size_t)8 << 20)
+
+struct tools {
+    win_store *store;
+    const otlp_receiver *receiver;
+    char *version;
+    int64_t started_mono_ns;
+    pthread_mutex_t mu;
+    char *http_base_url; /* guarded by mu; copy it with tools__base_url() */
+};
+
+/* ---- text buffer ----------------------------------------------------------------- */
+
+typedef struct tools__buf {
+    char *p;
+    size_t len, cap;
+    bool failed; /* out of memory or over TOOLS__MAX_TEXT */
+} tools__buf;
+
+void tools__printf(tools__buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void tools__append(tools__buf *b, const char *s, size_t len);
+/* One CSV field: quoted ("" doubled) when it holds a comma, quote, newline or edge space. */
+void tools__csv(tools__buf *b, const char *field);
+/* Takes the text (NUL-terminated, malloc'd; "" when empty) and empties the buffer. */
+char *tools__take(tools__buf *b);
+void tools__buf_free(tools__buf *b);
+
+/* ---- units and times --------------------------------------------------------------- */
+
+/* pprof-style human value of `v` in `unit` ("nanoseconds", "bytes", "count", ...):
+ * 6.58s, 120ms, 12.50MB; counts and unknown units plain. `out` >= 32 bytes. */
+void tools__human(char *out, size_t out_len, double v, const char *unit);
+/* The unit part of a profile type ("cpu:nanoseconds" -> "nanoseconds"). */
+const char *tools__unit_of(const char *profile_type);
+/* RFC 3339 UTC, seconds precision (milliseconds when not whole). `out` >= 40 bytes. */
+void tools__time(char *out, size_t out_len, int64_t ns);
+/* "2026-11-21T10:00:00Z..10:15:00Z" (the end shortened on the same day), or
+ * "(no data)" when the range is empty. `out` >= 96 bytes. */
+void tools__range(char *out, size_t out_len, int64_t start_ns, int64_t end_ns);
+/* Duration text: 10s, 1m, 1h30m, 250ms. */
+void tools__duration(char *out, size_t out_len, int64_t ns);
+
+/* ---- arguments -------------------------------------------------------------------- */
+
+/* What the common arguments resolve to. Free with tools__args_free. */
+typedef struct tools__args {
+    const char *profile_type; /* borrowed from the arguments; NULL when not given */
+    char *selector_text;      /* effective selector (service_name folded in), malloc'd */
+    win_selector *selector;
+    int64_t start_ns, end_ns; /* INT64_MIN / INT64_MAX when not given */
+    bool has_start, has_end;
+} tools__args;
+
+typedef enum tools__ptype_need {
+    TOOLS__PTYPE_OPTIONAL,
+    TOOLS__PTYPE_REQUIRED,
+} tools__ptype_need;
+
+/* Parses profile_type, selector, service_name, start, end from `args` (an object or
+ * NULL). On a problem fills `out` with an isError result and returns -1. A given
+ * profile_type must be present in the store. */
+int tools__parse_common(tools *t, const cJSON *args, tools__ptype_need need, tools__args *a,
+                        mcp_tool_result *out);
+/* Parses selector/start/end from `obj` with `dflt` supplying what `obj` lacks (for the
+ * diff's baseline/comparison); `what` names the object in errors. */
+int tools__parse_range_sel(tools *t, const cJSON *obj, const tools__args *dflt,
+                           const char *service_name, const char *what, tools__args *a,
+                           mcp_tool_result *out);
+void tools__args_free(tools__args *a);
+
+/* Reads an optional non-negative integer argument. Returns 0 (value in *v, `dflt` when
+ * absent) or -1 with an isError result naming the accepted range. */
+int tools__uint_arg(const cJSON *args, const char *name, uint32_t dflt, uint32_t min, uint32_t max,
+                    uint32_t *v, mcp_tool_result *out);
+int tools__double_arg(const cJSON *args, const char *name, double dflt, double min, double max,
+                      double *v, mcp_tool_result *out);
+/* Optional string argument: NULL when absent; -1 with isError when not a string. */
+int tools__str_arg(const cJSON *args, const char *name, const char **v, mcp_tool_result *out);
+
+/* isError result with printf text. */
+void tools__error(mcp_tool_result *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* "cpu:nanoseconds, samples:count" (or "none yet: ..."), malloc'd. */
+char *tools__types_present(tools *t);
+/* The merge for `a` (profile_type required), or NULL with isError filled. */
+win_merged *tools__merge(tools *t, const tools__args *a, bool keep_labels, mcp_tool_result *out);
+/* The first line of an answer: "<what>, <type>, <selector>, <range>". */
+void tools__header(tools__buf *b, const char *what, const tools__args *a, const win_merged *m);
+/* Copy of the HTTP base URL or NULL (malloc'd). */
+char *tools__base_url(tools *t);
+/* Percent-encodes `s` (RFC 3986 unreserved kept) onto `b`. */
+void tools__urlencode(tools__buf *b, const char *s);
+/* Base64 of `len` bytes, malloc'd, NUL-terminated; NULL on allocation failure. */
+char *tools__base64(const uint8_t *p, size_t len);
+
+/* ---- the tools ------------------------------------------------------------------- */
+
+int tools__get_status(void *user, mcp_call *call, const cJSON *args, mcp_tool_result *out);
+int tools__list_profile_types(void *user, mcp_call *call, const cJSON *args, mcp_tool_result *out);
+int tools__list_labels(void *user, mcp_call *call, const cJSON *args, mcp_tool_result *out);
+int tools__list_label_values(void *user, mcp_call *call, const cJSON *args, mcp_tool_result *out);
+int tools__table(void *user, mcp_call *call, const cJSON *args, mcp_tool_result *out);
+int tools__flamegraph(void *user, mcp_call *call, const cJSON *args, mcp_tool_result *out);
+int tools__sandwich(void *user, mcp_call *call, const cJSON *args, mcp_tool_result *out);
+int tools__diff(void *user, mcp_call *call, const cJSON *args, mcp_tool_result *out);
+int tools__timeseries(void *user, mcp_call *call, const cJSON *args, mcp_tool_result *out);
+int tools__export_pprof(void *user, mcp_call *call, const cJSON *args, mcp_tool_result *out);
+
+/* Runs tool `name` in process with parsed arguments (may be NULL); -1 for an unknown
+ * name. The caller releases out->text, out->structured and out->extra_content. */
+int tools__call(tools *t, const char *name, const cJSON *args, mcp_tool_result *out);
+
+/* guide.c */
+extern const char tools__guide_md[];
+int tools__register_guide(tools *t, mcp_server *srv);
+
+/* The exported pprof for HTTP: 0 with a malloc'd gzipped body, or -1 with `err`. */
+int tools__pprof_bytes(tools *t, const char *profile_type, const char *selector,
+                       const char *service_name, const char *start, const char *end, uint8_t **out,
+                       size_t *out_len, char *err, size_t err_len);
+
+#endif

@@ -1,0 +1,679 @@
+/* tools/util.c — text buffers, pprof-style units, CSV, times and argument parsing shared
+ * by every tool. */
+#include <ctype.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/base.h"
+#include "tools/tools_internal.h"
+
+/* ---- text buffer ----------------------------------------------------------------- */
+
+static bool buf_reserve(tools__buf *b, size_t extra)
+{
+    if (b->failed)
+        return false;
+    if (extra > TOOLS__MAX_TEXT || b->len + extra + 1 > TOOLS__MAX_TEXT) {
+        b->failed = true;
+        return false;
+    }
+    size_t need = b->len + extra + 1;
+    if (need <= b->cap)
+        return true;
+    size_t ncap = b->cap ? b->cap : 1024;
+    while (ncap < need)
+        ncap *= 2;
+    char *np = realloc(b->p, ncap);
+    if (!np) {
+        b->failed = true;
+        return false;
+    }
+    b->p = np;
+    b->cap = ncap;
+    return true;
+}
+
+void tools__append(tools__buf *b, const char *s, size_t len)
+{
+    if (!buf_reserve(b, len))
+        return;
+    memcpy(b->p + b->len, s, len);
+    b->len += len;
+    b->p[b->len] = '\0';
+}
+
+void tools__printf(tools__buf *b, const char *fmt, ...)
+{
+    if (b->failed)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0 || !buf_reserve(b, (size_t)n)) {
+        b->failed = true;
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+void tools__csv(tools__buf *b, const char *field)
+{
+    if (!field)
+        field = "";
+    size_t len = strlen(field);
+    bool quote = len > 0 && (field[0] == ' ' || field[len - 1] == ' ');
+    for (size_t i = 0; i < len && !quote; i++)
+        quote = field[i] == ',' || field[i] == '"' || field[i] == '\n' || field[i] == '\r';
+    if (!quote) {
+        tools__append(b, field, len);
+        return;
+    }
+    tools__append(b, "\"", 1);
+    const char *p = field;
+    const char *q;
+    while ((q = strchr(p, '"')) != NULL) {
+        tools__append(b, p, (size_t)(q - p) + 1);
+        tools__append(b, "\"", 1);
+        p = q + 1;
+    }
+    tools__append(b, p, strlen(p));
+    tools__append(b, "\"", 1);
+}
+
+char *tools__take(tools__buf *b)
+{
+    if (!b->p || b->failed) {
+        free(b->p);
+        *b = (tools__buf){0};
+        return strdup("");
+    }
+    char *p = b->p;
+    *b = (tools__buf){0};
+    return p;
+}
+
+void tools__buf_free(tools__buf *b)
+{
+    free(b->p);
+    *b = (tools__buf){0};
+}
+
+/* ---- units ------------------------------------------------------------------------ */
+
+typedef struct unit_step {
+    const char *suffix;
+    double factor;
+} unit_step;
+
+/* pprof's measurement tables: the largest unit not above the value wins */
+static const unit_step TIME_UNITS[] = {
+    {"ns", 1}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"hrs", 3600e9}};
+static const unit_step BYTE_UNITS[] = {{"B", 1},
+                                       {"kB", 1024.0},
+                                       {"MB", 1024.0 * 1024},
+                                       {"GB", 1024.0 * 1024 * 1024},
+                                       {"TB", 1024.0 * 1024 * 1024 * 1024},
+                                       {"PB", 1024.0 * 1024 * 1024 * 1024 * 1024}};
+
+const char *tools__unit_of(const char *profile_type)
+{
+    const char *c = profile_type ? strrchr(profile_type, ':') : NULL;
+    return c ? c + 1 : "";
+}
+
+/* "%.2f" with a trailing ".00" dropped, as pprof's ScaledLabel */
+static void fmt2(char *out, size_t out_len, double v, const char *suffix)
+{
+    char num[64];
+    snprintf(num, sizeof num, "%.2f", v);
+    size_t n = strlen(num);
+    if (n > 3 && strcmp(num + n - 3, ".00") == 0)
+        num[n - 3] = '\0';
+    if (strcmp(num, "0") == 0 || strcmp(num, "-0") == 0)
+        snprintf(out, out_len, "0");
+    else
+        snprintf(out, out_len, "%s%s", num, suffix);
+}
+
+void tools__human(char *out, size_t out_len, double v, const char *unit)
+{
+    const unit_step *table = NULL;
+    size_t n = 0;
+    double base = 1;
+    if (!unit)
+        unit = "";
+    if (strcmp(unit, "nanoseconds") == 0 || strcmp(unit, "ns") == 0) {
+        table = TIME_UNITS, n = sizeof TIME_UNITS / sizeof TIME_UNITS[0];
+    } else if (strcmp(unit, "microseconds") == 0 || strcmp(unit, "us") == 0) {
+        table = TIME_UNITS, n = sizeof TIME_UNITS / sizeof TIME_UNITS[0], base = 1e3;
+    } else if (strcmp(unit, "milliseconds") == 0 || strcmp(unit, "ms") == 0) {
+        table = TIME_UNITS, n = sizeof TIME_UNITS / sizeof TIME_UNITS[0], base = 1e6;
+    } else if (strcmp(unit, "seconds") == 0 || strcmp(unit, "s") == 0) {
+        table = TIME_UNITS, n = sizeof TIME_UNITS / sizeof TIME_UNITS[0], base = 1e9;
+    } else if (strcmp(unit, "bytes") == 0 || strcmp(unit, "B") == 0) {
+        table = BYTE_UNITS, n = sizeof BYTE_UNITS / sizeof BYTE_UNITS[0];
+    }
+    if (!isfinite(v)) {
+        snprintf(out, out_len, "%s", isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf");
+        return;
+    }
+    if (!table) {
+        if (v == floor(v) && fabs(v) < 9e18)
+            snprintf(out, out_len, "%lld", (long long)v);
+        else
+            fmt2(out, out_len, v, "");
+        return;
+    }
+    double x = v * base, ax = fabs(x);
+    size_t pick = 0;
+    for (size_t i = 0; i < n; i++)
+        if (table[i].factor <= ax)
+            pick = i;
+    fmt2(out, out_len, x / table[pick].factor, table[pick].suffix);
+}
+
+/* ---- times ------------------------------------------------------------------------ */
+
+void tools__time(char *out, size_t out_len, int64_t ns)
+{
+    int64_t sec = ns / 1000000000;
+    int64_t frac = ns % 1000000000;
+    if (frac < 0) {
+        frac += 1000000000;
+        sec -= 1;
+    }
+    time_t tt = (time_t)sec;
+    struct tm tm;
+    if (!gmtime_r(&tt, &tm)) {
+        snprintf(out, out_len, "%lld", (long long)ns);
+        return;
+    }
+    char date[40];
+    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (frac % 1000000 == 0 && frac)
+        snprintf(out, out_len, "%s.%03lldZ", date, (long long)(frac / 1000000));
+    else if (frac)
+        snprintf(out, out_len, "%s.%09lldZ", date, (long long)frac);
+    else
+        snprintf(out, out_len, "%sZ", date);
+}
+
+void tools__range(char *out, size_t out_len, int64_t start_ns, int64_t end_ns)
+{
+    if (start_ns >= end_ns || start_ns == INT64_MIN || end_ns == INT64_MAX) {
+        snprintf(out, out_len, "(no data)");
+        return;
+    }
+    char a[48], b[48];
+    tools__time(a, sizeof a, start_ns);
+    tools__time(b, sizeof b, end_ns);
+    /* the same day: the end needs only its time of day */
+    if (strncmp(a, b, 11) == 0 && strlen(b) > 11)
+        snprintf(out, out_len, "%s..%s", a, b + 11);
+    else
+        snprintf(out, out_len, "%s..%s", a, b);
+}
+
+void tools__duration(char *out, size_t out_len, int64_t ns)
+{
+    if (ns <= 0) {
+        snprintf(out, out_len, "0s");
+        return;
+    }
+    if (ns % 1000000000 != 0) {
+        if (ns % 1000000 == 0)
+            snprintf(out, out_len, "%lldms", (long long)(ns / 1000000));
+        else
+            snprintf(out, out_len, "%.3fs", (double)ns / 1e9);
+        return;
+    }
+    int64_t s = ns / 1000000000;
+    int64_t d = s / 86400, h = s / 3600 % 24, m = s / 60 % 60, sec = s % 60;
+    size_t used = 0;
+    out[0] = '\0';
+    if (d && used < out_len)
+        used += (size_t)snprintf(out + used, out_len - used, "%lldd", (long long)d);
+    if (h && used < out_len)
+        used += (size_t)snprintf(out + used, out_len - used, "%lldh", (long long)h);
+    if (m && used < out_len)
+        used += (size_t)snprintf(out + used, out_len - used, "%lldm", (long long)m);
+    if (sec && used < out_len)
+        snprintf(out + used, out_len - used, "%llds", (long long)sec);
+}
+
+/* ---- errors ----------------------------------------------------------------------- */
+
+void tools__error(mcp_tool_result *out, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    free(out->text);
+    out->text = NULL;
+    if (n >= 0) {
+        out->text = malloc((size_t)n + 1);
+        if (out->text) {
+            va_start(ap, fmt);
+            vsnprintf(out->text, (size_t)n + 1, fmt, ap);
+            va_end(ap);
+        }
+    }
+    if (out->structured) {
+        cJSON_Delete(out->structured);
+        out->structured = NULL;
+    }
+    out->is_error = true;
+}
+
+typedef struct types_ctx {
+    tools__buf b;
+    unsigned n;
+    const char *want; /* when set: found is true if it is present */
+    bool found;
+} types_ctx;
+
+static void collect_type(const char *type, void *ctx)
+{
+    types_ctx *c = ctx;
+    if (c->want && strcmp(c->want, type) == 0)
+        c->found = true;
+    if (c->n++ < 64)
+        tools__printf(&c->b, "%s%s", c->n > 1 ? ", " : "", type);
+    else if (c->n == 65)
+        tools__printf(&c->b, ", ...");
+}
+
+char *tools__types_present(tools *t)
+{
+    types_ctx c = {0};
+    win_store_each_profile_type(t->store, collect_type, &c);
+    if (c.n == 0) {
+        tools__buf_free(&c.b);
+        return strdup("none yet: the store is empty; send OTLP profiles to otelprofd's OTLP "
+                      "listeners (gRPC :4317, HTTP :4318) first");
+    }
+    return tools__take(&c.b);
+}
+
+static bool type_present(tools *t, const char *type)
+{
+    types_ctx c = {.want = type};
+    win_store_each_profile_type(t->store, collect_type, &c);
+    tools__buf_free(&c.b);
+    return c.found;
+}
+
+/* ---- arguments -------------------------------------------------------------------- */
+
+int tools__str_arg(const cJSON *args, const char *name, const char **v, mcp_tool_result *out)
+{
+    *v = NULL;
+    const cJSON *it = args ? cJSON_GetObjectItemCaseSensitive(args, name) : NULL;
+    if (!it || cJSON_IsNull(it))
+        return 0;
+    if (!cJSON_IsString(it) || !it->valuestring) {
+        tools__error(out, "%s must be a string", name);
+        return -1;
+    }
+    *v = it->valuestring;
+    return 0;
+}
+
+int tools__uint_arg(const cJSON *args, const char *name, uint32_t dflt, uint32_t min, uint32_t max,
+                    uint32_t *v, mcp_tool_result *out)
+{
+    *v = dflt;
+    const cJSON *it = args ? cJSON_GetObjectItemCaseSensitive(args, name) : NULL;
+    if (!it || cJSON_IsNull(it))
+        return 0;
+    double d;
+    if (cJSON_IsNumber(it)) {
+        d = it->valuedouble;
+    } else if (cJSON_IsString(it) && it->valuestring && *it->valuestring) {
+        char *end;
+        d = strtod(it->valuestring, &end);
+        if (*end)
+            d = NAN;
+    } else {
+        d = NAN;
+    }
+    if (!isfinite(d) || d != floor(d) || d < (double)min || d > (double)max) {
+        tools__error(out, "%s must be a whole number from %u to %u (default %u)", name, min, max,
+                     dflt);
+        return -1;
+    }
+    *v = (uint32_t)d;
+    return 0;
+}
+
+int tools__double_arg(const cJSON *args, const char *name, double dflt, double min, double max,
+                      double *v, mcp_tool_result *out)
+{
+    *v = dflt;
+    const cJSON *it = args ? cJSON_GetObjectItemCaseSensitive(args, name) : NULL;
+    if (!it || cJSON_IsNull(it))
+        return 0;
+    double d = NAN;
+    if (cJSON_IsNumber(it)) {
+        d = it->valuedouble;
+    } else if (cJSON_IsString(it) && it->valuestring && *it->valuestring) {
+        char *end;
+        d = strtod(it->valuestring, &end);
+        if (*end)
+            d = NAN;
+    }
+    if (!isfinite(d) || d < min || d > max) {
+        tools__error(out, "%s must be a number from %g to %g (default %g)", name, min, max, dflt);
+        return -1;
+    }
+    *v = d;
+    return 0;
+}
+
+/* start/end: a string for q_parse_time, or a number (unix seconds, ms or ns). */
+static int time_arg(const cJSON *obj, const char *name, const char *what, int64_t *ns, bool *given,
+                    mcp_tool_result *out)
+{
+    const cJSON *it = obj ? cJSON_GetObjectItemCaseSensitive(obj, name) : NULL;
+    if (!it || cJSON_IsNull(it) || (cJSON_IsString(it) && it->valuestring && !*it->valuestring))
+        return 0;
+    char text[64];
+    const char *src;
+    if (cJSON_IsNumber(it)) {
+        double d = it->valuedouble;
+        if (!isfinite(d) || fabs(d) > 9e18) {
+            tools__error(out, "%s%s: %g is not a time; use RFC 3339, unix seconds or now-15m", what,
+                         name, d);
+            return -1;
+        }
+        if (d == floor(d))
+            snprintf(text, sizeof text, "%.0f", d);
+        else
+            snprintf(text, sizeof text, "%.6f", d);
+        src = text;
+    } else if (cJSON_IsString(it) && it->valuestring) {
+        src = it->valuestring;
+    } else {
+        tools__error(out,
+                     "%s%s must be a string (RFC 3339, \"now-15m\") or a number (unix "
+                     "seconds)",
+                     what, name);
+        return -1;
+    }
+    char err[256] = "";
+    if (q_parse_time(src, base_now_unix_ns(), ns, err, sizeof err) != 0) {
+        tools__error(out,
+                     "%s%s: %s. Use RFC 3339 (2026-11-21T10:00:00Z), unix seconds "
+                     "(1763719200) or relative to now (now-15m, now-1h); omit it for all "
+                     "retained data.",
+                     what, name, err[0] ? err : "cannot parse the time");
+        return -1;
+    }
+    *given = true;
+    return 0;
+}
+
+static const char SELECTOR_FIX[] =
+    "Fix: write Prometheus-style matchers in braces, e.g. {service.name=\"checkout\", "
+    "thread.name!=\"gc\"}; operators = != =~ !~; values in double quotes; \"{}\" matches "
+    "everything. Call list_labels to see the attribute names.";
+
+/* Builds the effective selector text: `sel` with service.name="svc" added. */
+static char *fold_service(const char *sel, const char *svc)
+{
+    tools__buf b = {0};
+    const char *open = strchr(sel, '{');
+    const char *close = strrchr(sel, '}');
+    bool empty = true;
+    if (open && close && close > open) {
+        for (const char *p = open + 1; p < close; p++)
+            if (!isspace((unsigned char)*p))
+                empty = false;
+    } else {
+        for (const char *p = sel; *p; p++)
+            if (!isspace((unsigned char)*p))
+                empty = false;
+    }
+    if (empty) {
+        tools__append(&b, "{", 1);
+    } else if (open && close && close > open) {
+        tools__append(&b, sel, (size_t)(close - sel));
+        tools__append(&b, ", ", 2);
+    } else {
+        tools__buf_free(&b);
+        return NULL;
+    }
+    tools__append(&b, "service.name=\"", 14);
+    for (const char *p = svc; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            tools__append(&b, "\\", 1);
+        tools__append(&b, p, 1);
+    }
+    tools__append(&b, "\"}", 2);
+    if (b.failed) {
+        tools__buf_free(&b);
+        return NULL;
+    }
+    return tools__take(&b);
+}
+
+static int parse_selector(const char *text, const char *svc, const char *what, tools__args *a,
+                          mcp_tool_result *out)
+{
+    char err[512] = "";
+    win_selector *s = win_selector_parse(text, err, sizeof err);
+    if (!s) {
+        /* window/ errors may already start with "selector: " */
+        const char *e = err[0] ? err : "cannot parse";
+        if (strncmp(e, "selector: ", 10) == 0)
+            e += 10;
+        tools__error(out, "%sselector %s is invalid: %s. %s", what, text, e, SELECTOR_FIX);
+        return -1;
+    }
+    if (!svc || !*svc) {
+        a->selector = s;
+        a->selector_text = strdup(text[0] ? text : "{}");
+        return a->selector_text ? 0 : -1;
+    }
+    win_selector_free(s);
+    char *full = fold_service(text, svc);
+    if (!full) {
+        tools__error(out, "%sselector %s: cannot add service_name to it. %s", what, text,
+                     SELECTOR_FIX);
+        return -1;
+    }
+    s = win_selector_parse(full, err, sizeof err);
+    if (!s) {
+        tools__error(out, "service_name \"%s\" does not make a valid selector with %s: %s", svc,
+                     text, err[0] ? err : "cannot parse");
+        free(full);
+        return -1;
+    }
+    a->selector = s;
+    a->selector_text = full;
+    return 0;
+}
+
+int tools__parse_range_sel(tools *t, const cJSON *obj, const tools__args *dflt,
+                           const char *service_name, const char *what, tools__args *a,
+                           mcp_tool_result *out)
+{
+    (void)t;
+    memset(a, 0, sizeof *a);
+    a->profile_type = dflt ? dflt->profile_type : NULL;
+    a->start_ns = dflt ? dflt->start_ns : INT64_MIN;
+    a->end_ns = dflt ? dflt->end_ns : INT64_MAX;
+    a->has_start = dflt && dflt->has_start;
+    a->has_end = dflt && dflt->has_end;
+    if (obj && !cJSON_IsObject(obj)) {
+        tools__error(out, "%s must be an object {start, end, selector}", what);
+        return -1;
+    }
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "%s.", what);
+    const cJSON *s = obj ? cJSON_GetObjectItemCaseSensitive(obj, "selector") : NULL;
+    if (s && !cJSON_IsNull(s)) {
+        if (!cJSON_IsString(s) || !s->valuestring) {
+            tools__error(out, "%s.selector must be a string such as {service.name=\"x\"}", what);
+            return -1;
+        }
+        if (parse_selector(s->valuestring, service_name, prefix, a, out) != 0)
+            return -1;
+    } else {
+        const char *text = dflt && dflt->selector_text ? dflt->selector_text : "{}";
+        if (parse_selector(text, NULL, prefix, a, out) != 0)
+            return -1;
+    }
+    if (time_arg(obj, "start", prefix, &a->start_ns, &a->has_start, out) != 0 ||
+        time_arg(obj, "end", prefix, &a->end_ns, &a->has_end, out) != 0) {
+        tools__args_free(a);
+        return -1;
+    }
+    if (a->start_ns >= a->end_ns) {
+        tools__error(out, "%s: start must be before end", what);
+        tools__args_free(a);
+        return -1;
+    }
+    return 0;
+}
+
+int tools__parse_common(tools *t, const cJSON *args, tools__ptype_need need, tools__args *a,
+                        mcp_tool_result *out)
+{
+    memset(a, 0, sizeof *a);
+    a->start_ns = INT64_MIN;
+    a->end_ns = INT64_MAX;
+    if (args && !cJSON_IsObject(args)) {
+        tools__error(out, "arguments must be a JSON object");
+        return -1;
+    }
+    const char *ptype = NULL, *sel = NULL, *svc = NULL;
+    if (tools__str_arg(args, "profile_type", &ptype, out) != 0 ||
+        tools__str_arg(args, "selector", &sel, out) != 0 ||
+        tools__str_arg(args, "service_name", &svc, out) != 0)
+        return -1;
+    if (ptype && !*ptype)
+        ptype = NULL;
+    if (!ptype && need == TOOLS__PTYPE_REQUIRED) {
+        char *types = tools__types_present(t);
+        tools__error(out,
+                     "profile_type is required, e.g. \"cpu:nanoseconds\". Profile types "
+                     "present: %s.",
+                     types ? types : "?");
+        free(types);
+        return -1;
+    }
+    if (ptype && !type_present(t, ptype)) {
+        char *types = tools__types_present(t);
+        tools__error(out,
+                     "profile_type \"%s\" has no data. Profile types present: %s. Use one of "
+                     "them (list_profile_types gives totals per type).",
+                     ptype, types ? types : "?");
+        free(types);
+        return -1;
+    }
+    a->profile_type = ptype;
+    if (parse_selector(sel ? sel : "{}", svc, "", a, out) != 0)
+        return -1;
+    if (time_arg(args, "start", "", &a->start_ns, &a->has_start, out) != 0 ||
+        time_arg(args, "end", "", &a->end_ns, &a->has_end, out) != 0) {
+        tools__args_free(a);
+        return -1;
+    }
+    if (a->start_ns >= a->end_ns) {
+        tools__error(out, "start must be before end (or omit both for all retained data)");
+        tools__args_free(a);
+        return -1;
+    }
+    return 0;
+}
+
+void tools__args_free(tools__args *a)
+{
+    win_selector_free(a->selector);
+    free(a->selector_text);
+    a->selector = NULL;
+    a->selector_text = NULL;
+}
+
+win_merged *tools__merge(tools *t, const tools__args *a, bool keep_labels, mcp_tool_result *out)
+{
+    win_query q = {.profile_type = a->profile_type,
+                   .selector = a->selector,
+                   .start_ns = a->start_ns,
+                   .end_ns = a->end_ns,
+                   .keep_labels = keep_labels};
+    char err[512] = "";
+    win_merged *m = win_merge(t->store, &q, err, sizeof err);
+    if (!m)
+        tools__error(out, "cannot merge the profiles: %s", err[0] ? err : "out of memory");
+    return m;
+}
+
+void tools__header(tools__buf *b, const char *what, const tools__args *a, const win_merged *m)
+{
+    char range[128];
+    if (m && m->start_ns < m->end_ns)
+        tools__range(range, sizeof range, m->start_ns, m->end_ns);
+    else if (a->has_start || a->has_end)
+        tools__range(range, sizeof range, a->start_ns, a->end_ns);
+    else
+        snprintf(range, sizeof range, "(no data in range)");
+    tools__printf(b, "%s, %s, %s, %s\n", what, a->profile_type ? a->profile_type : "all types",
+                  a->selector_text ? a->selector_text : "{}", range);
+}
+
+char *tools__base_url(tools *t)
+{
+    pthread_mutex_lock(&t->mu);
+    char *u = t->http_base_url ? strdup(t->http_base_url) : NULL;
+    pthread_mutex_unlock(&t->mu);
+    return u;
+}
+
+void tools__urlencode(tools__buf *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (isalnum(*p) || *p == '-' || *p == '_' || *p == '.' || *p == '~') {
+            tools__append(b, (const char *)p, 1);
+        } else {
+            char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+            tools__append(b, e, 3);
+        }
+    }
+}
+
+char *tools__base64(const uint8_t *p, size_t len)
+{
+    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    if (len > SIZE_MAX / 4 - 3)
+        return NULL;
+    size_t olen = (len + 2) / 3 * 4;
+    char *o = malloc(olen + 1);
+    if (!o)
+        return NULL;
+    size_t j = 0;
+    for (size_t i = 0; i < len; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16;
+        if (i + 1 < len)
+            v |= (uint32_t)p[i + 1] << 8;
+        if (i + 2 < len)
+            v |= p[i + 2];
+        o[j++] = tbl[v >> 18 & 63];
+        o[j++] = tbl[v >> 12 & 63];
+        o[j++] = i + 1 < len ? tbl[v >> 6 & 63] : '=';
+        o[j++] = i + 2 < len ? tbl[v & 63] : '=';
+    }
+    o[j] = '\0';
+    return o;
+}
