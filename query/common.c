@@ -368,6 +368,62 @@ static const char *fn_name(emitter *e, uint32_t fn)
     return e->copied[fn];
 }
 
+/* Max-heap of candidate nodes by cum (ties: lower node id, i.e. created first). */
+typedef struct cand_heap {
+    kid *v;
+    uint32_t n, cap;
+} cand_heap;
+
+static bool cand_before(const kid *a, const kid *b)
+{
+    return a->cum != b->cum ? a->cum > b->cum : a->node < b->node;
+}
+
+static int heap_push(cand_heap *h, kid k)
+{
+    if (h->n == h->cap) {
+        uint32_t nc = h->cap ? h->cap * 2 : 64;
+        kid *v = realloc(h->v, (size_t)nc * sizeof *v);
+        if (!v)
+            return -1;
+        h->v = v;
+        h->cap = nc;
+    }
+    uint32_t i = h->n++;
+    h->v[i] = k;
+    while (i > 0 && cand_before(&h->v[i], &h->v[(i - 1) / 2])) {
+        kid tmp = h->v[i];
+        h->v[i] = h->v[(i - 1) / 2];
+        h->v[(i - 1) / 2] = tmp;
+        i = (i - 1) / 2;
+    }
+    return 0;
+}
+
+static kid heap_pop(cand_heap *h)
+{
+    kid top = h->v[0];
+    h->v[0] = h->v[--h->n];
+    for (uint32_t i = 0;;) {
+        uint32_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < h->n && cand_before(&h->v[l], &h->v[m]))
+            m = l;
+        if (r < h->n && cand_before(&h->v[r], &h->v[m]))
+            m = r;
+        if (m == i)
+            break;
+        kid tmp = h->v[i];
+        h->v[i] = h->v[m];
+        h->v[m] = tmp;
+        i = m;
+    }
+    return top;
+}
+
+/* Why two phases: a breadth-first budget spends rows on every small sibling near the root
+ * and folds the hot path deeper down into "(other)". Selecting best-first by cum keeps the
+ * largest nodes of the whole tree (a child's cum never exceeds its parent's, so the kept
+ * set is always connected to the root), and only then are rows laid out breadth-first. */
 int query__emit(const query__tree *t, uint32_t root, const char *root_name, const query__fns *fns,
                 uint32_t max_depth, double min_percent, uint32_t max_nodes, base_arena *arena,
                 q_flame *out)
@@ -379,35 +435,69 @@ int query__emit(const query__tree *t, uint32_t root, const char *root_name, cons
     e.arena = arena;
     e.fns = fns;
     e.copied = calloc((size_t)fns->n + 1, sizeof *e.copied);
+    bool *keep = calloc((size_t)t->n + 1, sizeof *keep);
+    uint32_t *depth_of = calloc((size_t)t->n + 1, sizeof *depth_of);
+    uint32_t *kept_kids = calloc((size_t)t->n + 1, sizeof *kept_kids);
+    cand_heap heap = {0};
     kid *kids = NULL;
     uint32_t kids_cap = 0;
     int rc = -1;
-    if (!e.copied)
+    if (!e.copied || !keep || !depth_of || !kept_kids)
         goto done;
     int64_t root_cum = t->cum[root];
     double threshold = min_percent / 100.0 * (double)root_cum;
+
+    /* ---- phase 1: choose the nodes to show ---- */
+    keep[root] = true;
+    uint64_t rows = 1;
+    /* a shown node with children (above the depth cut) needs an "(other)" row while some
+     * child is not shown */
+#define EXPANDS(node) (t->n_children[node] > 0 && depth_of[node] < max_depth)
+    if (EXPANDS(root))
+        rows++;
+    if (EXPANDS(root))
+        for (uint32_t i = 0; i < t->n_children[root]; i++) {
+            uint32_t c = t->kids[t->first_child[root] + i];
+            if ((double)t->cum[c] >= threshold && heap_push(&heap, (kid){t->cum[c], NULL, c}))
+                goto done;
+        }
+    while (heap.n > 0) {
+        kid k = heap_pop(&heap);
+        uint32_t c = k.node, p = t->parent[c];
+        depth_of[c] = depth_of[p] + 1;
+        bool last_of_parent = kept_kids[p] + 1 == t->n_children[p];
+        uint64_t cost = 1 + (EXPANDS(c) ? 1 : 0) - (last_of_parent ? 1 : 0);
+        if (rows + cost > max_nodes)
+            continue; /* a smaller candidate may still fit (a leaf costs less) */
+        keep[c] = true;
+        kept_kids[p]++;
+        rows += cost;
+        if (EXPANDS(c))
+            for (uint32_t i = 0; i < t->n_children[c]; i++) {
+                uint32_t g = t->kids[t->first_child[c] + i];
+                if ((double)t->cum[g] >= threshold && heap_push(&heap, (kid){t->cum[g], NULL, g}))
+                    goto done;
+            }
+    }
+
+    /* ---- phase 2: lay the chosen nodes out breadth-first ---- */
     const char *rn = base_arena_strndup(arena, root_name, strlen(root_name));
     if (!rn)
         goto done;
     if (push_row(&e, (q_flame_row){0, -1, 0, root_cum, t->flat[root], rn, false, false}, root))
         goto done;
-    /* Rows still to be given children each hold one reserved row, so that a parent whose
-     * children all get folded always has room for its "(other)" row. */
-    uint64_t reserved = 0;
-    if (t->n_children[root] > 0) {
-        if (max_depth == 0)
-            e.rows[0].truncated = true, out->n_pruned += t->subtree[root] - 1;
-        else
-            reserved = 1;
-    }
     for (uint32_t r = 0; r < e.n; r++) {
         uint32_t node = e.node_of_row[r];
-        if (node == QUERY__NONE || e.rows[r].truncated)
+        if (node == QUERY__NONE)
             continue;
         uint32_t k = t->n_children[node];
         if (k == 0)
             continue;
-        reserved--;
+        if (!EXPANDS(node)) {
+            e.rows[r].truncated = true;
+            out->n_pruned += t->subtree[node] - 1;
+            continue;
+        }
         uint32_t depth = e.rows[r].depth + 1;
         if (k > kids_cap) {
             kid *kk = realloc(kids, k * sizeof *kk);
@@ -416,43 +506,34 @@ int query__emit(const query__tree *t, uint32_t root, const char *root_name, cons
             kids = kk;
             kids_cap = k;
         }
+        uint32_t shown = 0;
+        int64_t folded = 0;
         for (uint32_t i = 0; i < k; i++) {
             uint32_t c = t->kids[t->first_child[node] + i];
-            kids[i] = (kid){t->cum[c], fns->name[t->fn[c]], c};
+            if (keep[c]) {
+                kids[shown++] = (kid){t->cum[c], fns->name[t->fn[c]], c};
+            } else {
+                folded = query__sat_add(folded, t->cum[c]);
+                out->n_pruned += t->subtree[c];
+            }
         }
-        qsort(kids, k, sizeof *kids, kid_cmp);
-        uint32_t i = 0;
-        for (; i < k; i++) {
+        qsort(kids, shown, sizeof *kids, kid_cmp);
+        for (uint32_t i = 0; i < shown; i++) {
             uint32_t c = kids[i].node;
-            if ((double)t->cum[c] < threshold)
-                break;
-            bool has_kids = t->n_children[c] > 0;
-            bool cut = has_kids && depth >= max_depth;
-            uint64_t cost = 1 + (has_kids && !cut ? 1 : 0) + (i + 1 < k ? 1 : 0);
-            if ((uint64_t)e.n + reserved + cost > max_nodes)
-                break;
             const char *name = fn_name(&e, t->fn[c]);
             if (!name)
                 goto done;
-            q_flame_row row = {0, (int32_t)r, depth, t->cum[c], t->flat[c], name, false, cut};
+            q_flame_row row = {0, (int32_t)r, depth, t->cum[c], t->flat[c], name, false, false};
             if (push_row(&e, row, c))
                 goto done;
-            if (cut)
-                out->n_pruned += t->subtree[c] - 1;
-            else if (has_kids)
-                reserved++;
         }
-        if (i < k) {
-            int64_t sum = 0;
-            for (uint32_t j = i; j < k; j++) {
-                sum = query__sat_add(sum, t->cum[kids[j].node]);
-                out->n_pruned += t->subtree[kids[j].node];
-            }
-            q_flame_row row = {0, (int32_t)r, depth, sum, sum, "(other)", true, false};
+        if (shown < k) {
+            q_flame_row row = {0, (int32_t)r, depth, folded, folded, "(other)", true, false};
             if (push_row(&e, row, QUERY__NONE))
                 goto done;
         }
     }
+#undef EXPANDS
     out->rows = base_arena_calloc(arena, (size_t)e.n + 1, sizeof *out->rows);
     if (!out->rows)
         goto done;
@@ -464,6 +545,10 @@ done:
     free(e.rows);
     free(e.node_of_row);
     free(e.copied);
+    free(keep);
+    free(depth_of);
+    free(kept_kids);
+    free(heap.v);
     free(kids);
     return rc;
 }

@@ -337,6 +337,56 @@ static q_sandwich *sandwich(const win_merged *m, const char *fn, uint32_t depth,
     return s;
 }
 
+/* A row budget must go to the largest nodes of the whole tree: a deep hot chain next to
+ * many small root children stays visible to its end instead of being folded. */
+static void test_flame_keeps_hot_path(void **state)
+{
+    (void)state;
+    win_config cfg;
+    win_config_defaults(&cfg);
+    win_store *st = win_store_new(&cfg);
+    assert_non_null(st);
+    enum { HOT = 10, SMALL = 20 };
+    static char names[HOT + SMALL][16];
+    win_frame_in frames[HOT + SMALL];
+    for (int i = 0; i < HOT + SMALL; i++) {
+        snprintf(names[i], sizeof names[i], i < HOT ? "hot%d" : "small%d", i);
+        frames[i] = (win_frame_in){names[i], "x.go", i, 0x1000u + (uint64_t)i, "app", NULL};
+    }
+    uint32_t hot[HOT], small[SMALL][2];
+    for (int i = 0; i < HOT; i++)
+        hot[i] = (uint32_t)(HOT - 1 - i); /* leaf first: hot9 ... hot0 (= the root frame) */
+    win_stack_in stacks[1 + SMALL];
+    stacks[0] = (win_stack_in){hot, HOT};
+    win_sample_in samples[1 + SMALL];
+    samples[0] = (win_sample_in){.stack = 0, .value = 1000, .time_ns = FX_T0};
+    for (int i = 0; i < SMALL; i++) {
+        small[i][0] = (uint32_t)(HOT + i);
+        small[i][1] = 0; /* hot0 -> small_i */
+        stacks[1 + i] = (win_stack_in){small[i], 2};
+        samples[1 + i] = (win_sample_in){.stack = (uint32_t)(1 + i), .value = 10, .time_ns = FX_T0};
+    }
+    win_batch b = {"cpu:nanoseconds", NULL,    0,         frames, HOT + SMALL, stacks,
+                   1 + SMALL,         samples, 1 + SMALL, NULL};
+    assert_int_equal(win_store_add(st, &b, FX_T0, NULL, NULL, 0), 0);
+    win_merged *m = fx_merge(st, "cpu:nanoseconds", false);
+    assert_non_null(m);
+    q_flame *f = flame(m, NULL, 0, 50, 0, 14);
+    check_flame(f, 14, 50);
+    bool deepest_shown = false;
+    for (uint32_t i = 0; i < f->n_rows; i++)
+        deepest_shown |= strcmp(f->rows[i].name, "hot9") == 0;
+    assert_true(deepest_shown);
+    /* the small siblings beyond the budget are folded into one "(other)" row under hot0 */
+    uint32_t others = 0;
+    for (uint32_t i = 0; i < f->n_rows; i++)
+        others += f->rows[i].is_other;
+    assert_int_equal(others, 1);
+    q_flame_free(f);
+    win_merged_free(m);
+    win_store_free(st);
+}
+
 static void test_sandwich_hand(void **state)
 {
     (void)state;
@@ -500,7 +550,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_flame_hand),      cmocka_unit_test(test_focus),
         cmocka_unit_test(test_flame_random),    cmocka_unit_test(test_sandwich_hand),
-        cmocka_unit_test(test_sandwich_random),
+        cmocka_unit_test(test_sandwich_random), cmocka_unit_test(test_flame_keeps_hot_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
