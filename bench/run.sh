@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# bench/run.sh — build (Release) and run the ingest benchmarks; print a table and write
-# bench/results/ingest.json.
+# bench/run.sh — build (Release) and run the ingest and query benchmarks; print tables and
+# write bench/results/ingest.json and bench/results/query.json.
 #
 #   in-process (bench_ingest): protobuf-c unpack floor vs decode+validate+store, medians
 #     of 15 repetitions, and accounted memory per stack / entry;
 #   over the wire (optional, needs h2load + node): cpu.pb framed as gRPC, sent with h2load
 #     to a running `otelprofd serve`.
+#   queries (bench_query): one hour of data for 50 services at 100 samples/s, latency of
+#     query_profile_table / query_profile_flamegraph (one service, all services) in
+#     process, over MCP Streamable HTTP and as `otelprofd query`, against `go tool pprof
+#     -top` over the same data exported as one pprof per service, in the same run.
 # Env: BUILD_DIR (default <repo>/build-bench), OTELPROFD_TESTDATA, H2LOAD_REQUESTS (2000),
-#      H2LOAD_CLIENTS (2), H2LOAD_STREAMS (4), SKIP_WIRE=1 to skip the h2load run.
+#      H2LOAD_CLIENTS (2), H2LOAD_STREAMS (4), SKIP_WIRE=1 to skip the h2load run,
+#      SKIP_INGEST=1 / SKIP_QUERY=1 to run only one part, BENCH_SERVICES (50), BENCH_REPS (15).
 # Benchmarks are never assertions: this script fails only when something does not run.
 set -euo pipefail
 SRC="$(cd "$(dirname "$0")/.." && pwd)"
@@ -29,7 +34,40 @@ trap cleanup EXIT
 
 echo "== build (Release) in $BUILD_DIR"
 cmake -S "$SRC" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
-cmake --build "$BUILD_DIR" -j2 --target bench_ingest >/dev/null
+cmake --build "$BUILD_DIR" -j2 --target bench_ingest bench_query otelprofd >/dev/null
+if [[ -z "${SKIP_QUERY:-}" ]]; then
+    echo "== queries: ${BENCH_SERVICES:-50} services x 1 h x 100 Hz, vs go tool pprof -top"
+    "$BUILD_DIR/bench/bench_query" "$OTELPROFD_TESTDATA/otlp/cpu.pb" "$BUILD_DIR/otelprofd" >"$WORK/query.json"
+    node -e '
+const fs = require("fs");
+const r = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
+r.host = { cpus: require("os").cpus().length, model: require("os").cpus()[0]?.model ?? "", date: new Date().toISOString() };
+try { r.git = require("child_process").execSync("git -C " + process.argv[3] + " rev-parse --short HEAD").toString().trim(); } catch {}
+r.method = "median and p90 of " + r.in_process.table_one_service.runs + " runs after one warm-up; in_process = tools_call_text (args, merge, query, text); " +
+  "mcp_http = JSON-RPC tools/call over loopback Streamable HTTP (mcp_client -> mcp_http in one process); " +
+  "otelprofd_query_process and pprof = wall time of the command as a process (stdout to /dev/null); pprof = $(go env GOTOOLDIR)/pprof -top, go_tool_pprof = go tool pprof -top (with the go launcher)";
+fs.writeFileSync(process.argv[2], JSON.stringify(r, null, 2) + "\n");
+const s = r.store, f = (x) => (x == null ? "-" : x.median_ms.toFixed(2) + " / " + x.p90_ms.toFixed(2)).padStart(17);
+console.log(`store: ${s.services} services, ${s.observations} observations, ${s.entries} entries, ${(s.memory_used / 1048576).toFixed(1)} MiB`);
+console.log("\n| ms (median / p90)             |      one service |     all services |");
+console.log("|-------------------------------|------------------|------------------|");
+const row = (n, a, b) => console.log(`| ${n.padEnd(29)} | ${f(a)} | ${f(b)} |`);
+row("table, in process", r.in_process.table_one_service, r.in_process.table_all_services);
+row("flame graph, in process", r.in_process.flamegraph_one_service, r.in_process.flamegraph_all_services);
+if (r.mcp_http) {
+  row("table, MCP HTTP", r.mcp_http.table_one_service, r.mcp_http.table_all_services);
+  row("flame graph, MCP HTTP", r.mcp_http.flamegraph_one_service, r.mcp_http.flamegraph_all_services);
+}
+if (r.otelprofd_query_process) row("table, otelprofd query (proc)", r.otelprofd_query_process.table_one_service, r.otelprofd_query_process.table_all_services);
+if (r.pprof) {
+  row("pprof -top (proc)", r.pprof.pprof_top_one_service, r.pprof.pprof_top_all_services);
+  row("go tool pprof -top (proc)", r.pprof.go_tool_pprof_top_one_service, r.pprof.go_tool_pprof_top_all_services);
+}
+console.log("\nratios (pprof median / ours median):");
+for (const [k, v] of Object.entries(r.ratios)) console.log(`  ${k}: ${v}`);
+console.log(`\nwritten: ${process.argv[2]}`);' "$WORK/query.json" "$RESULTS/query.json" "$SRC"
+fi
+[[ -z "${SKIP_INGEST:-}" ]] || exit 0
 
 echo "== in-process ingest: $OTELPROFD_TESTDATA/otlp/cpu.pb"
 "$BUILD_DIR/bench/bench_ingest" "$OTELPROFD_TESTDATA/otlp/cpu.pb" >"$WORK/inproc.json"

@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# test_mcp_http.sh — the MCP tools over Streamable HTTP with the official SDK client.
+#
+# cpu.pb (gRPC), mem.pb (HTTP protobuf) and ebpf_style.json (HTTP JSON) into a daemon; the
+# SDK (lib/mcp_http_check.mjs) lists the tools and calls every one: tables equal
+# `go tool pprof -top` (testdata/expected), flame-graph invariants on real data, the
+# sandwich equals `go tool pprof -peek`, export_pprof / /api/pprof read by
+# `go tool pprof -top` equal the original, bad arguments give isError. Then the protocol
+# with raw curl: -32601, -32700, 401 without the token, 403 for a foreign Origin, GET 405,
+# DELETE ends a session (404 after), a garbage MCP-Protocol-Version 400.
+set -euo pipefail
+source "$(dirname "$0")/lib/common.sh"
+source "$(dirname "$0")/lib/mcp_raw.sh"
+need_tools
+command -v go >/dev/null || die "go is not installed (go tool pprof is the reference)"
+[[ -d "$OTELPROFD_SRC/tests/node_modules/@modelcontextprotocol/sdk" ]] ||
+    die "no @modelcontextprotocol/sdk: run 'npm ci --prefix $OTELPROFD_SRC/tests'"
+
+# The data's T0 lands 20 min before NOW_NS (otlp_time.mjs), so absolute ranges can be checked.
+NOW_NS="$(node -e 'console.log(String(BigInt(Date.now()) * 1000000n))')"
+DATA_START_NS="$(node -e 'console.log(String(BigInt(process.argv[1]) - 1200000000000n))' "$NOW_NS")"
+for f in cpu.pb mem.pb ebpf_style.json; do
+    node "$LIB/otlp_time.mjs" "$TD/otlp/$f" "$WORK/shifted.$f" --now-ns "$NOW_NS" || die "otlp_time.mjs $f"
+done
+TOKEN="it-token-$RANDOM$RANDOM"
+
+daemon_start A --mcp-allow-origin https://ide.example.com
+daemon_start T --mcp-token "$TOKEN"
+
+for d in A T; do
+    grpc="${d}_GRPC" http="${d}_HTTP"
+    out="$(node "$LIB/send_grpc.mjs" "${!grpc}" "$WORK/shifted.cpu.pb" --gzip)"
+    expect_eq "$d: cpu.pb over gRPC: OK, nothing rejected" "OK 0" "$(jget "$out" status) $(rejected "$out")"
+    code="$(http_post "${!http}/v1development/profiles" "$WORK/shifted.mem.pb" application/x-protobuf)"
+    expect_eq "$d: mem.pb over HTTP: 200, nothing rejected" "200 0" "$code $(rejected "$(response_json)")"
+done
+code="$(http_post "$A_HTTP/v1development/profiles" "$WORK/shifted.ebpf_style.json" application/json)"
+expect_eq "A: ebpf_style.json over HTTP JSON: 200, nothing rejected" "200 0" "$code $(rejected "$(response_json)")"
+
+# ---- the SDK: every tool, prompts, resources, completion, token -----------------------
+check "SDK over Streamable HTTP: every tool and its answers (see the mcp/http lines)" \
+    node "$LIB/mcp_http_check.mjs" --url "$A_MCP" --td "$TD" --work "$WORK" \
+    --sent "$TD/otlp/cpu.pb" --sent "$TD/otlp/mem.pb" --sent "$TD/otlp/ebpf_style.pb" \
+    --data-start-ns "$DATA_START_NS" --token-url "$T_MCP" --token "$TOKEN"
+
+# ---- /api/pprof directly ------------------------------------------------------------------
+# pprof_top_eq LABEL SOURCE EXPECTED UNIT: `go tool pprof -top` of SOURCE equals EXPECTED.
+pprof_top_eq() {
+    check "$1" node -e '
+import("'"$LIB"'/mcp_lib.mjs").then(async (m) => {
+  const { compareTop, parseTop } = await import("'"$LIB"'/compare_top.mjs");
+  const exp = parseTop(require("fs").readFileSync(process.argv[2], "utf8"), process.argv[2]);
+  let d;
+  try { d = compareTop(exp, m.goTop(process.argv[1], process.argv[3], ["-unit=" + process.argv[4]])); }
+  catch (e) { console.error(e.message.slice(0, 600)); process.exit(1); }
+  if (d.length) console.error(d.slice(0, 6).join("\n"));
+  process.exit(d.length ? 1 : 0);
+});' "$2" "$3" "$WORK" "$4"
+}
+sel="$(node -e 'console.log(encodeURIComponent(process.argv[1]))' '{service.name="flate",host.name="node-a"}')"
+API="$A_MCP/api/pprof?profile_type=cpu:nanoseconds&selector=$sel"
+code="$(curl -sS --max-time 60 -o "$WORK/api.pb.gz" -D "$WORK/api.headers" -w '%{http_code}' "$API" || echo curl-error)"
+expect_eq "GET /api/pprof: 200" 200 "$code"
+expect_contains "GET /api/pprof: Content-Type application/octet-stream" "application/octet-stream" \
+    "$(tr '[:upper:]' '[:lower:]' <"$WORK/api.headers")"
+expect_contains "GET /api/pprof: Content-Disposition attachment" "attachment" \
+    "$(tr '[:upper:]' '[:lower:]' <"$WORK/api.headers")"
+pprof_top_eq "GET /api/pprof + go tool pprof -top == compress_flate.cpu.cpu" "$WORK/api.pb.gz" \
+    "$TD/expected/compress_flate.cpu.cpu.top.txt" nanoseconds
+pprof_top_eq "go tool pprof -top '$A_MCP/api/pprof?...' == compress_flate.cpu.cpu" "$API" \
+    "$TD/expected/compress_flate.cpu.cpu.top.txt" nanoseconds
+start="$(node -e 'console.log(new Date(Number(BigInt(process.argv[1]) / 1000000n) - 60000).toISOString())' "$DATA_START_NS")"
+sel="$(node -e 'console.log(encodeURIComponent(process.argv[1]))' '{service_name="flate", host.name=~"node-b"}')"
+pprof_top_eq "go tool pprof -top /api/pprof (inuse_space, start=RFC 3339, end=now) == compress_flate.mem.inuse_space" \
+    "$A_MCP/api/pprof?profile_type=inuse_space:bytes&selector=$sel&start=$start&end=now" \
+    "$TD/expected/compress_flate.mem.inuse_space.top.txt" bytes
+code="$(curl -sS --max-time 10 -o "$WORK/api.err" -w '%{http_code}' "$A_MCP/api/pprof?profile_type=cpu:nanoseconds&selector=%7Bbroken" || true)"
+expect_eq "GET /api/pprof with a broken selector: 400" 400 "$code"
+expect_contains "GET /api/pprof with a broken selector: the reason" "selector" "$(cat "$WORK/api.err")"
+code="$(curl -sS --max-time 10 -o "$WORK/api.err" -w '%{http_code}' "$A_MCP/api/pprof?selector=%7B%7D" || true)"
+expect_eq "GET /api/pprof without profile_type: 400" 400 "$code"
+
+# ---- raw JSON-RPC with curl ------------------------------------------------------------------
+if SID="$(mcp_session "$A_MCP")"; then
+    pass "curl: initialize + notifications/initialized (session $SID)"
+    V=(-H 'MCP-Protocol-Version: 2025-06-18')
+    code="$(mcp_post "$A_MCP" "$SID" '{"jsonrpc":"2.0","id":7,"method":"no/such/method"}' "${V[@]}")"
+    expect_eq "curl: unknown method: HTTP 200" 200 "$code"
+    expect_eq "curl: unknown method: -32601" "-32601 7" \
+        "$(jget "$(mcp_json)" error.code) $(jget "$(mcp_json)" id)"
+
+    code="$(mcp_post "$A_MCP" "$SID" '{"jsonrpc":"2.0","id":8,"method":"tools/list"' "${V[@]}")"
+    expect_eq "curl: broken JSON: -32700" "-32700" "$(jget "$(mcp_json)" error.code)"
+    expect_contains "curl: broken JSON: HTTP 400" 400 "$code"
+
+    code="$(mcp_post "$A_MCP" "$SID" '{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"no_such_tool","arguments":{}}}' "${V[@]}")"
+    expect_eq "curl: tools/call of an unknown tool: -32602" "-32602" "$(jget "$(mcp_json)" error.code)"
+
+    code="$(mcp_post "$A_MCP" "$SID" '{"jsonrpc":"2.0","id":10,"method":"ping"}' "${V[@]}")"
+    expect_eq "curl: ping: 200 {}" "200 {}" "$code $(jget "$(mcp_json)" result)"
+
+    code="$(mcp_post "$A_MCP" "$SID" '{"jsonrpc":"2.0","id":11,"method":"ping"}' -H 'MCP-Protocol-Version: banana')"
+    expect_eq "curl: MCP-Protocol-Version garbage: 400" 400 "$code"
+    code="$(mcp_post "$A_MCP" "$SID" '{"jsonrpc":"2.0","id":12,"method":"ping"}' -H 'MCP-Protocol-Version: 2024-11-05')"
+    expect_eq "curl: MCP-Protocol-Version 2024-11-05 (not offered): 400" 400 "$code"
+
+    code="$(mcp_post "$A_MCP" "$SID" '{"jsonrpc":"2.0","id":13,"method":"ping"}' "${V[@]}" -H 'Origin: http://evil.example')"
+    expect_eq "curl: foreign Origin http://evil.example: 403" 403 "$code"
+    code="$(mcp_post "$A_MCP" "$SID" '{"jsonrpc":"2.0","id":14,"method":"ping"}' "${V[@]}" -H "Origin: http://localhost:5173")"
+    expect_eq "curl: loopback Origin http://localhost:5173: 200" 200 "$code"
+    code="$(mcp_post "$A_MCP" "$SID" '{"jsonrpc":"2.0","id":15,"method":"ping"}' "${V[@]}" -H "Origin: https://ide.example.com")"
+    expect_eq "curl: --mcp-allow-origin https://ide.example.com: 200" 200 "$code"
+
+    code="$(curl -sS --max-time 10 -o /dev/null -w '%{http_code}' -H "Mcp-Session-Id: $SID" \
+        -H "Accept: text/event-stream" "$A_MCP/mcp" || true)"
+    expect_eq "curl: GET /mcp: 405" 405 "$code"
+
+    code="$(mcp_post "$A_MCP" "not-a-session-$RANDOM" '{"jsonrpc":"2.0","id":16,"method":"ping"}' "${V[@]}")"
+    expect_eq "curl: unknown Mcp-Session-Id: 404" 404 "$code"
+    code="$(mcp_post "$A_MCP" - '{"jsonrpc":"2.0","id":17,"method":"ping"}' "${V[@]}")"
+    expect_eq "curl: a request other than initialize without Mcp-Session-Id: 400" 400 "$code"
+
+    code="$(curl -sS --max-time 10 -o /dev/null -w '%{http_code}' -X DELETE -H "Mcp-Session-Id: $SID" \
+        "${V[@]}" "$A_MCP/mcp" || true)"
+    if [[ "$code" == 200 || "$code" == 204 ]]; then pass "curl: DELETE /mcp ends the session ($code)"; else fail "curl: DELETE /mcp: HTTP $code"; fi
+    code="$(mcp_post "$A_MCP" "$SID" '{"jsonrpc":"2.0","id":18,"method":"ping"}' "${V[@]}")"
+    expect_eq "curl: the deleted session: 404" 404 "$code"
+else
+    fail "curl: initialize + notifications/initialized"
+fi
+
+code="$(curl -sS --max-time 10 -o "$WORK/mcp_body" -w '%{http_code}' -H 'Content-Type: application/json' \
+    -H "Accept: $MCP_ACCEPT" --data-binary "$MCP_INIT" "$A_MCP/mcp" || true)"
+expect_eq "curl: initialize without a session: 200" 200 "$code"
+expect_contains "curl: initialize answers a version it supports (2025-06-18 asked)" '"protocolVersion":"2025-06-18"' \
+    "$(mcp_json | tr -d ' ')"
+
+# ---- bearer token -----------------------------------------------------------------------------
+code="$(mcp_post "$T_MCP" - "$MCP_INIT")"
+expect_eq "token: initialize without Authorization: 401" 401 "$code"
+code="$(mcp_post "$T_MCP" - "$MCP_INIT" -H "Authorization: Bearer wrong-$TOKEN")"
+expect_eq "token: initialize with a wrong token: 401" 401 "$code"
+code="$(mcp_post "$T_MCP" - "$MCP_INIT" -H "Authorization: Bearer $TOKEN")"
+expect_eq "token: initialize with the right token: 200" 200 "$code"
+code="$(curl -sS --max-time 10 -o /dev/null -w '%{http_code}' "$T_MCP/api/pprof?profile_type=cpu:nanoseconds" || true)"
+expect_eq "token: /api/pprof without the token: 401" 401 "$code"
+code="$(curl -sS --max-time 10 -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
+    "$T_MCP/api/pprof?profile_type=cpu:nanoseconds" || true)"
+expect_eq "token: /api/pprof with the token: 200" 200 "$code"
+code="$(curl -sS --max-time 10 -o /dev/null -w '%{http_code}' "$T_MCP/healthz" || true)"
+expect_eq "token: /healthz stays open: 200" 200 "$code"
+
+daemon_stop A
+daemon_stop T
+summary
