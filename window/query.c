@@ -483,8 +483,19 @@ win_merged *win_merge(win_store *st, const win_query *q, char *err, size_t err_l
     int64_t cov_lo = INT64_MAX, cov_hi = INT64_MIN;
     uint32_t *touched = NULL, n_touched = 0, touched_cap = 0, *path = NULL, path_cap = 0;
     bool ok = true;
+    int64_t *acc = NULL;
+    uint8_t *seen = NULL;
 
     pthread_rwlock_rdlock(&st->lock);
+    /* Per-entry sums go into a flat array indexed by node id (ids are dense, bounded by
+     * the node table): one add per entry instead of a hash probe. Only the nodes touched
+     * are then moved into the map that builds the result tree. calloc of a large array is
+     * lazily zeroed pages, so a query over a few series touches little of it. */
+    uint32_t n_ids = st->nodes.n;
+    acc = calloc((size_t)n_ids + 1, sizeof *acc);
+    seen = calloc((size_t)n_ids + 1, 1);
+    if (!acc || !seen)
+        ok = false;
     uint32_t ptype = win__find_str(st, q->profile_type);
     for (uint32_t si = 0; ok && ptype != WIN__NONE && si < st->n_series; si++) {
         const win__series *s = st->series[si];
@@ -534,21 +545,24 @@ win_merged *win_merge(win_store *st, const win_query *q, char *err, size_t err_l
                     if (!(cache.vals[c] & 1))
                         continue;
                 }
-                size_t ns = win__qmap_get(&b.nodes, e->node, NULL);
-                if (ns == SIZE_MAX) {
+                uint32_t nid = e->node;
+                if (nid >= n_ids) { /* cannot happen: entries hold live node ids */
                     ok = false;
                     break;
                 }
-                if (b.nodes.vals[ns] == 0 && e->node != 0) {
-                    void *arr = touched;
-                    if (!grow(&arr, &touched_cap, n_touched + 1, sizeof(uint32_t))) {
-                        ok = false;
-                        break;
+                if (!seen[nid]) {
+                    seen[nid] = 1;
+                    if (nid != 0) {
+                        void *arr = touched;
+                        if (!grow(&arr, &touched_cap, n_touched + 1, sizeof(uint32_t))) {
+                            ok = false;
+                            break;
+                        }
+                        touched = arr;
+                        touched[n_touched++] = nid;
                     }
-                    touched = arr;
-                    touched[n_touched++] = e->node;
                 }
-                b.nodes.vals[ns] = win__sat_add(b.nodes.vals[ns], e->value);
+                acc[nid] = win__sat_add(acc[nid], e->value);
                 any = true;
                 if (q->keep_labels) {
                     size_t ps = win__qmap_get(&pairs, (uint64_t)e->node << 32 | e->labels, NULL);
@@ -571,18 +585,24 @@ win_merged *win_merge(win_store *st, const win_query *q, char *err, size_t err_l
             m->n_series++;
     }
     /* the root's own value (samples with an empty stack) */
-    size_t rs0 = win__qmap_find(&b.nodes, 0);
-    if (rs0 != SIZE_MAX) {
-        m->nodes[0].self = b.nodes.vals[rs0];
-        b.nodes.aux[rs0] = 0;
-    } else if (ok) {
+    if (ok) {
         size_t r = win__qmap_get(&b.nodes, 0, NULL);
-        if (r == SIZE_MAX)
+        if (r == SIZE_MAX) {
+            ok = false;
+        } else {
+            b.nodes.vals[r] = acc[0];
+            b.nodes.aux[r] = 0;
+            m->nodes[0].self = acc[0];
+        }
+    }
+    for (uint32_t i = 0; ok && i < n_touched; i++) {
+        size_t ns = win__qmap_get(&b.nodes, touched[i], NULL);
+        if (ns == SIZE_MAX)
             ok = false;
         else
-            b.nodes.aux[r] = 0;
+            b.nodes.vals[ns] = acc[touched[i]];
     }
-    /* a node can be touched twice (its sum went through 0); emit_path skips repeats */
+    /* emit_path skips nodes already emitted as an ancestor of an earlier one */
     for (uint32_t i = 0; ok && i < n_touched; i++) {
         size_t ns = win__qmap_find(&b.nodes, touched[i]);
         if (b.nodes.vals[ns] != 0 && b.nodes.aux[ns] == WIN__NONE)
@@ -593,6 +613,8 @@ win_merged *win_merge(win_store *st, const win_query *q, char *err, size_t err_l
     pthread_rwlock_unlock(&st->lock);
 
     free(touched);
+    free(acc);
+    free(seen);
     free(path);
     free(pending);
     pending = NULL;
