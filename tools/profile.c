@@ -146,7 +146,7 @@ int tools__table(void *user, mcp_call *call, const cJSON *args, mcp_tool_result 
     q_table_opts o = {0};
     uint32_t limit;
     if (sort_arg(args, "sort", &o.sort, out) != 0 ||
-        tools__uint_arg(args, "limit", 25, 1, 500, &limit, out) != 0 ||
+        tools__uint_arg(args, "limit", 25, 1, 10000, &limit, out) != 0 ||
         tools__str_arg(args, "filter", &o.filter, out) != 0)
         return 0;
     if (o.filter && !*o.filter)
@@ -172,7 +172,8 @@ int tools__table(void *user, mcp_call *call, const cJSON *args, mcp_tool_result 
             break;
         }
         char *text = render_table(&a, m, tb, o.sort, o.filter, cut);
-        if (text && strlen(text) > TOOLS__TEXT_BUDGET && tb->n_rows > 1) {
+        if (text && strlen(text) > TOOLS__TEXT_BUDGET && tb->n_rows > 1 &&
+            !tools__given(args, "limit")) {
             limit = shrink(tb->n_rows, strlen(text), 1);
             cut = true;
             free(text);
@@ -423,7 +424,8 @@ int tools__flamegraph(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
         }
         render_flame_rows(&b, f, m->total, unit);
         char *text = tools__take(&b);
-        if (text && strlen(text) > TOOLS__TEXT_BUDGET && o.max_nodes > 2) {
+        if (text && strlen(text) > TOOLS__TEXT_BUDGET && o.max_nodes > 2 &&
+            !tools__given(args, "max_nodes")) {
             max_nodes = shrink(f->n_rows, strlen(text), 2);
             cut = true;
             free(text);
@@ -548,7 +550,8 @@ int tools__sandwich(void *user, mcp_call *call, const cJSON *args, mcp_tool_resu
         char *text = tools__take(&b);
         uint32_t rows =
             sw->callers.n_rows > sw->callees.n_rows ? sw->callers.n_rows : sw->callees.n_rows;
-        if (text && strlen(text) > TOOLS__TEXT_BUDGET && o.max_nodes > 2) {
+        if (text && strlen(text) > TOOLS__TEXT_BUDGET && o.max_nodes > 2 &&
+            !tools__given(args, "max_nodes")) {
             max_nodes = shrink(rows, strlen(text), 2);
             cut = true;
             free(text);
@@ -706,7 +709,8 @@ int tools__diff(void *user, mcp_call *call, const cJSON *args, mcp_tool_result *
             tools__printf(&b, "Next: query_profile_sandwich on a function that grew, within "
                               "the comparison range.\n");
         char *text = tools__take(&b);
-        if (text && strlen(text) > TOOLS__TEXT_BUDGET && d->n_rows > 1) {
+        if (text && strlen(text) > TOOLS__TEXT_BUDGET && d->n_rows > 1 &&
+            !tools__given(args, "limit")) {
             limit = shrink(d->n_rows, strlen(text), 1);
             cut = true;
             free(text);

@@ -98,7 +98,9 @@ static const char IN_TABLE[] =
     "{\"type\":\"object\",\"properties\":{" COMMON_REQ
     ",\"sort\":{\"type\":\"string\",\"enum\":[\"flat\",\"cum\"],\"default\":\"flat\","
     "\"description\":\"flat: time in the function itself; cum: including its callees\"},"
-    "\"limit\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":500,\"default\":25},"
+    "\"limit\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":10000,\"default\":25,"
+    "\"description\":\"Rows to show. Left unset, the answer is kept under ~4,000 tokens; "
+    "an explicit value is honoured (10000 returns every function, as go tool pprof -top).\"},"
     "\"filter\":{\"type\":\"string\",\"description\":\"POSIX extended regex on the function "
     "name (matched anywhere), e.g. json|flate\"}}"
     "}";

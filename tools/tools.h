@@ -53,7 +53,7 @@ bool tools_http_route(void *user, const char *method, const char *path, mcp_http
 /* Runs one tool by name with JSON arguments text, in process, and returns its text
  * rendering (malloc'd); *is_error set for isError results. For `otelprofd query` against
  * an embedded store and for tests. NULL with `err` for an unknown tool / bad JSON. */
-char *tools_call_text(tools *t, const char *name, const char *args_json, bool *is_error,
-                      char *err, size_t err_len);
+char *tools_call_text(tools *t, const char *name, const char *args_json, bool *is_error, char *err,
+                      size_t err_len);
 
 #endif

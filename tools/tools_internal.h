@@ -24,6 +24,14 @@
 
 /* ~4,000 tokens at ~4 bytes a token: the default size of a text answer */
 #define TOOLS__TEXT_BUDGET ((size_t)16000)
+
+/* Whether the caller set argument `name`. The text budget only shrinks answers whose size
+ * argument was left at its default: an explicit limit/max_nodes is honoured (up to the
+ * schema maximum), because the caller asked for that much on purpose. */
+static inline bool tools__given(const cJSON *args, const char *name)
+{
+    return args && cJSON_GetObjectItemCaseSensitive(args, name) != NULL;
+}
 /* a hard cap for any text buffer (the HTTP /debug/top answer included) */
 #define TOOLS__MAX_TEXT ((size_t)64 << 20)
 /* above this the export's embedded resource carries no blob (the URL still works) */

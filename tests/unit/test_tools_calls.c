@@ -463,7 +463,7 @@ static void test_argument_errors(void **state)
                  "start must be a string");
     expect_error(f, "query_profile_table", "{" CHECKOUT ",\"start\":1700000030,\"end\":1700000000}",
                  "start must be before end");
-    expect_error(f, "query_profile_table", "{" CHECKOUT ",\"limit\":501}", "from 1 to 500");
+    expect_error(f, "query_profile_table", "{" CHECKOUT ",\"limit\":10001}", "from 1 to 10000");
     expect_error(f, "query_profile_table", "{" CHECKOUT ",\"limit\":2.5}", "whole number");
     expect_error(f, "query_profile_table", "{" CHECKOUT ",\"sort\":\"hot\"}", "\"flat\"");
     expect_error(f, "query_profile_table", "{" CHECKOUT ",\"filter\":\"(\"}", "filter: ");
@@ -688,7 +688,7 @@ static void test_text_cap(void **state)
     big.store = win_store_new(&cfg);
     /* main -> mid_i -> leaf_i with long names, one sample each, many thread names */
     win_frame_in *frames = calloc(1 + 2 * BIG_FUNCS, sizeof *frames);
-    char(*names)[120] = calloc(2 * BIG_FUNCS, sizeof *names);
+    char(*names)[1200] = calloc(2 * BIG_FUNCS, sizeof *names);
     uint32_t(*stk)[3] = calloc(BIG_FUNCS, sizeof *stk);
     win_stack_in *stacks = calloc(BIG_FUNCS, sizeof *stacks);
     win_sample_in *samples = calloc(BIG_FUNCS, sizeof *samples);
@@ -696,10 +696,34 @@ static void test_text_cap(void **state)
     char(*threads)[32] = calloc(BIG_FUNCS, sizeof *threads);
     frames[0] = (win_frame_in){.function = "main", .file = "main.go"};
     for (uint32_t i = 0; i < BIG_FUNCS; i++) {
-        snprintf(names[2 * i], sizeof names[0],
-                 "github.com/example/service/internal/handlers.(*Handler).ServeSomething%04u", i);
-        snprintf(names[2 * i + 1], sizeof names[0],
-                 "github.com/example/service/internal/storage.(*Store).LookupRecord%04u", i);
+        snprintf(
+            names[2 * i], sizeof names[0],
+            "github.com/example/service/internal/handlers/generated/v2/deeply/nested/"
+            "and/then/some/more/vendored/third_party/mirror/of/the/same/module/"
+            "again/because/real/generated/code/looks/like/this/sometimes/ok/"
+            "one/more/level/of/nesting/for/good/measure/and/a/bit/more/still/"
+            "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx/"
+            "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy/"
+            "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz/"
+            "wwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwww/"
+            "package/path/that/makes/names/long.(*HandlerWithAVeryLongTypeName)."
+            "ServeSomethingWithAnEquallyLongMethodNameSoDefaultsOverflowTheBudget%04u"
+            "[go.shape.struct { A int; B string; C map[string]interface {} }]",
+            i);
+        snprintf(
+            names[2 * i + 1], sizeof names[0],
+            "github.com/example/service/internal/storage/generated/v2/deeply/nested/"
+            "and/then/some/more/vendored/third_party/mirror/of/the/same/module/"
+            "again/because/real/generated/code/looks/like/this/sometimes/ok/"
+            "one/more/level/of/nesting/for/good/measure/and/a/bit/more/still/"
+            "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx/"
+            "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy/"
+            "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz/"
+            "wwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwww/"
+            "package/path/that/makes/names/long.(*StoreWithAVeryLongTypeName)."
+            "LookupRecordWithAnEquallyLongMethodNameSoDefaultsOverflowTheBudget%04u"
+            "[go.shape.struct { A int; B string; C map[string]interface {} }]",
+            i);
         frames[1 + 2 * i] = (win_frame_in){.function = names[2 * i], .file = "handlers.go"};
         frames[2 + 2 * i] = (win_frame_in){.function = names[2 * i + 1], .file = "storage.go"};
         stk[i][0] = 2 + 2 * i;
@@ -726,20 +750,18 @@ static void test_text_cap(void **state)
     static const struct {
         const char *tool, *args, *says;
     } calls[] = {
-        {"query_profile_table", "{\"profile_type\":\"cpu:nanoseconds\",\"limit\":500}",
-         "limit lowered"},
-        {"query_profile_flamegraph",
-         "{\"profile_type\":\"cpu:nanoseconds\",\"max_nodes\":2000,\"min_percent\":0}",
+        /* sizes left at their defaults: the budget shrinks them */
+        {"query_profile_table", "{\"profile_type\":\"cpu:nanoseconds\"}", "limit lowered"},
+        {"query_profile_flamegraph", "{\"profile_type\":\"cpu:nanoseconds\",\"min_percent\":0}",
          "lowered to stay under"},
         {"query_profile_sandwich",
-         "{\"profile_type\":\"cpu:nanoseconds\",\"function\":\"main\",\"max_nodes\":1000,"
-         "\"min_percent\":0}",
+         "{\"profile_type\":\"cpu:nanoseconds\",\"function\":\"main\",\"min_percent\":0}",
          "lowered to stay under"},
         {"list_label_values",
          "{\"name\":\"thread.name\",\"limit\":1000,\"profile_type\":\"cpu:nanoseconds\"}",
          "text cut"},
         {"query_profile_diff",
-         "{\"profile_type\":\"cpu:nanoseconds\",\"limit\":200,\"baseline\":{\"end\":1700000010},"
+         "{\"profile_type\":\"cpu:nanoseconds\",\"baseline\":{\"end\":1700000010},"
          "\"comparison\":{\"start\":1700000010}}",
          "limit lowered"},
         {"query_profile_timeseries",
@@ -763,10 +785,18 @@ static void test_text_cap(void **state)
             const cJSON *row;
             cJSON_ArrayForEach(row, rows) sum += num(row, "flat");
             assert_true(sum == num(r.structured, "total"));
-            assert_true(cJSON_GetArraySize(rows) > 20);
+            assert_true(cJSON_GetArraySize(rows) >= 1);
         }
         release(&r);
     }
+    /* an explicit size is honoured, budget or not: the caller asked for that much */
+    mcp_tool_result r =
+        call(&big, "query_profile_table", "{\"profile_type\":\"cpu:nanoseconds\",\"limit\":10000}");
+    assert_false(r.is_error);
+    assert_int_equal(cJSON_GetArraySize(arr(r.structured, "rows", -1)), 2 * BIG_FUNCS + 1);
+    assert_int_equal((int64_t)num(r.structured, "other_flat"), 0);
+    assert_null(strstr(r.text, "lowered"));
+    release(&r);
     tools_free(big.t);
     win_store_free(big.store);
     free(frames);
