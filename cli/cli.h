@@ -2,7 +2,8 @@
  *
  * main.c parses options and runs `serve` and `mcp` (stdio with the receiver embedded);
  * remote.c runs the commands that talk to a running daemon over Streamable HTTP:
- * `mcp --connect URL` (a stdio bridge) and `query TOOL`.
+ * `mcp --connect URL` (a stdio bridge) and `query TOOL`; send.c runs `send` (pprof files to
+ * an OTLP receiver) and loads the --demo profiles.
  *
  * Thread-safety: everything here runs on the main thread.
  */
@@ -10,6 +11,8 @@
 #define OTELPROFD_CLI_H
 
 #include <stdio.h>
+
+#include "window/window.h"
 
 #define CLI_EXIT_USAGE       2
 #define CLI_EXIT_UNREACHABLE 3
@@ -24,5 +27,15 @@ int cli_bridge(const char *url, const char *token);
  * cannot be reached). */
 int cli_query(int argc, char **argv, int first);
 void cli_query_usage(FILE *out);
+
+/* `otelprofd send ...`: returns 0 (all accepted), 1 (rejected, partial, unreadable file),
+ * 2 (usage) or 3 (receiver unreachable after the retries). */
+int cli_send(int argc, char **argv, int first);
+void cli_send_usage(FILE *out);
+
+/* Converts every DIR/\*.pb.gz (pprof) with service.name = the file name up to its first
+ * dot, times moved to now, and ingests it into `store`, logging each. Returns how many
+ * files were loaded, -1 when `dir` cannot be opened. */
+int cli_demo_load(win_store *store, const char *dir);
 
 #endif

@@ -23,6 +23,11 @@
 #define OTELPROFD_VERSION "unknown"
 #endif
 
+/* the bundled --demo profiles; CMakeLists.txt points this at the source tree */
+#ifndef OTELPROFD_DEMO_DIR_DEFAULT
+#define OTELPROFD_DEMO_DIR_DEFAULT "examples/profiles"
+#endif
+
 #define EXIT_USAGE  CLI_EXIT_USAGE
 #define MAX_ORIGINS 32
 
@@ -97,6 +102,7 @@ typedef struct serve_opts {
     char *origins_env;   /* copy of the comma-separated environment value */
     bool stdio;          /* `otelprofd mcp` */
     const char *connect; /* `otelprofd mcp --connect URL` */
+    bool demo;           /* --demo: preload examples/profiles */
 } serve_opts;
 
 static void print_options(FILE *out, bool stdio)
@@ -112,6 +118,9 @@ static void print_options(FILE *out, bool stdio)
         fprintf(out, "  %-28s %s\n  %-28s default %s, env %s\n", left, options[i].help, "",
                 def[0] ? def : "none", options[i].env);
     }
+    fprintf(out, "  %-28s %s\n  %-28s %s\n", "--demo",
+            "preload the bundled example profiles (examples/profiles, or $OTELPROFD_DEMO_DIR)", "",
+            "with their times moved to now");
     fprintf(out, "  %-28s %s\n  %-28s %s\n\n", "--help", "show this help", "--version",
             "print the version");
 }
@@ -125,7 +134,10 @@ static void usage(FILE *out)
                  "running otelprofd\n"
                  "       otelprofd query [TOOL ['{json}']] [--connect URL] [--json]\n"
                  "                                            call one tool on a running "
-                 "otelprofd\n\n"
+                 "otelprofd\n"
+                 "       otelprofd send [--endpoint HOST:PORT] [--http] FILE.pprof...\n"
+                 "                                            export pprof files to an OTLP "
+                 "receiver\n\n"
                  "Receives OpenTelemetry profiles (OTLP), keeps the recent past in memory and\n"
                  "answers questions about it through MCP tools (Streamable HTTP on\n"
                  "http://127.0.0.1:4319/mcp). Try `otelprofd mcp --help`, `otelprofd query "
@@ -283,6 +295,10 @@ static int parse_args(int argc, char **argv, int first, serve_opts *o)
                 fprintf(stderr, "otelprofd: --connect needs a URL, e.g. %s\n", CLI_DEFAULT_MCP_URL);
                 return -1;
             }
+            continue;
+        }
+        if (strcmp(arg, "--demo") == 0) {
+            o->demo = true;
             continue;
         }
         if (strcmp(arg, "--version") == 0) {
@@ -451,6 +467,16 @@ static int serve(serve_opts *o)
         return 1;
     }
 
+    if (o->demo) {
+        const char *dir = getenv("OTELPROFD_DEMO_DIR");
+        if (!dir || !dir[0])
+            dir = OTELPROFD_DEMO_DIR_DEFAULT;
+        if (cli_demo_load(store, dir) <= 0) {
+            win_store_free(store);
+            return 1;
+        }
+    }
+
     int rc = 1;
     char err[512] = "";
     otlp_receiver *rcv = NULL;
@@ -585,15 +611,16 @@ int main(int argc, char **argv)
                 usage_mcp(stdout);
             else if (argc > 2 && strcmp(argv[2], "query") == 0)
                 cli_query_usage(stdout);
+            else if (argc > 2 && strcmp(argv[2], "send") == 0)
+                cli_send_usage(stdout);
             else
                 usage(stdout);
             return 0;
         } else if (strcmp(cmd, "send") == 0) {
-            fprintf(stderr, "otelprofd: 'send' is not implemented yet in this build\n");
-            return EXIT_USAGE;
+            return cli_send(argc, argv, 2);
         } else {
             fprintf(stderr,
-                    "otelprofd: unknown command '%s': use serve, mcp or query (try otelprofd "
+                    "otelprofd: unknown command '%s': use serve, mcp, query or send (try otelprofd "
                     "--help)\n",
                     cmd);
             return EXIT_USAGE;

@@ -67,4 +67,22 @@ base_err tr_decode_json(const char *buf, size_t len, base_arena *arena, tr_reque
 base_err tr_ingest(win_store *store, const tr_request *req, const uint8_t *raw, size_t raw_len,
                    int64_t now_ns, base_arena *arena, tr_result *res);
 
+/* Largest pprof accepted by tr_pprof_to_otlp, after gzip decompression. */
+#define TR_PPROF_MAX_BYTES ((size_t)256 << 20)
+
+/* Converts a pprof profile (perftools.profiles.Profile; gzipped or not, detected by the
+ * gzip magic, inflated up to TR_PPROF_MAX_BYTES) into one packed OTLP
+ * ExportProfilesServiceRequest: one resource with `resource` (string attributes), one
+ * scope, one OTLP Profile per pprof sample_type in values form (zero values left out),
+ * period_type/period and duration copied, time_unix_nano = time_nanos or, when the pprof
+ * has none, `time_ns_if_missing`. Sample labels become sample attributes (str labels by
+ * string index, num labels as int values with their unit); mapping build ids become a
+ * "build_id" mapping attribute. The pprof string table is the dictionary's string table;
+ * pprof ids become dictionary indices (index 0 of every table is the zero entry). Every id
+ * and string index is validated; a broken profile gives BASE_ERR_DECODE/BASE_ERR_INVALID
+ * with the path in `err`. Everything, `*otlp_out` included, lives in `arena`. */
+base_err tr_pprof_to_otlp(const uint8_t *pprof, size_t len, const win_attr *resource,
+                          size_t n_resource, int64_t time_ns_if_missing, base_arena *arena,
+                          uint8_t **otlp_out, size_t *otlp_len, char *err, size_t err_len);
+
 #endif

@@ -1,0 +1,682 @@
+/* translate/pprof.c — pprof (perftools.profiles.Profile) to one OTLP
+ * ExportProfilesServiceRequest, for `otelprofd send` and the bundled --demo profiles.
+ *
+ * The pprof string table becomes the dictionary's string table unchanged, so every pprof
+ * string index is a valid OTLP string index; pprof ids (mapping, function, location) become
+ * dictionary indices shifted by one, because index 0 of every OTLP table is the zero entry. */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zlib.h>
+
+#include "pprof/profile.pb-c.h"
+#include "translate/translate.h"
+
+typedef Perftools__Profiles__Profile pp_profile;
+typedef Opentelemetry__Proto__Profiles__V1development__ProfilesDictionary o_dict;
+typedef Opentelemetry__Proto__Profiles__V1development__ResourceProfiles o_rp;
+typedef Opentelemetry__Proto__Profiles__V1development__ScopeProfiles o_sp;
+typedef Opentelemetry__Proto__Profiles__V1development__Profile o_profile;
+typedef Opentelemetry__Proto__Profiles__V1development__ValueType o_vt;
+typedef Opentelemetry__Proto__Profiles__V1development__Sample o_sample;
+typedef Opentelemetry__Proto__Profiles__V1development__Mapping o_mapping;
+typedef Opentelemetry__Proto__Profiles__V1development__Location o_location;
+typedef Opentelemetry__Proto__Profiles__V1development__Line o_line;
+typedef Opentelemetry__Proto__Profiles__V1development__Function o_function;
+typedef Opentelemetry__Proto__Profiles__V1development__Stack o_stack;
+typedef Opentelemetry__Proto__Profiles__V1development__KeyValueAndUnit o_kvu;
+typedef Opentelemetry__Proto__Common__V1__KeyValue o_kv;
+typedef Opentelemetry__Proto__Common__V1__AnyValue o_any;
+typedef Opentelemetry__Proto__Resource__V1__Resource o_resource;
+typedef Opentelemetry__Proto__Common__V1__InstrumentationScope o_scope;
+
+#define CAST_ALLOC(T, n) ((T *)base_arena_calloc(arena, (n), sizeof(T)))
+
+/* ---- gzip ----------------------------------------------------------------------- */
+
+static base_err gunzip(const uint8_t *in, size_t len, uint8_t **out, size_t *out_len, char *err,
+                       size_t err_len)
+{
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    if (inflateInit2(&zs, 15 + 16) != Z_OK) {
+        base_set_err(err, err_len, "gzip: cannot initialise zlib");
+        return BASE_ERR_NOMEM;
+    }
+    size_t cap = len * 4 < 65536 ? 65536 : len * 4;
+    if (cap > TR_PPROF_MAX_BYTES)
+        cap = TR_PPROF_MAX_BYTES;
+    uint8_t *buf = malloc(cap);
+    size_t used = 0;
+    base_err rc = BASE_OK;
+    zs.next_in = (Bytef *)(uintptr_t)in;
+    /* inputs above 4 GiB are far beyond the cap anyway */
+    zs.avail_in = len > UINT32_MAX ? UINT32_MAX : (uInt)len;
+    for (;;) {
+        if (!buf) {
+            base_set_err(err, err_len, "gzip: out of memory");
+            rc = BASE_ERR_NOMEM;
+            break;
+        }
+        if (used == cap) {
+            if (cap >= TR_PPROF_MAX_BYTES) {
+                base_set_err(err, err_len, "pprof larger than %u MiB once decompressed",
+                             (unsigned)(TR_PPROF_MAX_BYTES >> 20));
+                rc = BASE_ERR_TOO_LARGE;
+                break;
+            }
+            size_t ncap = cap * 2 > TR_PPROF_MAX_BYTES ? TR_PPROF_MAX_BYTES : cap * 2;
+            uint8_t *nb = realloc(buf, ncap);
+            if (!nb) {
+                base_set_err(err, err_len, "gzip: out of memory");
+                rc = BASE_ERR_NOMEM;
+                break;
+            }
+            buf = nb;
+            cap = ncap;
+        }
+        zs.next_out = buf + used;
+        size_t room = cap - used;
+        zs.avail_out = room > UINT32_MAX ? UINT32_MAX : (uInt)room;
+        uInt before = zs.avail_out;
+        int r = inflate(&zs, Z_NO_FLUSH);
+        used += before - zs.avail_out;
+        if (r == Z_STREAM_END)
+            break;
+        if (r != Z_OK && !(r == Z_BUF_ERROR && zs.avail_out == 0)) {
+            base_set_err(err, err_len, "gzip: %s",
+                         r == Z_BUF_ERROR ? "stream is truncated"
+                                          : (zs.msg ? zs.msg : "corrupt stream"));
+            rc = BASE_ERR_DECODE;
+            break;
+        }
+    }
+    inflateEnd(&zs);
+    if (rc != BASE_OK) {
+        free(buf);
+        return rc;
+    }
+    *out = buf;
+    *out_len = used;
+    return BASE_OK;
+}
+
+/* ---- id -> index ---------------------------------------------------------------- */
+
+/* pprof ids are arbitrary non-zero uint64s; Go writes 1..n in order, which is the fast
+ * path. Otherwise a sorted copy is binary-searched. */
+typedef struct idpair {
+    uint64_t id;
+    uint32_t index; /* 0-based position in the pprof table */
+} idpair;
+
+typedef struct idmap {
+    size_t n;
+    bool dense;
+    idpair *sorted;
+} idmap;
+
+static int cmp_idpair(const void *a, const void *b)
+{
+    uint64_t x = ((const idpair *)a)->id, y = ((const idpair *)b)->id;
+    return x < y ? -1 : x > y;
+}
+
+/* `get(i)` is the id of entry i. Returns -1 (with err) on a zero or duplicate id. */
+static int idmap_build(idmap *m, size_t n, const uint64_t *ids, const char *what, base_arena *arena,
+                       char *err, size_t err_len)
+{
+    m->n = n;
+    m->dense = true;
+    m->sorted = NULL;
+    for (size_t i = 0; i < n && m->dense; i++)
+        m->dense = ids[i] == i + 1;
+    if (m->dense)
+        return 0;
+    m->sorted = CAST_ALLOC(idpair, n);
+    if (!m->sorted) {
+        base_set_err(err, err_len, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (ids[i] == 0) {
+            base_set_err(err, err_len, "%s[%zu].id is 0 (ids must be non-zero)", what, i);
+            return -1;
+        }
+        m->sorted[i].id = ids[i];
+        m->sorted[i].index = (uint32_t)i;
+    }
+    qsort(m->sorted, n, sizeof *m->sorted, cmp_idpair);
+    for (size_t i = 1; i < n; i++) {
+        if (m->sorted[i].id == m->sorted[i - 1].id) {
+            base_set_err(err, err_len, "%s id %llu appears twice", what,
+                         (unsigned long long)m->sorted[i].id);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* OTLP index (position + 1) of `id`, or 0 when absent. */
+static int32_t idmap_find(const idmap *m, uint64_t id)
+{
+    if (m->dense)
+        return id >= 1 && id <= m->n ? (int32_t)id : 0;
+    size_t lo = 0, hi = m->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (m->sorted[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < m->n && m->sorted[lo].id == id ? (int32_t)m->sorted[lo].index + 1 : 0;
+}
+
+/* ---- conversion ----------------------------------------------------------------- */
+
+typedef struct conv {
+    const pp_profile *p;
+    base_arena *arena;
+    char *err;
+    size_t err_len;
+} conv;
+
+static bool str_ok(const conv *c, int64_t idx, const char *path)
+{
+    if (idx >= 0 && (uint64_t)idx < c->p->n_string_table)
+        return true;
+    base_set_err(c->err, c->err_len, "%s %lld out of range: string_table has %zu entries", path,
+                 (long long)idx, c->p->n_string_table);
+    return false;
+}
+
+static o_vt *value_type(base_arena *arena, int64_t type, int64_t unit)
+{
+    o_vt *vt = CAST_ALLOC(o_vt, 1);
+    if (!vt)
+        return NULL;
+    opentelemetry__proto__profiles__v1development__value_type__init(vt);
+    vt->type_strindex = (int32_t)type;
+    vt->unit_strindex = (int32_t)unit;
+    return vt;
+}
+
+/* Attribute table with de-duplication: pprof repeats the same label on many samples. */
+typedef struct attr_tab {
+    o_kvu **entries; /* [0] = zero entry */
+    size_t n, cap;
+    int32_t *slots; /* open addressing; 0 = empty, else entry index */
+    size_t n_slots;
+} attr_tab;
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+    h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+    return h;
+}
+
+static bool kvu_equal(const o_kvu *a, int64_t key, int64_t str, int64_t num, int64_t unit)
+{
+    if (a->key_strindex != key || a->unit_strindex != (int32_t)unit)
+        return false;
+    if (str)
+        return a->value->value_case ==
+                   OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE_STRINDEX &&
+               a->value->string_value_strindex == (int32_t)str;
+    return a->value->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE &&
+           a->value->int_value == num;
+}
+
+static int32_t attr_get(attr_tab *t, base_arena *arena, int64_t key, int64_t str, int64_t num,
+                        int64_t unit)
+{
+    uint64_t h = mix(mix(mix(mix(0, (uint64_t)key), (uint64_t)str), (uint64_t)num), (uint64_t)unit);
+    size_t mask = t->n_slots - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        int32_t e = t->slots[i];
+        if (e == 0) {
+            if (t->n == t->cap)
+                return -1; /* cannot happen: cap = labels + 1 */
+            o_kvu *kv = CAST_ALLOC(o_kvu, 1);
+            o_any *v = CAST_ALLOC(o_any, 1);
+            if (!kv || !v)
+                return -1;
+            opentelemetry__proto__profiles__v1development__key_value_and_unit__init(kv);
+            opentelemetry__proto__common__v1__any_value__init(v);
+            kv->key_strindex = (int32_t)key;
+            kv->unit_strindex = (int32_t)unit;
+            if (str) {
+                v->value_case =
+                    OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE_STRINDEX;
+                v->string_value_strindex = (int32_t)str;
+            } else {
+                v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE;
+                v->int_value = num;
+            }
+            kv->value = v;
+            t->entries[t->n] = kv;
+            t->slots[i] = (int32_t)t->n;
+            return (int32_t)t->n++;
+        }
+        if (kvu_equal(t->entries[e], key, str, num, unit))
+            return e;
+    }
+}
+
+static int build_dictionary(conv *c, o_dict *d, int32_t **sample_attrs, size_t **n_sample_attrs)
+{
+    const pp_profile *p = c->p;
+    base_arena *arena = c->arena;
+    /* every table is indexed with int32 on the OTLP side */
+    if (p->n_string_table >= INT32_MAX || p->n_mapping >= INT32_MAX || p->n_function >= INT32_MAX ||
+        p->n_location >= INT32_MAX || p->n_sample >= INT32_MAX) {
+        base_set_err(c->err, c->err_len, "pprof tables too large");
+        return -1;
+    }
+    if (p->n_string_table == 0 || p->string_table[0][0] != '\0') {
+        base_set_err(c->err, c->err_len, "string_table[0] must be \"\"");
+        return -1;
+    }
+    d->n_string_table = p->n_string_table;
+    d->string_table = p->string_table;
+
+    /* mappings */
+    uint64_t *ids = CAST_ALLOC(uint64_t, p->n_mapping + p->n_function + p->n_location + 1);
+    if (!ids)
+        goto nomem;
+    for (size_t i = 0; i < p->n_mapping; i++)
+        ids[i] = p->mapping[i]->id;
+    idmap maps, funcs, locs;
+    if (idmap_build(&maps, p->n_mapping, ids, "mapping", arena, c->err, c->err_len) != 0)
+        return -1;
+    d->n_mapping_table = p->n_mapping + 1;
+    d->mapping_table = CAST_ALLOC(o_mapping *, d->n_mapping_table);
+    attr_tab at = {0};
+    size_t n_labels = 0;
+    for (size_t i = 0; i < p->n_sample; i++)
+        n_labels += p->sample[i]->n_label;
+    size_t n_build_ids = 0;
+    for (size_t i = 0; i < p->n_mapping; i++)
+        n_build_ids += p->mapping[i]->build_id != 0;
+    if (n_labels + n_build_ids >= INT32_MAX - 1) {
+        base_set_err(c->err, c->err_len, "too many sample labels");
+        return -1;
+    }
+    at.cap = n_labels + n_build_ids + 1;
+    at.entries = CAST_ALLOC(o_kvu *, at.cap);
+    at.n_slots = 16;
+    while (at.n_slots < at.cap * 2)
+        at.n_slots *= 2;
+    at.slots = CAST_ALLOC(int32_t, at.n_slots);
+    if (!d->mapping_table || !at.entries || !at.slots)
+        goto nomem;
+    at.entries[0] = CAST_ALLOC(o_kvu, 1);
+    if (!at.entries[0])
+        goto nomem;
+    opentelemetry__proto__profiles__v1development__key_value_and_unit__init(at.entries[0]);
+    at.n = 1;
+    for (size_t i = 0; i < d->n_mapping_table; i++) {
+        o_mapping *m = CAST_ALLOC(o_mapping, 1);
+        if (!m)
+            goto nomem;
+        opentelemetry__proto__profiles__v1development__mapping__init(m);
+        d->mapping_table[i] = m;
+        if (i == 0)
+            continue;
+        const Perftools__Profiles__Mapping *pm = p->mapping[i - 1];
+        char path[64];
+        snprintf(path, sizeof path, "mapping[%zu].filename", i - 1);
+        if (!str_ok(c, pm->filename, path))
+            return -1;
+        snprintf(path, sizeof path, "mapping[%zu].build_id", i - 1);
+        if (!str_ok(c, pm->build_id, path))
+            return -1;
+        m->memory_start = pm->memory_start;
+        m->memory_limit = pm->memory_limit;
+        m->file_offset = pm->file_offset;
+        m->filename_strindex = (int32_t)pm->filename;
+        if (pm->build_id) {
+            /* the build id key is a string the pprof table does not have: the value goes
+             * by index, the key needs one; "build_id" is the generic key ingest accepts */
+            m->attribute_indices = CAST_ALLOC(int32_t, 1);
+            if (!m->attribute_indices)
+                goto nomem;
+            m->n_attribute_indices = 1;
+            m->attribute_indices[0] = -2 - (int32_t)pm->build_id; /* resolved below */
+        }
+    }
+
+    /* functions */
+    for (size_t i = 0; i < p->n_function; i++)
+        ids[i] = p->function[i]->id;
+    if (idmap_build(&funcs, p->n_function, ids, "function", arena, c->err, c->err_len) != 0)
+        return -1;
+    d->n_function_table = p->n_function + 1;
+    d->function_table = CAST_ALLOC(o_function *, d->n_function_table);
+    if (!d->function_table)
+        goto nomem;
+    for (size_t i = 0; i < d->n_function_table; i++) {
+        o_function *f = CAST_ALLOC(o_function, 1);
+        if (!f)
+            goto nomem;
+        opentelemetry__proto__profiles__v1development__function__init(f);
+        d->function_table[i] = f;
+        if (i == 0)
+            continue;
+        const Perftools__Profiles__Function *pf = p->function[i - 1];
+        char path[64];
+        snprintf(path, sizeof path, "function[%zu].name", i - 1);
+        if (!str_ok(c, pf->name, path))
+            return -1;
+        snprintf(path, sizeof path, "function[%zu].system_name", i - 1);
+        if (!str_ok(c, pf->system_name, path))
+            return -1;
+        snprintf(path, sizeof path, "function[%zu].filename", i - 1);
+        if (!str_ok(c, pf->filename, path))
+            return -1;
+        f->name_strindex = (int32_t)pf->name;
+        f->system_name_strindex = (int32_t)pf->system_name;
+        f->filename_strindex = (int32_t)pf->filename;
+        f->start_line = pf->start_line;
+    }
+
+    /* locations */
+    for (size_t i = 0; i < p->n_location; i++)
+        ids[i] = p->location[i]->id;
+    if (idmap_build(&locs, p->n_location, ids, "location", arena, c->err, c->err_len) != 0)
+        return -1;
+    d->n_location_table = p->n_location + 1;
+    d->location_table = CAST_ALLOC(o_location *, d->n_location_table);
+    if (!d->location_table)
+        goto nomem;
+    for (size_t i = 0; i < d->n_location_table; i++) {
+        o_location *l = CAST_ALLOC(o_location, 1);
+        if (!l)
+            goto nomem;
+        opentelemetry__proto__profiles__v1development__location__init(l);
+        d->location_table[i] = l;
+        if (i == 0)
+            continue;
+        const Perftools__Profiles__Location *pl = p->location[i - 1];
+        if (pl->mapping_id) {
+            l->mapping_index = idmap_find(&maps, pl->mapping_id);
+            if (!l->mapping_index) {
+                base_set_err(c->err, c->err_len, "location[%zu].mapping_id %llu: no such mapping",
+                             i - 1, (unsigned long long)pl->mapping_id);
+                return -1;
+            }
+        }
+        l->address = pl->address;
+        l->n_lines = pl->n_line;
+        l->lines = CAST_ALLOC(o_line *, pl->n_line + 1);
+        if (!l->lines)
+            goto nomem;
+        for (size_t k = 0; k < pl->n_line; k++) {
+            o_line *ln = CAST_ALLOC(o_line, 1);
+            if (!ln)
+                goto nomem;
+            opentelemetry__proto__profiles__v1development__line__init(ln);
+            const Perftools__Profiles__Line *pln = pl->line[k];
+            if (pln->function_id) {
+                ln->function_index = idmap_find(&funcs, pln->function_id);
+                if (!ln->function_index) {
+                    base_set_err(c->err, c->err_len,
+                                 "location[%zu].line[%zu].function_id %llu: no such function",
+                                 i - 1, k, (unsigned long long)pln->function_id);
+                    return -1;
+                }
+            }
+            ln->line = pln->line;
+            ln->column = pln->column;
+            l->lines[k] = ln;
+        }
+    }
+
+    /* stacks (one per sample; index 0 = empty) and sample attributes */
+    d->n_stack_table = p->n_sample + 1;
+    d->stack_table = CAST_ALLOC(o_stack *, d->n_stack_table);
+    *sample_attrs = CAST_ALLOC(int32_t, n_labels + 1);
+    *n_sample_attrs = CAST_ALLOC(size_t, p->n_sample + 1);
+    if (!d->stack_table || !*sample_attrs || !*n_sample_attrs)
+        goto nomem;
+    size_t attr_pos = 0;
+    for (size_t i = 0; i < d->n_stack_table; i++) {
+        o_stack *s = CAST_ALLOC(o_stack, 1);
+        if (!s)
+            goto nomem;
+        opentelemetry__proto__profiles__v1development__stack__init(s);
+        d->stack_table[i] = s;
+        if (i == 0)
+            continue;
+        const Perftools__Profiles__Sample *ps = p->sample[i - 1];
+        if (ps->n_value != p->n_sample_type) {
+            base_set_err(c->err, c->err_len, "sample[%zu] has %zu values, sample_type has %zu",
+                         i - 1, ps->n_value, p->n_sample_type);
+            return -1;
+        }
+        s->n_location_indices = ps->n_location_id;
+        s->location_indices = CAST_ALLOC(int32_t, ps->n_location_id + 1);
+        if (!s->location_indices)
+            goto nomem;
+        for (size_t k = 0; k < ps->n_location_id; k++) {
+            int32_t li = idmap_find(&locs, ps->location_id[k]);
+            if (!li) {
+                base_set_err(c->err, c->err_len, "sample[%zu].location_id %llu: no such location",
+                             i - 1, (unsigned long long)ps->location_id[k]);
+                return -1;
+            }
+            s->location_indices[k] = li;
+        }
+        (*n_sample_attrs)[i - 1] = ps->n_label;
+        for (size_t k = 0; k < ps->n_label; k++) {
+            const Perftools__Profiles__Label *lb = ps->label[k];
+            char path[80];
+            snprintf(path, sizeof path, "sample[%zu].label[%zu].key", i - 1, k);
+            if (!str_ok(c, lb->key, path))
+                return -1;
+            snprintf(path, sizeof path, "sample[%zu].label[%zu].str", i - 1, k);
+            if (!str_ok(c, lb->str, path))
+                return -1;
+            snprintf(path, sizeof path, "sample[%zu].label[%zu].num_unit", i - 1, k);
+            if (!str_ok(c, lb->num_unit, path))
+                return -1;
+            int32_t a = attr_get(&at, arena, lb->key, lb->str, lb->str ? 0 : lb->num,
+                                 lb->str ? 0 : lb->num_unit);
+            if (a < 0)
+                goto nomem;
+            (*sample_attrs)[attr_pos++] = a;
+        }
+    }
+
+    /* build ids: a key string appended to the table, shared by every mapping */
+    if (n_build_ids) {
+        char **st = CAST_ALLOC(char *, d->n_string_table + 1);
+        if (!st)
+            goto nomem;
+        memcpy(st, d->string_table, d->n_string_table * sizeof *st);
+        st[d->n_string_table] = "build_id";
+        int32_t key = (int32_t)d->n_string_table++;
+        d->string_table = st;
+        for (size_t i = 1; i < d->n_mapping_table; i++) {
+            o_mapping *m = d->mapping_table[i];
+            if (!m->n_attribute_indices)
+                continue;
+            int64_t value = -2 - (int64_t)m->attribute_indices[0];
+            int32_t a = attr_get(&at, arena, key, value, 0, 0);
+            if (a < 0)
+                goto nomem;
+            m->attribute_indices[0] = a;
+        }
+    }
+    d->n_attribute_table = at.n;
+    d->attribute_table = at.entries;
+    return 0;
+nomem:
+    base_set_err(c->err, c->err_len, "out of memory converting pprof");
+    return -1;
+}
+
+base_err tr_pprof_to_otlp(const uint8_t *pprof, size_t len, const win_attr *resource,
+                          size_t n_resource, int64_t time_ns_if_missing, base_arena *arena,
+                          uint8_t **otlp_out, size_t *otlp_len, char *err, size_t err_len)
+{
+    *otlp_out = NULL;
+    *otlp_len = 0;
+    uint8_t *inflated = NULL;
+    size_t inflated_len = 0;
+    if (len >= 2 && pprof[0] == 0x1f && pprof[1] == 0x8b) {
+        base_err rc = gunzip(pprof, len, &inflated, &inflated_len, err, err_len);
+        if (rc != BASE_OK)
+            return rc;
+        pprof = inflated;
+        len = inflated_len;
+    } else if (len > TR_PPROF_MAX_BYTES) {
+        base_set_err(err, err_len, "pprof larger than %u MiB",
+                     (unsigned)(TR_PPROF_MAX_BYTES >> 20));
+        return BASE_ERR_TOO_LARGE;
+    }
+    pp_profile *p = perftools__profiles__profile__unpack(base_arena_pb(arena), len, pprof);
+    free(inflated);
+    if (!p) {
+        base_set_err(err, err_len,
+                     "not a pprof profile (perftools.profiles.Profile does not "
+                     "decode)");
+        return BASE_ERR_DECODE;
+    }
+    if (p->n_sample_type == 0) {
+        base_set_err(err, err_len, "pprof has no sample_type");
+        return BASE_ERR_INVALID;
+    }
+    if (n_resource >= INT32_MAX) {
+        base_set_err(err, err_len, "too many resource attributes");
+        return BASE_ERR_BAD_ARGUMENT;
+    }
+    conv c = {.p = p, .arena = arena, .err = err, .err_len = err_len};
+    char path[64];
+    for (size_t i = 0; i < p->n_sample_type; i++) {
+        snprintf(path, sizeof path, "sample_type[%zu].type", i);
+        if (!str_ok(&c, p->sample_type[i]->type, path))
+            return BASE_ERR_INVALID;
+        snprintf(path, sizeof path, "sample_type[%zu].unit", i);
+        if (!str_ok(&c, p->sample_type[i]->unit, path))
+            return BASE_ERR_INVALID;
+    }
+    if (p->period_type && (!str_ok(&c, p->period_type->type, "period_type.type") ||
+                           !str_ok(&c, p->period_type->unit, "period_type.unit")))
+        return BASE_ERR_INVALID;
+
+    o_dict *d = CAST_ALLOC(o_dict, 1);
+    if (!d)
+        goto nomem;
+    opentelemetry__proto__profiles__v1development__profiles_dictionary__init(d);
+    int32_t *sample_attrs = NULL;
+    size_t *n_sample_attrs = NULL;
+    if (build_dictionary(&c, d, &sample_attrs, &n_sample_attrs) != 0)
+        return strstr(err ? err : "", "out of memory") ? BASE_ERR_NOMEM : BASE_ERR_INVALID;
+
+    tr_request *req = CAST_ALLOC(tr_request, 1);
+    o_rp *rp = CAST_ALLOC(o_rp, 1);
+    o_rp **rps = CAST_ALLOC(o_rp *, 1);
+    o_resource *res = CAST_ALLOC(o_resource, 1);
+    o_sp *sp = CAST_ALLOC(o_sp, 1);
+    o_sp **sps = CAST_ALLOC(o_sp *, 1);
+    o_scope *scope = CAST_ALLOC(o_scope, 1);
+    o_profile **profs = CAST_ALLOC(o_profile *, p->n_sample_type);
+    o_kv **attrs = CAST_ALLOC(o_kv *, n_resource + 1);
+    if (!req || !rp || !rps || !res || !sp || !sps || !scope || !profs || !attrs)
+        goto nomem;
+    opentelemetry__proto__collector__profiles__v1development__export_profiles_service_request__init(
+        req);
+    opentelemetry__proto__profiles__v1development__resource_profiles__init(rp);
+    opentelemetry__proto__resource__v1__resource__init(res);
+    opentelemetry__proto__profiles__v1development__scope_profiles__init(sp);
+    opentelemetry__proto__common__v1__instrumentation_scope__init(scope);
+    scope->name = "otelprofd pprof";
+    for (size_t i = 0; i < n_resource; i++) {
+        o_kv *kv = CAST_ALLOC(o_kv, 1);
+        o_any *v = CAST_ALLOC(o_any, 1);
+        if (!kv || !v)
+            goto nomem;
+        opentelemetry__proto__common__v1__key_value__init(kv);
+        opentelemetry__proto__common__v1__any_value__init(v);
+        kv->key = (char *)resource[i].key;
+        v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
+        v->string_value = (char *)resource[i].value;
+        kv->value = v;
+        attrs[i] = kv;
+    }
+    res->n_attributes = n_resource;
+    res->attributes = attrs;
+
+    uint64_t when = p->time_nanos > 0 ? (uint64_t)p->time_nanos
+                                      : (time_ns_if_missing > 0 ? (uint64_t)time_ns_if_missing : 0);
+    for (size_t t = 0; t < p->n_sample_type; t++) {
+        o_profile *op = CAST_ALLOC(o_profile, 1);
+        o_sample **samples = CAST_ALLOC(o_sample *, p->n_sample + 1);
+        o_sample *sarr = CAST_ALLOC(o_sample, p->n_sample + 1);
+        if (!op || !samples || !sarr)
+            goto nomem;
+        opentelemetry__proto__profiles__v1development__profile__init(op);
+        op->sample_type = value_type(arena, p->sample_type[t]->type, p->sample_type[t]->unit);
+        if (!op->sample_type)
+            goto nomem;
+        if (p->period_type) {
+            op->period_type = value_type(arena, p->period_type->type, p->period_type->unit);
+            if (!op->period_type)
+                goto nomem;
+        }
+        op->period = p->period;
+        op->time_unix_nano = when;
+        op->duration_nano = p->duration_nanos > 0 ? (uint64_t)p->duration_nanos : 0;
+        op->original_payload_format = "pprof";
+        size_t n = 0, attr_pos = 0;
+        for (size_t i = 0; i < p->n_sample; i++) {
+            size_t na = n_sample_attrs[i];
+            int64_t *value = &p->sample[i]->value[t];
+            /* a zero value adds nothing to any aggregate; heap profiles have many */
+            if (*value != 0) {
+                o_sample *s = &sarr[n];
+                opentelemetry__proto__profiles__v1development__sample__init(s);
+                s->stack_index = (int32_t)(i + 1);
+                s->n_values = 1;
+                s->values = value;
+                s->n_attribute_indices = na;
+                s->attribute_indices = na ? &sample_attrs[attr_pos] : NULL;
+                samples[n++] = s;
+            }
+            attr_pos += na;
+        }
+        op->n_samples = n;
+        op->samples = samples;
+        profs[t] = op;
+    }
+    sp->scope = scope;
+    sp->n_profiles = p->n_sample_type;
+    sp->profiles = profs;
+    sps[0] = sp;
+    rp->resource = res;
+    rp->n_scope_profiles = 1;
+    rp->scope_profiles = sps;
+    rps[0] = rp;
+    req->n_resource_profiles = 1;
+    req->resource_profiles = rps;
+    req->dictionary = d;
+
+    size_t size = protobuf_c_message_get_packed_size(&req->base);
+    uint8_t *out = base_arena_alloc(arena, size ? size : 1);
+    if (!out)
+        goto nomem;
+    if (protobuf_c_message_pack(&req->base, out) != size) {
+        base_set_err(err, err_len, "protobuf-c packed a different size than it measured");
+        return BASE_ERR_INVALID;
+    }
+    *otlp_out = out;
+    *otlp_len = size;
+    return BASE_OK;
+nomem:
+    base_set_err(err, err_len, "out of memory converting pprof");
+    return BASE_ERR_NOMEM;
+}
