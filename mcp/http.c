@@ -6,8 +6,12 @@
  * notifications (progress, log) or the client asked for progress: the stream is buffered
  * until the handler returns and then sent whole, which keeps the order (notifications
  * first, the response last) without a second thread per request; a client that renders
- * progress live sees it arrive together with the answer. No standalone GET stream is
- * offered (405), as the server never speaks unprompted.
+ * progress live sees it arrive together with the answer. A tools/call from a client that
+ * accepts SSE runs on a thread of its own instead, with the connection suspended: if the
+ * tool sends a request to the client (sampling, elicitation), the response turns into a
+ * live SSE stream so the client can answer it with a POST of its own while the tool waits;
+ * otherwise it is answered exactly as above. No standalone GET stream is offered (405), as
+ * the server never speaks unprompted.
  */
 #include "mcp/mcp_internal.h"
 
@@ -55,10 +59,13 @@ struct mcp_http {
     int64_t idle_ns;
     mcp_http_route_fn route;
     void *route_user;
-    pthread_mutex_t mu; /* the session table */
+    pthread_mutex_t mu; /* the session table and the live list */
     sess_ent **sessions;
     size_t n_sessions;
     _Atomic int in_flight;
+    _Atomic int workers; /* live threads still running a handler */
+    _Atomic bool stopping;
+    struct live *lives; /* every live request not yet freed */
 };
 
 typedef struct http_req {
@@ -67,6 +74,7 @@ typedef struct http_req {
     bool accepts_sse;
     char *body;
     size_t len, cap;
+    struct live *live; /* a tools/call running on its own thread, or NULL */
 } http_req;
 
 /* The SSE stream of one request, filled by the emitter while the handler runs. */
@@ -76,6 +84,27 @@ typedef struct sse_buf {
     size_t events;
     bool dropped; /* over MAX_STREAM: later notifications are left out */
 } sse_buf;
+
+/* A tools/call handled on its own thread while its connection is suspended. Shared by the
+ * worker, the connection (http_req) and, once streaming, the MHD response: `refs` counts
+ * them; everything below is under `mu`. */
+typedef struct live {
+    pthread_mutex_t mu;
+    int refs;
+    mcp_http *h;
+    struct MHD_Connection *conn; /* NULL once the connection is gone */
+    sess_ent *ent;
+    cJSON *root;
+    sse_buf buf;
+    size_t sent;    /* bytes of buf handed to MHD (streaming) */
+    bool streaming; /* the handler asked to go live: the response is an open SSE stream */
+    bool done;      /* the handler returned */
+    bool suspended; /* the connection waits for us to resume it */
+    char *text;     /* the response text when done without streaming */
+    mcp__outcome oc;
+    bool progress;
+    struct live *next;
+} live;
 
 /* ---- helpers shared with tests (mcp_internal.h) -------------------------------------------- */
 
@@ -569,6 +598,262 @@ static bool wants_progress(const cJSON *root)
     return cJSON_GetObjectItemCaseSensitive(meta, "progressToken") != NULL;
 }
 
+/* Answers a handled message: 202 for nothing to say, 400 when no request was in it, SSE
+ * when notifications were sent or progress asked for, JSON otherwise. Takes `text` and
+ * sse->p. */
+static enum MHD_Result respond(struct MHD_Connection *conn, http_req *r, char *text,
+                               const mcp__outcome *oc, sse_buf *sse, bool progress,
+                               const char *sid_header)
+{
+    enum MHD_Result ret;
+    if (!text) {
+        ret = queue(conn, r, MHD_HTTP_ACCEPTED, NULL, NULL, 0, NULL, NULL, NULL, NULL);
+    } else if (!oc->had_request) {
+        ret = queue(conn, r, MHD_HTTP_BAD_REQUEST, "application/json", text, strlen(text), NULL,
+                    NULL, NULL, NULL);
+        text = NULL;
+    } else if (r->accepts_sse && (sse->events > 0 || progress)) {
+        sse_append(sse, text, strlen(text));
+        if (sse->dropped) {
+            /* the response itself must get through even when notifications filled the cap */
+            free(sse->p);
+            *sse = (sse_buf){0};
+            sse_append(sse, text, strlen(text));
+        }
+        ret = sse->p ? queue(conn, r, MHD_HTTP_OK, "text/event-stream", sse->p, sse->len,
+                             "Mcp-Session-Id", sid_header, "Cache-Control", "no-cache")
+                     : MHD_NO;
+        sse->p = NULL;
+    } else {
+        ret = queue(conn, r, MHD_HTTP_OK, "application/json", text, strlen(text), "Mcp-Session-Id",
+                    sid_header, NULL, NULL);
+        text = NULL;
+    }
+    free(text);
+    free(sse->p);
+    sse->p = NULL;
+    return ret;
+}
+
+/* ---- live requests ------------------------------------------------------------------- */
+
+/* Resumes the connection if it waits for us. Under lv->mu. */
+static void live_wake(live *lv)
+{
+    if (lv->suspended && lv->conn) {
+        lv->suspended = false;
+        MHD_resume_connection(lv->conn);
+    }
+}
+
+static void live_unref(live *lv)
+{
+    pthread_mutex_lock(&lv->mu);
+    bool last = --lv->refs == 0;
+    pthread_mutex_unlock(&lv->mu);
+    if (!last)
+        return;
+    mcp_http *h = lv->h;
+    pthread_mutex_lock(&h->mu);
+    for (live **pp = &h->lives; *pp; pp = &(*pp)->next)
+        if (*pp == lv) {
+            *pp = lv->next;
+            break;
+        }
+    pthread_mutex_unlock(&h->mu);
+    free(lv->buf.p);
+    free(lv->text);
+    pthread_mutex_destroy(&lv->mu);
+    free(lv);
+}
+
+static void live_emit(void *user, const char *json, size_t len)
+{
+    live *lv = user;
+    pthread_mutex_lock(&lv->mu);
+    if (lv->streaming && lv->sent == lv->buf.len)
+        lv->buf.len = lv->sent = 0; /* all sent: reuse the buffer from its start */
+    sse_append(&lv->buf, json, len);
+    if (!lv->buf.dropped)
+        lv->buf.events++;
+    if (lv->streaming)
+        live_wake(lv);
+    pthread_mutex_unlock(&lv->mu);
+}
+
+static bool live_go(void *user)
+{
+    live *lv = user;
+    pthread_mutex_lock(&lv->mu);
+    bool ok = lv->conn != NULL && !atomic_load(&lv->h->stopping);
+    if (ok) {
+        lv->streaming = true;
+        live_wake(lv);
+    }
+    pthread_mutex_unlock(&lv->mu);
+    return ok;
+}
+
+static void *live_run(void *arg)
+{
+    live *lv = arg;
+    mcp_http *h = lv->h;
+    mcp__emitter em = {live_emit, lv, live_go};
+    mcp_call tc = {0};
+    tc.session_id = lv->ent->id;
+    tc.transport = &em;
+    mcp__outcome oc;
+    cJSON *resp = mcp__handle_json(h->srv, lv->ent->s, lv->root, &tc, &oc);
+    char *text = resp ? cJSON_PrintUnformatted(resp) : NULL;
+    cJSON_Delete(resp);
+    cJSON_Delete(lv->root);
+    lv->root = NULL;
+    pthread_mutex_lock(&lv->mu);
+    lv->oc = oc;
+    if (lv->streaming && text) {
+        if (lv->sent == lv->buf.len)
+            lv->buf.len = lv->sent = 0;
+        lv->buf.dropped = false; /* the response itself must get through */
+        sse_append(&lv->buf, text, strlen(text));
+    } else {
+        lv->text = text;
+        text = NULL;
+    }
+    lv->done = true;
+    live_wake(lv);
+    pthread_mutex_unlock(&lv->mu);
+    free(text);
+    session_release(h, lv->ent);
+    live_unref(lv);
+    atomic_fetch_sub(&h->workers, 1);
+    return NULL;
+}
+
+static ssize_t live_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    live *lv = cls;
+    pthread_mutex_lock(&lv->mu);
+    ssize_t n;
+    if (lv->sent < lv->buf.len) {
+        size_t k = lv->buf.len - lv->sent;
+        if (k > max)
+            k = max;
+        memcpy(buf, lv->buf.p + lv->sent, k);
+        lv->sent += k;
+        n = (ssize_t)k;
+    } else if (lv->done) {
+        n = MHD_CONTENT_READER_END_OF_STREAM;
+    } else if (atomic_load(&lv->h->stopping) || !lv->conn) {
+        n = MHD_CONTENT_READER_END_WITH_ERROR;
+    } else {
+        /* nothing to send yet: sleep until the worker emits (live_wake) */
+        lv->suspended = true;
+        MHD_suspend_connection(lv->conn);
+        n = 0;
+    }
+    pthread_mutex_unlock(&lv->mu);
+    return n;
+}
+
+static void live_response_done(void *cls)
+{
+    live_unref(cls);
+}
+
+/* The connection of a live request is called again (resumed): answer whole, open the
+ * stream, or wait on. */
+static enum MHD_Result live_resume(mcp_http *h, struct MHD_Connection *conn, http_req *r)
+{
+    live *lv = r->live;
+    pthread_mutex_lock(&lv->mu);
+    if (lv->streaming) {
+        lv->refs++;
+        pthread_mutex_unlock(&lv->mu);
+        struct MHD_Response *resp = MHD_create_response_from_callback(
+            MHD_SIZE_UNKNOWN, 4096, live_read, lv, live_response_done);
+        if (!resp) {
+            live_unref(lv);
+            return MHD_NO;
+        }
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
+        MHD_add_response_header(resp, "Cache-Control", "no-cache");
+        r->responded = true;
+        enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+        MHD_destroy_response(resp);
+        return ret;
+    }
+    if (lv->done) {
+        char *text = lv->text;
+        lv->text = NULL;
+        sse_buf sse = lv->buf;
+        lv->buf = (sse_buf){0};
+        mcp__outcome oc = lv->oc;
+        bool progress = lv->progress;
+        pthread_mutex_unlock(&lv->mu);
+        return respond(conn, r, text, &oc, &sse, progress, NULL);
+    }
+    if (atomic_load(&h->stopping)) {
+        pthread_mutex_unlock(&lv->mu);
+        return queue_rpc_error(conn, r, MHD_HTTP_SERVICE_UNAVAILABLE, -32000,
+                               "server stopping: retry later", NULL, NULL);
+    }
+    lv->suspended = true;
+    MHD_suspend_connection(conn);
+    pthread_mutex_unlock(&lv->mu);
+    return MHD_YES;
+}
+
+/* Starts `root` (taken) on a thread of its own with the connection suspended. False when
+ * no thread could be started (root not taken): the caller handles it inline. */
+static bool live_start(mcp_http *h, struct MHD_Connection *conn, http_req *r, sess_ent *ent,
+                       cJSON *root, bool progress)
+{
+    live *lv = calloc(1, sizeof *lv);
+    if (!lv || pthread_mutex_init(&lv->mu, NULL) != 0) {
+        free(lv);
+        return false;
+    }
+    lv->refs = 2; /* the worker and the connection */
+    lv->h = h;
+    lv->conn = conn;
+    lv->ent = ent;
+    lv->root = root;
+    lv->progress = progress;
+    pthread_attr_t attr;
+    pthread_t t;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    atomic_fetch_add(&h->workers, 1);
+    pthread_mutex_lock(&lv->mu); /* the worker cannot wake us before we are suspended */
+    if (pthread_create(&t, &attr, live_run, lv) != 0) {
+        pthread_mutex_unlock(&lv->mu);
+        pthread_attr_destroy(&attr);
+        atomic_fetch_sub(&h->workers, 1);
+        pthread_mutex_destroy(&lv->mu);
+        free(lv);
+        return false;
+    }
+    pthread_attr_destroy(&attr);
+    pthread_mutex_lock(&h->mu);
+    lv->next = h->lives;
+    h->lives = lv;
+    pthread_mutex_unlock(&h->mu);
+    r->live = lv;
+    lv->suspended = true;
+    MHD_suspend_connection(conn);
+    pthread_mutex_unlock(&lv->mu);
+    return true;
+}
+
+static bool is_tools_call(const cJSON *root)
+{
+    const cJSON *method = cJSON_GetObjectItemCaseSensitive(root, "method");
+    return cJSON_IsObject(root) && cJSON_IsString(method) &&
+           strcmp(method->valuestring, "tools/call") == 0 &&
+           cJSON_GetObjectItemCaseSensitive(root, "id") != NULL;
+}
+
 static enum MHD_Result finish(mcp_http *h, struct MHD_Connection *conn, http_req *r)
 {
     if (r->too_large) {
@@ -615,8 +900,11 @@ static enum MHD_Result finish(mcp_http *h, struct MHD_Connection *conn, http_req
                                    NULL);
         }
     }
+    if (!is_init && r->accepts_sse && is_tools_call(root) && !atomic_load(&h->stopping) &&
+        live_start(h, conn, r, ent, root, wants_progress(root)))
+        return MHD_YES; /* the worker owns root and the session reference now */
     sse_buf sse = {0};
-    mcp__emitter em = {sse_emit, &sse};
+    mcp__emitter em = {sse_emit, &sse, NULL};
     mcp_call tc = {0};
     tc.session_id = ent->id;
     tc.transport = &em;
@@ -645,32 +933,7 @@ static enum MHD_Result finish(mcp_http *h, struct MHD_Connection *conn, http_req
     }
     char *text = resp ? cJSON_PrintUnformatted(resp) : NULL;
     cJSON_Delete(resp);
-    enum MHD_Result ret;
-    if (!text) {
-        ret = queue(conn, r, MHD_HTTP_ACCEPTED, NULL, NULL, 0, NULL, NULL, NULL, NULL);
-    } else if (!oc.had_request) {
-        ret = queue(conn, r, MHD_HTTP_BAD_REQUEST, "application/json", text, strlen(text), NULL,
-                    NULL, NULL, NULL);
-        text = NULL;
-    } else if (r->accepts_sse && (sse.events > 0 || progress)) {
-        sse_append(&sse, text, strlen(text));
-        if (sse.dropped) {
-            /* the response itself must get through even when notifications filled the cap */
-            free(sse.p);
-            sse = (sse_buf){0};
-            sse_append(&sse, text, strlen(text));
-        }
-        ret = sse.p ? queue(conn, r, MHD_HTTP_OK, "text/event-stream", sse.p, sse.len,
-                            "Mcp-Session-Id", sid_header, "Cache-Control", "no-cache")
-                    : MHD_NO;
-        sse.p = NULL;
-    } else {
-        ret = queue(conn, r, MHD_HTTP_OK, "application/json", text, strlen(text), "Mcp-Session-Id",
-                    sid_header, NULL, NULL);
-        text = NULL;
-    }
-    free(text);
-    free(sse.p);
+    enum MHD_Result ret = respond(conn, r, text, &oc, &sse, progress, sid_header);
     if (ent && !is_init)
         session_release(h, ent);
     return ret;
@@ -695,6 +958,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_data_size = 0;
         return MHD_YES;
     }
+    if (r->live)
+        return live_resume(h, conn, r);
     if (*upload_data_size) {
         append_body(h, r, upload_data, *upload_data_size);
         *upload_data_size = 0;
@@ -712,6 +977,14 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     http_req *r = *con_cls;
     if (!r)
         return;
+    if (r->live) {
+        live *lv = r->live;
+        pthread_mutex_lock(&lv->mu);
+        lv->conn = NULL;
+        lv->suspended = false;
+        pthread_mutex_unlock(&lv->mu);
+        live_unref(lv);
+    }
     free(r->body);
     free(r);
     *con_cls = NULL;
@@ -778,7 +1051,8 @@ mcp_http *mcp_http_start(mcp_server *srv, const mcp_http_config *cfg, char *err,
         free_http(h);
         return NULL;
     }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC;
+    unsigned flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
     if (is_ipv6)
         flags |= MHD_USE_IPv6;
     h->daemon =
@@ -816,6 +1090,22 @@ void mcp_http_stop(mcp_http *h)
     if (h->daemon) {
         /* stop accepting, give requests already in a handler time to be answered */
         MHD_socket lfd = MHD_quiesce_daemon(h->daemon);
+        /* requests to clients give up, suspended connections wake (MHD must not stop with
+         * any suspended), and live handlers finish before the daemon goes */
+        atomic_store(&h->stopping, true);
+        pthread_mutex_lock(&h->mu);
+        for (size_t i = 0; i < h->n_sessions; i++)
+            mcp__session_cancel(h->sessions[i]->s);
+        for (live *lv = h->lives; lv; lv = lv->next) {
+            pthread_mutex_lock(&lv->mu);
+            live_wake(lv);
+            pthread_mutex_unlock(&lv->mu);
+        }
+        pthread_mutex_unlock(&h->mu);
+        while (atomic_load(&h->workers) > 0) {
+            struct timespec ts = {0, 10 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
         int64_t until = base_now_mono_ns() + STOP_GRACE_NS;
         while (atomic_load(&h->in_flight) > 0 && base_now_mono_ns() < until) {
             struct timespec ts = {0, 10 * 1000 * 1000};

@@ -44,6 +44,11 @@ typedef struct mcp_server_info {
     const char *title;        /* serverInfo.title, optional */
     const char *version;      /* serverInfo.version */
     const char *instructions; /* InitializeResult.instructions, optional */
+    /* Advertise resources.subscribe and answer resources/subscribe and
+     * resources/unsubscribe (each session keeps up to 64 subscribed URIs of existing
+     * resources). No notifications/resources/updated is ever sent: use it only for
+     * resources that do not change while a session lasts. Off: -32601 for both. */
+    bool resources_subscribe;
 } mcp_server_info;
 
 mcp_server *mcp_server_new(const mcp_server_info *info);
@@ -58,6 +63,14 @@ typedef struct mcp_call {
     void (*progress)(struct mcp_call *call, double progress, double total, const char *message);
     /* Sends notifications/message at `level` if the client's logging/setLevel allows it. */
     void (*log)(struct mcp_call *call, const char *level, const char *message);
+    /* Sends a request to the client (sampling/createMessage, elicitation/create, roots/list)
+     * and waits up to `timeout_ms` for its answer. Takes ownership of `params` (object or
+     * NULL). Returns the client's result object (the caller owns it), or NULL with a reason
+     * in `err`: the client did not declare the capability the method needs, the transport
+     * cannot carry requests (stdio, or an HTTP client that does not accept SSE), the client
+     * answered a JSON-RPC error, the time ran out or the server is stopping. */
+    cJSON *(*request)(struct mcp_call *call, const char *method, cJSON *params, int timeout_ms,
+                      char *err, size_t err_len);
     void *transport; /* private */
 } mcp_call;
 

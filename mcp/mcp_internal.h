@@ -36,7 +36,15 @@ enum {
 typedef struct mcp__emitter {
     void (*emit)(void *user, const char *json, size_t len);
     void *user;
+    /* Optional: makes what is emitted from now on reach the client at once (the HTTP
+     * transport switches the response to a live SSE stream). False when it cannot, so no
+     * request to the client could get its answer. NULL: never. */
+    bool (*go_live)(void *user);
 } mcp__emitter;
+
+/* Wakes every request to the client this session waits for, which then fail ("server
+ * stopping"); later ones fail at once. For transports shutting down. */
+void mcp__session_cancel(mcp_session *s);
 
 /* Whether `v` is a protocol version this library speaks. */
 bool mcp__version_supported(const char *v);

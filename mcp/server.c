@@ -13,11 +13,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MAX_ENTRIES     256 /* tools, resources, prompts, completions: each */
 #define MAX_NAME        128
 #define MAX_COMPLETIONS 100 /* values per completion/complete answer (spec) */
 #define ERR_LEN         1024
+#define MAX_SUBS        64 /* subscribed URIs per session */
+#define MAX_URI         2048
+#define MAX_PENDING     16 /* requests to the client waiting at once, per session */
 
 static const char *const k_versions[] = {"2025-11-25", "2025-06-18", "2025-03-26"};
 
@@ -59,6 +63,7 @@ typedef struct rcomp_ent {
 
 struct mcp_server {
     char *name, *title, *version, *instructions;
+    bool resources_subscribe;
     tool_ent tools[MAX_ENTRIES];
     size_t n_tools;
     resource_ent resources[MAX_ENTRIES];
@@ -74,6 +79,19 @@ struct mcp_session {
     bool initialized;
     char version[16];
     size_t log_level;
+    char *subs[MAX_SUBS]; /* resources/subscribe URIs */
+    size_t n_subs;
+    /* what the client declared it can answer (initialize params.capabilities) */
+    bool client_sampling, client_elicitation, client_roots;
+    /* requests to the client awaiting their response; cv signals an arrival */
+    struct pending {
+        bool used, done;
+        char id[24];
+        cJSON *resp;
+    } pend[MAX_PENDING];
+    pthread_cond_t cv;
+    unsigned next_id;
+    bool cancelled;
 };
 
 /* What a handler's mcp_call points into: the public part first, so the library's progress
@@ -200,6 +218,7 @@ mcp_server *mcp_server_new(const mcp_server_info *info)
     srv->title = dup_or_null(info->title);
     srv->version = strdup(info->version);
     srv->instructions = dup_or_null(info->instructions);
+    srv->resources_subscribe = info->resources_subscribe;
     if (!srv->name || !srv->version || (info->title && !srv->title) ||
         (info->instructions && !srv->instructions)) {
         mcp_server_free(srv);
@@ -428,6 +447,11 @@ mcp_session *mcp_session_new(mcp_server *srv)
         free(s);
         return NULL;
     }
+    if (pthread_cond_init(&s->cv, NULL) != 0) {
+        pthread_mutex_destroy(&s->mu);
+        free(s);
+        return NULL;
+    }
     s->log_level = DEFAULT_LEVEL;
     return s;
 }
@@ -436,8 +460,41 @@ void mcp_session_free(mcp_session *s)
 {
     if (!s)
         return;
+    for (size_t i = 0; i < s->n_subs; i++)
+        free(s->subs[i]);
+    for (size_t i = 0; i < MAX_PENDING; i++)
+        cJSON_Delete(s->pend[i].resp);
+    pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->mu);
     free(s);
+}
+
+void mcp__session_cancel(mcp_session *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->cancelled = true;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* A response from the client: hands it to the request waiting for that id (else dropped:
+ * it timed out, or the id was never ours). */
+static void deliver_response(mcp_session *s, const cJSON *msg)
+{
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(msg, "id");
+    if (!s || !cJSON_IsString(id))
+        return;
+    pthread_mutex_lock(&s->mu);
+    for (size_t i = 0; i < MAX_PENDING; i++) {
+        struct pending *p = &s->pend[i];
+        if (p->used && !p->done && strcmp(p->id, id->valuestring) == 0) {
+            p->resp = cJSON_Duplicate(msg, true);
+            p->done = true;
+            pthread_cond_broadcast(&s->cv);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
 }
 
 const char *mcp__session_version(mcp_session *s, char *buf, size_t buf_len)
@@ -526,6 +583,113 @@ static void call_log(mcp_call *call, const char *level, const char *message)
     emit_notification(c, "notifications/message", p);
 }
 
+static cJSON *call_request(mcp_call *call, const char *method, cJSON *params, int timeout_ms,
+                           char *err, size_t err_len)
+{
+    call_ctx *c = (call_ctx *)call;
+    mcp_session *s = c->s;
+    if (!method || (params && !cJSON_IsObject(params))) {
+        cJSON_Delete(params);
+        snprintf(err, err_len, "internal error: a request needs a method and object params");
+        return NULL;
+    }
+    if (!s || !c->em || !c->em->emit || !c->em->go_live) {
+        cJSON_Delete(params);
+        snprintf(err, err_len, "this transport cannot send %s to the client", method);
+        return NULL;
+    }
+    pthread_mutex_lock(&s->mu);
+    const char *missing = NULL;
+    if (strncmp(method, "sampling/", 9) == 0 && !s->client_sampling)
+        missing = "sampling";
+    else if (strncmp(method, "elicitation/", 12) == 0 && !s->client_elicitation)
+        missing = "elicitation";
+    else if (strncmp(method, "roots/", 6) == 0 && !s->client_roots)
+        missing = "roots";
+    struct pending *p = NULL;
+    for (size_t i = 0; !missing && !p && i < MAX_PENDING; i++)
+        if (!s->pend[i].used)
+            p = &s->pend[i];
+    if (p) {
+        *p = (struct pending){.used = true};
+        snprintf(p->id, sizeof p->id, "s2c-%u", ++s->next_id);
+    }
+    bool cancelled = s->cancelled;
+    pthread_mutex_unlock(&s->mu);
+    if (missing || !p || cancelled) {
+        cJSON_Delete(params);
+        if (missing)
+            snprintf(err, err_len, "the client did not declare the %s capability", missing);
+        else if (cancelled)
+            snprintf(err, err_len, "server stopping");
+        else
+            snprintf(err, err_len, "too many requests to the client at once (at most %d)",
+                     MAX_PENDING);
+        if (p) {
+            pthread_mutex_lock(&s->mu);
+            p->used = false;
+            pthread_mutex_unlock(&s->mu);
+        }
+        return NULL;
+    }
+    cJSON *req = cJSON_CreateObject();
+    cJSON_AddStringToObject(req, "jsonrpc", "2.0");
+    cJSON_AddStringToObject(req, "id", p->id);
+    cJSON_AddStringToObject(req, "method", method);
+    if (params)
+        cJSON_AddItemToObject(req, "params", params);
+    char *text = cJSON_PrintUnformatted(req);
+    cJSON_Delete(req);
+    cJSON *resp = NULL;
+    bool live = text && c->em->go_live(c->em->user);
+    if (live) {
+        c->em->emit(c->em->user, text, strlen(text));
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        if (timeout_ms < 0)
+            timeout_ms = 0;
+        until.tv_sec += timeout_ms / 1000;
+        until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_mutex_lock(&s->mu);
+        while (!p->done && !s->cancelled)
+            if (pthread_cond_timedwait(&s->cv, &s->mu, &until) != 0)
+                break;
+        resp = p->resp;
+        cancelled = s->cancelled;
+        *p = (struct pending){0};
+        pthread_mutex_unlock(&s->mu);
+    } else {
+        pthread_mutex_lock(&s->mu);
+        *p = (struct pending){0};
+        pthread_mutex_unlock(&s->mu);
+    }
+    free(text);
+    if (!resp) {
+        snprintf(
+            err, err_len, "%s",
+            !live
+                ? "the client's connection cannot carry requests (it must accept text/event-stream)"
+            : cancelled ? "server stopping"
+                        : "the client did not answer in time");
+        return NULL;
+    }
+    cJSON *result = cJSON_DetachItemFromObjectCaseSensitive(resp, "result");
+    if (!cJSON_IsObject(result)) {
+        const cJSON *e = cJSON_GetObjectItemCaseSensitive(resp, "error");
+        const char *m = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "message"));
+        snprintf(err, err_len, "the client answered %s with an error: %.200s", method,
+                 m ? m : "(no message)");
+        cJSON_Delete(result);
+        result = NULL;
+    }
+    cJSON_Delete(resp);
+    return result;
+}
+
 /* ---- lifecycle, ping, logging ------------------------------------------------------------ */
 
 static cJSON *m_initialize(call_ctx *c, const cJSON *params, rpc_err *e, mcp__outcome *oc)
@@ -549,7 +713,7 @@ static cJSON *m_initialize(call_ctx *c, const cJSON *params, rpc_err *e, mcp__ou
     cJSON *tools = cJSON_AddObjectToObject(caps, "tools");
     cJSON_AddBoolToObject(tools, "listChanged", false);
     cJSON *res = cJSON_AddObjectToObject(caps, "resources");
-    cJSON_AddBoolToObject(res, "subscribe", false);
+    cJSON_AddBoolToObject(res, "subscribe", srv->resources_subscribe);
     cJSON_AddBoolToObject(res, "listChanged", false);
     cJSON *prompts = cJSON_AddObjectToObject(caps, "prompts");
     cJSON_AddBoolToObject(prompts, "listChanged", false);
@@ -568,6 +732,11 @@ static cJSON *m_initialize(call_ctx *c, const cJSON *params, rpc_err *e, mcp__ou
         pthread_mutex_lock(&c->s->mu);
         snprintf(c->s->version, sizeof c->s->version, "%s", v);
         c->s->initialized = true;
+        const cJSON *cc = cJSON_GetObjectItemCaseSensitive(params, "capabilities");
+        c->s->client_sampling = cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(cc, "sampling"));
+        c->s->client_elicitation =
+            cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(cc, "elicitation"));
+        c->s->client_roots = cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(cc, "roots"));
         pthread_mutex_unlock(&c->s->mu);
     }
     oc->initialized = true;
@@ -1119,6 +1288,61 @@ static char *base64(const uint8_t *p, size_t n)
     return out;
 }
 
+/* An exact URI first, then the first template that matches; NULL when none does. */
+static const resource_ent *find_resource(const mcp_server *srv, const char *uri)
+{
+    for (size_t i = 0; i < srv->n_resources; i++)
+        if (!srv->resources[i].is_template && strcmp(srv->resources[i].uri, uri) == 0)
+            return &srv->resources[i];
+    for (size_t i = 0; i < srv->n_resources; i++)
+        if (srv->resources[i].is_template && template_matches(srv->resources[i].uri, uri))
+            return &srv->resources[i];
+    return NULL;
+}
+
+/* resources/subscribe and resources/unsubscribe: the session remembers the URIs (what a
+ * future updated notification would be checked against); unsubscribing a URI that was
+ * never subscribed is not an error, as the spec lets a client clean up blindly. */
+static cJSON *m_subscribe(call_ctx *c, const cJSON *params, rpc_err *e, bool on)
+{
+    const char *uri = str_item(params, "uri");
+    if (!uri || strlen(uri) > MAX_URI) {
+        set_err(e, MCP__INVALID_PARAMS,
+                "%s needs params.uri (at most %d bytes; see resources/list)",
+                on ? "resources/subscribe" : "resources/unsubscribe", MAX_URI);
+        return NULL;
+    }
+    if (on && !find_resource(c->srv, uri)) {
+        set_err(e, MCP__RESOURCE_NOT_FOUND, "resource not found: %.256s (see resources/list)", uri);
+        return NULL;
+    }
+    if (!c->s)
+        return cJSON_CreateObject();
+    pthread_mutex_lock(&c->s->mu);
+    size_t i = 0;
+    while (i < c->s->n_subs && strcmp(c->s->subs[i], uri) != 0)
+        i++;
+    bool ok = true;
+    if (on && i == c->s->n_subs) {
+        char *copy = c->s->n_subs < MAX_SUBS ? strdup(uri) : NULL;
+        if (copy)
+            c->s->subs[c->s->n_subs++] = copy;
+        else
+            ok = false;
+    } else if (!on && i < c->s->n_subs) {
+        free(c->s->subs[i]);
+        c->s->subs[i] = c->s->subs[--c->s->n_subs];
+    }
+    pthread_mutex_unlock(&c->s->mu);
+    if (!ok) {
+        set_err(e, MCP__INVALID_PARAMS,
+                "too many subscriptions: a session holds at most %d; unsubscribe some first",
+                MAX_SUBS);
+        return NULL;
+    }
+    return cJSON_CreateObject();
+}
+
 static cJSON *m_resources_read(call_ctx *c, const cJSON *params, rpc_err *e)
 {
     const char *uri = str_item(params, "uri");
@@ -1126,13 +1350,7 @@ static cJSON *m_resources_read(call_ctx *c, const cJSON *params, rpc_err *e)
         set_err(e, MCP__INVALID_PARAMS, "resources/read needs params.uri (see resources/list)");
         return NULL;
     }
-    const resource_ent *res = NULL;
-    for (size_t i = 0; !res && i < c->srv->n_resources; i++)
-        if (!c->srv->resources[i].is_template && strcmp(c->srv->resources[i].uri, uri) == 0)
-            res = &c->srv->resources[i];
-    for (size_t i = 0; !res && i < c->srv->n_resources; i++)
-        if (c->srv->resources[i].is_template && template_matches(c->srv->resources[i].uri, uri))
-            res = &c->srv->resources[i];
+    const resource_ent *res = find_resource(c->srv, uri);
     mcp_resource_content rc = {0};
     if (res) {
         rc.mime_type = res->mime_type;
@@ -1400,8 +1618,10 @@ static cJSON *dispatch_one(mcp_server *srv, mcp_session *s, const cJSON *msg, co
     }
     if (!method) {
         if (id_ok && (cJSON_GetObjectItemCaseSensitive(msg, "result") ||
-                      cJSON_GetObjectItemCaseSensitive(msg, "error")))
-            return NULL; /* a response; this server sends no requests, so nothing waits */
+                      cJSON_GetObjectItemCaseSensitive(msg, "error"))) {
+            deliver_response(s, msg);
+            return NULL;
+        }
         oc->had_invalid = true;
         return mcp__error_response(id_ok ? id : NULL, MCP__INVALID_REQUEST,
                                    "invalid request: no \"method\"", NULL);
@@ -1447,6 +1667,7 @@ static cJSON *dispatch_one(mcp_server *srv, mcp_session *s, const cJSON *msg, co
     c.pub.protocol_version = c.version;
     c.pub.progress = call_progress;
     c.pub.log = call_log;
+    c.pub.request = call_request;
     c.pub.transport = tc ? tc->transport : NULL;
 
     rpc_err e = {0};
@@ -1467,6 +1688,10 @@ static cJSON *dispatch_one(mcp_server *srv, mcp_session *s, const cJSON *msg, co
         result = m_resources_list(&c, params, &e, true);
     else if (strcmp(m, "resources/read") == 0)
         result = m_resources_read(&c, params, &e);
+    else if (srv->resources_subscribe && strcmp(m, "resources/subscribe") == 0)
+        result = m_subscribe(&c, params, &e, true);
+    else if (srv->resources_subscribe && strcmp(m, "resources/unsubscribe") == 0)
+        result = m_subscribe(&c, params, &e, false);
     else if (strcmp(m, "prompts/list") == 0)
         result = m_prompts_list(&c, params, &e);
     else if (strcmp(m, "prompts/get") == 0)

