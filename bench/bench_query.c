@@ -503,10 +503,8 @@ int main(int argc, char **argv)
     size_t tl = 0, fl = 0;
     stat_ns a_t1 = time_call_text(t, "query_profile_table", one_table, reps, &tl, one_prefix);
     stat_ns a_f1 = time_call_text(t, "query_profile_flamegraph", one_flame, reps, &fl, one_prefix);
-    stat_ns a_ta =
-        time_call_text(t, "query_profile_table", all_table, reps, &tl, "svc");
-    stat_ns a_fa =
-        time_call_text(t, "query_profile_flamegraph", all_flame, reps, &fl, "svc");
+    stat_ns a_ta = time_call_text(t, "query_profile_table", all_table, reps, &tl, "svc");
+    stat_ns a_fa = time_call_text(t, "query_profile_flamegraph", all_flame, reps, &fl, "svc");
     fprintf(
         stderr,
         "in process: table 1 svc %.2f ms, all %.2f ms; flame graph 1 svc %.2f ms, all %.2f ms\n",

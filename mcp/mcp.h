@@ -57,8 +57,8 @@ void mcp_server_free(mcp_server *srv);
 /* ---- what a handler sees -------------------------------------------------------- */
 
 typedef struct mcp_call {
-    const char *session_id;        /* NULL over stdio */
-    const char *protocol_version;  /* negotiated */
+    const char *session_id;       /* NULL over stdio */
+    const char *protocol_version; /* negotiated */
     /* Sends notifications/progress when the client gave a progressToken (no-op otherwise). */
     void (*progress)(struct mcp_call *call, double progress, double total, const char *message);
     /* Sends notifications/message at `level` if the client's logging/setLevel allows it. */
@@ -77,9 +77,9 @@ typedef struct mcp_call {
 /* ---- tools ---------------------------------------------------------------------- */
 
 typedef struct mcp_tool_result {
-    char *text;          /* malloc'd; becomes content[0] {type: text} (may be NULL) */
-    cJSON *structured;   /* structuredContent (object) or NULL; owned by the library after */
-    cJSON *extra_content;/* array of further content items (e.g. an embedded resource) or NULL */
+    char *text;           /* malloc'd; becomes content[0] {type: text} (may be NULL) */
+    cJSON *structured;    /* structuredContent (object) or NULL; owned by the library after */
+    cJSON *extra_content; /* array of further content items (e.g. an embedded resource) or NULL */
     bool is_error;
 } mcp_tool_result;
 
@@ -93,7 +93,8 @@ typedef struct mcp_tool_def {
     const char *description;
     const char *input_schema;  /* JSON Schema text (object); validated at registration */
     const char *output_schema; /* JSON Schema text or NULL */
-    bool read_only, idempotent, open_world; /* annotations readOnlyHint/idempotentHint/openWorldHint */
+    bool read_only, idempotent,
+        open_world; /* annotations readOnlyHint/idempotentHint/openWorldHint */
     mcp_tool_fn fn;
     void *user;
 } mcp_tool_def;
@@ -102,13 +103,14 @@ typedef struct mcp_tool_def {
 int mcp_server_add_tool(mcp_server *srv, const mcp_tool_def *def);
 
 /* Fills `out` with an isError result whose text is printf-formatted. Convenience. */
-void mcp_tool_error(mcp_tool_result *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void mcp_tool_error(mcp_tool_result *out, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* ---- resources ------------------------------------------------------------------- */
 
 typedef struct mcp_resource_content {
-    char *text;       /* malloc'd text, or NULL */
-    uint8_t *blob;    /* malloc'd bytes (sent base64), or NULL */
+    char *text;    /* malloc'd text, or NULL */
+    uint8_t *blob; /* malloc'd bytes (sent base64), or NULL */
     size_t blob_len;
     const char *mime_type; /* static or owned by the resource definition */
 } mcp_resource_content;
@@ -118,8 +120,8 @@ typedef int (*mcp_resource_fn)(void *user, mcp_call *call, const char *uri,
                                mcp_resource_content *out);
 
 typedef struct mcp_resource_def {
-    const char *uri;          /* exact URI, or a URI template (RFC 6570 level 1) when
-                                 is_template */
+    const char *uri; /* exact URI, or a URI template (RFC 6570 level 1) when
+                        is_template */
     bool is_template;
     const char *name, *title, *description, *mime_type;
     mcp_resource_fn fn;
@@ -206,17 +208,17 @@ typedef bool (*mcp_http_route_fn)(void *user, const char *method, const char *pa
                                   mcp_http_arg_fn arg, void *conn, mcp_http_response *out);
 
 typedef struct mcp_http_config {
-    const char *addr;          /* "127.0.0.1:4319" */
-    const char *token;         /* bearer token or NULL: when set, every path except
-                                  /healthz and /metrics answers 401 without it */
+    const char *addr;                   /* "127.0.0.1:4319" */
+    const char *token;                  /* bearer token or NULL: when set, every path except
+                                           /healthz and /metrics answers 401 without it */
     const char *const *allowed_origins; /* extra allowed Origin values (NULL-terminated) or
                                   NULL; loopback origins (http://localhost[:port],
                                   http://127.0.0.1[:port], http://[::1][:port]) are always
                                   allowed; any other Origin gets 403 */
-    size_t max_body;           /* POST body cap (default 4 MiB) -> 413 */
-    size_t max_sessions;       /* default 1024; the oldest idle session is dropped past it */
-    int64_t session_idle_ns;   /* sessions idle longer are dropped; default 1 h */
-    mcp_http_route_fn route;   /* other paths, or NULL */
+    size_t max_body;                    /* POST body cap (default 4 MiB) -> 413 */
+    size_t max_sessions;     /* default 1024; the oldest idle session is dropped past it */
+    int64_t session_idle_ns; /* sessions idle longer are dropped; default 1 h */
+    mcp_http_route_fn route; /* other paths, or NULL */
     void *route_user;
 } mcp_http_config;
 
@@ -248,8 +250,9 @@ mcp_client *mcp_client_connect(const char *url, const char *token, bool initiali
  * NULL). An HTTP refusal whose body is a JSON-RPC error (400/404: session missing or
  * expired) comes back as that error carrying the request's id; 401 and unreachable
  * servers give NULL with `err`. */
-char *mcp_client_send(mcp_client *c, const char *json, void (*on_notification)(void *u, const char *json),
-                      void *u, char *err, size_t err_len);
+char *mcp_client_send(mcp_client *c, const char *json,
+                      void (*on_notification)(void *u, const char *json), void *u, char *err,
+                      size_t err_len);
 /* The server's InitializeResult (borrowed, valid until mcp_client_close). */
 const cJSON *mcp_client_server_info(const mcp_client *c);
 void mcp_client_close(mcp_client *c);

@@ -56,12 +56,12 @@ typedef struct q_table_row {
 } q_table_row;
 
 typedef struct q_table {
-    int64_t total;            /* of the whole merge (percentages are of this) */
-    uint32_t n_functions;     /* functions matching the filter, before the limit */
-    uint32_t n_rows;          /* rows shown */
+    int64_t total;        /* of the whole merge (percentages are of this) */
+    uint32_t n_functions; /* functions matching the filter, before the limit */
+    uint32_t n_rows;      /* rows shown */
     q_table_row *rows;
-    int64_t shown_flat;       /* sum of flat over rows shown */
-    int64_t other_flat;       /* flat of matching functions not shown (the "other" row) */
+    int64_t shown_flat; /* sum of flat over rows shown */
+    int64_t other_flat; /* flat of matching functions not shown (the "other" row) */
     struct q_priv *priv;
 } q_table;
 
@@ -75,10 +75,10 @@ typedef struct q_flame_opts {
     const char *const *focus_path; /* frames from the root: function keys (names or 0x
                                       addresses); the tree is rooted at the end of it */
     uint32_t n_focus;
-    uint32_t max_depth;  /* levels below the (focus) root; 0 = default 16 */
-    double min_percent;  /* children with cum < this % of the (focus) root are folded; <0 =
-                            default 0.5 */
-    uint32_t max_nodes;  /* rows, "other" rows included; 0 = default 120 */
+    uint32_t max_depth; /* levels below the (focus) root; 0 = default 16 */
+    double min_percent; /* children with cum < this % of the (focus) root are folded; <0 =
+                           default 0.5 */
+    uint32_t max_nodes; /* rows, "other" rows included; 0 = default 120 */
 } q_flame_opts;
 
 /* Rows in breadth-first order. Row 0 is the root ("root", or the last focus frame).
@@ -88,22 +88,22 @@ typedef struct q_flame_opts {
  * row that has children; children cut by max_depth are not shown (the row's cum still
  * includes them). Hence sum(leaf.cum) + sum(inner.flat) == root.cum. */
 typedef struct q_flame_row {
-    int32_t id;      /* == index */
-    int32_t parent;  /* -1 for the root */
-    uint32_t depth;  /* 0 for the root */
+    int32_t id;     /* == index */
+    int32_t parent; /* -1 for the root */
+    uint32_t depth; /* 0 for the root */
     int64_t cum, flat;
     const char *name; /* function key, "root" or "(other)" */
     bool is_other;
-    bool truncated;   /* children exist but were cut by max_depth */
+    bool truncated; /* children exist but were cut by max_depth */
 } q_flame_row;
 
 typedef struct q_flame {
-    int64_t total;       /* whole merge */
-    int64_t root_cum;    /* cum of row 0 (the focus root) */
+    int64_t total;    /* whole merge */
+    int64_t root_cum; /* cum of row 0 (the focus root) */
     uint32_t n_rows;
     q_flame_row *rows;
-    uint32_t n_pruned;   /* tree nodes folded into "(other)" rows or cut by depth */
-    bool focus_found;    /* false when focus_path matched nothing (then n_rows == 0) */
+    uint32_t n_pruned; /* tree nodes folded into "(other)" rows or cut by depth */
+    bool focus_found;  /* false when focus_path matched nothing (then n_rows == 0) */
     struct q_priv *priv;
 } q_flame;
 
@@ -136,9 +136,9 @@ typedef struct q_sandwich_opts {
  * children may sum to more than its cum; every deeper row keeps the q_flame invariants. */
 typedef struct q_sandwich {
     int64_t total;
-    int64_t flat, cum;    /* of the function */
+    int64_t flat, cum; /* of the function */
     bool found;
-    q_flame callers;      /* rows with the same invariants as q_flame */
+    q_flame callers; /* rows with the same invariants as q_flame */
     q_flame callees;
     struct q_priv *priv;
 } q_sandwich;
@@ -158,10 +158,10 @@ typedef struct q_diff_opts {
 typedef struct q_diff_row {
     const char *function;
     int64_t base_flat, base_cum, cmp_flat, cmp_cum;
-    double base_per_s, cmp_per_s;     /* of the ranked measure, per second */
-    double base_share, cmp_share;     /* of the ranked measure, as % of each total */
-    double delta_per_s;               /* cmp_per_s - base_per_s */
-    double delta_share;               /* cmp_share - base_share (percentage points) */
+    double base_per_s, cmp_per_s; /* of the ranked measure, per second */
+    double base_share, cmp_share; /* of the ranked measure, as % of each total */
+    double delta_per_s;           /* cmp_per_s - base_per_s */
+    double delta_share;           /* cmp_share - base_share (percentage points) */
 } q_diff_row;
 
 typedef struct q_diff {
@@ -169,7 +169,7 @@ typedef struct q_diff {
     double base_total_per_s, cmp_total_per_s;
     uint32_t n_functions; /* in either merge */
     uint32_t n_rows;
-    q_diff_row *rows;     /* ranked by |delta_per_s| descending */
+    q_diff_row *rows;             /* ranked by |delta_per_s| descending */
     double other_abs_delta_per_s; /* sum of |delta| of the rows not shown */
     struct q_priv *priv;
 } q_diff;
@@ -190,7 +190,6 @@ void q_diff_free(q_diff *d);
  * "trace_id"/"span_id" labels in hex, time_nanos/duration_nanos from the covered range.
  * `go tool pprof -top` of the output equals q_table of `m`. Returns 0 and a malloc'd
  * buffer in *out (caller frees), or -1 with `err`. */
-int q_export_pprof(const win_merged *m, uint8_t **out, size_t *out_len, char *err,
-                   size_t err_len);
+int q_export_pprof(const win_merged *m, uint8_t **out, size_t *out_len, char *err, size_t err_len);
 
 #endif

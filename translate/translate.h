@@ -36,16 +36,17 @@
 #include "opentelemetry/proto/collector/profiles/v1development/profiles_service.pb-c.h"
 #include "window/window.h"
 
-typedef Opentelemetry__Proto__Collector__Profiles__V1development__ExportProfilesServiceRequest tr_request;
+typedef Opentelemetry__Proto__Collector__Profiles__V1development__ExportProfilesServiceRequest
+    tr_request;
 
 typedef struct tr_result {
     uint64_t profiles_accepted;
-    uint64_t profiles_rejected;   /* -> partial_success.rejected_profiles */
-    uint64_t samples_stored;      /* observations (sample x timestamp) that landed */
-    uint64_t samples_rejected;    /* observations in rejected profiles */
-    uint64_t samples_too_old;     /* older than the retention: counted, not stored */
+    uint64_t profiles_rejected; /* -> partial_success.rejected_profiles */
+    uint64_t samples_stored;    /* observations (sample x timestamp) that landed */
+    uint64_t samples_rejected;  /* observations in rejected profiles */
+    uint64_t samples_too_old;   /* older than the retention: counted, not stored */
     uint64_t samples_too_new;
-    char error_message[1024];     /* first problem by path; "" when all was accepted */
+    char error_message[1024]; /* first problem by path; "" when all was accepted */
 } tr_result;
 
 /* Decodes protobuf bytes into `*out`, allocated from `arena`. On failure returns

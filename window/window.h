@@ -207,7 +207,7 @@ typedef struct win_merged {
     uint32_t n_frames;
     win_node *nodes;
     uint32_t n_nodes;
-    win_labeled *labeled;         /* keep_labels only, else NULL/0 */
+    win_labeled *labeled; /* keep_labels only, else NULL/0 */
     uint32_t n_labeled;
     win_label_set *label_sets;
     uint32_t n_label_sets;
@@ -241,8 +241,8 @@ int64_t win_top(const win_merged *m, win_top_row **rows);
 /* One profile type present for a selector/time range. */
 typedef struct win_type_info {
     const char *profile_type;
-    int64_t total;            /* sum of values in the range */
-    uint64_t n_entries;       /* bucket entries */
+    int64_t total;      /* sum of values in the range */
+    uint64_t n_entries; /* bucket entries */
     uint32_t n_series;
     int64_t start_ns, end_ns; /* covered bucket range */
 } win_type_info;
