@@ -88,6 +88,20 @@ void base_log(base_log_level level, const char *fmt, ...) __attribute__((format(
 void base_set_err(char *err, size_t err_len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* ---- user-supplied regular expressions --------------------------------------- */
+
+/* Longest POSIX extended regex accepted from a user (selectors, filters). */
+#define BASE_REGEX_MAX_LEN 1024
+
+/* Returns 0 when `pattern` is safe to hand to regcomp(), or -1 with why in `err`. glibc's
+ * regcomp copies the tree of a subexpression once per repetition ("x+" is "xx*", "x{3}" is
+ * "xxx"), so stacked or nested repeats ("x++++++...", "(x{99}){99}") grow exponentially and
+ * exhaust memory before any error comes back, and a repeat of a repeat ("a*+") makes its
+ * epsilon closure take exponential time: patterns that repeat a repeat, whose expansion
+ * would exceed a few thousand nodes, that nest more than 32 groups or exceed
+ * BASE_REGEX_MAX_LEN are refused. */
+int base_regex_check(const char *pattern, char *err, size_t err_len);
+
 /* ---- listening sockets ----------------------------------------------------------- */
 
 /* Splits "HOST:PORT" or "[IPV6]:PORT" (HOST may be empty: all interfaces). Returns 0, or

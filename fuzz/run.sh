@@ -1,27 +1,49 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang and runs each for SECONDS (default 30) on a seed
-# corpus made from the shared testdata. Crashes land in fuzz/crashes/ (turn each into a
-# regression test).   fuzz/run.sh [SECONDS]
+# corpus made from the shared testdata, examples/profiles and fuzz/seeds. Prints the
+# executions per target; exits non-zero when any target crashed (the input lands in
+# fuzz/crashes/: minimize it with -minimize_crash=1 and turn it into a regression test).
+#   fuzz/run.sh [SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-30}
 testdata=$(scripts/testdata.sh)
 build=build/fuzz
+targets=(fuzz_otlp_protobuf fuzz_otlp_json fuzz_pprof fuzz_selector fuzz_time fuzz_mcp)
 CC=clang cmake -S . -B $build -DBUILD_FUZZERS=ON -DBUILD_TESTING=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build $build -j"$(nproc)" --target fuzz_otlp_protobuf fuzz_otlp_json fuzz_selector
+cmake --build $build -j"$(nproc)" --target "${targets[@]}" >/dev/null
 mkdir -p fuzz/crashes
-seed() { # seed NAME FILES...
+seed() { # seed NAME FILES...: a fresh corpus dir each run, so runs are comparable
     local dir=$build/corpus/$1; shift
-    mkdir -p "$dir"; cp "$@" "$dir"/ 2>/dev/null || true; echo "$dir"
+    rm -rf "$dir"; mkdir -p "$dir"; cp "$@" "$dir"/; echo "$dir"
 }
+failed=0
 run() { # run TARGET CORPUS [extra libFuzzer args]
     local t=$1 c=$2; shift 2
-    echo "== $t ($secs s) =="
-    $build/fuzz/$t "$c" -max_total_time="$secs" -rss_limit_mb=2048 -artifact_prefix=fuzz/crashes/$t- \
-        -print_final_stats=1 "$@" 2>&1 | grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb|#[0-9]+ +DONE)|ERROR|SUMMARY" || true
+    local log=$build/$t.log
+    local rc=0
+    $build/fuzz/$t "$c" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=20 \
+        -artifact_prefix=fuzz/crashes/$t- -print_final_stats=1 "$@" >"$log" 2>&1 || rc=$?
+    local execs
+    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+    if [[ $rc != 0 ]]; then
+        echo "$t: FAILED (exit $rc, ${execs:-?} executions)"
+        grep -E "ERROR|SUMMARY|Test unit written" "$log" | head -5
+        failed=1
+    else
+        echo "$t: ok, ${execs:-?} executions in $secs s"
+    fi
 }
+pprof_seeds=$build/corpus/pprof_raw
+rm -rf "$pprof_seeds"; mkdir -p "$pprof_seeds"
+for f in examples/profiles/*.pb.gz; do # inflated copies too: mutations then hit the protobuf
+    cp "$f" "$pprof_seeds"/; gzip -dc "$f" >"$pprof_seeds/$(basename "$f" .gz)"
+done
 run fuzz_otlp_protobuf "$(seed otlp_pb "$testdata"/otlp/*.pb)" -max_len=300000
-run fuzz_otlp_json "$(seed otlp_json "$testdata"/otlp/ebpf_style.json)" -max_len=2000000
-printf '%s\n' '{service.name="flate"}' '{a=~"x.*",b!~"y",c!=""}' > /tmp/sel_seed.txt
-run fuzz_selector "$(seed selector /tmp/sel_seed.txt)"
-if compgen -G "fuzz/crashes/*" >/dev/null; then echo "fuzz: crashes found in fuzz/crashes/" >&2; exit 1; fi
+run fuzz_otlp_json "$(seed otlp_json fuzz/seeds/otlp_json/* "$testdata"/otlp/ebpf_style.json)" -max_len=2000000
+run fuzz_pprof "$pprof_seeds" -max_len=300000
+run fuzz_selector "$(seed selector fuzz/seeds/selector/*)"
+run fuzz_time "$(seed time fuzz/seeds/time/*)"
+run fuzz_mcp "$(seed mcp fuzz/seeds/mcp/*)" -max_len=4096
+if [[ $failed != 0 ]]; then echo "fuzz: crashes found, inputs in fuzz/crashes/" >&2; exit 1; fi
+echo "fuzz: all targets clean"

@@ -46,6 +46,11 @@ q_table *q_table_compute(const win_merged *m, const q_table_opts *o, char *err, 
     regex_t re;
     bool have_re = false;
     if (o->filter && o->filter[0]) {
+        char why_check[128];
+        if (base_regex_check(o->filter, why_check, sizeof why_check) != 0) {
+            base_set_err(err, err_len, "bad filter regex \"%.200s\": %s", o->filter, why_check);
+            return NULL;
+        }
         int rc = regcomp(&re, o->filter, REG_EXTENDED | REG_NOSUB);
         if (rc != 0) {
             char why[128];

@@ -4,7 +4,8 @@
 #   scripts/install-deps.sh --test   also what the test suite needs (cmocka, Node.js, npm
 #                                    packages of tests/package-lock.json and
 #                                    tests/conformance/package-lock.json, curl, Go for
-#                                    `go tool pprof`, the oracle for numbers)
+#                                    `go tool pprof`, the oracle for numbers; clang and
+#                                    its libFuzzer runtime for fuzz/run.sh)
 # Installs with apt-get as root (or through sudo); otherwise says exactly what to run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +15,7 @@ want_test=0
 
 build_pkgs=(build-essential cmake pkg-config libgrpc-dev libprotobuf-c-dev protobuf-c-compiler
             libmicrohttpd-dev libcjson-dev zlib1g-dev libcurl4-openssl-dev)
-test_pkgs=(libcmocka-dev curl nodejs npm golang-go)
+test_pkgs=(libcmocka-dev curl nodejs npm golang-go clang libclang-rt-14-dev)
 
 pkgs=("${build_pkgs[@]}")
 [[ $want_test == 1 ]] && pkgs+=("${test_pkgs[@]}")

@@ -85,6 +85,11 @@ static bool add_matcher(win_selector *sel, char *name, char *value, win__op op, 
     m.value = value;
     m.op = op;
     if (op == WIN__OP_RE || op == WIN__OP_NRE) {
+        char why_check[128];
+        if (base_regex_check(value, why_check, sizeof why_check) != 0) {
+            base_set_err(err, err_len, "selector: bad regex for %s: %s", name, why_check);
+            goto fail;
+        }
         /* the bare pattern first: "a)|(b" would otherwise slip past the anchors */
         int rc = regcomp(&m.re, value, REG_EXTENDED | REG_NOSUB);
         if (rc == 0) {
