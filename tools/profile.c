@@ -152,13 +152,9 @@ int tools__table(void *user, mcp_call *call, const cJSON *args, mcp_tool_result 
     if (o.filter && !*o.filter)
         o.filter = NULL;
     tools__args a;
-    if (tools__parse_common(t, args, TOOLS__PTYPE_REQUIRED, &a, out) != 0)
+    win_merged *m = tools__parse_and_merge(t, args, false, &a, out);
+    if (!m)
         return 0;
-    win_merged *m = tools__merge(t, &a, false, out);
-    if (!m) {
-        tools__args_free(&a);
-        return 0;
-    }
     bool cut = false;
     for (;;) {
         o.limit = limit;
@@ -360,13 +356,9 @@ int tools__flamegraph(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
     o.focus_path = path;
     o.min_percent = min_pct;
     tools__args a;
-    if (tools__parse_common(t, args, TOOLS__PTYPE_REQUIRED, &a, out) != 0)
+    win_merged *m = tools__parse_and_merge(t, args, false, &a, out);
+    if (!m)
         return 0;
-    win_merged *m = tools__merge(t, &a, false, out);
-    if (!m) {
-        tools__args_free(&a);
-        return 0;
-    }
     const char *unit = tools__unit_of(a.profile_type);
     bool cut = false;
     for (;;) {
@@ -503,13 +495,9 @@ int tools__sandwich(void *user, mcp_call *call, const cJSON *args, mcp_tool_resu
         return 0;
     }
     tools__args a;
-    if (tools__parse_common(t, args, TOOLS__PTYPE_REQUIRED, &a, out) != 0)
+    win_merged *m = tools__parse_and_merge(t, args, false, &a, out);
+    if (!m)
         return 0;
-    win_merged *m = tools__merge(t, &a, false, out);
-    if (!m) {
-        tools__args_free(&a);
-        return 0;
-    }
     const char *unit = tools__unit_of(a.profile_type);
     bool cut = false;
     for (;;) {
@@ -971,13 +959,9 @@ int tools__export_pprof(void *user, mcp_call *call, const cJSON *args, mcp_tool_
     (void)call;
     tools *t = user;
     tools__args a;
-    if (tools__parse_common(t, args, TOOLS__PTYPE_REQUIRED, &a, out) != 0)
+    win_merged *m = tools__parse_and_merge(t, args, true, &a, out);
+    if (!m)
         return 0;
-    win_merged *m = tools__merge(t, &a, true, out);
-    if (!m) {
-        tools__args_free(&a);
-        return 0;
-    }
     if (m->total == 0) {
         tools__buf b = {0};
         no_data(&b, &a);

@@ -120,6 +120,11 @@ void tools__error(mcp_tool_result *out, const char *fmt, ...) __attribute__((for
 char *tools__types_present(tools *t);
 /* The merge for `a` (profile_type required), or NULL with isError filled. */
 win_merged *tools__merge(tools *t, const tools__args *a, bool keep_labels, mcp_tool_result *out);
+/* tools__parse_common (profile_type required) + tools__merge, the opening of every profile
+ * tool. Returns the merge with `a` filled (caller frees both), or NULL with isError filled
+ * and nothing left to free. */
+win_merged *tools__parse_and_merge(tools *t, const cJSON *args, bool keep_labels, tools__args *a,
+                                   mcp_tool_result *out);
 /* The first line of an answer: "<what>, <type>, <selector>, <range>". */
 void tools__header(tools__buf *b, const char *what, const tools__args *a, const win_merged *m);
 /* Copy of the HTTP base URL or NULL (malloc'd). */

@@ -605,6 +605,17 @@ void tools__args_free(tools__args *a)
     a->selector_text = NULL;
 }
 
+win_merged *tools__parse_and_merge(tools *t, const cJSON *args, bool keep_labels, tools__args *a,
+                                   mcp_tool_result *out)
+{
+    if (tools__parse_common(t, args, TOOLS__PTYPE_REQUIRED, a, out) != 0)
+        return NULL;
+    win_merged *m = tools__merge(t, a, keep_labels, out);
+    if (!m)
+        tools__args_free(a);
+    return m;
+}
+
 win_merged *tools__merge(tools *t, const tools__args *a, bool keep_labels, mcp_tool_result *out)
 {
     win_query q = {.profile_type = a->profile_type,
