@@ -20,8 +20,13 @@ typedef struct wire_field {
     uint64_t varint; /* value (VARINT) */
 } wire_field;
 
-static int read_varint(const uint8_t *buf, size_t end, size_t *pos, uint64_t *out)
+static inline int read_varint(const uint8_t *buf, size_t end, size_t *pos, uint64_t *out)
 {
+    /* tags and most lengths are one byte: the walks below read tens of thousands */
+    if (*pos < end && buf[*pos] < 0x80u) {
+        *out = buf[(*pos)++];
+        return 0;
+    }
     uint64_t v = 0;
     for (unsigned shift = 0; shift < 64; shift += 7) {
         if (*pos >= end)
@@ -38,7 +43,7 @@ static int read_varint(const uint8_t *buf, size_t end, size_t *pos, uint64_t *ou
 
 /* Reads one field starting at *pos (< end). Returns 0, or -1 when the framing is broken
  * (then *pos is left at the tag). */
-static int read_field(const uint8_t *buf, size_t end, size_t *pos, wire_field *f)
+static inline int read_field(const uint8_t *buf, size_t end, size_t *pos, wire_field *f)
 {
     size_t p = *pos;
     uint64_t tag;
@@ -149,12 +154,19 @@ static int walk_msg(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, 
         return -1;
     }
     size_t pos = start;
+    /* Repeated fields come in runs (a dictionary table is thousands of one field number):
+     * in the nesting-only walk a field whose number and wire type equal the previous
+     * one's, when that one needed no descent, gets the same verdict without a lookup. */
+    uint32_t same_num = 0, same_wt = 0;
     while (pos < end) {
         wire_field f;
         if (read_field(buf, end, &pos, &f)) {
             bad->at = pos;
             return -1;
         }
+        if (f.num == same_num && f.wt == same_wt)
+            continue;
+        same_num = 0;
         const ProtobufCFieldDescriptor *fd = protobuf_c_message_descriptor_get_field(desc, f.num);
         if (!fd)
             continue; /* unknown fields are kept by protobuf-c, not an error */
@@ -165,14 +177,14 @@ static int walk_msg(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, 
                 bad->at = f.tag_at;
                 return -1;
             }
+        } else if (fd->type == PROTOBUF_C_TYPE_MESSAGE && (full || !cannot_nest(fd->descriptor))) {
+            if (walk_msg(fd->descriptor, buf, f.val_at, f.val_at + f.val_len, depth + 1, full, bad))
+                return -1;
             continue;
         }
-        if (fd->type == PROTOBUF_C_TYPE_MESSAGE) {
-            const ProtobufCMessageDescriptor *sub = fd->descriptor;
-            if (!full && cannot_nest(sub))
-                continue;
-            if (walk_msg(sub, buf, f.val_at, f.val_at + f.val_len, depth + 1, full, bad))
-                return -1;
+        if (!full) {
+            same_num = f.num;
+            same_wt = f.wt;
         }
     }
     return 0;

@@ -3,8 +3,8 @@
  *
  * Shape of the work: pass 1 validates every profile (dictionary entries lazily, each
  * entry checked once per request), pass 2 builds batches for the valid ones. Frames and
- * stacks are built once per request, only for entries a valid profile uses, and every
- * batch of the request shares those arrays. */
+ * stacks are built once per request, as each stack is validated (one walk over its
+ * locations does both), and every batch of the request shares those arrays. */
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -65,6 +65,7 @@ typedef struct ing {
     win_frame_in *frames;
     uint32_t n_frames, cap_frames;
     uint32_t *loc_first; /* first frame of a location, UINT32_MAX until built */
+    uint32_t *loc_nfr;   /* frames of a location (its lines, or 1), once built */
     win_stack_in *stacks;
     uint32_t n_stacks;
     uint32_t *stack_map; /* batch stack of a stack-table entry, UINT32_MAX until built */
@@ -281,21 +282,76 @@ static bool check_loc(ing *g, int32_t i, char *det, size_t dl)
 #undef prefix
 }
 
+static bool build_init(ing *g);
+static bool build_loc(ing *g, int32_t li);
+
+/* Validates a stack-table entry and, when it is valid, builds its batch stack right away:
+ * one pass over its locations validates and builds each location the first time the
+ * request meets it, a second fills the frame indices from flat arrays. A stack built for a
+ * profile that is rejected later is never referenced by a stored sample, so it is inert. */
 static bool check_stack(ing *g, int32_t i, char *det, size_t dl)
 {
     if (g->st_stack[i] == ST_OK)
         return true;
+    if (!build_init(g)) {
+        g->nomem = true;
+        return false;
+    }
     const pb_stack *s = stack_at(g, i);
+    const int32_t *locs = s->location_indices;
+    size_t n_locs = s->n_location_indices;
+    size_t frames = 0;
     bool ok = true;
-    for (size_t k = 0; ok && k < s->n_location_indices; k++) {
-        int32_t li = s->location_indices[k];
+    for (size_t k = 0; k < n_locs; k++) {
+        int32_t li = locs[k];
         if (idx_bad(li, g->n_loc)) {
             char prefix[64];
             snprintf(prefix, sizeof prefix, "stack_table[%d].location_indices[%zu]", i, k);
             ok = range_err(det, dl, prefix, "", li, "location_table", g->n_loc);
-        } else {
-            ok = check_loc(g, li, det, dl);
+            break;
         }
+        if (g->loc_first[li] == UINT32_MAX) {
+            if (!check_loc(g, li, det, dl)) {
+                ok = false;
+                break;
+            }
+            if (!build_loc(g, li)) {
+                g->nomem = true;
+                return false;
+            }
+        }
+        frames += g->loc_nfr[li];
+    }
+    /* refused here, per profile: the window refuses a whole batch, and a batch carries
+     * every stack built so far for the request */
+    if (ok && frames > WIN_MAX_STACK_DEPTH) {
+        snprintf(det, dl, "stack_table[%d] has %zu frames, over the limit of %u", i, frames,
+                 WIN_MAX_STACK_DEPTH);
+        ok = false;
+    }
+    if (ok && g->n_stacks >= (g->n_stack ? g->n_stack : 1)) {
+        g->nomem = true; /* cannot happen: each entry is built once, and there are n_stack */
+        return false;
+    }
+    if (ok) {
+        uint32_t *fr = NULL;
+        if (frames && !(fr = base_arena_alloc(g->arena, frames * sizeof *fr))) {
+            g->nomem = true;
+            return false;
+        }
+        if (frames == n_locs) { /* every location one frame: the common, inline-free case */
+            for (size_t k = 0; k < n_locs; k++)
+                fr[k] = g->loc_first[locs[k]];
+        } else {
+            size_t pos = 0;
+            for (size_t k = 0; k < n_locs; k++) {
+                uint32_t first = g->loc_first[locs[k]], n = g->loc_nfr[locs[k]];
+                for (uint32_t j = 0; j < n; j++)
+                    fr[pos++] = first + j;
+            }
+        }
+        g->stacks[g->n_stacks] = (win_stack_in){fr, (uint32_t)frames};
+        g->stack_map[i] = g->n_stacks++;
     }
     g->st_stack[i] = ok ? ST_OK : ST_BAD;
     return ok;
@@ -548,22 +604,20 @@ static bool build_init(ing *g)
 {
     if (g->built)
         return true;
-    size_t total = 1; /* the default location of an empty table */
-    for (size_t i = 0; i < g->n_loc; i++) {
-        total += loc_nframes(loc_at(g, (int32_t)i));
-        if (total > UINT32_MAX)
-            return false;
-    }
     size_t nl = g->n_loc ? g->n_loc : 1, ns = g->n_stack ? g->n_stack : 1;
     size_t nm = g->n_map ? g->n_map : 1;
+    /* room for 1.5 frames per location, grown by build_loc for more inlined lines: sizing
+     * it exactly would cost a walk over every location up front */
+    size_t total = nl + nl / 2 + 1;
+    g->loc_nfr = base_arena_alloc(g->arena, nl * sizeof *g->loc_nfr);
     g->frames = base_arena_alloc(g->arena, total * sizeof *g->frames);
     g->loc_first = base_arena_alloc(g->arena, nl * sizeof *g->loc_first);
     g->stacks = base_arena_alloc(g->arena, ns * sizeof *g->stacks);
     g->stack_map = base_arena_alloc(g->arena, ns * sizeof *g->stack_map);
     g->map_build_id = base_arena_alloc(g->arena, nm * sizeof *g->map_build_id);
     g->map_done = base_arena_calloc(g->arena, nm, 1);
-    if (!g->frames || !g->loc_first || !g->stacks || !g->stack_map || !g->map_build_id ||
-        !g->map_done)
+    if (!g->loc_nfr || !g->frames || !g->loc_first || !g->stacks || !g->stack_map ||
+        !g->map_build_id || !g->map_done || total > UINT32_MAX)
         return false;
     memset(g->loc_first, 0xff, nl * sizeof *g->loc_first);
     memset(g->stack_map, 0xff, ns * sizeof *g->stack_map);
@@ -572,12 +626,9 @@ static bool build_init(ing *g)
     return true;
 }
 
-static bool build_loc(ing *g, int32_t li, uint32_t *first)
+/* Builds the frames of a validated location that has none yet. */
+static bool build_loc(ing *g, int32_t li)
 {
-    if (g->loc_first[li] != UINT32_MAX) {
-        *first = g->loc_first[li];
-        return true;
-    }
     const pb_loc *l = loc_at(g, li);
     const pb_map *m = map_at(g, l->mapping_index);
     const char *mapping = nonempty(str_at(g, m->filename_strindex));
@@ -585,9 +636,21 @@ static bool build_loc(ing *g, int32_t li, uint32_t *first)
     if (g->nomem)
         return false;
     size_t n = loc_nframes(l);
-    if (n > g->cap_frames - g->n_frames)
-        return false; /* cannot happen: capacity was summed over all locations */
-    *first = g->loc_first[li] = g->n_frames;
+    if (n > g->cap_frames - g->n_frames) {
+        size_t cap = (size_t)g->cap_frames * 2;
+        if (cap < (size_t)g->n_frames + n)
+            cap = (size_t)g->n_frames + n;
+        if (cap > UINT32_MAX)
+            return false; /* the message cannot hold that many lines */
+        win_frame_in *grown = base_arena_alloc(g->arena, cap * sizeof *grown);
+        if (!grown)
+            return false;
+        memcpy(grown, g->frames, g->n_frames * sizeof *grown);
+        g->frames = grown;
+        g->cap_frames = (uint32_t)cap;
+    }
+    g->loc_nfr[li] = (uint32_t)n;
+    g->loc_first[li] = g->n_frames;
     for (size_t k = 0; k < n; k++) {
         win_frame_in *f = &g->frames[g->n_frames++];
         f->address = l->address;
@@ -609,39 +672,11 @@ static bool build_loc(ing *g, int32_t li, uint32_t *first)
     return true;
 }
 
-/* Batch stack index of a validated stack-table entry, building it on first use. */
-static bool build_stack(ing *g, int32_t si, uint32_t *out)
+/* Batch stack index of a validated stack-table entry (check_stack built it). */
+static bool build_stack(const ing *g, int32_t si, uint32_t *out)
 {
-    if (g->stack_map[si] != UINT32_MAX) {
-        *out = g->stack_map[si];
-        return true;
-    }
-    const pb_stack *s = stack_at(g, si);
-    size_t depth = 0;
-    for (size_t k = 0; k < s->n_location_indices; k++) {
-        depth += loc_nframes(loc_at(g, s->location_indices[k]));
-        if (depth > UINT32_MAX)
-            return false;
-    }
-    uint32_t *fr = NULL;
-    if (depth) {
-        fr = base_arena_alloc(g->arena, depth * sizeof *fr);
-        if (!fr)
-            return false;
-    }
-    size_t pos = 0;
-    for (size_t k = 0; k < s->n_location_indices; k++) {
-        int32_t li = s->location_indices[k];
-        uint32_t first;
-        if (!build_loc(g, li, &first))
-            return false;
-        size_t n = loc_nframes(loc_at(g, li));
-        for (size_t j = 0; j < n; j++)
-            fr[pos++] = first + (uint32_t)j;
-    }
-    g->stacks[g->n_stacks] = (win_stack_in){fr, (uint32_t)depth};
-    *out = g->stack_map[si] = g->n_stacks++;
-    return true;
+    *out = g->stack_map[si];
+    return *out != UINT32_MAX;
 }
 
 /* ---- per profile -------------------------------------------------------------------- */
@@ -652,6 +687,7 @@ typedef struct prof_info {
     bool native_cpu; /* its own type is cpu:nanoseconds */
     const char *type;
     uint64_t n_obs;
+    uint64_t n_pool; /* attribute slots build_samples needs for samples with attributes */
 } prof_info;
 
 static uint64_t sample_obs(const pb_sample *s)
@@ -709,7 +745,7 @@ static bool validate_profile(ing *g, const pb_profile *p, const char *path, prof
                     strcmp(str_at(g, pt->type_strindex), "cpu") == 0 &&
                     strcmp(str_at(g, pt->unit_strindex), "nanoseconds") == 0;
 
-    uint64_t n_obs = 0;
+    uint64_t n_obs = 0, n_pool = 0;
     for (size_t i = 0; i < p->n_samples; i++) {
         const pb_sample *s = p->samples[i];
         if (!s)
@@ -733,8 +769,9 @@ static bool validate_profile(ing *g, const pb_profile *p, const char *path, prof
             snprintf(msg, ml, "%s: sample has neither values nor timestamps_unix_nano", where);
             return false;
         }
-        if (!check_attr_list(g, s->attribute_indices, s->n_attribute_indices, NULL, 0, det,
-                             sizeof det) ||
+        if ((s->n_attribute_indices &&
+             !check_attr_list(g, s->attribute_indices, s->n_attribute_indices, NULL, 0, det,
+                              sizeof det)) ||
             !check_stack(g, s->stack_index, det, sizeof det) ||
             !check_link(g, s->link_index, det, sizeof det)) {
             join_detail(msg, ml, where, det);
@@ -763,6 +800,8 @@ static bool validate_profile(ing *g, const pb_profile *p, const char *path, prof
             return false;
         }
         n_obs += sample_obs(s);
+        if (s->n_attribute_indices)
+            n_pool += s->n_attribute_indices + p->n_attribute_indices;
 #undef where
     }
     if (n_obs > UINT32_MAX) {
@@ -771,6 +810,7 @@ static bool validate_profile(ing *g, const pb_profile *p, const char *path, prof
         return false;
     }
     pi->n_obs = n_obs;
+    pi->n_pool = n_pool;
     return true;
 }
 
@@ -785,13 +825,11 @@ static uint64_t profile_obs(const pb_profile *p)
 
 /* Fills `out` (one entry per observation) with the profile's observations. */
 static bool build_samples(ing *g, const pb_profile *p, int64_t now_ns, win_sample_in *out,
-                          const win_attr *pattrs, size_t n_pattrs)
+                          const win_attr *pattrs, size_t n_pattrs, uint64_t pool_n)
 {
-    /* one attribute pool for the profile, sliced per sample: no per-sample allocation */
-    size_t pool_n = 0;
-    for (size_t i = 0; i < p->n_samples; i++)
-        if (p->samples[i] && p->samples[i]->n_attribute_indices)
-            pool_n += p->samples[i]->n_attribute_indices + n_pattrs;
+    /* one attribute pool for the profile, sliced per sample: no per-sample allocation;
+     * pool_n (counted by validate_profile) bounds what the slices take, as n_pattrs
+     * <= p->n_attribute_indices */
     win_attr *pool = NULL;
     if (pool_n && !(pool = base_arena_alloc(g->arena, pool_n * sizeof *pool)))
         return false;
@@ -1075,7 +1113,7 @@ base_err tr__ingest_with_sink(const tr_request *req, const uint8_t *raw, size_t 
                 win_sample_in *obs = NULL;
                 if (pi->n_obs && !(obs = base_arena_alloc(arena, pi->n_obs * sizeof *obs)))
                     return BASE_ERR_NOMEM;
-                if (!build_samples(&g, prof, now_ns, obs, pattrs, n_pattrs))
+                if (!build_samples(&g, prof, now_ns, obs, pattrs, n_pattrs, pi->n_pool))
                     return BASE_ERR_NOMEM;
                 res->profiles_accepted++;
                 if (!pi->n_obs)

@@ -27,6 +27,30 @@ typedef struct jctx {
     size_t err_len;
 } jctx;
 
+/* Array/object nesting depth at byte `at` of `text` (strings skipped): cJSON stops at
+ * CJSON_NESTING_LIMIT and reports that as a plain syntax error, which would mislead. */
+static size_t nesting_at(const char *text, size_t at)
+{
+    size_t depth = 0;
+    bool in_str = false;
+    for (size_t i = 0; i < at; i++) {
+        char ch = text[i];
+        if (in_str) {
+            if (ch == '\\' && i + 1 < at)
+                i++;
+            else if (ch == '"')
+                in_str = false;
+        } else if (ch == '"') {
+            in_str = true;
+        } else if (ch == '[' || ch == '{') {
+            depth++;
+        } else if ((ch == ']' || ch == '}') && depth) {
+            depth--;
+        }
+    }
+    return depth;
+}
+
 static size_t path_key(jctx *c, const char *key)
 {
     size_t old = c->plen;
@@ -511,7 +535,11 @@ base_err tr_decode_json(const char *buf, size_t len, base_arena *arena, tr_reque
         }
         if (err && err_len) {
             size_t at = end && end >= text && end <= text + len ? (size_t)(end - text) : 0;
-            snprintf(err, err_len, "%s: syntax error near byte %zu", what, at);
+            if (nesting_at(text, at) >= (size_t)CJSON_NESTING_LIMIT)
+                snprintf(err, err_len, "%s: arrays/objects nested deeper than %d near byte %zu",
+                         what, CJSON_NESTING_LIMIT, at);
+            else
+                snprintf(err, err_len, "%s: syntax error near byte %zu", what, at);
         }
         return BASE_ERR_DECODE;
     }

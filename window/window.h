@@ -71,7 +71,9 @@ typedef struct win_frame_in {
     const char *build_id; /* mapping build id, may be NULL */
 } win_frame_in;
 
-/* A stack: frame indices (into win_batch.frames), leaf first, as in pprof/OTLP. */
+/* A stack: frame indices (into win_batch.frames), leaf first, as in pprof/OTLP. A batch with
+ * a stack deeper than WIN_MAX_STACK_DEPTH frames is refused whole. */
+#define WIN_MAX_STACK_DEPTH 16384u
 typedef struct win_stack_in {
     const uint32_t *frames;
     uint32_t depth;
@@ -93,8 +95,10 @@ typedef struct win_sample_in {
  * their frames and stacks, so a dictionary of 3,600 stacks is walked once per request
  * rather than once per profile. Every batch given the same cache must index the same
  * frame and stack tables (frame i and stack i mean the same thing in each; the tables may
- * grow between batches). The store notices when a sweep or another store invalidated the
- * cache and starts it afresh. Not thread-safe: one request, one thread. */
+ * grow between batches), and the strings, attribute arrays and trace/span id bytes the
+ * batches point at must not change while the cache is in use (they are recognised by
+ * address). The store notices when a sweep or another store invalidated the cache and
+ * starts it afresh. Not thread-safe: one request, one thread. */
 typedef struct win_intern_cache win_intern_cache;
 win_intern_cache *win_intern_cache_new(void);
 void win_intern_cache_free(win_intern_cache *cache);

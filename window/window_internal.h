@@ -23,7 +23,7 @@
 #define WIN__NONE           UINT32_MAX
 #define WIN__ALLOC_OVERHEAD 16u   /* malloc header + rounding, per live allocation */
 #define WIN__MAX_STRING_LEN 8192u /* longer strings are truncated, never rejected */
-#define WIN__MAX_DEPTH      4096u
+#define WIN__MAX_DEPTH      WIN_MAX_STACK_DEPTH
 #define WIN__MAX_ATTRS      256u
 #define WIN__MAX_SERIES     65536u
 #define WIN__MAX_RING       (1u << 20) /* buckets per retention */
@@ -172,7 +172,8 @@ uint64_t win__recount(struct win_store *st);
 /* Runs a full mark-and-sweep now (write lock held). */
 void win__sweep(struct win_store *st);
 
-#define WIN__STR_CACHE_SLOTS 2048u /* power of two */
+#define WIN__STR_CACHE_SLOTS   2048u /* power of two */
+#define WIN__LABEL_CACHE_SLOTS 256u  /* power of two */
 
 struct win_intern_cache {
     const win_store *store; /* the store and sweep generation the ids below belong to */
@@ -186,6 +187,15 @@ struct win_intern_cache {
      * table, so one pointer recurs for every frame of a file, mapping or function. */
     const char *str_ptr[WIN__STR_CACHE_SLOTS];
     uint32_t str_id[WIN__STR_CACHE_SLOTS];
+    /* Direct-mapped (attrs, n, trace, span) pointers -> label-set id: translate/ hands
+     * every sample of a profile the same attribute array and each link's own id bytes, so
+     * a few keys recur for thousands of samples that would each sort and hash the set. */
+    struct {
+        const win_attr *attrs;
+        const uint8_t *trace_id, *span_id;
+        uint32_t n_attrs;
+        uint32_t id; /* WIN__NONE = empty slot */
+    } label[WIN__LABEL_CACHE_SLOTS];
 };
 
 /* ---- selectors ---- */

@@ -429,6 +429,34 @@ static void test_location_index_out_of_range(void **state)
                          "location_table has 4 entries");
 }
 
+/* The window refuses a whole batch with a stack over WIN_MAX_STACK_DEPTH frames, and a
+ * batch carries every stack built so far for the request: the depth is checked per profile
+ * here, counting inlined lines as frames, so only the deep profile is rejected. */
+static void test_stack_depth_cap(void **state)
+{
+    (void)state;
+    size_t n = WIN_MAX_STACK_DEPTH / 2; /* location 2 has two lines: two frames */
+    tr_request *req = base_request();
+    int32_t *locs = mk((n + 1) * sizeof *locs);
+    for (size_t i = 0; i < n; i++)
+        locs[i] = 2;
+    locs[n] = 1;
+    add_stack(n + 1, locs); /* 3: 16385 frames */
+    add_stack(n, locs);     /* 4: 16384 frames, at the cap */
+    profile_at(req, 0, 1)->samples[0]->stack_index = 3;
+    expect_rejected(req, 1,
+                    P(1) ".samples[0]: stack_table[3] has 16385 frames, over the limit of 16384");
+
+    req = base_request();
+    add_stack(n + 1, locs);
+    add_stack(n, locs);
+    profile_at(req, 0, 1)->samples[0]->stack_index = 4;
+    run(req);
+    assert_int_equal(RES.profiles_rejected, 0);
+    assert_int_equal(RES.profiles_accepted, 2);
+    assert_int_equal(R.n, 2);
+}
+
 static void test_function_and_string_index(void **state)
 {
     (void)state;
@@ -798,6 +826,51 @@ static void test_frames_shared_across_batches(void **state)
     assert_string_equal(R.b[0].obs[0].stack, R.b[1].obs[0].stack);
 }
 
+/* Frames are built as stacks are validated, into room for 1.5 frames per location that
+ * grows when inlining gives more: a stack over many two-line locations (added after the
+ * base ones, so the growth happens mid-request) comes out whole and in order, and a stack
+ * built for a profile rejected later does not disturb its valid neighbour. */
+static void test_frames_grow_with_inlining(void **state)
+{
+    (void)state;
+    tr_request *req = base_request();
+    enum { N = 12 };
+    int32_t *locs = mk(N * sizeof *locs);
+    for (int i = 0; i < N; i++) {
+        add_loc(1, 0x100 + (uint64_t)i, 2, line(2, 100 + i), line(1, 200 + i));
+        locs[i] = 4 + i;
+    }
+    add_stack(N, locs); /* 3: 24 frames */
+    profile_at(req, 0, 1)->samples[0]->stack_index = 3;
+    run(req);
+    assert_int_equal(RES.profiles_rejected, 0);
+    assert_int_equal(R.n, 2);
+    char want[2048] = "";
+    for (int i = 0; i < N; i++) {
+        char part[96];
+        snprintf(part, sizeof part, "%sfoo(foo.go:%d);main(main.go:%d)", i ? ";" : "", 100 + i,
+                 200 + i);
+        strncat(want, part, sizeof want - strlen(want) - 1);
+    }
+    assert_string_equal(R.b[1].obs[0].stack, want);
+
+    /* profile 0 is rejected by its last sample, after its first sample's stack (the long
+     * one) was built; profile 1 still gets its own stack */
+    req = base_request();
+    locs = mk(N * sizeof *locs);
+    for (int i = 0; i < N; i++) {
+        add_loc(1, 0x100 + (uint64_t)i, 2, line(2, 100 + i), line(1, 200 + i));
+        locs[i] = 4 + i;
+    }
+    add_stack(N, locs);
+    profile_at(req, 0, 0)->samples[0]->stack_index = 3;
+    profile_at(req, 0, 0)->samples[1]->stack_index = 99;
+    run(req);
+    assert_int_equal(RES.profiles_rejected, 1);
+    assert_int_equal(R.n, 1);
+    assert_p1_batch(&R.b[0]);
+}
+
 static void test_nomem_is_reported(void **state)
 {
     (void)state;
@@ -820,6 +893,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_empty_request, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stack_index_out_of_range, setup, teardown),
         cmocka_unit_test_setup_teardown(test_location_index_out_of_range, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stack_depth_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_function_and_string_index, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mapping_index_out_of_range, setup, teardown),
         cmocka_unit_test_setup_teardown(test_attribute_indices, setup, teardown),
@@ -833,6 +907,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_attribute_value_rendering, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_failure_counts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_frames_shared_across_batches, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_frames_grow_with_inlining, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nomem_is_reported, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

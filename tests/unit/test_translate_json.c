@@ -195,6 +195,27 @@ static void test_depth_cap(void **state)
     free(buf);
 }
 
+/* Past cJSON's own nesting limit the parse fails; the message must say why rather than
+ * call it a syntax error. */
+static void test_cjson_nesting_limit(void **state)
+{
+    (void)state;
+    size_t depth = 100000;
+    char *buf = malloc(2 * depth + 2);
+    assert_non_null(buf);
+    memset(buf, '[', depth);
+    memset(buf + depth, ']', depth);
+    tr_request *req = NULL;
+    char err[512] = "";
+    assert_int_equal(tr_decode_json(buf, 2 * depth, &A, &req, err, sizeof err), BASE_ERR_DECODE);
+    assert_non_null(strstr(err, "arrays/objects nested deeper than 1000"));
+    /* a plain syntax error stays one, even with brackets inside strings */
+    const char *bad = "{\"resourceProfiles\":[{\"schemaUrl\":\"[[[[\"},]}";
+    assert_int_equal(tr_decode_json(bad, strlen(bad), &A, &req, err, sizeof err), BASE_ERR_DECODE);
+    assert_non_null(strstr(err, "syntax error near byte"));
+    free(buf);
+}
+
 static void test_empty_and_unknown(void **state)
 {
     (void)state;
@@ -215,6 +236,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_any_value_oneof, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_paths, setup, teardown),
         cmocka_unit_test_setup_teardown(test_depth_cap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cjson_nesting_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty_and_unknown, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

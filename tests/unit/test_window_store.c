@@ -476,6 +476,89 @@ static void test_intern_cache(void **state)
     win_store_free(without);
 }
 
+/* The request cache recognises a sample's label set by the addresses of its attribute
+ * array and link ids: many arrays (more than its slots), links that alternate, and one
+ * array used with different lengths must all intern exactly as without a cache. */
+static void test_label_cache(void **state)
+{
+    (void)state;
+    enum { N_ARR = 300, N_SAMPLES = 2000 };
+    static char names[N_ARR][16];
+    static win_attr arrs[N_ARR][1];
+    static win_sample_in samples[N_SAMPLES];
+    static const uint8_t traces[3][16] = {{1}, {2}, {3}};
+    static const uint8_t spans[3][8] = {{1}, {2}, {3}};
+    static const win_attr two[] = {{"thread", "x"}, {"pool", "y"}};
+    for (int i = 0; i < N_ARR; i++) {
+        snprintf(names[i], sizeof names[i], "t%d", i);
+        arrs[i][0] = (win_attr){"thread", names[i]};
+    }
+    for (int i = 0; i < N_SAMPLES; i++) {
+        win_sample_in *s = &samples[i];
+        *s = (win_sample_in){.stack = 0, .value = i + 1, .time_ns = T0};
+        if (i % 5 == 4) { /* the same array, one or two attributes long */
+            s->attrs = two;
+            s->n_attrs = (uint32_t)(1 + i % 2);
+        } else {
+            s->attrs = arrs[(i * 7) % N_ARR];
+            s->n_attrs = 1;
+        }
+        if (i % 4) {
+            s->trace_id = traces[i % 3];
+            s->span_id = spans[(i / 3) % 3];
+        }
+    }
+    win_store *with = new_store(3600, 10, 0), *without = new_store(3600, 10, 0);
+    win_frame_in frames[] = {F_MAIN};
+    uint32_t s_main[] = {0};
+    win_stack_in stacks[] = {{s_main, 1}};
+    win_intern_cache *cache = win_intern_cache_new();
+    assert_non_null(cache);
+    win_batch b = {"cpu:nanoseconds", NULL, 0, frames, 1, stacks, 1, samples, N_SAMPLES, cache};
+    win_batch nb = b;
+    nb.cache = NULL;
+    win_add_result r;
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(add(with, &b, T0 + 30 * SEC, &r), 0);
+        assert_int_equal(add(without, &nb, T0 + 30 * SEC, &r), 0);
+    }
+    win_stats a = stats_of(with), c = stats_of(without);
+    assert_true(c.label_sets > N_ARR); /* the data really has that many distinct sets */
+    assert_int_equal(a.label_sets, c.label_sets);
+    assert_int_equal(a.entries, c.entries);
+
+    char err[256];
+    win_query q = {"cpu:nanoseconds", NULL, INT64_MIN, INT64_MAX, true};
+    win_merged *ma = win_merge(with, &q, err, sizeof err),
+               *mc = win_merge(without, &q, err, sizeof err);
+    assert_non_null(ma);
+    assert_non_null(mc);
+    assert_int_equal(ma->total, mc->total);
+    assert_int_equal(ma->n_labeled, mc->n_labeled);
+    /* both stores interned the same sets in the same order: entry by entry equal */
+    for (uint32_t i = 0; i < ma->n_labeled; i++) {
+        const win_label_set *x = &ma->label_sets[ma->labeled[i].labels];
+        const win_label_set *y = &mc->label_sets[mc->labeled[i].labels];
+        assert_int_equal(ma->labeled[i].value, mc->labeled[i].value);
+        assert_int_equal(x->n_attrs, y->n_attrs);
+        for (uint32_t k = 0; k < x->n_attrs; k++) {
+            assert_string_equal(x->attrs[k].key, y->attrs[k].key);
+            assert_string_equal(x->attrs[k].value, y->attrs[k].value);
+        }
+        assert_int_equal(x->trace_id != NULL, y->trace_id != NULL);
+        if (x->trace_id)
+            assert_memory_equal(x->trace_id, y->trace_id, 16);
+        assert_int_equal(x->span_id != NULL, y->span_id != NULL);
+        if (x->span_id)
+            assert_memory_equal(x->span_id, y->span_id, 8);
+    }
+    win_merged_free(ma);
+    win_merged_free(mc);
+    win_intern_cache_free(cache);
+    win_store_free(with);
+    win_store_free(without);
+}
+
 static void test_memory_per_entry(void **state)
 {
     (void)state;
@@ -531,6 +614,86 @@ static void test_memory_per_entry(void **state)
     win_store_free(st);
 }
 
+/* Past 1 MiB the node and frame tables grow by 1/8 and their hash indexes are sized to
+ * their content (not to powers of two): a large table must stay dense in bytes per item,
+ * find every item again after each growth step, and survive a sweep that frees most ids. */
+static void test_large_tables_dense(void **state)
+{
+    (void)state;
+    win_store *st = new_store(3600, 10, 0);
+    enum { N = 150000 };
+    static win_frame_in frames[N + 1];
+    static char names[N][16];
+    static uint32_t idx[N][2];
+    static win_stack_in stacks[N];
+    static win_sample_in samples[N];
+    frames[N] = F_MAIN;
+    for (uint32_t i = 0; i < N; i++) {
+        snprintf(names[i], sizeof names[i], "fn%u", i);
+        frames[i] = (win_frame_in){names[i], NULL, 0, 0, NULL, NULL};
+        idx[i][0] = i;
+        idx[i][1] = N;
+        stacks[i] = (win_stack_in){idx[i], 2};
+        samples[i] = (win_sample_in){.stack = i, .value = (int64_t)i + 1, .time_ns = T0};
+    }
+    win_batch b = {"cpu:nanoseconds", NULL, 0, frames, N + 1, stacks, N, samples, N, NULL};
+    assert_int_equal(add(st, &b, T0, NULL), 0);
+    win_stats s = stats_of(st);
+    assert_int_equal(s.nodes, N + 1u); /* main + one leaf per stack */
+    assert_int_equal(s.frames, N + 1u);
+    uint64_t node_bytes =
+        (uint64_t)st->nodes.cap * sizeof(win__node) + (uint64_t)st->nodes.slot_cap * 4;
+    uint64_t frame_bytes =
+        (uint64_t)st->frames.cap * sizeof(win__frame) + (uint64_t)st->frames.slot_cap * 4;
+    print_message("bytes per node %llu, per frame %llu\n",
+                  (unsigned long long)(node_bytes / s.nodes),
+                  (unsigned long long)(frame_bytes / s.frames));
+    /* doubling arrays and half-empty power-of-two indexes gave ~28 and ~70 here */
+    assert_true(node_bytes <= (uint64_t)s.nodes * 17);
+    assert_true(frame_bytes <= (uint64_t)s.frames * 44);
+    assert_true(st->nodes.slot_used * 100u <= st->nodes.slot_cap * 80u);
+    /* the same stacks in a second bucket, through the indexes (not the stack cache): no
+     * new node or frame, every value lands on its own stack */
+    win__sweep(st);
+    for (uint32_t i = 0; i < N; i++)
+        samples[i].time_ns = T0 + 10 * SEC;
+    assert_int_equal(add(st, &b, T0 + 10 * SEC, NULL), 0);
+    s = stats_of(st);
+    assert_int_equal(s.nodes, N + 1u);
+    assert_int_equal(s.frames, N + 1u);
+    assert_int_equal(s.entries, 2u * N);
+    win_merged *m = merge_all(st, "cpu:nanoseconds");
+    assert_int_equal(m->n_nodes, N + 2u); /* root, main, leaves */
+    for (uint32_t i = 2; i < m->n_nodes; i++) {
+        /* each leaf got its own value twice: fnK carries 2 * (K + 1) */
+        unsigned k = 0;
+        assert_int_equal(sscanf(m->frames[m->nodes[i].frame].function, "fn%u", &k), 1);
+        assert_int_equal(m->nodes[i].self, 2 * ((int64_t)k + 1));
+    }
+    assert_int_equal(m->total, 2 * ((int64_t)N * (N + 1) / 2));
+    win_merged_free(m);
+    assert_accounting(st);
+    /* only the first 1000 stacks stay: the sweep frees the rest and the tables shrink;
+     * what is left is still found by its key */
+    win_store_expire(st, T0 + 3600 * SEC + 10 * SEC);
+    assert_int_equal(stats_of(st).entries, N);
+    win_store_expire(st, T0 + 3600 * SEC + 20 * SEC);
+    assert_int_equal(stats_of(st).entries, 0);
+    for (uint32_t i = 0; i < 1000; i++)
+        samples[i].time_ns = T0 + 3600 * SEC + 20 * SEC;
+    b.n_samples = 1000;
+    assert_int_equal(add(st, &b, T0 + 3600 * SEC + 20 * SEC, NULL), 0);
+    win__sweep(st);
+    assert_int_equal(add(st, &b, T0 + 3600 * SEC + 20 * SEC, NULL), 0);
+    s = stats_of(st);
+    assert_int_equal(s.nodes, 1001u);
+    assert_int_equal(s.frames, 1001u);
+    assert_int_equal(s.entries, 1000u);
+    assert_true(st->nodes.slot_cap < 4000u);
+    assert_accounting(st);
+    win_store_free(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -543,7 +706,9 @@ int main(void)
         cmocka_unit_test(test_cap_fails_batch_cleanly),
         cmocka_unit_test(test_eviction_under_memory_limit),
         cmocka_unit_test(test_intern_cache),
+        cmocka_unit_test(test_label_cache),
         cmocka_unit_test(test_memory_per_entry),
+        cmocka_unit_test(test_large_tables_dense),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
