@@ -74,18 +74,32 @@ void *base_arena_alloc(base_arena *arena, size_t size)
             want = (size_t)64 << 20; /* grow geometrically, but never in >64 MiB steps */
         if (want < aligned)
             want = aligned;
-        size_t total = sizeof(struct base_arena_block) + want;
-        if (arena->cap && arena->used_total + total > arena->cap) {
-            /* try an exact-size block before giving up */
-            want = aligned;
+        /* a block kept by reset first: no malloc, and its pages are already mapped */
+        struct base_arena_block **sp = &arena->spare;
+        while (*sp &&
+               ((*sp)->size < aligned ||
+                (arena->cap &&
+                 arena->used_total + sizeof(struct base_arena_block) + (*sp)->size > arena->cap)))
+            sp = &(*sp)->next;
+        size_t total;
+        if (*sp) {
+            b = *sp;
+            *sp = b->next;
+            total = sizeof(struct base_arena_block) + b->size;
+        } else {
             total = sizeof(struct base_arena_block) + want;
-            if (arena->used_total + total > arena->cap)
+            if (arena->cap && arena->used_total + total > arena->cap) {
+                /* try an exact-size block before giving up */
+                want = aligned;
+                total = sizeof(struct base_arena_block) + want;
+                if (arena->used_total + total > arena->cap)
+                    return NULL;
+            }
+            b = malloc(total);
+            if (!b)
                 return NULL;
+            b->size = want;
         }
-        b = malloc(total);
-        if (!b)
-            return NULL;
-        b->size = want;
         b->used = 0;
         b->next = arena->head;
         arena->head = b;
@@ -133,31 +147,58 @@ char *base_arena_printf(base_arena *arena, const char *fmt, ...)
     return p;
 }
 
+void base_arena_set_retain(base_arena *arena, size_t bytes)
+{
+    arena->retain = bytes;
+}
+
+size_t base_arena_spare_bytes(const base_arena *arena, size_t *blocks)
+{
+    size_t bytes = 0, n = 0;
+    for (const struct base_arena_block *s = arena->spare; s; s = s->next, n++)
+        bytes += s->size;
+    if (blocks)
+        *blocks = n;
+    return bytes;
+}
+
 void base_arena_reset(base_arena *arena)
 {
+    /* Blocks were chained newest first and grow geometrically, so walking from the head
+     * meets the largest first: keep those while the budget lasts. */
+    size_t budget =
+        arena->retain > arena->first_block_size ? arena->retain : arena->first_block_size;
+    size_t kept = base_arena_spare_bytes(arena, NULL);
     struct base_arena_block *b = arena->head;
-    if (!b)
-        return;
-    /* keep the oldest (first, smallest) block: it is at the tail of the list */
-    while (b->next) {
+    while (b) {
         struct base_arena_block *next = b->next;
-        free(b);
+        if (kept + b->size <= budget) {
+            kept += b->size;
+            b->used = 0;
+            b->next = arena->spare;
+            arena->spare = b;
+        } else {
+            free(b);
+        }
         b = next;
     }
-    b->used = 0;
-    arena->head = b;
-    arena->used_total = sizeof(struct base_arena_block) + b->size;
+    arena->head = NULL;
+    arena->used_total = 0;
 }
 
 void base_arena_free(base_arena *arena)
 {
-    struct base_arena_block *b = arena->head;
-    while (b) {
-        struct base_arena_block *next = b->next;
-        free(b);
-        b = next;
+    struct base_arena_block *lists[2] = {arena->head, arena->spare};
+    for (int i = 0; i < 2; i++) {
+        struct base_arena_block *b = lists[i];
+        while (b) {
+            struct base_arena_block *next = b->next;
+            free(b);
+            b = next;
+        }
     }
     arena->head = NULL;
+    arena->spare = NULL;
     arena->used_total = 0;
 }
 

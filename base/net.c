@@ -96,7 +96,11 @@ int base_listen_tcp(const char *addr, int *bound_port, int *is_ipv6, char *err, 
         }
         int one = 1;
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (bind(fd, p->ai_addr, p->ai_addrlen) == 0 && listen(fd, 128) == 0)
+        /* a deep backlog (the kernel caps it at net.core.somaxconn): with 128, a burst of
+         * connections overflows it and, with SYN cookies, clients that believe they are
+         * connected wait on TCP retransmission backoff (a minute and more) before the
+         * listener ever sees them, where it would have served or refused them at once */
+        if (bind(fd, p->ai_addr, p->ai_addrlen) == 0 && listen(fd, 4096) == 0)
             break;
         last_errno = errno;
         close(fd);

@@ -19,8 +19,9 @@
 #define CLI_DEFAULT_MCP_URL  "http://127.0.0.1:4319/mcp"
 
 /* Relays newline-delimited JSON-RPC between stdin/stdout and the daemon at `url`.
- * Returns the process exit code. `token` may be NULL. */
-int cli_bridge(const char *url, const char *token);
+ * Returns the process exit code. `token` and the TLS PEM file names may be NULL. */
+int cli_bridge(const char *url, const char *token, const char *tls_ca, const char *tls_cert,
+               const char *tls_key);
 
 /* `otelprofd query ...`: argv[first..] are the command's own arguments. Returns the exit
  * code: 0, 1 (the tool answered isError, or an error response), 2 (usage), 3 (the daemon

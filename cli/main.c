@@ -9,7 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 
 #include "base/base.h"
 #include "cli/cli.h"
@@ -28,8 +33,9 @@
 #define OTELPROFD_DEMO_DIR_DEFAULT "examples/profiles"
 #endif
 
-#define EXIT_USAGE  CLI_EXIT_USAGE
-#define MAX_ORIGINS 32
+#define EXIT_USAGE   CLI_EXIT_USAGE
+#define MAX_ORIGINS  32
+#define MAX_PEM_FILE ((size_t)1 << 20) /* a certificate chain is a few KiB */
 
 typedef enum opt_kind {
     OPT_ADDR,
@@ -38,7 +44,8 @@ typedef enum opt_kind {
     OPT_THREADS,
     OPT_LOG_LEVEL,
     OPT_STRING,
-    OPT_ORIGINS
+    OPT_ORIGINS,
+    OPT_FILE
 } opt_kind;
 
 typedef struct opt_def {
@@ -57,10 +64,14 @@ enum {
     O_RESOLUTION,
     O_MEMORY_LIMIT,
     O_MAX_MESSAGE_SIZE,
+    O_MAX_INFLIGHT_BYTES,
     O_GRPC_THREADS,
     O_LOG_LEVEL,
     O_MCP_TOKEN,
     O_MCP_ALLOW_ORIGIN,
+    O_TLS_CERT,
+    O_TLS_KEY,
+    O_TLS_CLIENT_CA,
     O_COUNT
 };
 
@@ -80,6 +91,10 @@ static const opt_def options[O_COUNT] = {
                         "store memory before the oldest buckets are dropped"},
     [O_MAX_MESSAGE_SIZE] = {"max-message-size", "OTELPROFD_MAX_MESSAGE_SIZE", "64MiB", OPT_SIZE,
                             "largest OTLP request, after decompression"},
+    [O_MAX_INFLIGHT_BYTES] = {"max-inflight-bytes", "OTELPROFD_MAX_INFLIGHT_BYTES", "auto",
+                              OPT_SIZE,
+                              "OTLP request bytes held at once (auto: 4 x --max-message-size); "
+                              "past it 503 / UNAVAILABLE"},
     [O_GRPC_THREADS] = {"grpc-threads", "OTELPROFD_GRPC_THREADS", "2", OPT_THREADS,
                         "gRPC completion-queue threads (1-64)"},
     [O_LOG_LEVEL] = {"log-level", "OTELPROFD_LOG_LEVEL", "info", OPT_LOG_LEVEL,
@@ -88,21 +103,32 @@ static const opt_def options[O_COUNT] = {
                      "bearer token the MCP listener requires (empty: none)"},
     [O_MCP_ALLOW_ORIGIN] = {"mcp-allow-origin", "OTELPROFD_MCP_ALLOW_ORIGIN", "", OPT_ORIGINS,
                             "extra allowed browser Origin (repeatable; env: comma-separated)"},
+    [O_TLS_CERT] = {"tls-cert", "OTELPROFD_TLS_CERT", "", OPT_FILE,
+                    "PEM certificate (chain): TLS on the gRPC, OTLP/HTTP and MCP listeners"},
+    [O_TLS_KEY] = {"tls-key", "OTELPROFD_TLS_KEY", "", OPT_FILE,
+                   "PEM private key of --tls-cert (unencrypted; both or neither)"},
+    [O_TLS_CLIENT_CA] = {"tls-client-ca", "OTELPROFD_TLS_CLIENT_CA", "", OPT_FILE,
+                         "PEM CA: clients must present a certificate it signed (mTLS)"},
 };
 
 typedef struct serve_opts {
     const char *addr[3]; /* grpc, http, mcp; NULL = off */
     int64_t retention_ns, resolution_ns;
     uint64_t memory_limit, max_message_size;
+    uint64_t max_inflight_bytes; /* 0 = auto */
     int grpc_threads;
     base_log_level log_level;
     const char *mcp_token; /* NULL = none */
     const char *origins[MAX_ORIGINS + 1];
     size_t n_origins;
-    char *origins_env;   /* copy of the comma-separated environment value */
-    bool stdio;          /* `otelprofd mcp` */
-    const char *connect; /* `otelprofd mcp --connect URL` */
-    bool demo;           /* --demo: preload examples/profiles */
+    char *origins_env;       /* copy of the comma-separated environment value */
+    bool stdio;              /* `otelprofd mcp` */
+    const char *connect;     /* `otelprofd mcp --connect URL` */
+    bool demo;               /* --demo: preload examples/profiles */
+    const char *tls_file[3]; /* cert, key, client CA paths; NULL = not given */
+    const char *tls_ca;      /* `mcp --connect`: the daemon's CA (its --tls-cert/--tls-key
+                                are then the client certificate) */
+    char *tls_pem[3];        /* their contents, checked by load_tls */
 } serve_opts;
 
 static void print_options(FILE *out, bool stdio)
@@ -110,9 +136,9 @@ static void print_options(FILE *out, bool stdio)
     for (int i = 0; i < O_COUNT; i++) {
         char left[64];
         static const char *const meta[] = {
-            [OPT_ADDR] = "ADDR",     [OPT_DURATION] = "DURATION", [OPT_SIZE] = "SIZE",
-            [OPT_THREADS] = "N",     [OPT_LOG_LEVEL] = "LEVEL",   [OPT_STRING] = "TOKEN",
-            [OPT_ORIGINS] = "ORIGIN"};
+            [OPT_ADDR] = "ADDR",      [OPT_DURATION] = "DURATION", [OPT_SIZE] = "SIZE",
+            [OPT_THREADS] = "N",      [OPT_LOG_LEVEL] = "LEVEL",   [OPT_STRING] = "TOKEN",
+            [OPT_ORIGINS] = "ORIGIN", [OPT_FILE] = "FILE"};
         snprintf(left, sizeof left, "--%s %s", options[i].flag, meta[options[i].kind]);
         const char *def = stdio && i == O_MCP_HTTP ? "off" : options[i].def;
         fprintf(out, "  %-28s %s\n  %-28s default %s, env %s\n", left, options[i].help, "",
@@ -152,21 +178,29 @@ static void usage(FILE *out)
                  "&end=...\n"
                  "(gzipped pprof: go tool pprof -top 'http://127.0.0.1:4319/api/pprof?...'), "
                  "/metrics, /healthz.\n"
+                 "TLS: --tls-cert FILE --tls-key FILE (PEM, read once at startup) switch the\n"
+                 "gRPC, OTLP/HTTP and MCP listeners to TLS (https://); --tls-client-ca FILE also\n"
+                 "requires client certificates signed by that CA on all three (mTLS). A file\n"
+                 "that is missing, not PEM, or a key that does not match the certificate: exit 2.\n"
                  "Sizes: 64MiB, 512MB, 1GiB or bytes. Durations: 90s, 15m, 1h, 2d.\n"
-                 "Signals: SIGINT or SIGTERM stop the listeners and exit 0.\n");
+                 "Signals: SIGINT or SIGTERM stop the listeners (requests in flight get 5 s) and\n"
+                 "exit 0; a second one exits at once with status 1.\n");
 }
 
 static void usage_mcp(FILE *out)
 {
     fprintf(out,
             "usage: otelprofd mcp [options]\n"
-            "       otelprofd mcp --connect URL [--mcp-token TOKEN]\n\n"
+            "       otelprofd mcp --connect URL [--mcp-token TOKEN]\n"
+            "                     [--tls-ca FILE] [--tls-cert FILE --tls-key FILE]\n\n"
             "Speaks MCP over stdio (newline-delimited JSON-RPC; nothing else on stdout, logs\n"
             "on stderr), for MCP clients that spawn their servers (Claude Desktop, Claude\n"
             "Code, Cursor). Without --connect the OTLP receiver runs in this process, so\n"
             "exporters must send to it; the MCP HTTP listener is off unless --mcp-http is\n"
             "given. With --connect, stdio is bridged to a running otelprofd (e.g.\n"
-            "--connect %s) and no other option applies.\n\n"
+            "--connect %s) and no other option applies but --mcp-token and, for an\n"
+            "https:// URL, --tls-ca (the daemon's CA, PEM; default: the system's) and\n"
+            "--tls-cert/--tls-key (a client certificate, for a daemon with --tls-client-ca).\n\n"
             "options (each also read from the environment; flags win):\n",
             CLI_DEFAULT_MCP_URL);
     print_options(out, true);
@@ -212,7 +246,15 @@ static int apply_option(serve_opts *o, int i, const char *value, const char *sou
     }
     case OPT_SIZE: {
         uint64_t bytes;
-        if (i == O_MEMORY_LIMIT) {
+        if (i == O_MAX_INFLIGHT_BYTES) {
+            if (strcmp(value, "auto") == 0) {
+                o->max_inflight_bytes = 0;
+            } else if (base_parse_size(value, &bytes) != 0 || bytes < ((uint64_t)1 << 20)) {
+                return bad_value(source, value, "use auto or a size like 256MiB (at least 1MiB)");
+            } else {
+                o->max_inflight_bytes = bytes;
+            }
+        } else if (i == O_MEMORY_LIMIT) {
             if (base_parse_size(value, &bytes) != 0 || bytes < ((uint64_t)1 << 20))
                 return bad_value(source, value, "use a size like 256MiB, 1GiB (at least 1MiB)");
             o->memory_limit = bytes;
@@ -235,6 +277,9 @@ static int apply_option(serve_opts *o, int i, const char *value, const char *sou
     }
     case OPT_STRING:
         o->mcp_token = value[0] ? value : NULL;
+        return 0;
+    case OPT_FILE:
+        o->tls_file[i - O_TLS_CERT] = value[0] ? value : NULL;
         return 0;
     case OPT_ORIGINS: {
         /* flags were collected by parse_args; this is the environment's list */
@@ -285,6 +330,15 @@ static int parse_args(int argc, char **argv, int first, serve_opts *o)
             else
                 usage(stdout);
             return 1;
+        }
+        if (o->stdio && strcmp(arg, "--tls-ca") == 0) {
+            /* the bridge's own option: the CA of the daemon it connects to */
+            if (a + 1 >= argc) {
+                fprintf(stderr, "otelprofd: --tls-ca needs a PEM file\n");
+                return -1;
+            }
+            o->tls_ca = argv[++a];
+            continue;
         }
         if (o->stdio && strncmp(arg, "--connect", 9) == 0 && (arg[9] == '=' || !arg[9])) {
             if (arg[9] == '=') {
@@ -365,7 +419,142 @@ static int parse_args(int argc, char **argv, int first, serve_opts *o)
                 (long long)(o->retention_ns / 1000000000));
         return -1;
     }
+    if (o->max_inflight_bytes && o->max_inflight_bytes < o->max_message_size) {
+        fprintf(stderr,
+                "otelprofd: --max-inflight-bytes (%llu) must be at least --max-message-size "
+                "(%llu): a largest request could never be taken\n",
+                (unsigned long long)o->max_inflight_bytes, (unsigned long long)o->max_message_size);
+        return -1;
+    }
     return 0;
+}
+
+/* ---- TLS files -------------------------------------------------------------------- */
+
+/* Reads a whole PEM file (size-capped) into a NUL-terminated string. */
+static char *read_pem(const char *what, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "otelprofd: %s %s: cannot open: %s\n", what, path, strerror(errno));
+        return NULL;
+    }
+    char *buf = malloc(MAX_PEM_FILE + 1);
+    size_t n = buf ? fread(buf, 1, MAX_PEM_FILE + 1, f) : 0;
+    int read_errno = errno;
+    bool failed = ferror(f) != 0;
+    fclose(f);
+    if (!buf || failed) {
+        fprintf(stderr, "otelprofd: %s %s: cannot read it: %s\n", what, path,
+                buf ? strerror(read_errno) : "out of memory");
+        free(buf);
+        return NULL;
+    }
+    if (n > MAX_PEM_FILE) {
+        fprintf(stderr, "otelprofd: %s %s: larger than %zu bytes, not a PEM file\n", what, path,
+                MAX_PEM_FILE);
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    if (strlen(buf) != n || !strstr(buf, "-----BEGIN ")) {
+        fprintf(stderr, "otelprofd: %s %s: not a PEM file (no \"-----BEGIN\" line)\n", what, path);
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+/* Certificates in `pem`, or -1 with a message naming `path` when none parses. */
+static int check_certs(const char *what, const char *path, const char *pem)
+{
+    gnutls_x509_crt_t *crts = NULL;
+    unsigned n = 0;
+    gnutls_datum_t d = {(unsigned char *)(uintptr_t)pem, (unsigned)strlen(pem)};
+    int rc = gnutls_x509_crt_list_import2(&crts, &n, &d, GNUTLS_X509_FMT_PEM, 0);
+    if (rc < 0 || n == 0) {
+        fprintf(stderr, "otelprofd: %s %s: no PEM certificate in it (%s)\n", what, path,
+                rc < 0 ? gnutls_strerror(rc) : "empty");
+        return -1;
+    }
+    for (unsigned i = 0; i < n; i++)
+        gnutls_x509_crt_deinit(crts[i]);
+    gnutls_free(crts);
+    return (int)n;
+}
+
+/* Reads and checks --tls-cert, --tls-key and --tls-client-ca before anything listens, so
+ * a mistake ends the process with a message naming the file instead of failed handshakes
+ * later. Returns 0, or -1 after printing why. */
+static int load_tls(serve_opts *o)
+{
+    static const char *const what[3] = {"--tls-cert", "--tls-key", "--tls-client-ca"};
+    const char *cert = o->tls_file[0], *key = o->tls_file[1], *ca = o->tls_file[2];
+    if (!cert && !key && !ca)
+        return 0;
+    if (!cert || !key) {
+        fprintf(stderr,
+                "otelprofd: %s given without %s: TLS needs both the certificate and its "
+                "private key (PEM files)\n",
+                cert  ? "--tls-cert"
+                : key ? "--tls-key"
+                      : "--tls-client-ca",
+                cert  ? "--tls-key"
+                : key ? "--tls-cert"
+                      : "--tls-cert and --tls-key");
+        return -1;
+    }
+    for (int i = 0; i < 3; i++) {
+        if (o->tls_file[i] && !(o->tls_pem[i] = read_pem(what[i], o->tls_file[i])))
+            return -1;
+    }
+    if (check_certs(what[0], cert, o->tls_pem[0]) < 0)
+        return -1;
+    if (ca && check_certs(what[2], ca, o->tls_pem[2]) < 0)
+        return -1;
+    gnutls_datum_t kd = {(unsigned char *)o->tls_pem[1], (unsigned)strlen(o->tls_pem[1])};
+    gnutls_x509_privkey_t pk;
+    if (gnutls_x509_privkey_init(&pk) < 0) {
+        fprintf(stderr, "otelprofd: out of memory\n");
+        return -1;
+    }
+    int rc = gnutls_x509_privkey_import2(pk, &kd, GNUTLS_X509_FMT_PEM, NULL, 0);
+    gnutls_x509_privkey_deinit(pk);
+    if (rc < 0) {
+        fprintf(stderr, "otelprofd: --tls-key %s: not an unencrypted PEM private key (%s)\n", key,
+                gnutls_strerror(rc));
+        return -1;
+    }
+    gnutls_certificate_credentials_t cred;
+    if (gnutls_certificate_allocate_credentials(&cred) < 0) {
+        fprintf(stderr, "otelprofd: out of memory\n");
+        return -1;
+    }
+    gnutls_datum_t cd = {(unsigned char *)o->tls_pem[0], (unsigned)strlen(o->tls_pem[0])};
+    rc = gnutls_certificate_set_x509_key_mem2(cred, &cd, &kd, GNUTLS_X509_FMT_PEM, NULL, 0);
+    gnutls_certificate_free_credentials(cred);
+    if (rc < 0) {
+        if (rc == GNUTLS_E_CERTIFICATE_KEY_MISMATCH)
+            fprintf(stderr, "otelprofd: --tls-key %s does not match the certificate in %s\n", key,
+                    cert);
+        else
+            fprintf(stderr, "otelprofd: --tls-cert %s with --tls-key %s: %s\n", cert, key,
+                    gnutls_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+static void free_tls(serve_opts *o)
+{
+    for (int i = 0; i < 3; i++) {
+        if (o->tls_pem[i]) {
+            /* the key should not linger in freed memory */
+            explicit_bzero(o->tls_pem[i], strlen(o->tls_pem[i]));
+            free(o->tls_pem[i]);
+            o->tls_pem[i] = NULL;
+        }
+    }
 }
 
 /* ---- serve ------------------------------------------------------------------------ */
@@ -398,39 +587,52 @@ static void *expiry_main(void *arg)
 }
 
 /* "127.0.0.1:0" bound to port 41234 is logged as "127.0.0.1:41234". */
-static void log_listener(const char *what, const char *addr, int port)
+static void log_listener(const char *what, const char *addr, int port, const char *tls)
 {
     char host[256];
     int configured;
     if (base_split_host_port(addr, host, sizeof host, &configured) != 0) {
-        base_log(BASE_LOG_INFO, "%s listening on %s", what, addr);
+        base_log(BASE_LOG_INFO, "%s listening on %s%s", what, addr, tls);
         return;
     }
     const char *shown = host[0] ? host : "0.0.0.0";
     if (strchr(shown, ':'))
-        base_log(BASE_LOG_INFO, "%s listening on [%s]:%d", what, shown, port);
+        base_log(BASE_LOG_INFO, "%s listening on [%s]:%d%s", what, shown, port, tls);
     else
-        base_log(BASE_LOG_INFO, "%s listening on %s:%d", what, shown, port);
+        base_log(BASE_LOG_INFO, "%s listening on %s:%d%s", what, shown, port, tls);
 }
 
 /* "http://127.0.0.1:4319" for the listener on `addr` bound to `port`: a wildcard host is
  * reached through loopback. */
-static void base_url(char *out, size_t len, const char *addr, int port)
+static void base_url(char *out, size_t len, const char *scheme, const char *addr, int port)
 {
     char host[256];
     int configured;
     if (base_split_host_port(addr, host, sizeof host, &configured) != 0 || !host[0] ||
         strcmp(host, "0.0.0.0") == 0)
-        snprintf(out, len, "http://127.0.0.1:%d", port);
+        snprintf(out, len, "%s://127.0.0.1:%d", scheme, port);
     else if (strcmp(host, "::") == 0)
-        snprintf(out, len, "http://[::1]:%d", port);
+        snprintf(out, len, "%s://[::1]:%d", scheme, port);
     else if (strchr(host, ':'))
-        snprintf(out, len, "http://[%s]:%d", host, port);
+        snprintf(out, len, "%s://[%s]:%d", scheme, host, port);
     else
-        snprintf(out, len, "http://%s:%d", host, port);
+        snprintf(out, len, "%s://%s:%d", scheme, host, port);
 }
 
 static volatile int stdio_stop;
+
+/* After the first SIGINT/SIGTERM the listeners get up to 5 s to let requests finish; a
+ * second signal means "now": exit at once without the orderly stop. */
+static void *second_signal_main(void *arg)
+{
+    const sigset_t *set = arg;
+    int sig = 0;
+    while (sigwait(set, &sig) != 0)
+        ;
+    base_log(BASE_LOG_WARN, "second %s: exiting without waiting for requests in flight",
+             sig == SIGINT ? "SIGINT" : "SIGTERM");
+    _exit(1);
+}
 
 static void on_stop_signal(int sig)
 {
@@ -438,9 +640,30 @@ static void on_stop_signal(int sig)
     stdio_stop = 1;
 }
 
+/* 1,024 OTLP/HTTP connections plus gRPC's and MCP's need more descriptors than the usual
+ * soft limit of 1,024: take what the hard limit allows, up to 65,536. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    rlim_t want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > 65536 ? 65536 : rl.rlim_max;
+    if (rl.rlim_cur >= want)
+        return;
+    rlim_t had = rl.rlim_cur;
+    rl.rlim_cur = want;
+    rlim_t now = setrlimit(RLIMIT_NOFILE, &rl) == 0 ? want : had;
+    if (now < 2048)
+        base_log(BASE_LOG_WARN,
+                 "open files limited to %llu: past that, new connections wait or fail "
+                 "(raise ulimit -n)",
+                 (unsigned long long)now);
+}
+
 static int serve(serve_opts *o)
 {
     base_log_threshold = o->log_level;
+    raise_fd_limit();
 
     /* Signals are blocked before any thread (gRPC, libmicrohttpd, expiry) exists so every
      * thread inherits the mask: serve takes them with sigwait; mcp unblocks them in this
@@ -486,7 +709,11 @@ static int serve(serve_opts *o)
     otlp_receiver_config rc_cfg = {.grpc_addr = o->addr[0],
                                    .http_addr = o->addr[1],
                                    .max_message_size = o->max_message_size,
-                                   .grpc_threads = o->grpc_threads};
+                                   .max_inflight_bytes = o->max_inflight_bytes,
+                                   .grpc_threads = o->grpc_threads,
+                                   .tls_cert_pem = o->tls_pem[0],
+                                   .tls_key_pem = o->tls_pem[1],
+                                   .tls_client_ca_pem = o->tls_pem[2]};
     rcv = otlp_receiver_start(&rc_cfg, store, err, sizeof err);
     if (!rcv) {
         fprintf(stderr, "otelprofd: %s\n", err);
@@ -523,22 +750,29 @@ static int serve(serve_opts *o)
                               .token = o->mcp_token,
                               .allowed_origins = o->n_origins ? o->origins : NULL,
                               .route = tools_http_route,
-                              .route_user = tl};
+                              .route_user = tl,
+                              .tls_cert_pem = o->tls_pem[0],
+                              .tls_key_pem = o->tls_pem[1],
+                              .tls_client_ca_pem = o->tls_pem[2]};
         http = mcp_http_start(srv, &hc, err, sizeof err);
         if (!http) {
             fprintf(stderr, "otelprofd: %s\n", err);
             goto out;
         }
         char url[300];
-        base_url(url, sizeof url, o->addr[2], mcp_http_port(http));
+        base_url(url, sizeof url, o->tls_pem[0] ? "https" : "http", o->addr[2],
+                 mcp_http_port(http));
         tools_set_http_base_url(tl, url);
     }
+    const char *tls = o->tls_pem[2]   ? " (TLS, client certificates required)"
+                      : o->tls_pem[0] ? " (TLS)"
+                                      : "";
     if (o->addr[0])
-        log_listener("OTLP/gRPC", o->addr[0], otlp_receiver_grpc_port(rcv));
+        log_listener("OTLP/gRPC", o->addr[0], otlp_receiver_grpc_port(rcv), tls);
     if (o->addr[1])
-        log_listener("OTLP/HTTP", o->addr[1], otlp_receiver_http_port(rcv));
+        log_listener("OTLP/HTTP", o->addr[1], otlp_receiver_http_port(rcv), tls);
     if (o->addr[2])
-        log_listener("MCP (/mcp) and HTTP API", o->addr[2], mcp_http_port(http));
+        log_listener("MCP (/mcp) and HTTP API", o->addr[2], mcp_http_port(http), tls);
 
     expiry ex = {.store = store, .stop = false};
     pthread_mutex_init(&ex.mu, NULL);
@@ -567,6 +801,9 @@ static int serve(serve_opts *o)
             ;
         base_log(BASE_LOG_INFO, "%s received, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     }
+    pthread_t second;
+    if (pthread_create(&second, NULL, second_signal_main, &stop_signals) == 0)
+        pthread_detach(second);
 
     mcp_http_stop(http);
     http = NULL;
@@ -634,10 +871,19 @@ int main(int argc, char **argv)
     if (o.connect) {
         base_log_threshold = o.log_level;
         signal(SIGPIPE, SIG_IGN);
-        r = cli_bridge(o.connect, o.mcp_token);
+        if (!o.tls_file[0] != !o.tls_file[1]) {
+            fprintf(stderr, "otelprofd: mcp --connect: a client certificate needs both "
+                            "--tls-cert and --tls-key\n");
+            r = EXIT_USAGE;
+        } else {
+            r = cli_bridge(o.connect, o.mcp_token, o.tls_ca, o.tls_file[0], o.tls_file[1]);
+        }
+    } else if (load_tls(&o) != 0) {
+        r = EXIT_USAGE;
     } else {
         r = serve(&o);
     }
+    free_tls(&o);
     free(o.origins_env);
     return r;
 }

@@ -47,10 +47,12 @@ static void relay_failure(const char *line, const char *why)
     cJSON_Delete(msg);
 }
 
-int cli_bridge(const char *url, const char *token)
+int cli_bridge(const char *url, const char *token, const char *tls_ca, const char *tls_cert,
+               const char *tls_key)
 {
     char err[512] = "";
-    mcp_client *c = mcp_client_connect(url, token, false, err, sizeof err);
+    mcp_client_tls tls = {.ca_file = tls_ca, .cert_file = tls_cert, .key_file = tls_key};
+    mcp_client *c = mcp_client_connect_tls(url, token, false, &tls, err, sizeof err);
     if (!c) {
         fprintf(stderr,
                 "otelprofd: %s\n  start the daemon first (otelprofd serve), or run the MCP "
@@ -97,6 +99,9 @@ void cli_query_usage(FILE *out)
             "Without TOOL, lists the tools.\n\n"
             "  --connect URL     MCP endpoint, default %s\n"
             "  --mcp-token T     bearer token (default: $OTELPROFD_MCP_TOKEN)\n"
+            "  --tls-ca FILE     for an https:// URL: trust this PEM CA (default: the system's)\n"
+            "  --tls-cert FILE --tls-key FILE\n"
+            "                    PEM client certificate, for a daemon with --tls-client-ca\n"
             "  --json            print the structured content instead of the text\n\n"
             "examples:\n"
             "  otelprofd query get_status\n"
@@ -169,6 +174,7 @@ int cli_query(int argc, char **argv, int first)
 {
     const char *url = CLI_DEFAULT_MCP_URL, *token = getenv("OTELPROFD_MCP_TOKEN");
     const char *tool = NULL, *args = NULL;
+    mcp_client_tls tls = {0};
     bool json = false;
     for (int a = first; a < argc; a++) {
         const char *s = argv[a];
@@ -177,15 +183,24 @@ int cli_query(int argc, char **argv, int first)
             return 0;
         } else if (strcmp(s, "--json") == 0) {
             json = true;
-        } else if (strcmp(s, "--connect") == 0 || strcmp(s, "--mcp-token") == 0) {
+        } else if (strcmp(s, "--connect") == 0 || strcmp(s, "--mcp-token") == 0 ||
+                   strcmp(s, "--tls-ca") == 0 || strcmp(s, "--tls-cert") == 0 ||
+                   strcmp(s, "--tls-key") == 0) {
             if (a + 1 >= argc) {
                 fprintf(stderr, "otelprofd: %s needs a value\n", s);
                 return CLI_EXIT_USAGE;
             }
+            const char *v = argv[++a];
             if (strcmp(s, "--connect") == 0)
-                url = argv[++a];
+                url = v;
+            else if (strcmp(s, "--mcp-token") == 0)
+                token = v;
+            else if (strcmp(s, "--tls-ca") == 0)
+                tls.ca_file = v;
+            else if (strcmp(s, "--tls-cert") == 0)
+                tls.cert_file = v;
             else
-                token = argv[++a];
+                tls.key_file = v;
         } else if (strncmp(s, "--connect=", 10) == 0) {
             url = s + 10;
         } else if (strncmp(s, "--mcp-token=", 12) == 0) {
@@ -214,7 +229,13 @@ int cli_query(int argc, char **argv, int first)
         }
     }
     char err[512] = "";
-    mcp_client *c = mcp_client_connect(url, token, true, err, sizeof err);
+    if (!tls.cert_file != !tls.key_file) {
+        cJSON_Delete(parsed);
+        fprintf(stderr, "otelprofd: query: a client certificate needs both --tls-cert and "
+                        "--tls-key\n");
+        return CLI_EXIT_USAGE;
+    }
+    mcp_client *c = mcp_client_connect_tls(url, token, true, &tls, err, sizeof err);
     if (!c) {
         cJSON_Delete(parsed);
         if (strncmp(err, "cannot reach", 12) == 0)

@@ -47,27 +47,36 @@ typedef struct send_opts {
     win_attr resource[MAX_RESOURCE + 1];
     size_t n_resource;
     bool has_service_name;
+    /* TLS: --tls-ca switches both transports to TLS; --tls-cert/--tls-key add a client
+     * certificate. Paths for libcurl, PEM text for gRPC (which takes no file names). */
+    const char *tls_ca, *tls_cert, *tls_key;
+    char *tls_ca_pem, *tls_cert_pem, *tls_key_pem;
 } send_opts;
 
 void cli_send_usage(FILE *out)
 {
-    fprintf(out,
-            "usage: otelprofd send [--endpoint HOST:PORT] [--http] [--resource KEY=VALUE]...\n"
-            "                      [--timeout 10s] [--retries 3] [--time-now] FILE.pprof...\n\n"
-            "Converts pprof files (gzipped or not) to OTLP profiles, one OTLP profile per\n"
-            "sample type, and exports each file as one request to an OTLP profiles receiver:\n"
-            "gRPC (default endpoint 127.0.0.1:4317, gzip) or, with --http, OTLP/HTTP\n"
-            "protobuf (POST http://HOST:PORT%s, default endpoint 127.0.0.1:4318).\n"
-            "--resource adds a resource attribute (repeatable); service.name defaults to the\n"
-            "file name up to its first dot (compress_flate.cpu.pb.gz -> compress_flate).\n"
-            "Times come from the pprof (time_nanos), else now; --time-now stamps every profile\n"
-            "with the send time (a receiver with a short retention drops old profiles).\n"
-            "UNAVAILABLE, connection refused\n"
-            "and HTTP 503/429 are retried with backoff (--retries times, 0.2 s doubling).\n"
-            "Prints per file \"sent FILE: N profiles, M samples; accepted\" or the partial\n"
-            "success. Exit status: 0 all accepted, 1 some profile rejected or a file that\n"
-            "cannot be read or converted, 2 usage, 3 receiver unreachable after the retries.\n",
-            HTTP_EXPORT_PATH);
+    fprintf(
+        out,
+        "usage: otelprofd send [--endpoint HOST:PORT] [--http] [--resource KEY=VALUE]...\n"
+        "                      [--timeout 10s] [--retries 3] [--time-now]\n"
+        "                      [--tls-ca FILE [--tls-cert FILE --tls-key FILE]] FILE.pprof...\n\n"
+        "Converts pprof files (gzipped or not) to OTLP profiles, one OTLP profile per\n"
+        "sample type, and exports each file as one request to an OTLP profiles receiver:\n"
+        "gRPC (default endpoint 127.0.0.1:4317, gzip) or, with --http, OTLP/HTTP\n"
+        "protobuf (POST http://HOST:PORT%s, default endpoint 127.0.0.1:4318).\n"
+        "--resource adds a resource attribute (repeatable); service.name defaults to the\n"
+        "file name up to its first dot (compress_flate.cpu.pb.gz -> compress_flate).\n"
+        "Times come from the pprof (time_nanos), else now; --time-now stamps every profile\n"
+        "with the send time (a receiver with a short retention drops old profiles).\n"
+        "--tls-ca FILE (PEM) sends over TLS (gRPC with TLS, or https://) and trusts only\n"
+        "that CA; --tls-cert FILE --tls-key FILE (PEM) present a client certificate, for a\n"
+        "receiver started with --tls-client-ca.\n"
+        "UNAVAILABLE, connection refused, failed TLS handshakes\n"
+        "and HTTP 503/429 are retried with backoff (--retries times, 0.2 s doubling).\n"
+        "Prints per file \"sent FILE: N profiles, M samples; accepted\" or the partial\n"
+        "success. Exit status: 0 all accepted, 1 some profile rejected or a file that\n"
+        "cannot be read or converted, 2 usage, 3 receiver unreachable after the retries.\n",
+        HTTP_EXPORT_PATH);
 }
 
 /* "dir/compress_flate.cpu.pb.gz" -> "compress_flate" (into the arena). */
@@ -179,7 +188,12 @@ static send_outcome export_grpc(const send_opts *o, const uint8_t *body, size_t 
     args[1].key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
     args[1].value.integer = (int)MAX_RESPONSE;
     grpc_channel_args chargs = {.num_args = 2, .args = args};
-    grpc_channel_credentials *creds = grpc_insecure_credentials_create();
+    grpc_ssl_pem_key_cert_pair pair = {.private_key = o->tls_key_pem,
+                                       .cert_chain = o->tls_cert_pem};
+    grpc_channel_credentials *creds =
+        o->tls_ca_pem
+            ? grpc_ssl_credentials_create(o->tls_ca_pem, o->tls_cert_pem ? &pair : NULL, NULL, NULL)
+            : grpc_insecure_credentials_create();
     grpc_channel *ch = grpc_channel_create(o->endpoint, creds, &chargs);
     grpc_channel_credentials_release(creds);
     grpc_completion_queue *cq = grpc_completion_queue_create_for_next(NULL);
@@ -329,7 +343,8 @@ static send_outcome export_http(const send_opts *o, const uint8_t *body, size_t 
         return SEND_PARTIAL;
     }
     char url[600];
-    snprintf(url, sizeof url, "http://%s%s", o->endpoint, HTTP_EXPORT_PATH);
+    snprintf(url, sizeof url, "%s://%s%s", o->tls_ca ? "https" : "http", o->endpoint,
+             HTTP_EXPORT_PATH);
     CURL *c = curl_easy_init();
     struct curl_slist *hdr = NULL;
     hdr = curl_slist_append(hdr, "Content-Type: application/x-protobuf");
@@ -348,12 +363,21 @@ static send_outcome export_http(const send_opts *o, const uint8_t *body, size_t 
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(o->timeout_ns / 1000000));
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    if (o->tls_ca)
+        curl_easy_setopt(c, CURLOPT_CAINFO, o->tls_ca);
+    if (o->tls_cert) {
+        curl_easy_setopt(c, CURLOPT_SSLCERT, o->tls_cert);
+        curl_easy_setopt(c, CURLOPT_SSLKEY, o->tls_key);
+    }
     CURLcode rc = curl_easy_perform(c);
     if (rc != CURLE_OK) {
         snprintf(why, why_len, "%s: %s", url,
                  resp.too_large ? "response too large" : curl_easy_strerror(rc));
+        /* a failed TLS handshake counts as unreachable, as gRPC reports it UNAVAILABLE */
         if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_OPERATION_TIMEDOUT ||
-            rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_GOT_NOTHING)
+            rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_GOT_NOTHING ||
+            rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_PEER_FAILED_VERIFICATION ||
+            rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR)
             out = SEND_RETRYABLE;
         goto done;
     }
@@ -460,6 +484,35 @@ static int send_file(const send_opts *o, const char *path)
     return CLI_EXIT_UNREACHABLE;
 }
 
+/* A PEM file (capped at 1 MiB) as a NUL-terminated string, or NULL after saying why. */
+static char *read_pem(const char *flag, const char *path)
+{
+    enum { MAX_PEM = 1 << 20 };
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "otelprofd: send: %s %s: cannot open: %s\n", flag, path, strerror(errno));
+        return NULL;
+    }
+    char *buf = malloc((size_t)MAX_PEM + 1);
+    size_t n = buf ? fread(buf, 1, (size_t)MAX_PEM + 1, f) : 0;
+    int read_errno = errno;
+    bool bad = !buf || ferror(f) || n > MAX_PEM;
+    fclose(f);
+    if (!bad) {
+        buf[n] = '\0';
+        bad = strlen(buf) != n || !strstr(buf, "-----BEGIN ");
+        if (bad)
+            read_errno = 0;
+    }
+    if (bad) {
+        fprintf(stderr, "otelprofd: send: %s %s: %s\n", flag, path,
+                read_errno ? strerror(read_errno) : "not a PEM file");
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
 static int usage_error(const char *fmt, const char *arg)
 {
     fprintf(stderr, "otelprofd: send: ");
@@ -499,7 +552,8 @@ int cli_send(int argc, char **argv, int first)
         size_t nl = eq ? (size_t)(eq - name) : strlen(name);
         const char *v = eq ? eq + 1 : (a + 1 < argc ? argv[++a] : NULL);
 #define IS(flag) (nl == strlen(flag) && strncmp(name, flag, nl) == 0)
-        if (!IS("endpoint") && !IS("resource") && !IS("timeout") && !IS("retries")) {
+        if (!IS("endpoint") && !IS("resource") && !IS("timeout") && !IS("retries") &&
+            !IS("tls-ca") && !IS("tls-cert") && !IS("tls-key")) {
             usage_error("unknown option \"%s\"", arg);
             goto out;
         }
@@ -533,6 +587,12 @@ int cli_send(int argc, char **argv, int first)
             }
             o.has_service_name |= strcmp(key, "service.name") == 0;
             o.resource[o.n_resource++] = (win_attr){key, e + 1};
+        } else if (IS("tls-ca")) {
+            o.tls_ca = v;
+        } else if (IS("tls-cert")) {
+            o.tls_cert = v;
+        } else if (IS("tls-key")) {
+            o.tls_key = v;
         } else if (IS("timeout")) {
             if (base_parse_duration(v, &o.timeout_ns) != 0 || o.timeout_ns < 1000000) {
                 usage_error("--timeout \"%s\": use a duration like 10s or 500ms", v);
@@ -556,6 +616,20 @@ int cli_send(int argc, char **argv, int first)
     }
     if (!o.endpoint)
         o.endpoint = o.http ? "127.0.0.1:4318" : "127.0.0.1:4317";
+    if (!o.tls_cert != !o.tls_key) {
+        usage_error("%s: a client certificate needs both --tls-cert and --tls-key",
+                    o.tls_cert ? o.tls_cert : o.tls_key);
+        goto out;
+    }
+    if (o.tls_cert && !o.tls_ca) {
+        usage_error("%s: --tls-cert needs --tls-ca (the CA that signed the receiver's certificate)",
+                    o.tls_cert);
+        goto out;
+    }
+    if ((o.tls_ca && !(o.tls_ca_pem = read_pem("--tls-ca", o.tls_ca))) ||
+        (o.tls_cert && !(o.tls_cert_pem = read_pem("--tls-cert", o.tls_cert))) ||
+        (o.tls_key && !(o.tls_key_pem = read_pem("--tls-key", o.tls_key))))
+        goto out;
     grpc_init();
     curl_global_init(CURL_GLOBAL_DEFAULT);
     rc = 0;
@@ -569,6 +643,12 @@ int cli_send(int argc, char **argv, int first)
 out:
     for (size_t i = 0; i < o.n_resource; i++)
         free((char *)o.resource[i].key);
+    free(o.tls_ca_pem);
+    free(o.tls_cert_pem);
+    if (o.tls_key_pem) {
+        explicit_bzero(o.tls_key_pem, strlen(o.tls_key_pem));
+        free(o.tls_key_pem);
+    }
     free(files);
     return rc;
 }

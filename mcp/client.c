@@ -319,9 +319,21 @@ static void client_free(mcp_client *c)
     free(c);
 }
 
+static void set_tls(CURL *k, const mcp_client_tls *tls)
+{
+    if (!tls)
+        return;
+    if (tls->ca_file)
+        curl_easy_setopt(k, CURLOPT_CAINFO, tls->ca_file);
+    if (tls->cert_file)
+        curl_easy_setopt(k, CURLOPT_SSLCERT, tls->cert_file);
+    if (tls->key_file)
+        curl_easy_setopt(k, CURLOPT_SSLKEY, tls->key_file);
+}
+
 /* Reachability without a request: the bridge relays its client's initialize later, but a
- * wrong URL should be reported at start. */
-static int probe(const char *url, char *err, size_t err_len)
+ * wrong URL (or a TLS mismatch: CONNECT_ONLY still handshakes) should be reported at start. */
+static int probe(const char *url, const mcp_client_tls *tls, char *err, size_t err_len)
 {
     CURL *k = curl_easy_init();
     if (!k) {
@@ -335,6 +347,7 @@ static int probe(const char *url, char *err, size_t err_len)
     curl_easy_setopt(k, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(k, CURLOPT_ERRORBUFFER, eb);
     curl_easy_setopt(k, CURLOPT_NOPROXY, "localhost,127.0.0.1,::1");
+    set_tls(k, tls);
     CURLcode rc = curl_easy_perform(k);
     curl_easy_cleanup(k);
     if (rc != CURLE_OK) {
@@ -346,6 +359,12 @@ static int probe(const char *url, char *err, size_t err_len)
 
 mcp_client *mcp_client_connect(const char *url, const char *token, bool initialize, char *err,
                                size_t err_len)
+{
+    return mcp_client_connect_tls(url, token, initialize, NULL, err, err_len);
+}
+
+mcp_client *mcp_client_connect_tls(const char *url, const char *token, bool initialize,
+                                   const mcp_client_tls *tls, char *err, size_t err_len)
 {
     if (!url || strncasecmp(url, "http", 4) != 0) {
         base_set_err(err, err_len, "cannot reach \"%s\": not an http:// or https:// URL",
@@ -373,8 +392,9 @@ mcp_client *mcp_client_connect(const char *url, const char *token, bool initiali
     curl_easy_setopt(k, CURLOPT_TIMEOUT, REQUEST_TIMEOUT);
     curl_easy_setopt(k, CURLOPT_ERRORBUFFER, c->errbuf);
     curl_easy_setopt(k, CURLOPT_NOPROXY, "localhost,127.0.0.1,::1");
+    set_tls(k, tls);
     if (!initialize) {
-        if (probe(url, err, err_len) != 0) {
+        if (probe(url, tls, err, err_len) != 0) {
             client_free(c);
             return NULL;
         }

@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -38,6 +39,21 @@
 #define MAX_STREAM           ((size_t)64 << 20) /* buffered SSE notifications per request */
 #define STOP_GRACE_NS        ((int64_t)5 * 1000000000)
 #define MAX_ORIGINS          64
+/* With 3/4 of CONNECTION_LIMIT open, a connection whose request head has not arrived
+ * HEAD_DEADLINE_S after it started waiting for one is shut down (base_reaper). */
+#define HEAD_DEADLINE_S 10u
+#define HEAD_PRESSURE   (CONNECTION_LIMIT / 4u * 3u)
+
+/* OTELPROFD_TEST_CONN_TIMEOUT (seconds, 1..3600) replaces CONNECTION_TIMEOUT so the
+ * integration tests can watch silent connections being dropped without waiting; it is
+ * not a user option and is not documented as one. */
+static unsigned conn_timeout(void)
+{
+    const char *v = getenv("OTELPROFD_TEST_CONN_TIMEOUT");
+    char *end = NULL;
+    unsigned long s = v ? strtoul(v, &end, 10) : 0;
+    return v && end != v && !*end && s >= 1 && s <= 3600 ? (unsigned)s : CONNECTION_TIMEOUT;
+}
 
 typedef struct sess_ent {
     char id[33];
@@ -56,6 +72,7 @@ struct mcp_http {
     char *origins[MAX_ORIGINS];
     size_t n_origins;
     size_t max_body, max_sessions;
+    base_reaper *reaper; /* request-head deadline under connection pressure (slowloris) */
     int64_t idle_ns;
     mcp_http_route_fn route;
     void *route_user;
@@ -63,7 +80,9 @@ struct mcp_http {
     sess_ent **sessions;
     size_t n_sessions;
     _Atomic int in_flight;
-    _Atomic int workers; /* live threads still running a handler */
+    _Atomic int workers;              /* live threads still running a handler */
+    bool verify_client;               /* mTLS: every request checks the peer's certificate */
+    _Atomic int64_t last_refusal_log; /* monotonic ns; refusals are logged once a second */
     _Atomic bool stopping;
     struct live *lives; /* every live request not yet freed */
 };
@@ -364,6 +383,44 @@ static enum MHD_Result queue_rpc_error(struct MHD_Connection *conn, http_req *r,
     cJSON_Delete(e);
     return queue(conn, r, status, "application/json", body, body ? strlen(body) : 0, h1, v1, NULL,
                  NULL);
+}
+
+/* ---- mTLS ------------------------------------------------------------------------------------ */
+
+/* libmicrohttpd only asks for a client certificate (GNUTLS_CERT_REQUEST) and verifies
+ * nothing, so a client without one, or with one from another CA, completes the handshake:
+ * the check happens here, against the trust list MHD_OPTION_HTTPS_MEM_TRUST loaded. */
+static bool client_cert_ok(struct MHD_Connection *conn, char *why, size_t why_len)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    if (!ci || !ci->tls_session) {
+        snprintf(why, why_len, "no TLS session");
+        return false;
+    }
+    gnutls_session_t session = (gnutls_session_t)ci->tls_session;
+    unsigned status = 0;
+    int rc = gnutls_certificate_verify_peers2(session, &status);
+    if (rc == GNUTLS_E_NO_CERTIFICATE_FOUND) {
+        snprintf(why, why_len, "the client sent no certificate");
+        return false;
+    }
+    if (rc < 0) {
+        snprintf(why, why_len, "cannot verify the client certificate: %s", gnutls_strerror(rc));
+        return false;
+    }
+    if (status != 0) {
+        gnutls_datum_t text = {NULL, 0};
+        if (gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &text, 0) == 0 &&
+            text.data) {
+            snprintf(why, why_len, "client certificate refused: %s", (const char *)text.data);
+            gnutls_free(text.data);
+        } else {
+            snprintf(why, why_len, "client certificate refused (status 0x%x)", status);
+        }
+        return false;
+    }
+    return true;
 }
 
 /* ---- the request ----------------------------------------------------------------------------- */
@@ -939,6 +996,28 @@ static enum MHD_Result finish(mcp_http *h, struct MHD_Connection *conn, http_req
     return ret;
 }
 
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    mcp_http *h = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (ci)
+            *socket_context = base_reaper_add(h->reaper, ci->connect_fd);
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        base_reaper_remove(h->reaper, *socket_context);
+        *socket_context = NULL;
+    }
+}
+
+static base_reaper_conn *reaper_entry(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -951,7 +1030,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (!r)
             return MHD_NO;
         *con_cls = r;
+        base_reaper_head_done(h->reaper, reaper_entry(conn));
         atomic_fetch_add(&h->in_flight, 1);
+        if (h->verify_client) {
+            char why[300];
+            if (!client_cert_ok(conn, why, sizeof why)) {
+                int64_t now = base_now_mono_ns(), last = atomic_load(&h->last_refusal_log);
+                if (now - last >= 1000000000 &&
+                    atomic_compare_exchange_strong(&h->last_refusal_log, &last, now))
+                    base_log(BASE_LOG_WARN, "mcp http: connection refused: %s", why);
+                /* closed unanswered: an unauthenticated peer learns nothing */
+                return MHD_NO;
+            }
+        }
         return begin(h, conn, url, method, r);
     }
     if (r->responded) {
@@ -971,12 +1062,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)conn;
     (void)toe;
     mcp_http *h = cls;
     http_req *r = *con_cls;
     if (!r)
         return;
+    base_reaper_request_done(h->reaper, reaper_entry(conn)); /* the next head's wait */
     if (r->live) {
         live *lv = r->live;
         pthread_mutex_lock(&lv->mu);
@@ -1002,6 +1093,7 @@ static bool host_is_loopback(const char *host)
 
 static void free_http(mcp_http *h)
 {
+    base_reaper_stop(h->reaper); /* the daemon is stopped (or never started) */
     for (size_t i = 0; i < h->n_sessions; i++)
         ent_free(h->sessions[i]);
     free(h->sessions);
@@ -1055,15 +1147,46 @@ mcp_http *mcp_http_start(mcp_server *srv, const mcp_http_config *cfg, char *err,
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
     if (is_ipv6)
         flags |= MHD_USE_IPv6;
-    h->daemon =
-        MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, fd,
-                         MHD_OPTION_THREAD_POOL_SIZE, POOL_THREADS, MHD_OPTION_CONNECTION_TIMEOUT,
-                         CONNECTION_TIMEOUT, MHD_OPTION_CONNECTION_LIMIT, CONNECTION_LIMIT,
-                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
+    struct MHD_OptionItem tls_opts[4] = {{MHD_OPTION_END, 0, NULL}};
+    if (cfg->tls_cert_pem || cfg->tls_key_pem) {
+        const char *why = !cfg->tls_cert_pem || !cfg->tls_key_pem
+                              ? "mcp http: TLS needs both a certificate and its key"
+                          : MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES
+                              ? "mcp http: this libmicrohttpd was built without TLS"
+                              : NULL;
+        if (why) {
+            close(fd);
+            free_http(h);
+            base_set_err(err, err_len, "%s", why);
+            return NULL;
+        }
+        flags |= MHD_USE_TLS;
+        size_t n = 0;
+        tls_opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0,
+                                                (void *)(uintptr_t)cfg->tls_key_pem};
+        tls_opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0,
+                                                (void *)(uintptr_t)cfg->tls_cert_pem};
+        if (cfg->tls_client_ca_pem) {
+            tls_opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0,
+                                                    (void *)(uintptr_t)cfg->tls_client_ca_pem};
+            h->verify_client = true;
+        }
+        tls_opts[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    }
+    unsigned head_s = conn_timeout() < HEAD_DEADLINE_S ? conn_timeout() : HEAD_DEADLINE_S;
+    h->reaper = base_reaper_start((int64_t)head_s * 1000000000, HEAD_PRESSURE);
+    h->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, fd,
+        MHD_OPTION_THREAD_POOL_SIZE, POOL_THREADS, MHD_OPTION_CONNECTION_TIMEOUT, conn_timeout(),
+        MHD_OPTION_CONNECTION_LIMIT, CONNECTION_LIMIT, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
+        h, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_ARRAY, tls_opts,
+        MHD_OPTION_END);
     if (!h->daemon) {
         close(fd);
         free_http(h);
-        base_set_err(err, err_len, "cannot listen on %s: libmicrohttpd did not start", cfg->addr);
+        base_set_err(err, err_len, "cannot listen on %s: libmicrohttpd did not start%s", cfg->addr,
+                     cfg->tls_cert_pem ? " (it refused the TLS certificate, key or client CA)"
+                                       : "");
         return NULL;
     }
     char host[256] = "";

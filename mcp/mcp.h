@@ -220,6 +220,11 @@ typedef struct mcp_http_config {
     int64_t session_idle_ns; /* sessions idle longer are dropped; default 1 h */
     mcp_http_route_fn route; /* other paths, or NULL */
     void *route_user;
+    /* TLS (https://): PEM text, borrowed and read during mcp_http_start only; cert and key
+     * together or neither. With tls_client_ca_pem, every request must come over a
+     * connection whose client certificate that CA signed (mTLS); others get their
+     * connection closed unanswered, /healthz and /metrics included. */
+    const char *tls_cert_pem, *tls_key_pem, *tls_client_ca_pem;
 } mcp_http_config;
 
 typedef struct mcp_http mcp_http;
@@ -243,6 +248,15 @@ typedef struct mcp_client mcp_client;
  * http://...: connection refused") on failure. */
 mcp_client *mcp_client_connect(const char *url, const char *token, bool initialize, char *err,
                                size_t err_len);
+/* TLS for https:// URLs: PEM file names (borrowed for the call; libcurl reads them). A
+ * NULL ca_file trusts the system's CA store; cert_file and key_file present a client
+ * certificate (both or neither). */
+typedef struct mcp_client_tls {
+    const char *ca_file, *cert_file, *key_file;
+} mcp_client_tls;
+/* mcp_client_connect with TLS settings (`tls` may be NULL: the defaults above). */
+mcp_client *mcp_client_connect_tls(const char *url, const char *token, bool initialize,
+                                   const mcp_client_tls *tls, char *err, size_t err_len);
 /* Sends one JSON-RPC message text; returns the response message text (malloc'd; the JSON
  * or the "message" event of an SSE stream whose id matches the request), NULL for
  * notifications (202), or NULL with `err` on transport failure. Notifications the server

@@ -4,8 +4,8 @@
  * keeps several request_registered_call()s outstanding and serves the calls it is handed
  * synchronously (decode + ingest are CPU-bound, nothing to overlap), with one arena reset
  * per call. The core reads the whole request message for us
- * (GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER), decompresses gzip and enforces
- * GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH; the size is checked again after reading.
+ * (GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER) and enforces GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH
+ * on the wire; gzip is inflated here under the same cap (read_compressed).
  */
 #include "receiver/receiver_internal.h"
 
@@ -73,6 +73,8 @@ struct otlp__grpc {
     pthread_cond_t cv;
     bool shutdown_done;
     _Atomic bool stopping;
+    bool shutdown_begun;         /* otlp__grpc_begin_stop ran */
+    struct timespec grace_until; /* CLOCK_REALTIME end of the in-flight calls' grace */
 };
 
 static void ctx_free(call_ctx *ctx)
@@ -134,12 +136,53 @@ static void request_unknown_call(struct worker *w)
     }
 }
 
-/* Copies the (already decompressed) message out of `bb`, refusing more than `max`. */
+/* The core's own decompression (1.51) inflates a whole message before it compares the
+ * size with GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, so a 1 MB gzip of zeros costs a GiB; it
+ * is switched off (GRPC_ARG_ENABLE_PER_MESSAGE_DECOMPRESSION 0) and the message is
+ * inflated here with the cap applied while inflating. grpc_byte_buffer_reader_init would
+ * inflate without a cap, so the compressed slices are read directly. */
+static base_err read_compressed(grpc_byte_buffer *bb, size_t max, uint8_t **out, size_t *out_len,
+                                char *err, size_t err_len)
+{
+    grpc_compression_algorithm alg = bb->data.raw.compression;
+    if (alg != GRPC_COMPRESS_GZIP && alg != GRPC_COMPRESS_DEFLATE) {
+        snprintf(err, err_len, "unsupported grpc-encoding (algorithm %d): use gzip or identity",
+                 (int)alg);
+        return BASE_ERR_DECODE;
+    }
+    const grpc_slice_buffer *sb = &bb->data.raw.slice_buffer;
+    if (sb->length > max) {
+        snprintf(err, err_len, "message is larger than --max-message-size (%zu bytes)", max);
+        return BASE_ERR_TOO_LARGE;
+    }
+    uint8_t *z = malloc(sb->length ? sb->length : 1);
+    if (!z)
+        return BASE_ERR_NOMEM;
+    size_t len = 0;
+    for (size_t i = 0; i < sb->count; i++) {
+        size_t n = GRPC_SLICE_LENGTH(sb->slices[i]);
+        if (n > sb->length - len) { /* the slices disagree with the buffer's length */
+            free(z);
+            snprintf(err, err_len, "cannot read the request message");
+            return BASE_ERR_DECODE;
+        }
+        if (n)
+            memcpy(z + len, GRPC_SLICE_START_PTR(sb->slices[i]), n);
+        len += n;
+    }
+    base_err rc = otlp__gunzip(z, len, max, out, out_len, err, err_len);
+    free(z);
+    return rc;
+}
+
+/* Copies the message out of `bb` (inflating it when compressed), refusing more than `max`. */
 static base_err read_payload(grpc_byte_buffer *bb, size_t max, uint8_t **out, size_t *out_len,
                              char *err, size_t err_len)
 {
     *out = NULL;
     *out_len = 0;
+    if (bb->type == GRPC_BB_RAW && bb->data.raw.compression != GRPC_COMPRESS_NONE)
+        return read_compressed(bb, max, out, out_len, err, err_len);
     grpc_byte_buffer_reader reader;
     if (!grpc_byte_buffer_reader_init(&reader, bb)) {
         snprintf(err, err_len, "cannot read the request message (bad compression?)");
@@ -212,13 +255,31 @@ static void serve(struct worker *w, call_ctx *ctx)
     } else {
         uint8_t *buf = NULL;
         size_t len = 0;
-        base_err rc = read_payload(ctx->payload, (size_t)rcv->cfg.max_message_size, &buf, &len, err,
-                                   sizeof err);
-        if (rc == BASE_OK) {
-            rc = otlp__handle(rcv, "grpc", buf, len, false, &w->arena, &res, err, sizeof err);
-            free(buf);
+        /* The core has read (and inflated) the whole message before the call reaches us,
+         * so the in-flight budget can only be checked now, before our copy and the decode:
+         * a refusal spares those and tells the exporter to come back (UNAVAILABLE is
+         * retryable in OTLP), but the core's buffer was already spent. */
+        uint64_t held = grpc_byte_buffer_length(ctx->payload);
+        base_err rc = BASE_OK;
+        if (!otlp__budget_reserve(&rcv->budget, held)) {
+            status = GRPC_STATUS_UNAVAILABLE;
+            snprintf(err, sizeof err,
+                     "server busy: requests in flight hold --max-inflight-bytes (%llu bytes); "
+                     "retry later",
+                     (unsigned long long)rcv->budget.limit);
+        } else {
+            rc = read_payload(ctx->payload, (size_t)rcv->cfg.max_message_size, &buf, &len, err,
+                              sizeof err);
+            /* our contiguous copy is what gets decoded: the core's can go now */
+            grpc_byte_buffer_destroy(ctx->payload);
+            ctx->payload = NULL;
+            if (rc == BASE_OK) {
+                rc = otlp__handle(rcv, "grpc", buf, len, false, &w->arena, &res, err, sizeof err);
+                free(buf);
+            }
+            otlp__budget_release(&rcv->budget, held);
         }
-        switch (rc) {
+        switch (status == GRPC_STATUS_OK ? rc : BASE_OK) {
         case BASE_OK:
             break;
         case BASE_ERR_DECODE:
@@ -315,12 +376,19 @@ static void *worker_main(void *arg)
 }
 
 /* Why a bind failed, for the error message (the core only logs it). */
-static void describe_bind_failure(const char *addr, char *err, size_t err_len)
+static void describe_bind_failure(const char *addr, bool tls, char *err, size_t err_len)
 {
     int fd = base_listen_tcp(addr, NULL, NULL, err, err_len);
     if (fd >= 0) {
         close(fd);
-        snprintf(err, err_len, "cannot listen on %s", addr);
+        /* the port is free: with TLS it is the credentials the core refused */
+        if (tls)
+            snprintf(err, err_len,
+                     "cannot listen on %s with TLS: the certificate, key or client CA was "
+                     "refused (see the grpc log lines above)",
+                     addr);
+        else
+            snprintf(err, err_len, "cannot listen on %s", addr);
     }
 }
 
@@ -338,12 +406,32 @@ static void drain_cq(struct otlp__grpc *g, grpc_completion_queue *cq)
 }
 
 /* The core's own log lines go through base_log, so they honour --log-level and look
- * like ours; its errors repeat what we report (e.g. a failed bind) and go out as warnings. */
+ * like ours; its errors repeat what we report (e.g. a failed bind) and go out as warnings.
+ * Peers can make the core log (one line per failed TLS handshake), so its warnings are
+ * limited to one a second, the next one saying how many were left out. */
+static _Atomic int64_t grpc_last_warn_ns = INT64_MIN / 2;
+static _Atomic uint64_t grpc_suppressed;
+
 static void grpc_log_to_base(gpr_log_func_args *args)
 {
-    base_log_level level =
-        args->severity == GPR_LOG_SEVERITY_ERROR ? BASE_LOG_WARN : BASE_LOG_DEBUG;
-    base_log(level, "grpc: %s", args->message ? args->message : "");
+    const char *msg = args->message ? args->message : "";
+    if (args->severity != GPR_LOG_SEVERITY_ERROR) {
+        base_log(BASE_LOG_DEBUG, "grpc: %s", msg);
+        return;
+    }
+    int64_t now = base_now_mono_ns();
+    int64_t last = atomic_load(&grpc_last_warn_ns);
+    if (now - last < 1000000000 ||
+        !atomic_compare_exchange_strong(&grpc_last_warn_ns, &last, now)) {
+        atomic_fetch_add(&grpc_suppressed, 1);
+        return;
+    }
+    uint64_t skipped = atomic_exchange(&grpc_suppressed, 0);
+    if (skipped)
+        base_log(BASE_LOG_WARN, "grpc: %s (%llu similar lines suppressed)", msg,
+                 (unsigned long long)skipped);
+    else
+        base_log(BASE_LOG_WARN, "grpc: %s", msg);
 }
 
 base_err otlp__grpc_start(otlp_receiver *rcv, char *err, size_t err_len)
@@ -361,7 +449,7 @@ base_err otlp__grpc_start(otlp_receiver *rcv, char *err, size_t err_len)
     gpr_set_log_function(grpc_log_to_base);
     grpc_init();
 
-    grpc_arg args[3];
+    grpc_arg args[4];
     memset(args, 0, sizeof args);
     args[0].type = GRPC_ARG_INTEGER;
     args[0].key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
@@ -373,7 +461,11 @@ base_err otlp__grpc_start(otlp_receiver *rcv, char *err, size_t err_len)
     args[2].type = GRPC_ARG_INTEGER;
     args[2].key = (char *)GRPC_ARG_ALLOW_REUSEPORT;
     args[2].value.integer = 0;
-    grpc_channel_args cargs = {.num_args = 3, .args = args};
+    /* read_compressed() inflates with the size cap; the core would inflate without one */
+    args[3].type = GRPC_ARG_INTEGER;
+    args[3].key = (char *)GRPC_ARG_ENABLE_PER_MESSAGE_DECOMPRESSION;
+    args[3].value.integer = 0;
+    grpc_channel_args cargs = {.num_args = 4, .args = args};
     g->server = grpc_server_create(&cargs, NULL);
     if (!g->server) {
         snprintf(err, err_len, "otlp/grpc: cannot create the server");
@@ -392,14 +484,37 @@ base_err otlp__grpc_start(otlp_receiver *rcv, char *err, size_t err_len)
         w->g = g;
         w->cq = grpc_completion_queue_create_for_next(NULL);
         base_arena_init(&w->arena, ARENA_FIRST_BLOCK, rcv->arena_cap);
+        base_arena_set_retain(&w->arena, OTLP__ARENA_RETAIN);
         grpc_server_register_completion_queue(g->server, w->cq, NULL);
     }
-    grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
+    grpc_server_credentials *creds;
+    if (rcv->cfg.tls_cert_pem || rcv->cfg.tls_key_pem) {
+        if (!rcv->cfg.tls_cert_pem || !rcv->cfg.tls_key_pem) {
+            snprintf(err, err_len, "otlp/grpc: TLS needs both a certificate and its key");
+            return BASE_ERR_BAD_ARGUMENT;
+        }
+        grpc_ssl_pem_key_cert_pair pair = {.private_key = rcv->cfg.tls_key_pem,
+                                           .cert_chain = rcv->cfg.tls_cert_pem};
+        /* With a client CA the handshake itself refuses clients without a certificate
+         * that CA signed: such a client never reaches a call. */
+        const char *ca = rcv->cfg.tls_client_ca_pem;
+        creds = grpc_ssl_server_credentials_create_ex(
+            ca, &pair, 1,
+            ca ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+               : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE,
+            NULL);
+    } else {
+        creds = grpc_insecure_server_credentials_create();
+    }
+    if (!creds) {
+        snprintf(err, err_len, "otlp/grpc: cannot create the server credentials");
+        return BASE_ERR_BAD_ARGUMENT;
+    }
     g->port = grpc_server_add_http2_port(g->server, rcv->grpc_addr, creds);
     grpc_server_credentials_release(creds);
     if (g->port <= 0) {
         g->port = 0;
-        describe_bind_failure(rcv->grpc_addr, err, err_len);
+        describe_bind_failure(rcv->grpc_addr, rcv->cfg.tls_cert_pem != NULL, err, err_len);
         return BASE_ERR_IO;
     }
     grpc_server_start(g->server);
@@ -419,6 +534,19 @@ base_err otlp__grpc_start(otlp_receiver *rcv, char *err, size_t err_len)
     return BASE_OK;
 }
 
+void otlp__grpc_begin_stop(otlp_receiver *rcv)
+{
+    struct otlp__grpc *g = rcv->grpc;
+    if (!g || g->shutdown_begun || !g->server || !g->server_started ||
+        !g->workers[0].thread_started)
+        return;
+    atomic_store(&g->stopping, true);
+    clock_gettime(CLOCK_REALTIME, &g->grace_until);
+    g->grace_until.tv_sec += SHUTDOWN_GRACE_NS / 1000000000;
+    grpc_server_shutdown_and_notify(g->server, g->workers[0].cq, &g->shutdown_tag);
+    g->shutdown_begun = true;
+}
+
 void otlp__grpc_stop(otlp_receiver *rcv)
 {
     struct otlp__grpc *g = rcv->grpc;
@@ -427,8 +555,8 @@ void otlp__grpc_stop(otlp_receiver *rcv)
     atomic_store(&g->stopping, true);
     if (g->server) {
         if (g->server_started) {
-            grpc_server_shutdown_and_notify(g->server, g->workers[0].cq, &g->shutdown_tag);
             if (!g->workers[0].thread_started) {
+                grpc_server_shutdown_and_notify(g->server, g->workers[0].cq, &g->shutdown_tag);
                 /* nobody polls the first CQ: cancel and pluck the tag ourselves */
                 grpc_server_cancel_all_calls(g->server);
                 for (;;) {
@@ -441,12 +569,10 @@ void otlp__grpc_stop(otlp_receiver *rcv)
                 }
             } else {
                 /* in-flight calls get a grace period to finish, then are cancelled */
-                struct timespec until;
-                clock_gettime(CLOCK_REALTIME, &until);
-                until.tv_sec += SHUTDOWN_GRACE_NS / 1000000000;
+                otlp__grpc_begin_stop(rcv);
                 pthread_mutex_lock(&g->mu);
                 while (!g->shutdown_done) {
-                    if (pthread_cond_timedwait(&g->cv, &g->mu, &until) != 0)
+                    if (pthread_cond_timedwait(&g->cv, &g->mu, &g->grace_until) != 0)
                         break;
                 }
                 bool done = g->shutdown_done;

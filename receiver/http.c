@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -22,22 +23,52 @@
 
 #define OTLP_PATH          "/v1development/profiles"
 #define CONNECTION_TIMEOUT 30u /* seconds without progress before a connection is dropped */
-#define CONNECTION_LIMIT   256u
+/* Connections served at once. Past it a new connection is closed as soon as it is
+ * accepted (a clean refusal the exporter retries) rather than left in the kernel's backlog,
+ * where a client would wait, connected as far as it can tell, for an answer that only comes
+ * when someone else's connection times out. Bodies are bounded by the in-flight budget, so
+ * a connection costs little more than libmicrohttpd's 32 KiB pool. libmicrohttpd's own
+ * limit (which stops accepting: the backlog case) sits above ours for accepts that race. */
+#define CONNECTION_LIMIT   1024u
+#define MHD_CONNECTION_CAP (CONNECTION_LIMIT + 64u)
 #define POOL_THREADS       2u
 #define BODY_FIRST_CHUNK   ((size_t)64 << 10)
 #define STOP_GRACE_NS      (5 * (int64_t)1000000000)
+/* With 3/4 of CONNECTION_LIMIT open, a connection whose request (head and body) has not
+ * arrived HEAD_DEADLINE_S after it started waiting for one is shut down (base_reaper). */
+#define HEAD_DEADLINE_S 10u
+#define HEAD_PRESSURE   (CONNECTION_LIMIT / 4u * 3u)
+
+/* OTELPROFD_TEST_CONN_TIMEOUT (seconds, 1..3600) replaces CONNECTION_TIMEOUT so the
+ * integration tests can watch silent connections being dropped without waiting; it is
+ * not a user option and is not documented as one. */
+static unsigned conn_timeout(void)
+{
+    const char *v = getenv("OTELPROFD_TEST_CONN_TIMEOUT");
+    char *end = NULL;
+    unsigned long s = v ? strtoul(v, &end, 10) : 0;
+    return v && end != v && !*end && s >= 1 && s <= 3600 ? (unsigned)s : CONNECTION_TIMEOUT;
+}
+/* 503s (budget spent, out of memory) are retryable: the OTLP spec has the exporter honour
+ * Retry-After, which keeps a throttled sender from retrying at once */
+#define RETRY_AFTER_SECONDS "1"
 
 struct otlp__http {
     struct MHD_Daemon *daemon;
     int port;
     _Atomic int in_flight; /* requests between their first callback and completion */
+    _Atomic unsigned open_connections;
+    bool verify_client;  /* mTLS: every request checks the peer's certificate */
+    base_reaper *reaper; /* request-head deadline under connection pressure (slowloris) */
 };
 
 typedef struct http_req {
     otlp__content_type ct;
     otlp__encoding enc;
-    bool responded; /* an answer is queued: ignore whatever else arrives */
-    bool too_large; /* the body passed the cap: the rest is read and dropped */
+    bool responded;    /* an answer is queued: ignore whatever else arrives */
+    bool too_large;    /* the body passed the cap: the rest is read and dropped */
+    bool throttled;    /* the in-flight budget is spent: the rest is dropped, 503 */
+    uint64_t reserved; /* bytes of rcv->budget this request holds */
     uint8_t *body;
     size_t len, cap;
 } http_req;
@@ -54,6 +85,8 @@ static enum MHD_Result respond(struct MHD_Connection *conn, http_req *r, unsigne
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
     if (allow)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "POST");
+    if (status == MHD_HTTP_SERVICE_UNAVAILABLE)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, RETRY_AFTER_SECONDS);
     enum MHD_Result ret = MHD_queue_response(conn, status, resp);
     MHD_destroy_response(resp);
     r->responded = true;
@@ -87,7 +120,64 @@ static enum MHD_Result respond_error(otlp_receiver *rcv, struct MHD_Connection *
     return ret;
 }
 
+/* ---- mTLS ------------------------------------------------------------------------- */
+
+/* libmicrohttpd only asks for a client certificate (GNUTLS_CERT_REQUEST) and verifies
+ * nothing, so a client without one, or with one from another CA, completes the handshake:
+ * the check happens here, against the trust list MHD_OPTION_HTTPS_MEM_TRUST loaded. */
+static bool client_cert_ok(struct MHD_Connection *conn, char *why, size_t why_len)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    if (!ci || !ci->tls_session) {
+        snprintf(why, why_len, "no TLS session");
+        return false;
+    }
+    gnutls_session_t session = (gnutls_session_t)ci->tls_session;
+    unsigned status = 0;
+    int rc = gnutls_certificate_verify_peers2(session, &status);
+    if (rc == GNUTLS_E_NO_CERTIFICATE_FOUND) {
+        snprintf(why, why_len, "the client sent no certificate");
+        return false;
+    }
+    if (rc < 0) {
+        snprintf(why, why_len, "cannot verify the client certificate: %s", gnutls_strerror(rc));
+        return false;
+    }
+    if (status != 0) {
+        gnutls_datum_t text = {NULL, 0};
+        if (gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &text, 0) == 0 &&
+            text.data) {
+            snprintf(why, why_len, "client certificate refused: %s", (const char *)text.data);
+            gnutls_free(text.data);
+        } else {
+            snprintf(why, why_len, "client certificate refused (status 0x%x)", status);
+        }
+        return false;
+    }
+    return true;
+}
+
 /* ---- the request ------------------------------------------------------------------ */
+
+static enum MHD_Result respond_throttled(otlp_receiver *rcv, struct MHD_Connection *conn,
+                                         http_req *r)
+{
+    char msg[200];
+    snprintf(msg, sizeof msg,
+             "server busy: requests in flight hold --max-inflight-bytes (%llu bytes); retry later",
+             (unsigned long long)rcv->budget.limit);
+    return respond_error(rcv, conn, r, MHD_HTTP_SERVICE_UNAVAILABLE, OTLP__GRPC_UNAVAILABLE, msg);
+}
+
+static void drop_body(otlp_receiver *rcv, http_req *r)
+{
+    free(r->body);
+    r->body = NULL;
+    r->len = r->cap = 0;
+    otlp__budget_release(&rcv->budget, r->reserved);
+    r->reserved = 0;
+}
 
 static enum MHD_Result begin(otlp_receiver *rcv, struct MHD_Connection *conn, const char *url,
                              const char *method, http_req *r)
@@ -137,6 +227,9 @@ static enum MHD_Result begin(otlp_receiver *rcv, struct MHD_Connection *conn, co
             return respond_error(rcv, conn, r, MHD_HTTP_CONTENT_TOO_LARGE,
                                  OTLP__GRPC_RESOURCE_EXHAUSTED, msg);
         }
+        if (v > 0 && !otlp__budget_reserve(&rcv->budget, v))
+            return respond_throttled(rcv, conn, r);
+        r->reserved = v;
     }
     return MHD_YES;
 }
@@ -144,28 +237,34 @@ static enum MHD_Result begin(otlp_receiver *rcv, struct MHD_Connection *conn, co
 static void append(otlp_receiver *rcv, http_req *r, const char *data, size_t n)
 {
     size_t max = (size_t)rcv->cfg.max_message_size;
-    if (r->too_large)
+    if (r->too_large || r->throttled)
         return;
     if (n > max - r->len) {
         r->too_large = true;
-        free(r->body);
-        r->body = NULL;
-        r->len = r->cap = 0;
+        drop_body(rcv, r);
         return;
     }
     if (r->len + n > r->cap) {
-        size_t ncap = r->cap ? r->cap : BODY_FIRST_CHUNK;
+        /* a Content-Length was reserved whole: one buffer of exactly that size */
+        size_t ncap = r->cap ? r->cap : r->reserved ? (size_t)r->reserved : BODY_FIRST_CHUNK;
         while (ncap < r->len + n)
             ncap = ncap > max / 2 ? max : ncap * 2;
         if (ncap > max)
             ncap = max;
+        /* without a Content-Length (chunked) the budget is taken as the buffer grows */
+        if (ncap > r->reserved) {
+            if (!otlp__budget_reserve(&rcv->budget, ncap - r->reserved)) {
+                r->throttled = true;
+                drop_body(rcv, r);
+                return;
+            }
+            r->reserved = ncap;
+        }
         uint8_t *nb = realloc(r->body, ncap ? ncap : 1);
         if (!nb) {
             /* treated like too large: the answer is the same 413 */
             r->too_large = true;
-            free(r->body);
-            r->body = NULL;
-            r->len = r->cap = 0;
+            drop_body(rcv, r);
             return;
         }
         r->body = nb;
@@ -178,6 +277,8 @@ static void append(otlp_receiver *rcv, http_req *r, const char *data, size_t n)
 static enum MHD_Result finish(otlp_receiver *rcv, struct MHD_Connection *conn, http_req *r)
 {
     char msg[1200] = "";
+    if (r->throttled)
+        return respond_throttled(rcv, conn, r);
     if (r->too_large) {
         snprintf(msg, sizeof msg, "body is larger than --max-message-size (%llu bytes)",
                  (unsigned long long)rcv->cfg.max_message_size);
@@ -201,8 +302,7 @@ static enum MHD_Result finish(otlp_receiver *rcv, struct MHD_Connection *conn, h
             return respond_error(rcv, conn, r, MHD_HTTP_INTERNAL_SERVER_ERROR, OTLP__GRPC_INTERNAL,
                                  "out of memory while decompressing");
         /* the compressed body is no longer needed: give its memory back before decoding */
-        free(r->body);
-        r->body = NULL;
+        drop_body(rcv, r);
         data = inflated;
         len = ilen;
     }
@@ -242,6 +342,13 @@ static enum MHD_Result finish(otlp_receiver *rcv, struct MHD_Connection *conn, h
     return ret;
 }
 
+static base_reaper_conn *reaper_entry(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -256,6 +363,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *con_cls = r;
         atomic_fetch_add(&rcv->http->in_flight, 1);
         atomic_fetch_add(&rcv->requests_http, 1);
+        if (rcv->http->verify_client) {
+            char why[300];
+            if (!client_cert_ok(conn, why, sizeof why)) {
+                /* no answer at all: an unauthenticated peer learns nothing, not even
+                 * that this is an OTLP endpoint */
+                otlp__count_failed(rcv, "http", why);
+                return MHD_NO;
+            }
+        }
         return begin(rcv, conn, url, method, r);
     }
     if (r->responded) {
@@ -267,19 +383,57 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_data_size = 0;
         return MHD_YES;
     }
+    /* the deadline covers the body too: an OTLP body that drips in holds a connection as
+     * well as a dripping head does */
+    base_reaper_head_done(rcv->http->reaper, reaper_entry(conn));
     return finish(rcv, conn, r);
+}
+
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addr_len)
+{
+    (void)addr;
+    (void)addr_len;
+    otlp_receiver *rcv = cls;
+    if (atomic_load(&rcv->http->open_connections) < CONNECTION_LIMIT)
+        return MHD_YES;
+    atomic_fetch_add(&rcv->connections_refused, 1);
+    return MHD_NO;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    otlp_receiver *rcv = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        atomic_fetch_add(&rcv->http->open_connections, 1);
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (ci)
+            *socket_context = base_reaper_add(rcv->http->reaper, ci->connect_fd);
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        atomic_fetch_sub(&rcv->http->open_connections, 1);
+        base_reaper_remove(rcv->http->reaper, *socket_context);
+        *socket_context = NULL;
+    }
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)conn;
-    (void)toe;
     otlp_receiver *rcv = cls;
     http_req *r = *con_cls;
     if (!r)
         return;
-    free(r->body);
+    base_reaper_request_done(rcv->http->reaper, reaper_entry(conn)); /* the next head's wait */
+    /* a client that went away before its answer (mid-body, or at shutdown) is a failed
+     * request too, or /metrics would show requests that neither succeeded nor failed */
+    if (!r->responded && toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+        otlp__count_failed(rcv, "http",
+                           toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN
+                               ? "request cut off by shutdown"
+                               : "the client closed the connection before the request was "
+                                 "complete");
+    drop_body(rcv, r);
     free(r);
     *con_cls = NULL;
     atomic_fetch_sub(&rcv->http->in_flight, 1);
@@ -297,18 +451,55 @@ base_err otlp__http_start(otlp_receiver *rcv, char *err, size_t err_len)
     int fd = base_listen_tcp(rcv->http_addr, &h->port, &is_ipv6, err, err_len);
     if (fd < 0)
         return BASE_ERR_IO;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC;
+    /* poll, not epoll: libmicrohttpd 0.9.75 in epoll mode does not notice a client that
+     * closes half-way through a large body (seen with 5 MiB of a 10 MiB Content-Length)
+     * until the connection timeout, holding the body and its budget for 30 s; with poll
+     * the close is seen at once (tests/integration/test_faults.sh) */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC;
     if (is_ipv6)
         flags |= MHD_USE_IPv6;
-    h->daemon =
-        MHD_start_daemon(flags, 0, NULL, NULL, on_request, rcv, MHD_OPTION_LISTEN_SOCKET, fd,
-                         MHD_OPTION_THREAD_POOL_SIZE, POOL_THREADS, MHD_OPTION_CONNECTION_TIMEOUT,
-                         CONNECTION_TIMEOUT, MHD_OPTION_CONNECTION_LIMIT, CONNECTION_LIMIT,
-                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, rcv, MHD_OPTION_END);
+    struct MHD_OptionItem tls_opts[4] = {{MHD_OPTION_END, 0, NULL}};
+    if (rcv->cfg.tls_cert_pem || rcv->cfg.tls_key_pem) {
+        if (!rcv->cfg.tls_cert_pem || !rcv->cfg.tls_key_pem) {
+            close(fd);
+            h->port = 0;
+            snprintf(err, err_len, "otlp/http: TLS needs both a certificate and its key");
+            return BASE_ERR_BAD_ARGUMENT;
+        }
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+            close(fd);
+            h->port = 0;
+            snprintf(err, err_len, "otlp/http: this libmicrohttpd was built without TLS");
+            return BASE_ERR_UNSUPPORTED;
+        }
+        flags |= MHD_USE_TLS;
+        size_t n = 0;
+        tls_opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0,
+                                                (void *)(uintptr_t)rcv->cfg.tls_key_pem};
+        tls_opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0,
+                                                (void *)(uintptr_t)rcv->cfg.tls_cert_pem};
+        if (rcv->cfg.tls_client_ca_pem) {
+            tls_opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0,
+                                                    (void *)(uintptr_t)rcv->cfg.tls_client_ca_pem};
+            h->verify_client = true;
+        }
+        tls_opts[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    }
+    unsigned head_s = conn_timeout() < HEAD_DEADLINE_S ? conn_timeout() : HEAD_DEADLINE_S;
+    h->reaper = base_reaper_start((int64_t)head_s * 1000000000, HEAD_PRESSURE);
+    h->daemon = MHD_start_daemon(
+        flags, 0, on_accept, rcv, on_request, rcv, MHD_OPTION_LISTEN_SOCKET, fd,
+        MHD_OPTION_THREAD_POOL_SIZE, POOL_THREADS, MHD_OPTION_CONNECTION_TIMEOUT, conn_timeout(),
+        MHD_OPTION_CONNECTION_LIMIT, MHD_CONNECTION_CAP, MHD_OPTION_NOTIFY_CONNECTION,
+        on_connection, rcv, MHD_OPTION_NOTIFY_COMPLETED, on_completed, rcv, MHD_OPTION_ARRAY,
+        tls_opts, MHD_OPTION_END);
     if (!h->daemon) {
         close(fd);
         h->port = 0;
-        snprintf(err, err_len, "cannot listen on %s: libmicrohttpd did not start", rcv->http_addr);
+        snprintf(err, err_len, "cannot listen on %s: libmicrohttpd did not start%s", rcv->http_addr,
+                 h->verify_client || rcv->cfg.tls_cert_pem
+                     ? " (it refused the TLS certificate, key or client CA)"
+                     : "");
         return BASE_ERR_IO;
     }
     return BASE_OK;
@@ -331,6 +522,7 @@ void otlp__http_stop(otlp_receiver *rcv)
         if (lfd != MHD_INVALID_SOCKET)
             close(lfd);
     }
+    base_reaper_stop(h->reaper);
     free(h);
     rcv->http = NULL;
 }

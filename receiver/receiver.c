@@ -13,6 +13,9 @@
 #define ARENA_FACTOR 4
 #define ARENA_SLACK  ((size_t)1 << 20)
 
+/* default in-flight budget: a few maximal requests at once, 256 MiB at the defaults */
+#define INFLIGHT_FACTOR 4
+
 /* gRPC takes the receive limit as an int; beyond that no sane request goes anyway. */
 #define MAX_MESSAGE_SIZE_CAP ((uint64_t)INT_MAX)
 
@@ -44,6 +47,12 @@ otlp_receiver *otlp_receiver_start(const otlp_receiver_config *cfg, win_store *s
     if (rcv->cfg.grpc_threads > 64)
         rcv->cfg.grpc_threads = 64;
     rcv->arena_cap = (size_t)rcv->cfg.max_message_size * ARENA_FACTOR + ARENA_SLACK;
+    /* below one largest message, a lone maximal request could never be served */
+    if (rcv->cfg.max_inflight_bytes == 0)
+        rcv->cfg.max_inflight_bytes = rcv->cfg.max_message_size * INFLIGHT_FACTOR;
+    if (rcv->cfg.max_inflight_bytes < rcv->cfg.max_message_size)
+        rcv->cfg.max_inflight_bytes = rcv->cfg.max_message_size;
+    otlp__budget_init(&rcv->budget, rcv->cfg.max_inflight_bytes);
 
     if (listener_on(cfg->grpc_addr) && !(rcv->grpc_addr = strdup(cfg->grpc_addr)))
         goto nomem;
@@ -71,6 +80,9 @@ void otlp_receiver_stop(otlp_receiver *rcv)
 {
     if (!rcv)
         return;
+    /* both listeners' grace periods (5 s each) run at once: a shutdown waits for the
+     * slower of the two, not their sum */
+    otlp__grpc_begin_stop(rcv);
     otlp__http_stop(rcv);
     otlp__grpc_stop(rcv);
     free(rcv->grpc_addr);
@@ -93,6 +105,10 @@ void otlp_receiver_stats(const otlp_receiver *rcv, otlp_stats *out)
     out->samples_rejected = atomic_load(&rcv->samples_rejected);
     out->samples_too_old = atomic_load(&rcv->samples_too_old);
     out->samples_too_new = atomic_load(&rcv->samples_too_new);
+    out->inflight_bytes = otlp__budget_used(&rcv->budget);
+    out->inflight_limit = rcv->budget.limit;
+    out->requests_throttled = atomic_load(&rcv->budget.refused);
+    out->connections_refused = atomic_load(&rcv->connections_refused);
 }
 
 int otlp_receiver_grpc_port(const otlp_receiver *rcv)

@@ -32,6 +32,16 @@ typedef struct otlp_receiver_config {
     const char *http_addr;     /* "127.0.0.1:4318", or NULL/"off" */
     uint64_t max_message_size; /* bytes, after decompression; default 64 MiB */
     int grpc_threads;          /* completion-queue threads; default 2 */
+    /* request bytes held at once over both transports (HTTP bodies as they arrive, gRPC
+     * messages the core has read); 0 = 4 x max_message_size; raised to max_message_size */
+    uint64_t max_inflight_bytes;
+    /* TLS for both listeners: PEM text (not file names), borrowed and read during
+     * otlp_receiver_start only. Cert and key together, or neither (plaintext). With
+     * tls_client_ca_pem set, clients must present a certificate that CA signed (mTLS):
+     * gRPC refuses others in the handshake, HTTP closes their connection unanswered. */
+    const char *tls_cert_pem;      /* server certificate chain, leaf first */
+    const char *tls_key_pem;       /* its private key */
+    const char *tls_client_ca_pem; /* NULL: no client certificates asked for */
 } otlp_receiver_config;
 
 typedef struct otlp_stats {
@@ -40,6 +50,9 @@ typedef struct otlp_stats {
     uint64_t bytes_received;  /* uncompressed OTLP bytes */
     uint64_t profiles_accepted, profiles_rejected;
     uint64_t samples_stored, samples_rejected, samples_too_old, samples_too_new;
+    uint64_t inflight_bytes, inflight_limit; /* the shared request byte budget, now */
+    uint64_t requests_throttled;             /* refused (503 / UNAVAILABLE): budget spent */
+    uint64_t connections_refused;            /* OTLP/HTTP: closed at once, over the limit */
 } otlp_stats;
 
 /* Starts the configured listeners. Returns NULL and fills `err` (e.g. "cannot listen on

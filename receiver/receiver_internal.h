@@ -8,6 +8,12 @@
 #ifndef OTELPROFD_RECEIVER_INTERNAL_H
 #define OTELPROFD_RECEIVER_INTERNAL_H
 
+/* Each gRPC worker keeps up to this much arena between requests (base_arena_set_retain): a
+ * 1-16 MB request decodes into tens of MiB, and blocks that large handed back to malloc go
+ * back to the kernel, so every such request paid page faults on fresh memory again
+ * (bench/ingest.sh, large class). The benchmarks use the same figure. */
+#define OTLP__ARENA_RETAIN ((size_t)32 << 20)
+
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -68,6 +74,26 @@ base_err otlp__encode_status_pb(int code, const char *message, base_arena *arena
 base_err otlp__encode_status_json(int code, const char *message, base_arena *arena, char **out,
                                   size_t *out_len);
 
+/* ---- budget.c ------------------------------------------------------------------ */
+
+/* The in-flight byte budget both listeners share: a request reserves the bytes it holds
+ * (an HTTP body by Content-Length, or as it grows; a gRPC message once the core has read
+ * it) and releases them when it ends, so 256 slow uploads cannot pin 256 x 64 MiB. A
+ * reservation that does not fit is refused whole (nothing is taken), and the caller
+ * answers 503 / UNAVAILABLE. Lock-free; safe from any thread. */
+typedef struct otlp__budget {
+    _Atomic uint64_t used;
+    uint64_t limit;
+    _Atomic uint64_t refused; /* reservations refused */
+} otlp__budget;
+
+void otlp__budget_init(otlp__budget *b, uint64_t limit);
+/* Takes `n` bytes if used + n stays within the limit; false (and counts a refusal) if not. */
+bool otlp__budget_reserve(otlp__budget *b, uint64_t n);
+/* Gives back `n` bytes taken by otlp__budget_reserve (n = 0 is a no-op). */
+void otlp__budget_release(otlp__budget *b, uint64_t n);
+uint64_t otlp__budget_used(const otlp__budget *b);
+
 /* ---- receiver.c -------------------------------------------------------------- */
 
 struct otlp__grpc;
@@ -84,6 +110,8 @@ struct otlp_receiver {
     _Atomic uint64_t requests_grpc, requests_http, requests_failed, bytes_received;
     _Atomic uint64_t profiles_accepted, profiles_rejected;
     _Atomic uint64_t samples_stored, samples_rejected, samples_too_old, samples_too_new;
+    otlp__budget budget;                  /* cfg.max_inflight_bytes */
+    _Atomic uint64_t connections_refused; /* OTLP/HTTP connections over the limit */
 };
 
 /* Decodes `len` bytes (protobuf, or OTLP/JSON when `json`) with `arena` and ingests them.
@@ -97,6 +125,8 @@ void otlp__count_failed(otlp_receiver *rcv, const char *transport, const char *w
 /* ---- grpc.c / http.c ----------------------------------------------------------- */
 
 base_err otlp__grpc_start(otlp_receiver *rcv, char *err, size_t err_len);
+/* Stops taking calls and starts the in-flight calls' grace period without waiting. */
+void otlp__grpc_begin_stop(otlp_receiver *rcv);
 void otlp__grpc_stop(otlp_receiver *rcv);
 int otlp__grpc_port(const otlp_receiver *rcv);
 

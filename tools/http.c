@@ -83,6 +83,17 @@ static bool serve_metrics(tools *t, mcp_http_response *out)
            rs.samples_too_old);
     metric(&b, "otelprofd_rejected_samples_total", "counter", NULL, "{reason=\"too_new\"}",
            rs.samples_too_new);
+    metric(&b, "otelprofd_inflight_bytes", "gauge",
+           "OTLP request bytes held now (HTTP bodies, gRPC messages being decoded).", NULL,
+           rs.inflight_bytes);
+    metric(&b, "otelprofd_inflight_limit_bytes", "gauge", "The receiver's --max-inflight-bytes.",
+           NULL, rs.inflight_limit);
+    metric(&b, "otelprofd_throttled_requests_total", "counter",
+           "OTLP requests refused with 503 / UNAVAILABLE because --max-inflight-bytes was held.",
+           NULL, rs.requests_throttled);
+    metric(&b, "otelprofd_refused_connections_total", "counter",
+           "OTLP/HTTP connections closed on accept: the connection limit (1024) was reached.", NULL,
+           rs.connections_refused);
     metric(&b, "otelprofd_series", "gauge", "Series (profile type + resource) retained.", NULL,
            ws.series);
     metric(&b, "otelprofd_stack_nodes", "gauge", "Interned stack prefix-tree nodes.", NULL,

@@ -13,7 +13,7 @@ need_tools
 
 LIMIT=$((8 * 1024 * 1024))
 slack_mib=64
-if ldd "$OTELPROFD_BIN" 2>/dev/null | grep -q libasan; then
+if is_asan_build; then
     slack_mib=512
     echo "note: $OTELPROFD_BIN is an AddressSanitizer build: RSS bound raised to limit + $slack_mib MiB"
 fi

@@ -20,7 +20,7 @@ need_tools
     die "no @modelcontextprotocol/sdk: run 'npm ci --prefix $OTELPROFD_SRC/tests'"
 
 seconds=60 max_ms=10000
-if [[ "${OTELPROFD_SANITIZED:-}" == 1 ]] || ldd "$OTELPROFD_BIN" 2>/dev/null | grep -q libasan; then
+if [[ "${OTELPROFD_SANITIZED:-}" == 1 ]] || is_asan_build; then
     seconds=20 max_ms=30000
     echo "note: $OTELPROFD_BIN is an AddressSanitizer build: defaults of 20 s and a 30 s latency bound"
 fi

@@ -6,14 +6,22 @@
 // /metrics (otelprofd_memory_used_bytes, _memory_limit_bytes, _evicted_buckets_total) and
 // /proc/PID/status VmRSS are sampled. At the end a marker profile is sent and queried.
 //
-// CLI: node gen_load.mjs --http URL --mcp URL --pid PID --seconds S
+// With --senders N, N senders stream at once (request numbers stay distinct); with
+// --queries 1 an MCP client (the official SDK, Streamable HTTP) meanwhile calls
+// query_profile_table and query_profile_flamegraph on the load services in a loop, and
+// the summary counts its answers (queries_ok, queries_error, first_query_error).
+//
+// CLI: node gen_load.mjs --http URL --mcp URL --pid PID --seconds S [--senders N]
+//        [--queries 0|1]
 // Prints one JSON summary line; exits 2 on usage or transport errors.
 import { readFileSync } from 'node:fs';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { Msg } from './pbwire.mjs';
 import { nowNs } from './otlp_time.mjs';
 
 const args = process.argv.slice(2);
-const o = { seconds: 25 };
+const o = { seconds: 25, senders: 1, queries: 0 };
 for (let i = 0; i < args.length; i++) {
   const k = args[i].replace(/^--/, '');
   o[k] = args[++i];
@@ -23,6 +31,7 @@ if (!o.http || !o.mcp || !o.pid) {
   process.exit(2);
 }
 const seconds = Number(o.seconds);
+const senders = Math.max(1, Number(o.senders));
 
 const FUNCS = 256;
 const STACKS = 128;
@@ -94,28 +103,69 @@ const summary = {
   evicted: null,
   metrics_missing: false,
   marker: null,
+  senders,
+  queries_ok: 0,
+  queries_error: 0,
+  first_query_error: null,
 };
 const end = Date.now() + seconds * 1000;
-let lastPoll = 0;
-try {
-  for (let r = 0; Date.now() < end; r++) {
+let nextReq = 0;
+
+async function sender() {
+  while (Date.now() < end) {
+    const r = nextReq++;
     const status = await post(request(r, `load-${r % 4}`, (f) => `load.r${r}.f${f}`));
     summary.requests++;
     if (status !== 200) summary.bad_status[status] = (summary.bad_status[status] ?? 0) + 1;
-    if (Date.now() - lastPoll >= 200) {
-      lastPoll = Date.now();
-      const m = await metrics();
-      summary.samples++;
-      if (m.used === null || m.limit === null) summary.metrics_missing = true;
-      else {
-        summary.limit = m.limit;
-        summary.max_used = Math.max(summary.max_used, m.used);
-        if (m.used > m.limit && summary.over_limit_samples.length < 10) summary.over_limit_samples.push(m.used);
-      }
-      summary.evicted = m.evicted;
-      summary.max_rss = Math.max(summary.max_rss, rssBytes() ?? 0);
-    }
   }
+}
+
+async function poller() {
+  while (Date.now() < end) {
+    const m = await metrics();
+    summary.samples++;
+    if (m.used === null || m.limit === null) summary.metrics_missing = true;
+    else {
+      summary.limit = m.limit;
+      summary.max_used = Math.max(summary.max_used, m.used);
+      if (m.used > m.limit && summary.over_limit_samples.length < 10) summary.over_limit_samples.push(m.used);
+    }
+    summary.evicted = m.evicted;
+    summary.max_rss = Math.max(summary.max_rss, rssBytes() ?? 0);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function querier() {
+  const client = new Client({ name: 'gen_load', version: '0.0.0' }, { capabilities: {} });
+  await client.connect(new StreamableHTTPClientTransport(new URL(`${o.mcp}/mcp`)));
+  try {
+    for (let k = 0; Date.now() < end; k++) {
+      const name = k % 2 ? 'query_profile_flamegraph' : 'query_profile_table';
+      const args = { profile_type: 'cpu:nanoseconds', selector: `{service.name="load-${k % 4}"}`, start: 'now-5m' };
+      try {
+        const res = await client.callTool({ name, arguments: args });
+        // an evicted-away or not yet filled service may answer "no data": an answer too
+        if (!res.isError || /no data/i.test(JSON.stringify(res.content))) summary.queries_ok++;
+        else {
+          summary.queries_error++;
+          summary.first_query_error ??= JSON.stringify(res.content).slice(0, 300);
+        }
+      } catch (e) {
+        summary.queries_error++;
+        summary.first_query_error ??= e.message;
+      }
+    }
+  } finally {
+    await client.close();
+  }
+}
+
+try {
+  const tasks = [poller()];
+  for (let i = 0; i < senders; i++) tasks.push(sender());
+  if (Number(o.queries)) tasks.push(querier());
+  await Promise.all(tasks);
   const status = await post(request(0, 'load-newest', (f) => (f === 0 ? 'newest.marker' : `newest.f${f}`)));
   const sel = encodeURIComponent('{service.name="load-newest"}');
   const top = await (await fetch(`${o.mcp}/debug/top?profile_type=cpu:nanoseconds&selector=${sel}`)).text();

@@ -11,8 +11,19 @@ import { isJson } from './otlp_time.mjs';
 const body = readFileSync(process.argv[2]);
 let out;
 try {
+  // A protobuf response whose first length byte is 0x7b ('{') after the 0x0a tag looks like
+  // JSON: only a body that parses as JSON is read as JSON.
+  let json = false;
+  if (body.length && isJson(body)) {
+    try {
+      JSON.parse(body.toString('utf8'));
+      json = true;
+    } catch {
+      json = false;
+    }
+  }
   if (body.length === 0) out = { partial_success: null };
-  else if (isJson(body)) {
+  else if (json) {
     const j = JSON.parse(body.toString('utf8'));
     const ps = j.partialSuccess ?? j.partial_success ?? null;
     out = {

@@ -3,7 +3,10 @@
 // is passed through as bytes and the response's partial_success is decoded by hand.
 //
 // CLI: node send_grpc.mjs HOST:PORT FILE [--gzip] [--shift] [--deadline-ms N]
+//        [--ca PEM [--cert PEM --key PEM]]
 //   FILE "-" reads stdin. --shift moves the file's times to now (otlp_time.mjs).
+//   --ca switches to TLS (credentials.createSsl) trusting that CA; --cert/--key add a
+//   client certificate (mTLS). Without --ca the channel is plaintext.
 // Prints one JSON line: {"code":0,"status":"OK","details":"","partial_success":
 //   {"rejected_profiles":"1","error_message":"..."}} (partial_success null when absent).
 // Exit 0 whenever the call completed (whatever its status), 2 on usage or I/O errors.
@@ -41,7 +44,8 @@ export function decodeResponse(buf) {
   return { partial_success: ps };
 }
 
-export function sendGrpc(addr, payload, { gzip = false, deadlineMs = 30000 } = {}) {
+// tls: undefined for plaintext, or { ca, cert, key } as Buffers (cert/key optional).
+export function sendGrpc(addr, payload, { gzip = false, deadlineMs = 30000, tls } = {}) {
   const identity = (b) => b;
   const Client = grpc.makeGenericClientConstructor(
     {
@@ -59,7 +63,10 @@ export function sendGrpc(addr, payload, { gzip = false, deadlineMs = 30000 } = {
   );
   const options = { 'grpc.max_receive_message_length': 64 << 20, 'grpc.max_send_message_length': -1 };
   if (gzip) options['grpc.default_compression_algorithm'] = 2;
-  const client = new Client(addr, grpc.credentials.createInsecure(), options);
+  const creds = tls
+    ? grpc.credentials.createSsl(tls.ca, tls.key ?? null, tls.cert ?? null)
+    : grpc.credentials.createInsecure();
+  const client = new Client(addr, creds, options);
   return new Promise((resolve) => {
     const deadline = new Date(Date.now() + deadlineMs);
     client.Export(payload, { deadline }, (err, resp) => {
@@ -84,18 +91,27 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const pos = [];
   const opts = {};
   let shift = false;
+  const tlsFiles = {};
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--gzip') opts.gzip = true;
+    else if (['--ca', '--cert', '--key'].includes(args[i])) tlsFiles[args[i].slice(2)] = args[++i];
     else if (args[i] === '--shift') shift = true;
     else if (args[i] === '--deadline-ms') opts.deadlineMs = Number(args[++i]);
     else pos.push(args[i]);
   }
-  if (pos.length !== 2) {
-    console.error('usage: send_grpc.mjs HOST:PORT FILE|- [--gzip] [--shift] [--deadline-ms N]');
+  if (pos.length !== 2 || ((tlsFiles.cert || tlsFiles.key) && !tlsFiles.ca) || !tlsFiles.cert !== !tlsFiles.key) {
+    console.error('usage: send_grpc.mjs HOST:PORT FILE|- [--gzip] [--shift] [--deadline-ms N] [--ca PEM [--cert PEM --key PEM]]');
     process.exit(2);
   }
   let payload;
   try {
+    if (tlsFiles.ca) {
+      opts.tls = { ca: readFileSync(tlsFiles.ca) };
+      if (tlsFiles.cert) {
+        opts.tls.cert = readFileSync(tlsFiles.cert);
+        opts.tls.key = readFileSync(tlsFiles.key);
+      }
+    }
     payload = readFileSync(pos[1] === '-' ? 0 : pos[1]);
   } catch (e) {
     console.error(`send_grpc: ${e.message}`);
