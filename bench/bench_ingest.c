@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "base/base.h"
+#include "receiver/receiver_internal.h"
 #include "translate/translate.h"
 #include "window/window.h"
 
@@ -114,6 +115,7 @@ static int measure(int kind, const bench_input *in, double *sec_per_iter, uint64
     double per[REPS];
     base_arena arena;
     base_arena_init(&arena, ARENA_BLOCK, ARENA_CAP);
+    base_arena_set_retain(&arena, OTLP__ARENA_RETAIN); /* as the receiver's gRPC workers */
     for (int r = 0; r < REPS; r++) {
         win_store *store = NULL;
         if (kind == 1) {
