@@ -41,11 +41,21 @@ static uint64_t mix64(uint64_t x)
     return x;
 }
 
+/* Eight bytes per step: function names are long (package paths), and hashing them a byte
+ * at a time was most of building the function keys of a large merge. */
 uint64_t query__hash_str(const char *s)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    size_t len = strlen(s);
+    uint64_t h = 1469598103934665603ULL ^ len;
+    for (; len >= 8; s += 8, len -= 8) {
+        uint64_t w;
+        memcpy(&w, s, 8);
+        h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+        h ^= h >> 29;
+    }
+    uint64_t w = 0;
+    memcpy(&w, s, len);
+    h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
     return mix64(h);
 }
 
@@ -87,6 +97,15 @@ static bool map_grow(query__map *m)
     }
     query__map_free(m);
     *m = g;
+    return true;
+}
+
+/* Grows `m` so that `n` keys fit without rehashing on the way. */
+static bool map_reserve(query__map *m, size_t n)
+{
+    while ((n + 1) * 2 > m->cap)
+        if (!map_grow(m))
+            return false;
     return true;
 }
 
@@ -134,14 +153,30 @@ int query__fns_build(const win_merged *m, query__fns *f)
     f->name = malloc((nf + 1) * sizeof *f->name);
     f->address = malloc((nf + 1) * sizeof *f->address);
     f->unsymbolized = malloc((nf + 1) * sizeof *f->unsymbolized);
-    query__map by_name = {0}, by_addr = {0};
-    if (!f->fn_of_frame || !f->name || !f->address || !f->unsymbolized)
+    /* by_ptr: a merge from window/ copies each distinct string once, so frames of one
+     * function share its name pointer; the pointer finds the function without hashing the
+     * text. Equal pointers are equal names, so this is exact for any merge; a miss falls
+     * back to the name. */
+    query__map by_name = {0}, by_addr = {0}, by_ptr = {0};
+    if (!f->fn_of_frame || !f->name || !f->address || !f->unsymbolized ||
+        !map_reserve(&by_ptr, nf) || !map_reserve(&by_name, nf))
         goto fail;
     for (uint32_t i = 0; i < m->n_frames; i++) {
         const win_frame *fr = &m->frames[i];
         bool unsym = !fr->function || !fr->function[0];
         uint32_t *slot;
         bool ins;
+        uint32_t *pslot = NULL;
+        if (!unsym) {
+            pslot =
+                query__map_get(&by_ptr, (uint64_t)(uintptr_t)fr->function, QUERY__NONE - 1, &ins);
+            if (!pslot)
+                goto fail;
+            if (!ins) {
+                f->fn_of_frame[i] = *pslot;
+                continue;
+            }
+        }
         if (unsym) {
             slot = query__map_get(&by_addr, fr->address, f->n, &ins);
         } else {
@@ -167,13 +202,17 @@ int query__fns_build(const win_merged *m, query__fns *f)
                 goto fail;
         }
         f->fn_of_frame[i] = *slot;
+        if (pslot) /* no insertion since pslot was taken: it is still valid */
+            *pslot = *slot;
     }
     query__map_free(&by_name);
     query__map_free(&by_addr);
+    query__map_free(&by_ptr);
     return 0;
 fail:
     query__map_free(&by_name);
     query__map_free(&by_addr);
+    query__map_free(&by_ptr);
     query__fns_free(f);
     return -1;
 }
@@ -245,6 +284,29 @@ void query__tree_free(query__tree *t)
     free(t->subtree);
     query__map_free(&t->index);
     memset(t, 0, sizeof *t);
+}
+
+int query__tree_reserve(query__tree *t, uint32_t n)
+{
+    if (n > (1u << 30))
+        n = 1u << 30; /* a hint: the tree still grows past it */
+    if (!map_reserve(&t->index, n))
+        return -1;
+    if (t->cap < n) {
+        uint32_t *p = realloc(t->parent, (size_t)n * sizeof *p);
+        if (p)
+            t->parent = p;
+        uint32_t *fp = realloc(t->fn, (size_t)n * sizeof *fp);
+        if (fp)
+            t->fn = fp;
+        int64_t *fl = realloc(t->flat, (size_t)n * sizeof *fl);
+        if (fl)
+            t->flat = fl;
+        if (!p || !fp || !fl)
+            return -1;
+        t->cap = n;
+    }
+    return 0;
 }
 
 uint32_t query__tree_child(query__tree *t, uint32_t parent, uint32_t fn)

@@ -71,7 +71,8 @@ q_flame *q_flame_compute(const win_merged *m, const q_flame_opts *o, char *err, 
     if (query__tree_init(&t))
         goto oom;
     tree_ok = true;
-    if (!(tn = malloc((size_t)m->n_nodes * sizeof *tn)))
+    /* the function tree has at most one node per merged node */
+    if (query__tree_reserve(&t, m->n_nodes) || !(tn = malloc((size_t)m->n_nodes * sizeof *tn)))
         goto oom;
     tn[0] = 0;
     t.flat[0] = m->nodes[0].self;

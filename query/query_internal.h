@@ -67,6 +67,9 @@ typedef struct query__tree {
 
 int query__tree_init(query__tree *t);
 void query__tree_free(query__tree *t);
+/* Sizes the tree and its child index for about `n` nodes up front (a hint, so that
+ * building a tree of known size does not rehash as it grows); -1 on allocation failure. */
+int query__tree_reserve(query__tree *t, uint32_t n);
 /* The child of `parent` for `fn`, created when absent; QUERY__NONE on failure. */
 uint32_t query__tree_child(query__tree *t, uint32_t parent, uint32_t fn);
 /* Computes cum bottom-up (cum = flat + children's cum) and child lists. */

@@ -8,6 +8,26 @@
 
 #include "base/base.h"
 
+/* Local inline copies of win__mix64/win__sat_add: they run once per bucket entry and per
+ * map probe, and the out-of-line calls into store.c were ~10% of a query's instructions. */
+static inline uint64_t q_mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+static inline int64_t q_sat_add(int64_t a, int64_t b)
+{
+    int64_t r;
+    if (__builtin_add_overflow(a, b, &r))
+        return a > 0 ? INT64_MAX : INT64_MIN;
+    return r;
+}
+
 /* ---- a small open-addressing map, per query (not store memory) ---- */
 
 void win__qmap_free(win__qmap *m)
@@ -37,7 +57,7 @@ static bool qmap_alloc(win__qmap *m, size_t cap)
 static size_t qmap_probe(const win__qmap *m, uint64_t key)
 {
     size_t mask = m->cap - 1;
-    for (size_t i = (size_t)win__mix64(key) & mask;; i = (i + 1) & mask)
+    for (size_t i = (size_t)q_mix64(key) & mask;; i = (i + 1) & mask)
         if (!m->used[i] || m->keys[i] == key)
             return i;
 }
@@ -104,16 +124,18 @@ void win_merged_free(win_merged *m)
     free(m);
 }
 
+/* Store ids are dense (bounded by each table's high-water mark), so the store -> result
+ * maps are flat arrays indexed by id: one load per lookup instead of a hash probe, which
+ * was most of the per-node cost of a merge over many services. */
 typedef struct builder {
     const win_store *st;
     win_merged *m;
-    win__qmap nodes;    /* store node -> val: self, aux: merged node index */
-    win__qmap frames;   /* store frame -> aux: merged frame index */
-    win__qmap fns;      /* function name id -> aux: function index */
+    uint32_t *node_out;   /* store node -> merged node index, WIN__NONE when not emitted */
+    uint32_t *frame_out;  /* store frame -> merged frame index */
+    const char **str_out; /* store string -> its copy in the result arena */
+    uint32_t *fn_of_str;  /* function name id (symbolized) -> function index */
+    uint32_t n_node_ids, n_frame_ids, n_str_ids;
     win__qmap fns_addr; /* address of an unsymbolized frame -> aux: function index */
-    win__qmap strs;     /* store string -> copied string, via aux into strtab */
-    const char **strtab;
-    uint32_t n_strtab, strtab_cap;
     uint32_t nodes_cap, frames_cap, fn_cap;
 } builder;
 
@@ -136,30 +158,23 @@ static bool grow(void **arr, uint32_t *cap, uint32_t need, size_t elem)
 
 static const char *copy_str(builder *b, uint32_t id)
 {
-    size_t slot = win__qmap_get(&b->strs, id, NULL);
-    if (slot == SIZE_MAX)
+    if (id >= b->n_str_ids) /* cannot happen: frames and sets hold live string ids */
         return NULL;
-    if (b->strs.aux[slot] != WIN__NONE)
-        return b->strtab[b->strs.aux[slot]];
+    if (b->str_out[id])
+        return b->str_out[id];
     const win__str *s = &win__strs(b->st)[id];
-    char *p = base_arena_strndup(&b->m->priv->arena, s->s, s->len);
-    void *arr = (void *)b->strtab;
-    if (!p || !grow(&arr, &b->strtab_cap, b->n_strtab + 1, sizeof(char *)))
+    if (!s->s)
         return NULL;
-    b->strtab = arr;
-    b->strtab[b->n_strtab] = p;
-    b->strs.aux[slot] = b->n_strtab++;
-    return p;
+    return b->str_out[id] = base_arena_strndup(&b->m->priv->arena, s->s, s->len);
 }
 
 /* Maps a store frame to a merged frame, copying its strings and assigning its function. */
 static uint32_t map_frame(builder *b, uint32_t fid)
 {
-    size_t slot = win__qmap_get(&b->frames, fid, NULL);
-    if (slot == SIZE_MAX)
+    if (fid >= b->n_frame_ids)
         return WIN__NONE;
-    if (b->frames.aux[slot] != WIN__NONE)
-        return b->frames.aux[slot];
+    if (b->frame_out[fid] != WIN__NONE)
+        return b->frame_out[fid];
     win_merged *m = b->m;
     struct win_merged_priv *pv = m->priv;
     const win__frame *f = &win__frames(b->st)[fid];
@@ -186,11 +201,16 @@ static uint32_t map_frame(builder *b, uint32_t fid)
     /* symbolized functions are keyed by name (interned: the id is the name), unsymbolized
      * ones by address */
     bool symbolized = out->function[0] != '\0';
-    win__qmap *fmap = symbolized ? &b->fns : &b->fns_addr;
-    size_t fs = win__qmap_get(fmap, symbolized ? f->function : f->address, NULL);
-    if (fs == SIZE_MAX)
-        return WIN__NONE;
-    if (fmap->aux[fs] == WIN__NONE) {
+    uint32_t *fn_slot;
+    if (symbolized) {
+        fn_slot = &b->fn_of_str[f->function]; /* in range: copy_str checked it */
+    } else {
+        size_t fs = win__qmap_get(&b->fns_addr, f->address, NULL);
+        if (fs == SIZE_MAX)
+            return WIN__NONE;
+        fn_slot = &b->fns_addr.aux[fs];
+    }
+    if (*fn_slot == WIN__NONE) {
         void *fnn = (void *)pv->fn_name, *fnf = (void *)pv->fn_file;
         uint32_t a1 = b->fn_cap, a2 = b->fn_cap;
         if (!grow(&fnn, &a1, pv->n_fn + 1, sizeof(char *)))
@@ -209,25 +229,28 @@ static uint32_t map_frame(builder *b, uint32_t fid)
             return WIN__NONE;
         pv->fn_name[pv->n_fn] = name;
         pv->fn_file[pv->n_fn] = out->file;
-        fmap->aux[fs] = pv->n_fn++;
+        *fn_slot = pv->n_fn++;
     }
-    pv->fn_of_frame[m->n_frames] = fmap->aux[fs];
-    b->frames.aux[slot] = m->n_frames;
+    pv->fn_of_frame[m->n_frames] = *fn_slot;
+    b->frame_out[fid] = m->n_frames;
     return m->n_frames++;
 }
 
-/* Emits store node `leaf` and any ancestors not emitted yet, parents first. */
-static bool emit_path(builder *b, uint32_t leaf, uint32_t **path, uint32_t *path_cap)
+/* Emits store node `leaf` and any ancestors not emitted yet, parents first; `acc` holds
+ * each store node's own value. */
+static bool emit_path(builder *b, const int64_t *acc, uint32_t leaf, uint32_t **path,
+                      uint32_t *path_cap)
 {
     const win__node *nodes = win__nodes(b->st);
     uint32_t len = 0, id = leaf;
     uint32_t parent_out = 0;
     while (id != 0) {
-        size_t s = win__qmap_get(&b->nodes, id, NULL);
-        if (s == SIZE_MAX)
+        /* ids come from entries and parent links of live nodes; a bad one fails the
+         * merge, and the length check below stops a (corrupt) cycle */
+        if (id >= b->n_node_ids || len > b->n_node_ids)
             return false;
-        if (b->nodes.aux[s] != WIN__NONE) {
-            parent_out = b->nodes.aux[s];
+        if (b->node_out[id] != WIN__NONE) {
+            parent_out = b->node_out[id];
             break;
         }
         void *p = *path;
@@ -247,13 +270,25 @@ static bool emit_path(builder *b, uint32_t leaf, uint32_t **path, uint32_t *path
         if (!grow(&arr, &b->nodes_cap, m->n_nodes + 1, sizeof(win_node)))
             return false;
         m->nodes = arr;
-        size_t s = win__qmap_get(&b->nodes, nid, NULL);
-        if (s == SIZE_MAX)
-            return false;
-        m->nodes[m->n_nodes] = (win_node){(int32_t)parent_out, f, b->nodes.vals[s]};
-        b->nodes.aux[s] = m->n_nodes;
+        m->nodes[m->n_nodes] = (win_node){(int32_t)parent_out, f, acc[nid]};
+        b->node_out[nid] = m->n_nodes;
         parent_out = m->n_nodes++;
     }
+    return true;
+}
+
+/* Marks store node `nid` seen and lists it (the root is not listed: it is always in the
+ * result); false on allocation failure. */
+static bool touch(uint8_t *seen, uint32_t nid, uint32_t **touched, uint32_t *n, uint32_t *cap)
+{
+    seen[nid] = 1;
+    if (nid == 0)
+        return true;
+    void *arr = *touched;
+    if (!grow(&arr, cap, *n + 1, sizeof(uint32_t)))
+        return false;
+    *touched = arr;
+    (*touched)[(*n)++] = nid;
     return true;
 }
 
@@ -272,7 +307,7 @@ static bool prune(win_merged *m, uint32_t **map_out)
     for (uint32_t i = 0; i < n; i++)
         cum[i] = m->nodes[i].self;
     for (uint32_t i = n; i-- > 1;)
-        cum[m->nodes[i].parent] = win__sat_add(cum[m->nodes[i].parent], cum[i]);
+        cum[m->nodes[i].parent] = q_sat_add(cum[m->nodes[i].parent], cum[i]);
     for (uint32_t i = 0; i < n; i++)
         map[i] = (i == 0 || cum[i] != 0) ? 1 : 0;
     for (uint32_t i = n; i-- > 1;)
@@ -290,7 +325,7 @@ static bool prune(win_merged *m, uint32_t **map_out)
             nd.parent = (int32_t)map[nd.parent];
         map[i] = w;
         m->nodes[w++] = nd;
-        total = win__sat_add(total, nd.self);
+        total = q_sat_add(total, nd.self);
     }
     m->n_nodes = w;
     m->total = total;
@@ -364,9 +399,8 @@ static bool collect_labeled(builder *b, const win__qmap *pairs)
         if (!pairs->used[i] || pairs->vals[i] == 0)
             continue;
         uint32_t node = (uint32_t)(pairs->keys[i] >> 32), lid = (uint32_t)pairs->keys[i];
-        size_t ns = win__qmap_find(&b->nodes, node);
         /* not emitted: the node's sum is 0, so are its pairs' */
-        if (ns == SIZE_MAX || b->nodes.aux[ns] == WIN__NONE)
+        if (node >= b->n_node_ids || b->node_out[node] == WIN__NONE)
             continue;
         size_t ss = win__qmap_get(&sets, lid, NULL);
         if (ss == SIZE_MAX) {
@@ -392,7 +426,7 @@ static bool collect_labeled(builder *b, const win__qmap *pairs)
             break;
         }
         m->labeled = arr;
-        m->labeled[m->n_labeled++] = (win_labeled){b->nodes.aux[ns], sets.aux[ss], pairs->vals[i]};
+        m->labeled[m->n_labeled++] = (win_labeled){b->node_out[node], sets.aux[ss], pairs->vals[i]};
     }
     win__qmap_free(&sets);
     return ok;
@@ -489,13 +523,25 @@ win_merged *win_merge(win_store *st, const win_query *q, char *err, size_t err_l
     pthread_rwlock_rdlock(&st->lock);
     /* Per-entry sums go into a flat array indexed by node id (ids are dense, bounded by
      * the node table): one add per entry instead of a hash probe. Only the nodes touched
-     * are then moved into the map that builds the result tree. calloc of a large array is
-     * lazily zeroed pages, so a query over a few series touches little of it. */
+     * (and their ancestors) are then emitted into the result tree. calloc of a large array
+     * is lazily zeroed pages, so a query over a few series touches little of it. */
     uint32_t n_ids = st->nodes.n;
+    b.n_node_ids = n_ids;
+    b.n_frame_ids = st->frames.n;
+    b.n_str_ids = st->strings.n;
     acc = calloc((size_t)n_ids + 1, sizeof *acc);
     seen = calloc((size_t)n_ids + 1, 1);
-    if (!acc || !seen)
+    b.node_out = malloc(((size_t)n_ids + 1) * sizeof *b.node_out);
+    b.frame_out = malloc(((size_t)b.n_frame_ids + 1) * sizeof *b.frame_out);
+    b.str_out = calloc((size_t)b.n_str_ids + 1, sizeof *b.str_out);
+    b.fn_of_str = malloc(((size_t)b.n_str_ids + 1) * sizeof *b.fn_of_str);
+    if (!acc || !seen || !b.node_out || !b.frame_out || !b.str_out || !b.fn_of_str) {
         ok = false;
+    } else {
+        memset(b.node_out, 0xff, ((size_t)n_ids + 1) * sizeof *b.node_out);
+        memset(b.frame_out, 0xff, ((size_t)b.n_frame_ids + 1) * sizeof *b.frame_out);
+        memset(b.fn_of_str, 0xff, ((size_t)b.n_str_ids + 1) * sizeof *b.fn_of_str);
+    }
     uint32_t ptype = win__find_str(st, q->profile_type);
     for (uint32_t si = 0; ok && ptype != WIN__NONE && si < st->n_series; si++) {
         const win__series *s = st->series[si];
@@ -516,13 +562,50 @@ win_merged *win_merge(win_store *st, const win_query *q, char *err, size_t err_l
         if (!match)
             continue;
         bool contributed = false;
-        for (uint32_t bi = 0; ok && bi < s->nb; bi++) {
+        /* buckets are sorted by slot: skip to the first that ends after start, stop at
+         * the first that begins at or after end (short ranges visit only their own) */
+        uint32_t first = 0, last = s->nb;
+        while (first < last) {
+            uint32_t mid = first + (last - first) / 2;
+            if (q_sat_add(s->b[mid].slot * res, res) <= start)
+                first = mid + 1;
+            else
+                last = mid;
+        }
+        for (uint32_t bi = first; ok && bi < s->nb; bi++) {
             const win__bucket *bk = &s->b[bi];
-            int64_t b_lo = bk->slot * res, b_hi = win__sat_add(b_lo, res);
-            if (b_hi <= start || b_lo >= end)
+            int64_t b_lo = bk->slot * res, b_hi = q_sat_add(b_lo, res);
+            if (b_lo >= end)
+                break;
+            if (b_hi <= start)
                 continue;
             bool any = false;
-            for (uint32_t j = 0; j < bk->n; j++) {
+            if (!n_pending && !q->keep_labels) {
+                /* the common case: no per-label matchers and no labels kept, so one
+                 * pass of array adds over the entries */
+                const win__entry *ents = bk->e;
+                uint32_t n = bk->n;
+                /* Each bucket is its own allocation of a few KB and the hardware prefetcher
+                 * stops at page ends, so a long range waited on every entry load: fetch
+                 * the next bucket's start now and this one's entries ahead of use
+                 * (prefetching past an array's end is harmless). */
+                if (bi + 1 < s->nb && s->b[bi + 1].n)
+                    __builtin_prefetch(s->b[bi + 1].e);
+                for (uint32_t j = 0; j < n; j++) {
+                    if ((j & 3) == 0)
+                        __builtin_prefetch(&ents[j + 32]);
+                    uint32_t nid = ents[j].node;
+                    if (nid >= n_ids || /* cannot happen: entries hold live node ids */
+                        (!seen[nid] && !touch(seen, nid, &touched, &n_touched, &touched_cap))) {
+                        ok = false;
+                        break;
+                    }
+                    acc[nid] = q_sat_add(acc[nid], ents[j].value);
+                }
+                m->n_entries += n;
+                any = n > 0;
+            }
+            for (uint32_t j = 0; (n_pending || q->keep_labels) && j < bk->n; j++) {
                 const win__entry *e = &bk->e[j];
                 m->n_entries++;
                 if (n_pending) {
@@ -550,19 +633,11 @@ win_merged *win_merge(win_store *st, const win_query *q, char *err, size_t err_l
                     ok = false;
                     break;
                 }
-                if (!seen[nid]) {
-                    seen[nid] = 1;
-                    if (nid != 0) {
-                        void *arr = touched;
-                        if (!grow(&arr, &touched_cap, n_touched + 1, sizeof(uint32_t))) {
-                            ok = false;
-                            break;
-                        }
-                        touched = arr;
-                        touched[n_touched++] = nid;
-                    }
+                if (!seen[nid] && !touch(seen, nid, &touched, &n_touched, &touched_cap)) {
+                    ok = false;
+                    break;
                 }
-                acc[nid] = win__sat_add(acc[nid], e->value);
+                acc[nid] = q_sat_add(acc[nid], e->value);
                 any = true;
                 if (q->keep_labels) {
                     size_t ps = win__qmap_get(&pairs, (uint64_t)e->node << 32 | e->labels, NULL);
@@ -570,7 +645,7 @@ win_merged *win_merge(win_store *st, const win_query *q, char *err, size_t err_l
                         ok = false;
                         break;
                     }
-                    pairs.vals[ps] = win__sat_add(pairs.vals[ps], e->value);
+                    pairs.vals[ps] = q_sat_add(pairs.vals[ps], e->value);
                 }
             }
             if (any) {
@@ -586,28 +661,23 @@ win_merged *win_merge(win_store *st, const win_query *q, char *err, size_t err_l
     }
     /* the root's own value (samples with an empty stack) */
     if (ok) {
-        size_t r = win__qmap_get(&b.nodes, 0, NULL);
-        if (r == SIZE_MAX) {
-            ok = false;
-        } else {
-            b.nodes.vals[r] = acc[0];
-            b.nodes.aux[r] = 0;
-            m->nodes[0].self = acc[0];
-        }
-    }
-    for (uint32_t i = 0; ok && i < n_touched; i++) {
-        size_t ns = win__qmap_get(&b.nodes, touched[i], NULL);
-        if (ns == SIZE_MAX)
+        b.node_out[0] = 0;
+        m->nodes[0].self = acc[0];
+        /* the result holds the touched nodes and their ancestors: size it once rather
+         * than copying a growing array (a hint; emit_path still grows it) */
+        uint32_t want = n_touched + n_touched / 4 + 64;
+        void *arr = m->nodes;
+        if (want > n_ids + 1)
+            want = n_ids + 1;
+        if (!grow(&arr, &b.nodes_cap, want, sizeof(win_node)))
             ok = false;
         else
-            b.nodes.vals[ns] = acc[touched[i]];
+            m->nodes = arr;
     }
     /* emit_path skips nodes already emitted as an ancestor of an earlier one */
-    for (uint32_t i = 0; ok && i < n_touched; i++) {
-        size_t ns = win__qmap_find(&b.nodes, touched[i]);
-        if (b.nodes.vals[ns] != 0 && b.nodes.aux[ns] == WIN__NONE)
-            ok = emit_path(&b, touched[i], &path, &path_cap);
-    }
+    for (uint32_t i = 0; ok && i < n_touched; i++)
+        if (acc[touched[i]] != 0 && b.node_out[touched[i]] == WIN__NONE)
+            ok = emit_path(&b, acc, touched[i], &path, &path_cap);
     if (ok && q->keep_labels)
         ok = collect_labeled(&b, &pairs);
     pthread_rwlock_unlock(&st->lock);
@@ -620,12 +690,11 @@ win_merged *win_merge(win_store *st, const win_query *q, char *err, size_t err_l
     pending = NULL;
     win__qmap_free(&cache);
     win__qmap_free(&pairs);
-    win__qmap_free(&b.nodes);
-    win__qmap_free(&b.frames);
-    win__qmap_free(&b.fns);
+    free(b.node_out);
+    free(b.frame_out);
+    free((void *)b.str_out);
+    free(b.fn_of_str);
     win__qmap_free(&b.fns_addr);
-    win__qmap_free(&b.strs);
-    free((void *)b.strtab);
     uint32_t *renum = NULL;
     if (!ok || !prune(m, q->keep_labels ? &renum : NULL) ||
         (q->keep_labels && !finish_labeled(m, renum))) {
@@ -651,6 +720,79 @@ oom:
 
 /* ---- top ---- */
 
+/* flat and cum per function in one pass per node (the per-sample walk up the parent chain
+ * costs nodes x depth, most of a table over many services): a function's cum is the sum
+ * of the subtree values of its outermost occurrences, found by a depth-first walk that
+ * counts each function's occurrences on the current path (`on_path`, zeroed, nf + 1).
+ * Needs parents before children (window/ builds merges so); returns 0 without touching
+ * flat/cum when they are not, 1 when done, -1 on allocation failure. */
+static int top_linear(const win_merged *m, int64_t *flat, int64_t *cum, uint32_t *on_path)
+{
+    uint32_t n = m->n_nodes;
+    const uint32_t *fn_of = m->priv->fn_of_frame;
+    if (n == 0)
+        return 0;
+    for (uint32_t i = 1; i < n; i++)
+        if (m->nodes[i].parent < 0 || (uint32_t)m->nodes[i].parent >= i ||
+            m->nodes[i].frame >= m->n_frames)
+            return 0;
+    int64_t *sub = malloc((size_t)n * sizeof *sub);
+    uint32_t *first = calloc((size_t)n + 1, sizeof *first);
+    uint32_t *kids = malloc((size_t)n * sizeof *kids);
+    uint32_t *stack = malloc((size_t)n * sizeof *stack);
+    uint32_t *next = malloc((size_t)n * sizeof *next);
+    int rc = -1;
+    if (!sub || !first || !kids || !stack || !next)
+        goto out;
+    for (uint32_t i = 0; i < n; i++)
+        sub[i] = m->nodes[i].self;
+    for (uint32_t i = n; i-- > 1;) {
+        uint32_t p = (uint32_t)m->nodes[i].parent;
+        sub[p] = q_sat_add(sub[p], sub[i]);
+        first[p + 1]++;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        first[i + 1] += first[i];
+    for (uint32_t i = 0; i < n; i++)
+        next[i] = first[i];
+    for (uint32_t i = 1; i < n; i++)
+        kids[next[m->nodes[i].parent]++] = i;
+    for (uint32_t i = 1; i < n; i++) {
+        int64_t self = m->nodes[i].self;
+        if (self != 0) {
+            uint32_t leaf = fn_of[m->nodes[i].frame];
+            flat[leaf] = q_sat_add(flat[leaf], self);
+        }
+    }
+    /* stack holds the current path; next[v] is v's next child to visit */
+    for (uint32_t i = 0; i < n; i++)
+        next[i] = first[i];
+    uint32_t depth = 0;
+    stack[depth++] = 0;
+    while (depth > 0) {
+        uint32_t v = stack[depth - 1];
+        if (next[v] < first[v + 1]) {
+            uint32_t c = kids[next[v]++];
+            uint32_t fn = fn_of[m->nodes[c].frame];
+            if (on_path[fn]++ == 0)
+                cum[fn] = q_sat_add(cum[fn], sub[c]);
+            stack[depth++] = c;
+        } else {
+            if (v != 0)
+                on_path[fn_of[m->nodes[v].frame]]--;
+            depth--;
+        }
+    }
+    rc = 1;
+out:
+    free(sub);
+    free(first);
+    free(kids);
+    free(stack);
+    free(next);
+    return rc;
+}
+
 static int row_cmp(const void *a, const void *b)
 {
     const win_top_row *x = a, *y = b;
@@ -659,6 +801,40 @@ static int row_cmp(const void *a, const void *b)
     if (x->cum != y->cum)
         return x->cum > y->cum ? -1 : 1;
     return strcmp(x->function, y->function);
+}
+
+/* Sorts by row_cmp. A bottom-up merge sort with the comparison inlined: qsort's calls
+ * through a pointer and its 32-byte element copies were half of a table over all
+ * services (one row per function, ~10^4 of them). row_cmp is a total order on distinct
+ * function keys, so the result is the one qsort gives. */
+static void sort_rows(win_top_row *v, uint32_t n)
+{
+    win_top_row *tmp = n > 1 ? malloc((size_t)n * sizeof *tmp) : NULL;
+    if (!tmp) {
+        if (n > 1)
+            qsort(v, n, sizeof *v, row_cmp);
+        return;
+    }
+    win_top_row *src = v, *dst = tmp;
+    for (uint64_t width = 1; width < n; width *= 2) {
+        for (uint64_t lo = 0; lo < n; lo += 2 * width) {
+            uint64_t mid = lo + width < n ? lo + width : n;
+            uint64_t hi = lo + 2 * width < n ? lo + 2 * width : n;
+            uint64_t i = lo, j = mid, k = lo;
+            while (i < mid && j < hi)
+                dst[k++] = row_cmp(&src[j], &src[i]) < 0 ? src[j++] : src[i++];
+            while (i < mid)
+                dst[k++] = src[i++];
+            while (j < hi)
+                dst[k++] = src[j++];
+        }
+        win_top_row *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != v)
+        memcpy(v, src, (size_t)n * sizeof *v);
+    free(tmp);
 }
 
 int64_t win_top(const win_merged *m, win_top_row **rows)
@@ -674,18 +850,21 @@ int64_t win_top(const win_merged *m, win_top_row **rows)
     uint32_t *stamp = calloc((size_t)nf + 1, sizeof *stamp);
     if (!flat || !cum || !stamp)
         goto fail;
-    for (uint32_t i = 1; i < m->n_nodes; i++) {
+    int lin = top_linear(m, flat, cum, stamp);
+    if (lin < 0)
+        goto fail;
+    for (uint32_t i = 1; lin == 0 && i < m->n_nodes; i++) {
         int64_t self = m->nodes[i].self;
         if (self == 0)
             continue;
         uint32_t leaf = pv->fn_of_frame[m->nodes[i].frame];
-        flat[leaf] = win__sat_add(flat[leaf], self);
+        flat[leaf] = q_sat_add(flat[leaf], self);
         /* recursion counts once: the stamp marks functions already seen on this walk */
         for (uint32_t j = i; j != 0; j = (uint32_t)m->nodes[j].parent) {
             uint32_t fn = pv->fn_of_frame[m->nodes[j].frame];
             if (stamp[fn] != i) {
                 stamp[fn] = i;
-                cum[fn] = win__sat_add(cum[fn], self);
+                cum[fn] = q_sat_add(cum[fn], self);
             }
         }
     }
@@ -700,7 +879,7 @@ int64_t win_top(const win_merged *m, win_top_row **rows)
     for (uint32_t f = 0; f < nf; f++)
         if (flat[f] != 0 || cum[f] != 0)
             out[n++] = (win_top_row){pv->fn_name[f], pv->fn_file[f], flat[f], cum[f]};
-    qsort(out, n, sizeof *out, row_cmp);
+    sort_rows(out, n);
     free(flat);
     free(cum);
     free(stamp);
