@@ -54,6 +54,7 @@ static inline int read_field(const uint8_t *buf, size_t end, size_t *pos, wire_f
     f->wt = (uint32_t)(tag & 7u);
     if (f->num == 0)
         return -1;
+    f->val_at = 0; /* only LEN fields set it; gcc -O3 cannot see callers check wt first */
     f->val_len = 0;
     f->varint = 0;
     switch (f->wt) {

@@ -439,26 +439,56 @@ static int attr_cmp(const void *a, const void *b)
     return strcmp(x->value ? x->value : "", y->value ? y->value : "");
 }
 
+/* Interns `p` through the request's pointer cache `c` when there is one: a request names
+ * the same few thousand strings (frames, attribute keys and values) by the same pointers
+ * over and over, and a pointer compare is far cheaper than hashing the text. */
+static uint32_t intern_str_via(win_store *st, win_intern_cache *c, const char *p)
+{
+    /* "" is id 0 for the store's life (seeded, kept by every sweep); unsymbolized frames
+     * have no function or file, and hashing "" each time was a third of the lookups */
+    if (!p || !*p)
+        return 0;
+    if (!c)
+        return intern_str(st, p);
+    uint32_t slot = (uint32_t)(((uintptr_t)p >> 3) * 0x9e3779b1u) >> (32u - WIN__STR_CACHE_BITS);
+    if (c->str_ptr[slot] == p)
+        return c->str_id[slot];
+    uint32_t id = intern_str(st, p);
+    if (id != WIN__NONE) {
+        c->str_ptr[slot] = p;
+        c->str_id[slot] = id;
+    }
+    return id;
+}
+
 /* Interns an attribute set: sorted by key, one value per key (the smallest, so the
- * result does not depend on the order the sender listed duplicates in). */
-static uint32_t intern_set(win_store *st, bool labels, const win_attr *attrs, uint32_t n,
-                           const uint8_t *trace_id, const uint8_t *span_id)
+ * result does not depend on the order the sender listed duplicates in). `cache` (may be
+ * NULL) is the request's string cache. */
+static uint32_t intern_set(win_store *st, win_intern_cache *cache, bool labels,
+                           const win_attr *attrs, uint32_t n, const uint8_t *trace_id,
+                           const uint8_t *span_id)
 {
     win_attr sorted[WIN__MAX_ATTRS];
     uint32_t kv[2 * WIN__MAX_ATTRS];
     if (n > WIN__MAX_ATTRS)
         return WIN__NONE;
-    if (n)
-        memcpy(sorted, attrs, (size_t)n * sizeof *attrs);
-    qsort(sorted, n, sizeof *sorted, attr_cmp);
+    /* insertion sort: sets are a handful of attributes, where qsort's setup dominates */
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t j = i;
+        while (j > 0 && attr_cmp(&sorted[j - 1], &attrs[i]) > 0) {
+            sorted[j] = sorted[j - 1];
+            j--;
+        }
+        sorted[j] = attrs[i];
+    }
     setkey k;
     memset(&k, 0, sizeof k);
     uint32_t m = 0;
     for (uint32_t i = 0; i < n; i++) {
         if (i && strcmp(sorted[i].key, sorted[i - 1].key) == 0)
             continue;
-        uint32_t kid = intern_str(st, sorted[i].key);
-        uint32_t vid = intern_str(st, sorted[i].value);
+        uint32_t kid = intern_str_via(st, cache, sorted[i].key);
+        uint32_t vid = intern_str_via(st, cache, sorted[i].value);
         if (kid == WIN__NONE || vid == WIN__NONE)
             return WIN__NONE;
         kv[2 * m] = kid;
@@ -506,9 +536,9 @@ static bool store_seed_tables(win_store *st)
         return false;
     ((win__node *)(void *)st->nodes.items)[0] = (win__node){WIN__NONE, WIN__NONE};
     st->nodes.live = 1;
-    if (intern_set(st, true, NULL, 0, NULL, NULL) != 0)
+    if (intern_set(st, NULL, true, NULL, 0, NULL, NULL) != 0)
         return false;
-    if (intern_set(st, false, NULL, 0, NULL, NULL) != 0)
+    if (intern_set(st, NULL, false, NULL, 0, NULL, NULL) != 0)
         return false;
     return true;
 }
@@ -773,7 +803,11 @@ static void bucket_compact(win_store *st, win__bucket *b)
     mem_free(st, b->idx, (size_t)b->idx_cap * 4);
     b->idx = NULL;
     b->idx_cap = 0;
-    if (b->cap > b->n && b->n > 0) {
+    if (b->n == 0) {
+        mem_free(st, b->e, (size_t)b->cap * sizeof(win__entry));
+        b->e = NULL;
+        b->cap = 0;
+    } else if (b->cap > b->n) {
         win__entry *q = mem_realloc(st, NULL, 0, (size_t)b->n * sizeof(win__entry));
         if (q) {
             memcpy(q, b->e, (size_t)b->n * sizeof(win__entry));
@@ -782,6 +816,25 @@ static void bucket_compact(win_store *st, win__bucket *b)
             b->cap = b->n;
         }
     }
+}
+
+/* A series' consecutive buckets hold similar numbers of entries: a new bucket starts with
+ * room for its predecessor's count plus 1/8, rather than climbing a ladder of doubling
+ * reallocs (entries and merge index) whose freed rungs fragmented the heap. Best effort:
+ * without memory the bucket just grows as it fills. */
+static void bucket_presize(win_store *st, win__bucket *b, uint32_t prev_n)
+{
+    if (prev_n < 64 || b->e)
+        return;
+    uint64_t want = (uint64_t)prev_n + prev_n / 8;
+    if (want > WIN__MAX_BUCKET_ENT)
+        want = WIN__MAX_BUCKET_ENT;
+    win__entry *e = mem_realloc(st, NULL, 0, (size_t)want * sizeof(win__entry));
+    if (!e)
+        return;
+    b->e = e;
+    b->cap = (uint32_t)want;
+    bucket_index_build(st, b, (uint32_t)want);
 }
 
 static win__bucket *series_bucket(win_store *st, win__series *s, int64_t slot)
@@ -809,6 +862,8 @@ static win__bucket *series_bucket(win_store *st, win__series *s, int64_t slot)
     s->b[lo].slot = slot;
     s->nb++;
     st->n_buckets++;
+    if (lo > 0)
+        bucket_presize(st, &s->b[lo], s->b[lo - 1].n);
     return &s->b[lo];
 }
 
@@ -1182,6 +1237,13 @@ static bool validate(const win_batch *b, char *err, size_t err_len)
             }
         }
     }
+    /* samples share a few attribute arrays (translate/ gives equal lists one array): an
+     * array that passed is not checked again (direct-mapped, by address and length) */
+    struct {
+        const win_attr *attrs;
+        uint32_t n;
+    } passed[16];
+    memset(passed, 0, sizeof passed);
     for (uint32_t i = 0; i < b->n_samples; i++) {
         const win_sample_in *s = &b->samples[i];
         if (s->stack >= b->n_stacks) {
@@ -1190,8 +1252,15 @@ static bool validate(const win_batch *b, char *err, size_t err_len)
                          s->stack, b->n_stacks);
             return false;
         }
-        if (s->n_attrs && !check_attrs(s->attrs, s->n_attrs, "samples", i, err, err_len))
+        if (!s->n_attrs)
+            continue;
+        uint32_t slot = (uint32_t)(((uintptr_t)s->attrs >> 4) & 15u);
+        if (passed[slot].attrs == s->attrs && passed[slot].n == s->n_attrs && s->attrs)
+            continue;
+        if (!check_attrs(s->attrs, s->n_attrs, "samples", i, err, err_len))
             return false;
+        passed[slot].attrs = s->attrs;
+        passed[slot].n = s->n_attrs;
     }
     if (b->cache) {
         b->cache->stacks_checked = b->n_stacks;
@@ -1262,24 +1331,14 @@ static bool cache_attach(win_store *st, const win_batch *b, ingest_tmp *t)
 
 static uint32_t intern_str_cached(win_store *st, ingest_tmp *t, const char *p)
 {
-    if (!t->cache || !p || !*p)
-        return intern_str(st, p);
-    uint32_t slot = (uint32_t)(((uintptr_t)p >> 3) * 0x9e3779b1u) >> 21; /* 11 bits */
-    if (t->cache->str_ptr[slot] == p)
-        return t->cache->str_id[slot];
-    uint32_t id = intern_str(st, p);
-    if (id != WIN__NONE) {
-        t->cache->str_ptr[slot] = p;
-        t->cache->str_id[slot] = id;
-    }
-    return id;
+    return intern_str_via(st, t->cache, p);
 }
 
 /* The label set of a sample, through the request cache when there is one. */
 static uint32_t intern_labels_cached(win_store *st, ingest_tmp *t, const win_sample_in *s)
 {
     if (!t->cache)
-        return intern_set(st, true, s->attrs, s->n_attrs, s->trace_id, s->span_id);
+        return intern_set(st, NULL, true, s->attrs, s->n_attrs, s->trace_id, s->span_id);
     uint64_t k = (uint64_t)(uintptr_t)s->attrs ^ ((uint64_t)(uintptr_t)s->trace_id * 31u) ^
                  ((uint64_t)(uintptr_t)s->span_id * 17u) ^ s->n_attrs;
     uint32_t slot = (uint32_t)(win__mix64(k) & (WIN__LABEL_CACHE_SLOTS - 1));
@@ -1288,7 +1347,7 @@ static uint32_t intern_labels_cached(win_store *st, ingest_tmp *t, const win_sam
         c->label[slot].n_attrs == s->n_attrs && c->label[slot].trace_id == s->trace_id &&
         c->label[slot].span_id == s->span_id)
         return c->label[slot].id;
-    uint32_t id = intern_set(st, true, s->attrs, s->n_attrs, s->trace_id, s->span_id);
+    uint32_t id = intern_set(st, c, true, s->attrs, s->n_attrs, s->trace_id, s->span_id);
     if (id != WIN__NONE) {
         c->label[slot].attrs = s->attrs;
         c->label[slot].trace_id = s->trace_id;
@@ -1329,6 +1388,11 @@ static uint64_t stack_hash_step(uint64_t h, uint32_t frame_id)
     return h ^ (h >> 32);
 }
 
+static uint64_t stack_hash_seed(uint32_t depth)
+{
+    return 0x9e3779b97f4a7c15ull ^ depth;
+}
+
 /* Does leaf node `leaf` spell exactly this stack (leaf first, ending at the root)? */
 static bool stack_matches(const win_store *st, uint32_t leaf, const win_stack_in *s,
                           const ingest_tmp *t)
@@ -1357,11 +1421,33 @@ static void stack_index_reserve(win_store *st)
     if (!slots)
         return;
     memset(slots, 0xff, (size_t)nc * 4);
-    /* re-hashing needs each stack's frame ids: cheaper to start empty and refill */
+    /* Re-hash from the tree (a leaf's parent chain spells its frame ids): starting empty
+     * instead made the next request re-intern every stack node by node. */
+    const win__node *nodes = (const win__node *)st->nodes.items;
+    uint32_t used = 0;
+    for (uint32_t i = 0; i < st->stack_slot_cap; i++) {
+        uint32_t leaf = st->stack_slots[i];
+        if (leaf == WIN__NONE)
+            continue;
+        uint32_t depth = 0, n = leaf;
+        for (; n != 0 && n != WIN__NONE; n = nodes[n].parent)
+            depth++;
+        if (n != 0)
+            continue; /* not a stack of the tree: drop it, the index is only a cache */
+        uint64_t hash = stack_hash_seed(depth);
+        for (n = leaf; n != 0; n = nodes[n].parent)
+            hash = stack_hash_step(hash, nodes[n].frame);
+        for (uint32_t j = (uint32_t)hash & (nc - 1);; j = (j + 1) & (nc - 1))
+            if (slots[j] == WIN__NONE) {
+                slots[j] = leaf;
+                break;
+            }
+        used++;
+    }
     mem_free(st, st->stack_slots, (size_t)st->stack_slot_cap * 4);
     st->stack_slots = slots;
     st->stack_slot_cap = nc;
-    st->stack_slot_used = 0;
+    st->stack_slot_used = used;
 }
 
 static uint32_t intern_stack(win_store *st, const win_batch *b, ingest_tmp *t, uint32_t si)
@@ -1370,7 +1456,7 @@ static uint32_t intern_stack(win_store *st, const win_batch *b, ingest_tmp *t, u
         return t->stack_nodes[si];
     const win_stack_in *s = &b->stacks[si];
     /* frames first: the whole-stack index is keyed by frame ids */
-    uint64_t hash = 0x9e3779b97f4a7c15ull ^ s->depth;
+    uint64_t hash = stack_hash_seed(s->depth);
     for (uint32_t j = 0; j < s->depth; j++) {
         uint32_t f = intern_frame(st, b, t, s->frames[j]);
         if (f == WIN__NONE)
@@ -1440,7 +1526,7 @@ static bool intern_batch(win_store *st, const win_batch *b, ingest_tmp *t, int64
         memset(t->stack_nodes, 0xff, (size_t)b->n_stacks * 4);
     }
     *ptype = intern_str(st, b->profile_type);
-    *rattr = intern_set(st, false, b->resource, b->n_resource, NULL, NULL);
+    *rattr = intern_set(st, t->cache, false, b->resource, b->n_resource, NULL, NULL);
     if (*ptype == WIN__NONE || *rattr == WIN__NONE)
         return false;
     uint32_t prev = WIN__NONE;

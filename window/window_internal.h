@@ -172,8 +172,11 @@ uint64_t win__recount(struct win_store *st);
 /* Runs a full mark-and-sweep now (write lock held). */
 void win__sweep(struct win_store *st);
 
-#define WIN__STR_CACHE_SLOTS   2048u /* power of two */
-#define WIN__LABEL_CACHE_SLOTS 256u  /* power of two */
+#define WIN__STR_CACHE_BITS  11u
+#define WIN__STR_CACHE_SLOTS (1u << WIN__STR_CACHE_BITS)
+/* 1,024: translate/ gives equal attribute lists one array for the whole request, so the
+ * arrays of many profiles (hundreds of thousands of samples) meet in this cache */
+#define WIN__LABEL_CACHE_SLOTS 1024u /* power of two */
 
 struct win_intern_cache {
     const win_store *store; /* the store and sweep generation the ids below belong to */

@@ -535,6 +535,79 @@ static void test_attribute_indices(void **state)
     assert_int_equal(R.n, 0);
 }
 
+/* Records, per observation, the attribute array's address and text. */
+typedef struct ptr_rec {
+    const win_attr *attrs[8];
+    char text[8][128];
+    size_t n;
+} ptr_rec;
+
+static int ptr_sink(void *ctx, const win_batch *b, win_add_result *added, char *err, size_t err_len)
+{
+    (void)err;
+    (void)err_len;
+    ptr_rec *r = ctx;
+    for (uint32_t i = 0; i < b->n_samples && r->n < 8; i++, r->n++) {
+        const win_sample_in *o = &b->samples[i];
+        r->attrs[r->n] = o->attrs;
+        r->text[r->n][0] = '\0';
+        for (uint32_t k = 0; k < o->n_attrs; k++) {
+            size_t used = strlen(r->text[r->n]);
+            snprintf(r->text[r->n] + used, sizeof r->text[0] - used, "%s%s=%s", k ? "," : "",
+                     o->attrs[k].key, o->attrs[k].value);
+        }
+    }
+    added->samples_stored = b->n_samples;
+    return 0;
+}
+
+/* Equal attribute lists share one array across the request (the store's label cache is
+ * keyed by its address), but only with the same profile attributes appended. */
+static void test_equal_attribute_lists_shared(void **state)
+{
+    (void)state;
+    tr_request *req = base_request();
+    Prof *p1 = profile_at(req, 0, 1);
+    Sample *s = p1->samples[0]; /* equal to p0 samples[0]'s list, another array */
+    s->n_attribute_indices = 1;
+    s->attribute_indices = i32s(1, 1);
+    Prof *p2 = new_profile(1, 2); /* the same list, with a profile attribute */
+    p2->n_attribute_indices = 1;
+    p2->attribute_indices = i32s(1, 2);
+    s = NEW_SAMPLE();
+    s->stack_index = 1;
+    s->n_timestamps_unix_nano = 1;
+    s->timestamps_unix_nano = u64s(1, T0 + 4);
+    s->n_attribute_indices = 1;
+    s->attribute_indices = i32s(1, 1);
+    add_sample(p2, s);
+    s = NEW_SAMPLE(); /* another list in p2 */
+    s->stack_index = 1;
+    s->n_timestamps_unix_nano = 1;
+    s->timestamps_unix_nano = u64s(1, T0 + 5);
+    s->n_attribute_indices = 2;
+    s->attribute_indices = i32s(2, 1, 1);
+    add_sample(p2, s);
+    add_profile(req->resource_profiles[0], p2);
+
+    ptr_rec pr;
+    memset(&pr, 0, sizeof pr);
+    assert_int_equal(tr__ingest_with_sink(req, NULL, 0, (int64_t)T0, &A, ptr_sink, &pr, &RES),
+                     BASE_OK);
+    assert_int_equal(RES.profiles_accepted, 3);
+    /* p0: samples[0] at T0 (thread.name), samples[1] twice (none); p1: one; p2: two */
+    assert_int_equal(pr.n, 6);
+    assert_string_equal(pr.text[0], "thread.name=t1");
+    assert_null(pr.attrs[1]);
+    assert_string_equal(pr.text[3], "thread.name=t1");
+    assert_ptr_equal(pr.attrs[3], pr.attrs[0]);
+    assert_string_equal(pr.text[4], "thread.name=t1,process.executable.build_id.gnu=abc123");
+    assert_ptr_not_equal(pr.attrs[4], pr.attrs[0]);
+    assert_string_equal(pr.text[5], "thread.name=t1,thread.name=t1,"
+                                    "process.executable.build_id.gnu=abc123");
+    assert_ptr_not_equal(pr.attrs[5], pr.attrs[4]);
+}
+
 static void test_link_rules(void **state)
 {
     (void)state;
@@ -909,6 +982,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_frames_shared_across_batches, setup, teardown),
         cmocka_unit_test_setup_teardown(test_frames_grow_with_inlining, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nomem_is_reported, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_equal_attribute_lists_shared, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
