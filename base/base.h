@@ -16,6 +16,7 @@
 #define OTELPROFD_BASE_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -144,6 +145,20 @@ void base_reaper_head_done(base_reaper *r, base_reaper_conn *c); /* NULLs are no
 void base_reaper_request_done(base_reaper *r, base_reaper_conn *c); /* NULLs are no-ops */
 void base_reaper_remove(base_reaper *r, base_reaper_conn *c);       /* NULLs are no-ops */
 uint64_t base_reaper_count(base_reaper *r); /* connections shut down so far */
+
+/* The idle timeout (seconds) an HTTP listener should use: `default_s`, unless the test-only
+ * environment variable OTELPROFD_TEST_CONN_TIMEOUT (1..3600) says otherwise, so the
+ * integration tests can watch silent connections being dropped without waiting. Not a user
+ * option and not documented as one. */
+unsigned base_conn_timeout_s(unsigned default_s);
+
+/* ---- TLS ------------------------------------------------------------------------ */
+
+/* libmicrohttpd only asks for a client certificate (GNUTLS_CERT_REQUEST) and verifies
+ * nothing, so a client without one, or with one from another CA, completes the handshake.
+ * Checks the peer of a GnuTLS session (a gnutls_session_t; NULL = no TLS) against the trust
+ * list the server loaded; false with the reason in `why` when it must be refused. */
+bool base_tls_verify_peer(void *gnutls_session, char *why, size_t why_len);
 
 /* ---- time and sizes ------------------------------------------------------------ */
 

@@ -157,3 +157,11 @@ uint64_t base_reaper_count(base_reaper *r)
 {
     return r ? atomic_load(&r->reaped) : 0;
 }
+
+unsigned base_conn_timeout_s(unsigned default_s)
+{
+    const char *v = getenv("OTELPROFD_TEST_CONN_TIMEOUT");
+    char *end = NULL;
+    unsigned long s = v ? strtoul(v, &end, 10) : 0;
+    return v && end != v && !*end && s >= 1 && s <= 3600 ? (unsigned)s : default_s;
+}

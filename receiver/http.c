@@ -10,7 +10,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -39,16 +38,6 @@
 #define HEAD_DEADLINE_S 10u
 #define HEAD_PRESSURE   (CONNECTION_LIMIT / 4u * 3u)
 
-/* OTELPROFD_TEST_CONN_TIMEOUT (seconds, 1..3600) replaces CONNECTION_TIMEOUT so the
- * integration tests can watch silent connections being dropped without waiting; it is
- * not a user option and is not documented as one. */
-static unsigned conn_timeout(void)
-{
-    const char *v = getenv("OTELPROFD_TEST_CONN_TIMEOUT");
-    char *end = NULL;
-    unsigned long s = v ? strtoul(v, &end, 10) : 0;
-    return v && end != v && !*end && s >= 1 && s <= 3600 ? (unsigned)s : CONNECTION_TIMEOUT;
-}
 /* 503s (budget spent, out of memory) are retryable: the OTLP spec has the exporter honour
  * Retry-After, which keeps a throttled sender from retrying at once */
 #define RETRY_AFTER_SECONDS "1"
@@ -122,40 +111,12 @@ static enum MHD_Result respond_error(otlp_receiver *rcv, struct MHD_Connection *
 
 /* ---- mTLS ------------------------------------------------------------------------- */
 
-/* libmicrohttpd only asks for a client certificate (GNUTLS_CERT_REQUEST) and verifies
- * nothing, so a client without one, or with one from another CA, completes the handshake:
- * the check happens here, against the trust list MHD_OPTION_HTTPS_MEM_TRUST loaded. */
+/* The check MHD_OPTION_HTTPS_MEM_TRUST alone does not make (base_tls_verify_peer). */
 static bool client_cert_ok(struct MHD_Connection *conn, char *why, size_t why_len)
 {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
-    if (!ci || !ci->tls_session) {
-        snprintf(why, why_len, "no TLS session");
-        return false;
-    }
-    gnutls_session_t session = (gnutls_session_t)ci->tls_session;
-    unsigned status = 0;
-    int rc = gnutls_certificate_verify_peers2(session, &status);
-    if (rc == GNUTLS_E_NO_CERTIFICATE_FOUND) {
-        snprintf(why, why_len, "the client sent no certificate");
-        return false;
-    }
-    if (rc < 0) {
-        snprintf(why, why_len, "cannot verify the client certificate: %s", gnutls_strerror(rc));
-        return false;
-    }
-    if (status != 0) {
-        gnutls_datum_t text = {NULL, 0};
-        if (gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &text, 0) == 0 &&
-            text.data) {
-            snprintf(why, why_len, "client certificate refused: %s", (const char *)text.data);
-            gnutls_free(text.data);
-        } else {
-            snprintf(why, why_len, "client certificate refused (status 0x%x)", status);
-        }
-        return false;
-    }
-    return true;
+    return base_tls_verify_peer(ci ? ci->tls_session : NULL, why, why_len);
 }
 
 /* ---- the request ------------------------------------------------------------------ */
@@ -485,14 +446,16 @@ base_err otlp__http_start(otlp_receiver *rcv, char *err, size_t err_len)
         }
         tls_opts[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     }
-    unsigned head_s = conn_timeout() < HEAD_DEADLINE_S ? conn_timeout() : HEAD_DEADLINE_S;
+    unsigned head_s = base_conn_timeout_s(CONNECTION_TIMEOUT) < HEAD_DEADLINE_S
+                          ? base_conn_timeout_s(CONNECTION_TIMEOUT)
+                          : HEAD_DEADLINE_S;
     h->reaper = base_reaper_start((int64_t)head_s * 1000000000, HEAD_PRESSURE);
     h->daemon = MHD_start_daemon(
         flags, 0, on_accept, rcv, on_request, rcv, MHD_OPTION_LISTEN_SOCKET, fd,
-        MHD_OPTION_THREAD_POOL_SIZE, POOL_THREADS, MHD_OPTION_CONNECTION_TIMEOUT, conn_timeout(),
-        MHD_OPTION_CONNECTION_LIMIT, MHD_CONNECTION_CAP, MHD_OPTION_NOTIFY_CONNECTION,
-        on_connection, rcv, MHD_OPTION_NOTIFY_COMPLETED, on_completed, rcv, MHD_OPTION_ARRAY,
-        tls_opts, MHD_OPTION_END);
+        MHD_OPTION_THREAD_POOL_SIZE, POOL_THREADS, MHD_OPTION_CONNECTION_TIMEOUT,
+        base_conn_timeout_s(CONNECTION_TIMEOUT), MHD_OPTION_CONNECTION_LIMIT, MHD_CONNECTION_CAP,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, rcv, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+        rcv, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
     if (!h->daemon) {
         close(fd);
         h->port = 0;
