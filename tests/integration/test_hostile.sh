@@ -316,11 +316,17 @@ for spec in "$HP 1100 OTLP/HTTP head" "$HP 900 OTLP/HTTP body" "$MP 300 MCP head
     wait "$slow" || true # 8 s: past the 3 s deadline and the reaper's 1 s tick
     s="$(cat "$WORK/slow.json")"
     echo "figure: $n dripping on $what: $s"
-    closed="$(jget "$s" closed_by_server)"
-    if [[ "$closed" =~ ^[0-9]+$ && "$closed" -ge $((n * 3 / 4)) ]]; then
-        pass "$n dripping connections on $what: the server closed $closed of them (head deadline / limit)"
+    closed="$(jget "$s" closed_by_server)" refused="$(jget "$s" refused)"
+    # The contract: past the deadline, connections are shut down while 3/4 of the limit are
+    # open, so at least n - pressure of them must go (refused at accept or closed later). How
+    # many more go in the same reaper tick depends on timing (822..1100 of 1100 seen), so a
+    # fixed share of n made this check flaky.
+    pressure=768
+    [[ "$port" == "$MP" ]] && pressure=192
+    if [[ "$closed" =~ ^[0-9]+$ && "$refused" =~ ^[0-9]+$ && $((closed + refused)) -ge $((n - pressure)) ]]; then
+        pass "$n dripping connections on $what: the server closed $closed and refused $refused (>= $((n - pressure)))"
     else
-        fail "$n dripping connections on $what: only '$closed' closed by the server"
+        fail "$n dripping connections on $what: only '$closed' closed and '$refused' refused by the server (< $((n - pressure)))"
     fi
 done
 out="$(node "$LIB/send_grpc.mjs" "$GRPC_ADDR" "$WORK/req/good.pb")"
