@@ -20,62 +20,15 @@
 #include "base/base.h"
 #include "receiver/receiver_internal.h"
 #include "translate/translate.h"
+#include "util.h"
 #include "window/window.h"
 
-#define REPS            15
-#define MIN_REP_NS      200000000LL
-#define T0_NS           1700000000000000000LL
-#define NOW_NS          (T0_NS + 30LL * 60 * 1000000000LL) /* the test data is at T0..T0+1h */
-#define BENCH_MAX_INPUT (256u << 20)
-#define ARENA_BLOCK     (1u << 20)
-#define ARENA_CAP       (1024u << 20)
-
-static uint8_t *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        return NULL;
-    }
-    uint8_t *buf = NULL;
-    size_t cap = 0, n = 0;
-    for (;;) {
-        if (n == cap) {
-            if (cap >= BENCH_MAX_INPUT) {
-                free(buf);
-                fclose(f);
-                return NULL;
-            }
-            cap = cap ? cap * 2 : 1u << 16;
-            uint8_t *grown = realloc(buf, cap);
-            if (!grown) {
-                free(buf);
-                fclose(f);
-                return NULL;
-            }
-            buf = grown;
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        if (got == 0) {
-            break;
-        }
-        n += got;
-    }
-    fclose(f);
-    *len = n;
-    return buf;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
-}
+#define REPS        15
+#define MIN_REP_NS  200000000LL
+#define T0_NS       1700000000000000000LL
+#define NOW_NS      (T0_NS + 30LL * 60 * 1000000000LL) /* the test data is at T0..T0+1h */
+#define ARENA_BLOCK (1u << 20)
+#define ARENA_CAP   (1024u << 20)
 
 typedef struct bench_input {
     const uint8_t *buf;
@@ -164,7 +117,7 @@ static int measure(int kind, const bench_input *in, double *sec_per_iter, uint64
         win_store_free(store);
     }
     base_arena_free(&arena);
-    *sec_per_iter = median(per, REPS);
+    *sec_per_iter = bench_median(per, REPS);
     return 0;
 }
 
@@ -267,7 +220,7 @@ int main(int argc, char **argv)
         path = def;
     }
     bench_input in;
-    uint8_t *buf = read_file(path, &in.len);
+    uint8_t *buf = bench_read_file(path, &in.len);
     if (!buf) {
         fprintf(stderr, "bench_ingest: cannot read %s\n", path);
         return 1;

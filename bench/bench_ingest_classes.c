@@ -32,6 +32,7 @@
 #include "gen_ingest.h"
 #include "receiver/receiver_internal.h"
 #include "translate/translate.h"
+#include "util.h"
 #include "window/window.h"
 
 #define MAX_REPS        101
@@ -39,46 +40,11 @@
 #define T0_NS           1700000000000000000LL
 #define NOW_NS          (T0_NS + 30LL * 60 * 1000000000LL)
 #define BASE_NS         ((uint64_t)(NOW_NS - 60LL * 1000000000LL))
-#define BENCH_MAX_INPUT ((size_t)256 << 20)
+#define BENCH_MAX_INPUT BENCH_MAX_FILE
 #define MAX_MESSAGE     ((size_t)64 << 20) /* the receiver's default --max-message-size */
 #define ARENA_BLOCK     (1u << 20)
 #define ARENA_CAP       ((size_t)2 << 30)
 #define SEED            20261122u
-
-static uint8_t *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        return NULL;
-    }
-    uint8_t *buf = NULL;
-    size_t cap = 0, n = 0;
-    for (;;) {
-        if (n == cap) {
-            if (cap >= BENCH_MAX_INPUT) {
-                free(buf);
-                fclose(f);
-                return NULL;
-            }
-            cap = cap ? cap * 2 : 1u << 16;
-            uint8_t *grown = realloc(buf, cap);
-            if (!grown) {
-                free(buf);
-                fclose(f);
-                return NULL;
-            }
-            buf = grown;
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        if (got == 0) {
-            break;
-        }
-        n += got;
-    }
-    fclose(f);
-    *len = n;
-    return buf;
-}
 
 static int write_file(const char *path, const uint8_t *head, size_t head_len, const uint8_t *buf,
                       size_t len)
@@ -124,18 +90,6 @@ static uint8_t *gzip_buf(const uint8_t *in, size_t len, size_t *out_len)
     *out_len = (size_t)zs.total_out;
     deflateEnd(&zs);
     return out;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
 }
 
 typedef struct input {
@@ -260,8 +214,8 @@ static int measure(int kind, const input *in, int reps, int64_t min_rep_ns, figu
     }
     base_arena_free(&arena);
     if (rc == 0) {
-        out->sec = median(per, reps);
-        out->cold_sec = kind == E2E ? median(cold, reps) : 0;
+        out->sec = bench_median(per, reps);
+        out->cold_sec = kind == E2E ? bench_median(cold, reps) : 0;
     }
     return rc;
 }
@@ -460,7 +414,7 @@ int main(int argc, char **argv)
         tmpl_path = def;
     }
     size_t tmpl_len = 0;
-    uint8_t *tmpl = read_file(tmpl_path, &tmpl_len);
+    uint8_t *tmpl = bench_read_file(tmpl_path, &tmpl_len);
     if (!tmpl) {
         fprintf(stderr, "bench_ingest_classes: cannot read %s\n", tmpl_path);
         return 1;

@@ -39,30 +39,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/base.h"
 #include "translate/translate.h"
+#include "util.h"
 #include "window/window.h"
 #include "window/window_internal.h"
 
-#define T0_NS           1700000000000000000LL
-#define SEC             1000000000LL
-#define INTERVAL_S      10
-#define RATE_HZ         100
-#define PERIOD_NS       (SEC / RATE_HZ)
-#define MAX_SERVICES    100
-#define BENCH_MAX_INPUT (64u << 20)
-#define MAX_DEPTH       160
-#define N_FUNCS         3000
-#define INITIAL_POP     600
-#define N_HANDLERS      48
-#define REAL_SET        (1u << 16)
-#define NEW_PER_MIL     12 /* new stacks per 1,000 draws */
-#define ARENA_BLOCK     (1u << 20)
-#define ARENA_CAP       (256u << 20)
+#define T0_NS        1700000000000000000LL
+#define SEC          1000000000LL
+#define INTERVAL_S   10
+#define RATE_HZ      100
+#define PERIOD_NS    (SEC / RATE_HZ)
+#define MAX_SERVICES 100
+#define MAX_DEPTH    160
+#define N_FUNCS      3000
+#define INITIAL_POP  600
+#define N_HANDLERS   48
+#define REAL_SET     (1u << 16)
+#define NEW_PER_MIL  12 /* new stacks per 1,000 draws */
+#define ARENA_BLOCK  (1u << 20)
+#define ARENA_CAP    (256u << 20)
 
 typedef Opentelemetry__Proto__Profiles__V1development__ProfilesDictionary pb_dict;
 typedef Opentelemetry__Proto__Profiles__V1development__ResourceProfiles pb_rp;
@@ -256,27 +255,6 @@ typedef struct world {
 
 /* ---- real stacks from the testdata ------------------------------------------------ */
 
-static uint8_t *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || st.st_size <= 0 || (uint64_t)st.st_size > BENCH_MAX_INPUT) {
-        fclose(f);
-        return NULL;
-    }
-    size_t n = (size_t)st.st_size;
-    uint8_t *buf = malloc(n);
-    if (buf && fread(buf, 1, n, f) != n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    *len = n;
-    return buf;
-}
-
 /* The heap profiles repeat one stack set per sample type: keep each stack once. */
 static bool real_first_seen(world *w, const uint32_t *f, uint32_t d)
 {
@@ -311,7 +289,7 @@ static void collect_type(const char *type, void *ctx)
 static void load_real(world *w, const char *path)
 {
     size_t len = 0;
-    uint8_t *buf = read_file(path, &len);
+    uint8_t *buf = bench_read_file(path, &len);
     if (!buf)
         die("cannot read a testdata profile");
     win_config cfg;

@@ -46,46 +46,24 @@
 #include "query/query.h"
 #include "tools/tools.h"
 #include "translate/translate.h"
+#include "util.h"
 #include "window/window.h"
 
 extern char **environ;
 
-#define T0_NS           1700000000000000000LL
-#define SEC             1000000000LL
-#define HOUR_S          3600
-#define RATE_HZ         100
-#define PERIOD_NS       (SEC / RATE_HZ)
-#define MAX_SERVICES    1000
-#define BENCH_MAX_INPUT (256u << 20)
-#define MAX_DEPTH       512
-#define ARENA_BLOCK     (1u << 20)
-#define ARENA_CAP       (1024u << 20)
-#define DEFAULT_REPS    15
-#define MIN_REPS        11
+#define T0_NS        1700000000000000000LL
+#define SEC          1000000000LL
+#define HOUR_S       3600
+#define RATE_HZ      100
+#define PERIOD_NS    (SEC / RATE_HZ)
+#define MAX_SERVICES 1000
+#define MAX_DEPTH    512
+#define ARENA_BLOCK  (1u << 20)
+#define ARENA_CAP    (1024u << 20)
+#define DEFAULT_REPS 15
+#define MIN_REPS     11
 
 /* ---- small helpers ------------------------------------------------------------- */
-
-static uint8_t *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        return NULL;
-    }
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || st.st_size <= 0 || (uint64_t)st.st_size > BENCH_MAX_INPUT) {
-        fclose(f);
-        return NULL;
-    }
-    size_t n = (size_t)st.st_size;
-    uint8_t *buf = malloc(n);
-    if (buf && fread(buf, 1, n, f) != n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    *len = n;
-    return buf;
-}
 
 static void die(const char *what)
 {
@@ -143,7 +121,7 @@ typedef struct tmpl {
 static void load_template(const char *cpu_pb, tmpl *tp)
 {
     size_t len = 0;
-    uint8_t *buf = read_file(cpu_pb, &len);
+    uint8_t *buf = bench_read_file(cpu_pb, &len);
     if (!buf) {
         die("cannot read the cpu.pb template");
     }
