@@ -26,7 +26,11 @@ run() { # run TARGET CORPUS [extra libFuzzer args]
         -artifact_prefix=fuzz/crashes/$t- -print_final_stats=1 "$@" >"$log" 2>&1 || rc=$?
     local execs
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
-    if [[ $rc != 0 ]]; then
+    if [[ $rc == 0 && ! ${execs:-0} -gt 0 ]]; then
+        # a target that executed nothing tested nothing: count it as a failure
+        echo "$t: FAILED (no executions recorded)"
+        failed=1
+    elif [[ $rc != 0 ]]; then
         echo "$t: FAILED (exit $rc, ${execs:-?} executions)"
         grep -E "ERROR|SUMMARY|Test unit written" "$log" | head -5
         failed=1

@@ -14,11 +14,42 @@ scripts/install-deps.sh --test
 testdata=$(scripts/testdata.sh)
 jobs=$(nproc 2>/dev/null || echo 2)
 
+# Every stage turns testing on explicitly (a build folder that scripts/run.sh configured
+# has BUILD_TESTING=OFF cached, and the cached value would otherwise win) and makes ctest
+# fail when it finds no test: a stage that runs nothing must never count as passed.
 run_suite() {
     local dir=$1; shift
-    cmake -S . -B "$dir" -DOTELPROFD_WERROR=ON -DOTELPROFD_TESTDATA="$testdata" "$@" >/dev/null
-    cmake --build "$dir" -j"$jobs"
-    (cd "$dir" && ctest --output-on-failure -j1 "${ctest_args[@]}")
+    # run_suite is called as `run_suite ... || status=1`, where bash ignores `set -e`
+    # inside it: each step checks its own exit, or a failed build would test old binaries.
+    if ! cmake -S . -B "$dir" -DBUILD_TESTING=ON -DOTELPROFD_WERROR=ON \
+        -DOTELPROFD_TESTDATA="$testdata" "$@" >/dev/null ||
+        ! cmake --build "$dir" -j"$jobs"; then
+        stage_lines+=("$dir: build FAILED")
+        return 1
+    fi
+    ctest_counted "$dir" --output-on-failure -j1 "${ctest_args[@]}"
+}
+
+# ctest_counted DIR ARGS...: runs ctest in DIR (failing when it finds no test) and adds
+# its counts to the totals printed at the end; the stage's name is the folder.
+passed_total=0 failed_total=0 stage_lines=()
+ctest_counted() {
+    local dir=$1; shift
+    local log rc
+    log=$(mktemp)
+    (cd "$dir" && ctest --no-tests=error "$@") 2>&1 | tee "$log"
+    rc=${PIPESTATUS[0]}
+    local line ran=0 failed=0
+    line=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -1 || true)
+    if [[ -n $line ]]; then
+        failed=$(sed -E 's/.* ([0-9]+) tests? failed.*/\1/' <<<"$line")
+        ran=$(sed -E 's/.*out of ([0-9]+).*/\1/' <<<"$line")
+    fi
+    rm -f "$log"
+    if ((ran == 0 || failed > 0)); then rc=1; fi # no test ran: never a pass
+    passed_total=$((passed_total + ran - failed)) failed_total=$((failed_total + failed))
+    stage_lines+=("$dir: $((ran - failed)) of $ran passed")
+    return $rc
 }
 
 ctest_args=("$@")
@@ -34,21 +65,25 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 # translate/, window/ and tools/, and the receiver's shared byte budget.
 echo "== build/tsan: ThreadSanitizer, concurrent ingest + query =="
 tsan_tests=(test_tools_concurrency test_window_concurrency test_receiver_budget)
-if cmake -S . -B build/tsan -DOTELPROFD_WERROR=ON -DOTELPROFD_TESTDATA="$testdata" \
+if cmake -S . -B build/tsan -DBUILD_TESTING=ON -DOTELPROFD_WERROR=ON -DOTELPROFD_TESTDATA="$testdata" \
     -DCMAKE_BUILD_TYPE=Debug -DOTELPROFD_TSAN=ON >/dev/null &&
     cmake --build build/tsan -j"$jobs" --target "${tsan_tests[@]}"; then
-    (cd build/tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-        ctest --output-on-failure -j1 -R "^unit\.($(IFS='|'; echo "${tsan_tests[*]}"))\$") || status=1
+    TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest_counted build/tsan \
+        --output-on-failure -j1 -R "^unit\.($(IFS='|'; echo "${tsan_tests[*]}"))\$" || status=1
 else
+    stage_lines+=("build/tsan: build FAILED")
     status=1
 fi
 if ((${#ctest_args[@]} == 0)); then
     echo "== fuzz: 30 s per target =="
     fuzz/run.sh 30 || status=1
 fi
+printf '%s\n' "${stage_lines[@]}"
 if [[ $status != 0 ]]; then
     echo "test.sh: FAILED (see above)" >&2
 else
     echo "test.sh: all suites passed"
 fi
+# The closing line CI reads: ctest's tests of every stage, added up.
+echo "tests: $passed_total passed, $failed_total failed"
 exit $status
