@@ -17,7 +17,7 @@
  *   (mcp_client -> mcp_http in this process: JSON-RPC, HTTP, structuredContent); (c) the
  *   `otelprofd query` command as a process against that listener, table over the hour;
  *   the peer: the same data exported for the same range as one gzipped pprof per service
- *   (q_export_pprof), then `pprof REPORT FILE` for one service and `pprof REPORT F1 ... FN`
+ *   (query_export_pprof), then `pprof REPORT FILE` for one service and `pprof REPORT F1 ... FN`
  *   for all, as processes (the pprof binary of `go env GOTOOLDIR`; `go tool pprof -top`
  *   with the go launcher too, over the hour). REPORT is the nearest pprof report: -top,
  *   -traces (flame graph), -peek '^fn$' (sandwich), -top -diff_base (diff);
@@ -416,7 +416,7 @@ static void export_range(win_store *st, const char *selector, int64_t start_ns, 
     uint8_t *out = NULL;
     size_t len = 0;
     int rc = -1;
-    if (m && q_export_pprof(m, &out, &len, err, sizeof err) == 0) {
+    if (m && query_export_pprof(m, &out, &len, err, sizeof err) == 0) {
         FILE *f = fopen(path, "wb");
         if (f && fwrite(out, 1, len, f) == len)
             rc = 0;

@@ -14,10 +14,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     text[size] = '\0';
     char err[256];
     int64_t out = 0;
-    (void)q_parse_time(text, 1700000000000000000, &out, err, sizeof err);
-    (void)q_parse_time(text, INT64_MAX, &out, err, sizeof err);
-    (void)q_parse_time(text, 0, &out, err, sizeof err);
-    (void)q_parse_step(text, &out, err, sizeof err);
+    (void)query_parse_time(text, 1700000000000000000, &out, err, sizeof err);
+    (void)query_parse_time(text, INT64_MAX, &out, err, sizeof err);
+    (void)query_parse_time(text, 0, &out, err, sizeof err);
+    (void)query_parse_step(text, &out, err, sizeof err);
     free(text);
     return 0;
 }

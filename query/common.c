@@ -7,15 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct q_priv *query__priv_new(void)
+struct query_priv *query__priv_new(void)
 {
-    struct q_priv *p = calloc(1, sizeof *p);
+    struct query_priv *p = calloc(1, sizeof *p);
     if (p)
         base_arena_init(&p->arena, 4096, 0);
     return p;
 }
 
-void query__priv_free(struct q_priv *p)
+void query__priv_free(struct query_priv *p)
 {
     if (!p)
         return;
@@ -395,7 +395,7 @@ static int kid_cmp(const void *a, const void *b)
 }
 
 typedef struct emitter {
-    q_flame_row *rows;
+    query_flame_row *rows;
     uint32_t *node_of_row; /* tree node behind each row (QUERY__NONE for "(other)") */
     uint32_t n, cap;
     const char **copied; /* per function: its name in the result arena */
@@ -403,11 +403,11 @@ typedef struct emitter {
     const query__fns *fns;
 } emitter;
 
-static int push_row(emitter *e, q_flame_row r, uint32_t node)
+static int push_row(emitter *e, query_flame_row r, uint32_t node)
 {
     if (e->n == e->cap) {
         uint32_t nc = e->cap ? e->cap * 2 : 64;
-        q_flame_row *rr = realloc(e->rows, nc * sizeof *rr);
+        query_flame_row *rr = realloc(e->rows, nc * sizeof *rr);
         if (rr)
             e->rows = rr;
         uint32_t *nr = realloc(e->node_of_row, nc * sizeof *nr);
@@ -488,7 +488,7 @@ static kid heap_pop(cand_heap *h)
  * set is always connected to the root), and only then are rows laid out breadth-first. */
 int query__emit(const query__tree *t, uint32_t root, const char *root_name, const query__fns *fns,
                 uint32_t max_depth, double min_percent, uint32_t max_nodes, base_arena *arena,
-                q_flame *out)
+                query_flame *out)
 {
     /* the root and one row for its children (shown or folded) must fit */
     if (max_nodes < 2)
@@ -546,7 +546,7 @@ int query__emit(const query__tree *t, uint32_t root, const char *root_name, cons
     const char *rn = base_arena_strndup(arena, root_name, strlen(root_name));
     if (!rn)
         goto done;
-    if (push_row(&e, (q_flame_row){0, -1, 0, root_cum, t->flat[root], rn, false, false}, root))
+    if (push_row(&e, (query_flame_row){0, -1, 0, root_cum, t->flat[root], rn, false, false}, root))
         goto done;
     for (uint32_t r = 0; r < e.n; r++) {
         uint32_t node = e.node_of_row[r];
@@ -585,12 +585,12 @@ int query__emit(const query__tree *t, uint32_t root, const char *root_name, cons
             const char *name = fn_name(&e, t->fn[c]);
             if (!name)
                 goto done;
-            q_flame_row row = {0, (int32_t)r, depth, t->cum[c], t->flat[c], name, false, false};
+            query_flame_row row = {0, (int32_t)r, depth, t->cum[c], t->flat[c], name, false, false};
             if (push_row(&e, row, c))
                 goto done;
         }
         if (shown < k) {
-            q_flame_row row = {0, (int32_t)r, depth, folded, folded, "(other)", true, false};
+            query_flame_row row = {0, (int32_t)r, depth, folded, folded, "(other)", true, false};
             if (push_row(&e, row, QUERY__NONE))
                 goto done;
         }

@@ -29,7 +29,7 @@ static bool merge_ok(const win_merged *m, char *err, size_t err_len)
     return true;
 }
 
-void q_flame_free(q_flame *f)
+void query_flame_free(query_flame *f)
 {
     if (!f)
         return;
@@ -37,12 +37,13 @@ void q_flame_free(q_flame *f)
     free(f);
 }
 
-q_flame *q_flame_compute(const win_merged *m, const q_flame_opts *o, char *err, size_t err_len)
+query_flame *query_flame_compute(const win_merged *m, const query_flame_opts *o, char *err,
+                                 size_t err_len)
 {
     base_set_err(err, err_len, "%s", "");
     if (!merge_ok(m, err, err_len))
         return NULL;
-    q_flame_opts d = {NULL, 0, 0, -1, 0};
+    query_flame_opts d = {NULL, 0, 0, -1, 0};
     if (!o)
         o = &d;
     if (o->n_focus && !o->focus_path) {
@@ -58,7 +59,7 @@ q_flame *q_flame_compute(const win_merged *m, const q_flame_opts *o, char *err, 
             return NULL;
         }
     }
-    q_flame *f = calloc(1, sizeof *f);
+    query_flame *f = calloc(1, sizeof *f);
     query__fns fns = {0};
     query__tree t = {0};
     uint32_t *tn = NULL;
@@ -119,14 +120,14 @@ oom:
         query__tree_free(&t);
     if (fns_ok)
         query__fns_free(&fns);
-    q_flame_free(f);
+    query_flame_free(f);
     base_set_err(err, err_len, "query: out of memory building the call tree");
     return NULL;
 }
 
 /* ---- sandwich ---- */
 
-void q_sandwich_free(q_sandwich *s)
+void query_sandwich_free(query_sandwich *s)
 {
     if (!s)
         return;
@@ -218,8 +219,8 @@ static int sandwich_walk(sandwich_state *s)
     return 0;
 }
 
-q_sandwich *q_sandwich_compute(const win_merged *m, const q_sandwich_opts *o, char *err,
-                               size_t err_len)
+query_sandwich *query_sandwich_compute(const win_merged *m, const query_sandwich_opts *o, char *err,
+                                       size_t err_len)
 {
     base_set_err(err, err_len, "%s", "");
     if (!merge_ok(m, err, err_len))
@@ -230,7 +231,7 @@ q_sandwich *q_sandwich_compute(const win_merged *m, const q_sandwich_opts *o, ch
                      "(or the 0x address of an unsymbolized frame)");
         return NULL;
     }
-    q_sandwich *out = calloc(1, sizeof *out);
+    query_sandwich *out = calloc(1, sizeof *out);
     sandwich_state s;
     memset(&s, 0, sizeof s);
     s.m = m;
@@ -304,7 +305,7 @@ oom:
     free(s.path);
     if (fns_ok)
         query__fns_free(&s.fns);
-    q_sandwich_free(out);
+    query_sandwich_free(out);
     base_set_err(err, err_len, "query: out of memory building the sandwich");
     return NULL;
 }

@@ -253,7 +253,8 @@ static int gzip_buf(const uint8_t *in, size_t in_len, uint8_t **out, size_t *out
     return 0;
 }
 
-int q_export_pprof(const win_merged *m, uint8_t **out, size_t *out_len, char *err, size_t err_len)
+int query_export_pprof(const win_merged *m, uint8_t **out, size_t *out_len, char *err,
+                       size_t err_len)
 {
     base_set_err(err, err_len, "%s", "");
     if (!out || !out_len || !m || !m->nodes || m->n_nodes == 0 || !m->profile_type) {

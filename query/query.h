@@ -34,44 +34,45 @@
  * nanoseconds when the number is too large to be seconds (>= 1e11 -> ms, >= 1e14 -> ns),
  * "now", or "now-15m" / "now+1h" (units ms, s, m, h, d). Returns 0, or -1 with `err`
  * saying what is accepted. */
-int q_parse_time(const char *text, int64_t now_ns, int64_t *out_ns, char *err, size_t err_len);
+int query_parse_time(const char *text, int64_t now_ns, int64_t *out_ns, char *err, size_t err_len);
 
 /* Parses a duration for steps and ranges: "10s", "1m", "1h30m", "250ms". */
-int q_parse_step(const char *text, int64_t *out_ns, char *err, size_t err_len);
+int query_parse_step(const char *text, int64_t *out_ns, char *err, size_t err_len);
 
 /* ---- top table ----------------------------------------------------------------- */
 
-typedef enum q_sort { Q_SORT_FLAT, Q_SORT_CUM } q_sort;
+typedef enum query_sort { Q_SORT_FLAT, Q_SORT_CUM } query_sort;
 
-typedef struct q_table_opts {
-    q_sort sort;
+typedef struct query_table_opts {
+    query_sort sort;
     uint32_t limit;     /* rows shown; 0 = default 25 */
     const char *filter; /* POSIX extended regex on the function key (unanchored), or NULL */
-} q_table_opts;
+} query_table_opts;
 
-typedef struct q_table_row {
+typedef struct query_table_row {
     const char *function;
     const char *file;
     int64_t flat, cum;
-} q_table_row;
+} query_table_row;
 
-typedef struct q_table {
+typedef struct query_table {
     int64_t total;        /* of the whole merge (percentages are of this) */
     uint32_t n_functions; /* functions matching the filter, before the limit */
     uint32_t n_rows;      /* rows shown */
-    q_table_row *rows;
+    query_table_row *rows;
     int64_t shown_flat; /* sum of flat over rows shown */
     int64_t other_flat; /* flat of matching functions not shown (the "other" row) */
-    struct q_priv *priv;
-} q_table;
+    struct query_priv *priv;
+} query_table;
 
 /* NULL with `err` on a bad filter regex or allocation failure. */
-q_table *q_table_compute(const win_merged *m, const q_table_opts *o, char *err, size_t err_len);
-void q_table_free(q_table *t);
+query_table *query_table_compute(const win_merged *m, const query_table_opts *o, char *err,
+                                 size_t err_len);
+void query_table_free(query_table *t);
 
 /* ---- call tree (flame graph) --------------------------------------------------- */
 
-typedef struct q_flame_opts {
+typedef struct query_flame_opts {
     const char *const *focus_path; /* frames from the root: function keys (names or 0x
                                       addresses); the tree is rooted at the end of it */
     uint32_t n_focus;
@@ -79,7 +80,7 @@ typedef struct q_flame_opts {
     double min_percent; /* children with cum < this % of the (focus) root are folded; <0 =
                            default 0.5 */
     uint32_t max_nodes; /* rows, "other" rows included; 0 = default 120 */
-} q_flame_opts;
+} query_flame_opts;
 
 /* Rows in breadth-first order. Row 0 is the root ("root", or the last focus frame).
  * Children of one parent are sorted by cum descending. A parent whose children were cut
@@ -87,7 +88,7 @@ typedef struct q_flame_opts {
  * (flat = cum), so at every level parent.cum == parent.flat + sum(children.cum) for each
  * row that has children; children cut by max_depth are not shown (the row's cum still
  * includes them). Hence sum(leaf.cum) + sum(inner.flat) == root.cum. */
-typedef struct q_flame_row {
+typedef struct query_flame_row {
     int32_t id;     /* == index */
     int32_t parent; /* -1 for the root */
     uint32_t depth; /* 0 for the root */
@@ -95,32 +96,33 @@ typedef struct q_flame_row {
     const char *name; /* function key, "root" or "(other)" */
     bool is_other;
     bool truncated; /* children exist but were cut by max_depth */
-} q_flame_row;
+} query_flame_row;
 
-typedef struct q_flame {
+typedef struct query_flame {
     int64_t total;    /* whole merge */
     int64_t root_cum; /* cum of row 0 (the focus root) */
     uint32_t n_rows;
-    q_flame_row *rows;
+    query_flame_row *rows;
     uint32_t n_pruned; /* tree nodes folded into "(other)" rows or cut by depth */
     bool focus_found;  /* false when focus_path matched nothing (then n_rows == 0) */
-    struct q_priv *priv;
-} q_flame;
+    struct query_priv *priv;
+} query_flame;
 
 /* The function-level call tree: frames along a stack are merged by function key (a
  * stack main->a->b and main->a->c share main and a). With a focus path, only stacks that
  * begin with it count, and the tree starts at its last frame. */
-q_flame *q_flame_compute(const win_merged *m, const q_flame_opts *o, char *err, size_t err_len);
-void q_flame_free(q_flame *f);
+query_flame *query_flame_compute(const win_merged *m, const query_flame_opts *o, char *err,
+                                 size_t err_len);
+void query_flame_free(query_flame *f);
 
 /* ---- sandwich ------------------------------------------------------------------ */
 
-typedef struct q_sandwich_opts {
+typedef struct query_sandwich_opts {
     const char *function; /* function key */
     uint32_t max_depth;   /* levels each way; 0 = default 8 */
     uint32_t max_nodes;   /* rows per tree; 0 = default 60 */
     double min_percent;   /* as for the flame graph, of the function's cum; <0 = default 0.5 */
-} q_sandwich_opts;
+} query_sandwich_opts;
 
 /* Callers: row 0 is the function (cum = its cum, flat = its flat); its children are its
  * direct callers, their children the callers' callers, up to the roots. Callees: row 0 is
@@ -128,55 +130,55 @@ typedef struct q_sandwich_opts {
  * equals `go tool pprof -peek` for the function: an edge caller->function (function->
  * callee) carries the value of the samples in which that edge appears, each distinct edge
  * counted once per sample. Deeper levels follow the outermost occurrence of the function
- * in each stack (so recursion is not double counted). "(other)" rows as in q_flame.
+ * in each stack (so recursion is not double counted). "(other)" rows as in query_flame.
  * Row 0 of the callers tree has cum = the function's cum and flat = the value of stacks
  * in which the function has no caller (it is the root), so row 0 == flat + children; the
- * function's own flat/cum are in q_sandwich.flat/.cum. With recursion through other
+ * function's own flat/cum are in query_sandwich.flat/.cum. With recursion through other
  * functions, level-1 edges follow pprof (each distinct edge once per sample), so row 0's
- * children may sum to more than its cum; every deeper row keeps the q_flame invariants. */
-typedef struct q_sandwich {
+ * children may sum to more than its cum; every deeper row keeps the query_flame invariants. */
+typedef struct query_sandwich {
     int64_t total;
     int64_t flat, cum; /* of the function */
     bool found;
-    q_flame callers; /* rows with the same invariants as q_flame */
-    q_flame callees;
-    struct q_priv *priv;
-} q_sandwich;
+    query_flame callers; /* rows with the same invariants as query_flame */
+    query_flame callees;
+    struct query_priv *priv;
+} query_sandwich;
 
-q_sandwich *q_sandwich_compute(const win_merged *m, const q_sandwich_opts *o, char *err,
-                               size_t err_len);
-void q_sandwich_free(q_sandwich *s);
+query_sandwich *query_sandwich_compute(const win_merged *m, const query_sandwich_opts *o, char *err,
+                                       size_t err_len);
+void query_sandwich_free(query_sandwich *s);
 
 /* ---- diff ---------------------------------------------------------------------- */
 
-typedef struct q_diff_opts {
+typedef struct query_diff_opts {
     double base_seconds, cmp_seconds; /* durations the merges cover, for per-second rates */
     uint32_t limit;                   /* rows; 0 = default 25 */
-    q_sort by;                        /* rank by |change| of flat or of cum */
-} q_diff_opts;
+    query_sort by;                    /* rank by |change| of flat or of cum */
+} query_diff_opts;
 
-typedef struct q_diff_row {
+typedef struct query_diff_row {
     const char *function;
     int64_t base_flat, base_cum, cmp_flat, cmp_cum;
     double base_per_s, cmp_per_s; /* of the ranked measure, per second */
     double base_share, cmp_share; /* of the ranked measure, as % of each total */
     double delta_per_s;           /* cmp_per_s - base_per_s */
     double delta_share;           /* cmp_share - base_share (percentage points) */
-} q_diff_row;
+} query_diff_row;
 
-typedef struct q_diff {
+typedef struct query_diff {
     int64_t base_total, cmp_total;
     double base_total_per_s, cmp_total_per_s;
     uint32_t n_functions; /* in either merge */
     uint32_t n_rows;
-    q_diff_row *rows;             /* ranked by |delta_per_s| descending */
+    query_diff_row *rows;         /* ranked by |delta_per_s| descending */
     double other_abs_delta_per_s; /* sum of |delta| of the rows not shown */
-    struct q_priv *priv;
-} q_diff;
+    struct query_priv *priv;
+} query_diff;
 
-q_diff *q_diff_compute(const win_merged *base, const win_merged *cmp, const q_diff_opts *o,
-                       char *err, size_t err_len);
-void q_diff_free(q_diff *d);
+query_diff *query_diff_compute(const win_merged *base, const win_merged *cmp,
+                               const query_diff_opts *o, char *err, size_t err_len);
+void query_diff_free(query_diff *d);
 
 /* ---- pprof export -------------------------------------------------------------- */
 
@@ -188,8 +190,9 @@ void q_diff_free(q_diff *d);
  * Mappings by (file, build id), one Sample per (leaf, label set) with string labels from
  * the sample attributes (with keep_labels merges; otherwise one per leaf) and
  * "trace_id"/"span_id" labels in hex, time_nanos/duration_nanos from the covered range.
- * `go tool pprof -top` of the output equals q_table of `m`. Returns 0 and a malloc'd
+ * `go tool pprof -top` of the output equals query_table of `m`. Returns 0 and a malloc'd
  * buffer in *out (caller frees), or -1 with `err`. */
-int q_export_pprof(const win_merged *m, uint8_t **out, size_t *out_len, char *err, size_t err_len);
+int query_export_pprof(const win_merged *m, uint8_t **out, size_t *out_len, char *err,
+                       size_t err_len);
 
 #endif

@@ -12,12 +12,12 @@
 #define QUERY__NONE UINT32_MAX
 
 /* Memory behind every result: one arena, freed with the result. */
-struct q_priv {
+struct query_priv {
     base_arena arena;
 };
 
-struct q_priv *query__priv_new(void);
-void query__priv_free(struct q_priv *p);
+struct query_priv *query__priv_new(void);
+void query__priv_free(struct query_priv *p);
 
 int64_t query__sat_add(int64_t a, int64_t b);
 
@@ -79,6 +79,6 @@ int query__tree_finish(query__tree *t);
  * n_rows, root_cum, n_pruned), strings and rows in `arena`. */
 int query__emit(const query__tree *t, uint32_t root, const char *root_name, const query__fns *fns,
                 uint32_t max_depth, double min_percent, uint32_t max_nodes, base_arena *arena,
-                q_flame *out);
+                query_flame *out);
 
 #endif

@@ -25,7 +25,7 @@ static const char *dup_str(base_arena *a, const char *s)
     return base_arena_strndup(a, s ? s : "", s ? strlen(s) : 0);
 }
 
-void q_table_free(q_table *t)
+void query_table_free(query_table *t)
 {
     if (!t)
         return;
@@ -33,14 +33,15 @@ void q_table_free(q_table *t)
     free(t);
 }
 
-q_table *q_table_compute(const win_merged *m, const q_table_opts *o, char *err, size_t err_len)
+query_table *query_table_compute(const win_merged *m, const query_table_opts *o, char *err,
+                                 size_t err_len)
 {
     base_set_err(err, err_len, "%s", "");
     if (!m) {
         base_set_err(err, err_len, "query: no merge result");
         return NULL;
     }
-    q_table_opts d = {Q_SORT_FLAT, 0, NULL};
+    query_table_opts d = {Q_SORT_FLAT, 0, NULL};
     if (!o)
         o = &d;
     regex_t re;
@@ -65,7 +66,7 @@ q_table *q_table_compute(const win_merged *m, const q_table_opts *o, char *err, 
     }
     win_top_row *rows = NULL;
     int64_t n = win_top(m, &rows);
-    q_table *t = calloc(1, sizeof *t);
+    query_table *t = calloc(1, sizeof *t);
     if (n < 0 || !t || !(t->priv = query__priv_new()))
         goto oom;
     t->total = m->total;
@@ -83,7 +84,7 @@ q_table *q_table_compute(const win_merged *m, const q_table_opts *o, char *err, 
         goto oom;
     for (int64_t i = 0; i < w; i++) {
         if (i < t->n_rows) {
-            q_table_row *r = &t->rows[i];
+            query_table_row *r = &t->rows[i];
             r->function = dup_str(&t->priv->arena, rows[i].function);
             r->file = dup_str(&t->priv->arena, rows[i].file);
             if (!r->function || !r->file)
@@ -103,14 +104,14 @@ oom:
     free(rows);
     if (have_re)
         regfree(&re);
-    q_table_free(t);
+    query_table_free(t);
     base_set_err(err, err_len, "query: out of memory computing the table");
     return NULL;
 }
 
 /* ---- diff ---- */
 
-void q_diff_free(q_diff *d)
+void query_diff_free(query_diff *d)
 {
     if (!d)
         return;
@@ -136,7 +137,7 @@ static double share_of(int64_t v, int64_t total)
 
 static int diff_cmp(const void *a, const void *b)
 {
-    const q_diff_row *x = a, *y = b;
+    const query_diff_row *x = a, *y = b;
     double dx = fabs(x->delta_per_s), dy = fabs(y->delta_per_s);
     if (dx != dy)
         return dx > dy ? -1 : 1;
@@ -148,7 +149,8 @@ static int diff_cmp(const void *a, const void *b)
 
 /* Finds or adds the row of `name`; rows are keyed by the function-name hash, probing on a
  * collision. */
-static q_diff_row *diff_row(query__map *idx, q_diff_row *rows, uint32_t *n, const char *name)
+static query_diff_row *diff_row(query__map *idx, query_diff_row *rows, uint32_t *n,
+                                const char *name)
 {
     uint64_t h = query__hash_str(name);
     for (;;) {
@@ -157,7 +159,7 @@ static q_diff_row *diff_row(query__map *idx, q_diff_row *rows, uint32_t *n, cons
         if (!slot)
             return NULL;
         if (ins) {
-            q_diff_row *r = &rows[(*n)++];
+            query_diff_row *r = &rows[(*n)++];
             memset(r, 0, sizeof *r);
             r->function = name;
             return r;
@@ -168,36 +170,36 @@ static q_diff_row *diff_row(query__map *idx, q_diff_row *rows, uint32_t *n, cons
     }
 }
 
-q_diff *q_diff_compute(const win_merged *base, const win_merged *cmp, const q_diff_opts *o,
-                       char *err, size_t err_len)
+query_diff *query_diff_compute(const win_merged *base, const win_merged *cmp,
+                               const query_diff_opts *o, char *err, size_t err_len)
 {
     base_set_err(err, err_len, "%s", "");
     if (!base || !cmp) {
         base_set_err(err, err_len, "query: a diff needs two merge results");
         return NULL;
     }
-    q_diff_opts dflt = {0, 0, 0, Q_SORT_FLAT};
+    query_diff_opts dflt = {0, 0, 0, Q_SORT_FLAT};
     if (!o)
         o = &dflt;
     win_top_row *br = NULL, *cr = NULL;
-    q_diff_row *rows = NULL;
+    query_diff_row *rows = NULL;
     query__map idx = {0};
     int64_t nb = win_top(base, &br), nc = win_top(cmp, &cr);
-    q_diff *d = calloc(1, sizeof *d);
+    query_diff *d = calloc(1, sizeof *d);
     if (nb < 0 || nc < 0 || !d || !(d->priv = query__priv_new()))
         goto oom;
     if (!(rows = malloc(((size_t)nb + (size_t)nc + 1) * sizeof *rows)))
         goto oom;
     uint32_t n = 0;
     for (int64_t i = 0; i < nb; i++) {
-        q_diff_row *r = diff_row(&idx, rows, &n, br[i].function);
+        query_diff_row *r = diff_row(&idx, rows, &n, br[i].function);
         if (!r)
             goto oom;
         r->base_flat = br[i].flat;
         r->base_cum = br[i].cum;
     }
     for (int64_t i = 0; i < nc; i++) {
-        q_diff_row *r = diff_row(&idx, rows, &n, cr[i].function);
+        query_diff_row *r = diff_row(&idx, rows, &n, cr[i].function);
         if (!r)
             goto oom;
         r->cmp_flat = cr[i].flat;
@@ -210,7 +212,7 @@ q_diff *q_diff_compute(const win_merged *base, const win_merged *cmp, const q_di
     d->cmp_total_per_s = (double)cmp->total / cs;
     bool by_cum = o->by == Q_SORT_CUM;
     for (uint32_t i = 0; i < n; i++) {
-        q_diff_row *r = &rows[i];
+        query_diff_row *r = &rows[i];
         int64_t bv = by_cum ? r->base_cum : r->base_flat;
         int64_t cv = by_cum ? r->cmp_cum : r->cmp_flat;
         r->base_per_s = (double)bv / bs;
@@ -247,7 +249,7 @@ oom:
     free(cr);
     free(rows);
     query__map_free(&idx);
-    q_diff_free(d);
+    query_diff_free(d);
     base_set_err(err, err_len, "query: out of memory computing the diff");
     return NULL;
 }

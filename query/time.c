@@ -222,7 +222,7 @@ static int parse_duration(const char *text, int64_t *out, bool allow_zero, const
     return 0;
 }
 
-int q_parse_step(const char *text, int64_t *out_ns, char *err, size_t err_len)
+int query_parse_step(const char *text, int64_t *out_ns, char *err, size_t err_len)
 {
     const char *why = NULL;
     if (!text || !out_ns) {
@@ -237,7 +237,7 @@ int q_parse_step(const char *text, int64_t *out_ns, char *err, size_t err_len)
     return 0;
 }
 
-int q_parse_time(const char *text, int64_t now_ns, int64_t *out_ns, char *err, size_t err_len)
+int query_parse_time(const char *text, int64_t now_ns, int64_t *out_ns, char *err, size_t err_len)
 {
     if (!text || !out_ns)
         return bad(err, err_len, "", "no time given");

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what otelprofd needs on Debian (12 "bookworm" or later) when it is missing.
 #   scripts/install-deps.sh          build + run dependencies
-#   scripts/install-deps.sh --test   also what the test suite needs (cmocka, Node.js, npm
+#   scripts/install-deps.sh --test   also what the test suite needs (cmocka, clang-format, Node.js, npm
 #                                    packages of tests/package-lock.json and
 #                                    tests/conformance/package-lock.json, curl, Go for
 #                                    `go tool pprof`, the oracle for numbers; clang and
@@ -15,7 +15,7 @@ want_test=0
 
 build_pkgs=(build-essential cmake pkg-config libgrpc-dev libprotobuf-c-dev protobuf-c-compiler
             libmicrohttpd-dev libgnutls28-dev libcjson-dev zlib1g-dev libcurl4-openssl-dev)
-test_pkgs=(libcmocka-dev curl openssl nodejs npm golang-go clang libclang-rt-14-dev)
+test_pkgs=(libcmocka-dev curl openssl nodejs npm golang-go clang libclang-rt-14-dev clang-format)
 
 pkgs=("${build_pkgs[@]}")
 [[ $want_test == 1 ]] && pkgs+=("${test_pkgs[@]}")

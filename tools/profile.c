@@ -47,7 +47,7 @@ static void no_data(tools__buf *b, const tools__args *a)
                   a->profile_type, a->selector_text);
 }
 
-static int sort_arg(const cJSON *args, const char *name, q_sort *s, mcp_tool_result *out)
+static int sort_arg(const cJSON *args, const char *name, query_sort *s, mcp_tool_result *out)
 {
     const char *v = NULL;
     *s = Q_SORT_FLAT;
@@ -68,8 +68,8 @@ static int sort_arg(const cJSON *args, const char *name, q_sort *s, mcp_tool_res
 
 /* ---- query_profile_table -------------------------------------------------------- */
 
-static char *render_table(const tools__args *a, const win_merged *m, const q_table *tb, q_sort sort,
-                          const char *filter, bool cut)
+static char *render_table(const tools__args *a, const win_merged *m, const query_table *tb,
+                          query_sort sort, const char *filter, bool cut)
 {
     const char *unit = tools__unit_of(a->profile_type);
     tools__buf b = {0};
@@ -90,7 +90,7 @@ static char *render_table(const tools__args *a, const win_merged *m, const q_tab
     tools__printf(&b, "[%u]{flat,flat%%,cum,cum%%,function,file}:\n",
                   tb->n_rows + (other ? 1u : 0u));
     for (uint32_t i = 0; i < tb->n_rows; i++) {
-        const q_table_row *r = &tb->rows[i];
+        const query_table_row *r = &tb->rows[i];
         char f[32], c[32];
         tools__human(f, sizeof f, (double)r->flat, unit);
         tools__human(c, sizeof c, (double)r->cum, unit);
@@ -112,7 +112,7 @@ static char *render_table(const tools__args *a, const win_merged *m, const q_tab
     return tools__take(&b);
 }
 
-static cJSON *table_json(const tools__args *a, const win_merged *m, const q_table *tb)
+static cJSON *table_json(const tools__args *a, const win_merged *m, const query_table *tb)
 {
     cJSON *s = cJSON_CreateObject();
     cJSON_AddStringToObject(s, "profile_type", a->profile_type);
@@ -125,7 +125,7 @@ static cJSON *table_json(const tools__args *a, const win_merged *m, const q_tabl
     cJSON_AddNumberToObject(s, "functions", tb->n_functions);
     cJSON *rows = cJSON_AddArrayToObject(s, "rows");
     for (uint32_t i = 0; i < tb->n_rows; i++) {
-        const q_table_row *r = &tb->rows[i];
+        const query_table_row *r = &tb->rows[i];
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "function", r->function ? r->function : "");
         cJSON_AddStringToObject(o, "file", r->file ? r->file : "");
@@ -143,7 +143,7 @@ int tools__table(void *user, mcp_call *call, const cJSON *args, mcp_tool_result 
 {
     (void)call;
     tools *t = user;
-    q_table_opts o = {0};
+    query_table_opts o = {0};
     uint32_t limit;
     if (sort_arg(args, "sort", &o.sort, out) != 0 ||
         tools__uint_arg(args, "limit", 25, 1, 10000, &limit, out) != 0 ||
@@ -159,7 +159,7 @@ int tools__table(void *user, mcp_call *call, const cJSON *args, mcp_tool_result 
     for (;;) {
         o.limit = limit;
         char err[512] = "";
-        q_table *tb = q_table_compute(m, &o, err, sizeof err);
+        query_table *tb = query_table_compute(m, &o, err, sizeof err);
         if (!tb) {
             tools__error(out,
                          "filter: %s. Use a POSIX extended regex matched anywhere in the "
@@ -173,12 +173,12 @@ int tools__table(void *user, mcp_call *call, const cJSON *args, mcp_tool_result 
             limit = shrink(tb->n_rows, strlen(text), 1);
             cut = true;
             free(text);
-            q_table_free(tb);
+            query_table_free(tb);
             continue;
         }
         out->text = text;
         out->structured = table_json(&a, m, tb);
-        q_table_free(tb);
+        query_table_free(tb);
         break;
     }
     win_merged_free(m);
@@ -188,11 +188,11 @@ int tools__table(void *user, mcp_call *call, const cJSON *args, mcp_tool_result 
 
 /* ---- flame graph rows (shared with the sandwich) -------------------------------------- */
 
-static void render_flame_rows(tools__buf *b, const q_flame *f, int64_t total, const char *unit)
+static void render_flame_rows(tools__buf *b, const query_flame *f, int64_t total, const char *unit)
 {
     tools__printf(b, "[%u]{id,parent,depth,cum,cum%%,flat,name}:\n", f->n_rows);
     for (uint32_t i = 0; i < f->n_rows; i++) {
-        const q_flame_row *r = &f->rows[i];
+        const query_flame_row *r = &f->rows[i];
         char c[32], fl[32];
         tools__human(c, sizeof c, (double)r->cum, unit);
         tools__human(fl, sizeof fl, (double)r->flat, unit);
@@ -203,11 +203,11 @@ static void render_flame_rows(tools__buf *b, const q_flame *f, int64_t total, co
     }
 }
 
-static cJSON *flame_rows_json(const q_flame *f)
+static cJSON *flame_rows_json(const query_flame *f)
 {
     cJSON *rows = cJSON_CreateArray();
     for (uint32_t i = 0; i < f->n_rows; i++) {
-        const q_flame_row *r = &f->rows[i];
+        const query_flame_row *r = &f->rows[i];
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "id", r->id);
         cJSON_AddNumberToObject(o, "parent", r->parent);
@@ -224,7 +224,7 @@ static cJSON *flame_rows_json(const q_flame *f)
     return rows;
 }
 
-static uint32_t count_truncated(const q_flame *f)
+static uint32_t count_truncated(const query_flame *f)
 {
     uint32_t n = 0;
     for (uint32_t i = 0; i < f->n_rows; i++)
@@ -233,7 +233,7 @@ static uint32_t count_truncated(const q_flame *f)
 }
 
 /* A child of row 0 that is not "(other)", for the zoom hint; NULL when none. */
-static const char *first_child(const q_flame *f)
+static const char *first_child(const query_flame *f)
 {
     for (uint32_t i = 1; i < f->n_rows; i++)
         if (f->rows[i].parent == 0 && !f->rows[i].is_other)
@@ -272,15 +272,15 @@ static void focus_not_found(const win_merged *m, const char *const *path, uint32
 {
     tools__buf b = {0};
     uint32_t k = n;
-    q_flame *f = NULL;
+    query_flame *f = NULL;
     while (k-- > 0) {
-        q_flame_opts o = {
+        query_flame_opts o = {
             .focus_path = path, .n_focus = k, .max_depth = 1, .min_percent = 0, .max_nodes = 12};
         char err[256];
-        f = q_flame_compute(m, &o, err, sizeof err);
+        f = query_flame_compute(m, &o, err, sizeof err);
         if (f && f->focus_found)
             break;
-        q_flame_free(f);
+        query_flame_free(f);
         f = NULL;
     }
     tools__printf(&b, "focus_path matches no stack: ");
@@ -303,7 +303,7 @@ static void focus_not_found(const win_merged *m, const char *const *path, uint32
         if (!any)
             tools__printf(&b, "none (the path ends at a leaf)");
         tools__printf(&b, ".");
-        q_flame_free(f);
+        query_flame_free(f);
     }
     tools__error(out, "%s", b.p && !b.failed ? b.p : "focus_path matches no stack");
     tools__buf_free(&b);
@@ -345,7 +345,7 @@ int tools__flamegraph(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
     (void)call;
     tools *t = user;
     const char *path[MAX_FOCUS];
-    q_flame_opts o = {0};
+    query_flame_opts o = {0};
     double min_pct;
     uint32_t max_nodes;
     if (focus_arg(args, path, &o.n_focus, out) != 0 ||
@@ -364,7 +364,7 @@ int tools__flamegraph(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
     for (;;) {
         o.max_nodes = max_nodes;
         char err[512] = "";
-        q_flame *f = q_flame_compute(m, &o, err, sizeof err);
+        query_flame *f = query_flame_compute(m, &o, err, sizeof err);
         if (!f) {
             tools__error(out, "cannot build the call tree: %s", err[0] ? err : "out of memory");
             break;
@@ -381,11 +381,11 @@ int tools__flamegraph(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
             cJSON_AddNumberToObject(out->structured, "total", 0);
             cJSON_AddNumberToObject(out->structured, "root_cum", 0);
             cJSON_AddItemToObject(out->structured, "rows", cJSON_CreateArray());
-            q_flame_free(f);
+            query_flame_free(f);
             break;
         }
         if (!f->focus_found) {
-            q_flame_free(f);
+            query_flame_free(f);
             focus_not_found(m, path, o.n_focus, out);
             break;
         }
@@ -421,7 +421,7 @@ int tools__flamegraph(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
             max_nodes = shrink(f->n_rows, strlen(text), 2);
             cut = true;
             free(text);
-            q_flame_free(f);
+            query_flame_free(f);
             continue;
         }
         cJSON *s = cJSON_CreateObject();
@@ -437,7 +437,7 @@ int tools__flamegraph(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
         cJSON_AddItemToObject(s, "rows", flame_rows_json(f));
         out->text = text;
         out->structured = s;
-        q_flame_free(f);
+        query_flame_free(f);
         break;
     }
     win_merged_free(m);
@@ -480,7 +480,7 @@ int tools__sandwich(void *user, mcp_call *call, const cJSON *args, mcp_tool_resu
 {
     (void)call;
     tools *t = user;
-    q_sandwich_opts o = {0};
+    query_sandwich_opts o = {0};
     uint32_t max_nodes;
     double min_pct;
     if (tools__str_arg(args, "function", &o.function, out) != 0 ||
@@ -503,13 +503,13 @@ int tools__sandwich(void *user, mcp_call *call, const cJSON *args, mcp_tool_resu
     for (;;) {
         o.max_nodes = max_nodes;
         char err[512] = "";
-        q_sandwich *sw = q_sandwich_compute(m, &o, err, sizeof err);
+        query_sandwich *sw = query_sandwich_compute(m, &o, err, sizeof err);
         if (!sw) {
             tools__error(out, "cannot compute the sandwich: %s", err[0] ? err : "out of memory");
             break;
         }
         if (!sw->found) {
-            q_sandwich_free(sw);
+            query_sandwich_free(sw);
             function_not_found(m, o.function, out);
             break;
         }
@@ -543,7 +543,7 @@ int tools__sandwich(void *user, mcp_call *call, const cJSON *args, mcp_tool_resu
             max_nodes = shrink(rows, strlen(text), 2);
             cut = true;
             free(text);
-            q_sandwich_free(sw);
+            query_sandwich_free(sw);
             continue;
         }
         cJSON *s = cJSON_CreateObject();
@@ -558,7 +558,7 @@ int tools__sandwich(void *user, mcp_call *call, const cJSON *args, mcp_tool_resu
         cJSON_AddItemToObject(s, "callees", flame_rows_json(&sw->callees));
         out->text = text;
         out->structured = s;
-        q_sandwich_free(sw);
+        query_sandwich_free(sw);
         break;
     }
     win_merged_free(m);
@@ -600,7 +600,7 @@ int tools__diff(void *user, mcp_call *call, const cJSON *args, mcp_tool_result *
 {
     (void)call;
     tools *t = user;
-    q_diff_opts o = {0};
+    query_diff_opts o = {0};
     uint32_t limit;
     if (sort_arg(args, "by", &o.by, out) != 0 ||
         tools__uint_arg(args, "limit", 25, 1, 200, &limit, out) != 0)
@@ -646,7 +646,7 @@ int tools__diff(void *user, mcp_call *call, const cJSON *args, mcp_tool_result *
     for (;;) {
         o.limit = limit;
         char err[512] = "";
-        q_diff *d = q_diff_compute(bm, cm, &o, err, sizeof err);
+        query_diff *d = query_diff_compute(bm, cm, &o, err, sizeof err);
         if (!d) {
             tools__error(out, "cannot compute the diff: %s", err[0] ? err : "out of memory");
             break;
@@ -683,7 +683,7 @@ int tools__diff(void *user, mcp_call *call, const cJSON *args, mcp_tool_result *
         tools__printf(&b, "[%u]{function,base/s,cmp/s,delta/s,base%%,cmp%%,delta_pp}:\n",
                       d->n_rows);
         for (uint32_t i = 0; i < d->n_rows; i++) {
-            const q_diff_row *r = &d->rows[i];
+            const query_diff_row *r = &d->rows[i];
             char b1[32], c1[32], d1[40];
             tools__human(b1, sizeof b1, r->base_per_s, unit);
             tools__human(c1, sizeof c1, r->cmp_per_s, unit);
@@ -702,7 +702,7 @@ int tools__diff(void *user, mcp_call *call, const cJSON *args, mcp_tool_result *
             limit = shrink(d->n_rows, strlen(text), 1);
             cut = true;
             free(text);
-            q_diff_free(d);
+            query_diff_free(d);
             continue;
         }
         cJSON *s = cJSON_CreateObject();
@@ -714,7 +714,7 @@ int tools__diff(void *user, mcp_call *call, const cJSON *args, mcp_tool_result *
         cJSON_AddNumberToObject(s, "functions", d->n_functions);
         cJSON *rows = cJSON_AddArrayToObject(s, "rows");
         for (uint32_t i = 0; i < d->n_rows; i++) {
-            const q_diff_row *r = &d->rows[i];
+            const query_diff_row *r = &d->rows[i];
             cJSON *ro = cJSON_CreateObject();
             cJSON_AddStringToObject(ro, "function", r->function ? r->function : "");
             cJSON_AddNumberToObject(ro, "base_flat", (double)r->base_flat);
@@ -732,7 +732,7 @@ int tools__diff(void *user, mcp_call *call, const cJSON *args, mcp_tool_result *
         cJSON_AddNumberToObject(s, "other_abs_delta_per_s", d->other_abs_delta_per_s);
         out->text = text;
         out->structured = s;
-        q_diff_free(d);
+        query_diff_free(d);
         break;
     }
     win_merged_free(bm);
@@ -772,7 +772,7 @@ int tools__timeseries(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
         if (cJSON_IsNumber(st) && st->valuedouble > 0 && st->valuedouble < 1e9) {
             step = (int64_t)(st->valuedouble * 1e9);
         } else if (!cJSON_IsString(st) || !st->valuestring ||
-                   q_parse_step(st->valuestring, &step, err, sizeof err) != 0 || step <= 0) {
+                   query_parse_step(st->valuestring, &step, err, sizeof err) != 0 || step <= 0) {
             tools__error(out,
                          "step: %s. Use a duration such as \"10s\", \"1m\", \"1h\" (or "
                          "seconds as a number); omit it for about 60 steps.",
@@ -974,7 +974,7 @@ int tools__export_pprof(void *user, mcp_call *call, const cJSON *args, mcp_tool_
     uint8_t *pb = NULL;
     size_t pb_len = 0;
     char err[512] = "";
-    if (q_export_pprof(m, &pb, &pb_len, err, sizeof err) != 0) {
+    if (query_export_pprof(m, &pb, &pb_len, err, sizeof err) != 0) {
         tools__error(out, "cannot export: %s", err[0] ? err : "out of memory");
         win_merged_free(m);
         tools__args_free(&a);
@@ -1090,7 +1090,7 @@ int tools__pprof_bytes(tools *t, const char *profile_type, const char *selector,
         tools__args_free(&a);
         goto out;
     }
-    rc = q_export_pprof(m, out, out_len, err, err_len);
+    rc = query_export_pprof(m, out, out_len, err, err_len);
     win_merged_free(m);
     tools__args_free(&a);
 out:

@@ -379,7 +379,7 @@ int tools__double_arg(const cJSON *args, const char *name, double dflt, double m
     return 0;
 }
 
-/* start/end: a string for q_parse_time, or a number (unix seconds, ms or ns). */
+/* start/end: a string for query_parse_time, or a number (unix seconds, ms or ns). */
 static int time_arg(const cJSON *obj, const char *name, const char *what, int64_t *ns, bool *given,
                     mcp_tool_result *out)
 {
@@ -410,7 +410,7 @@ static int time_arg(const cJSON *obj, const char *name, const char *what, int64_
         return -1;
     }
     char err[256] = "";
-    if (q_parse_time(src, base_now_unix_ns(), ns, err, sizeof err) != 0) {
+    if (query_parse_time(src, base_now_unix_ns(), ns, err, sizeof err) != 0) {
         tools__error(out,
                      "%s%s: %s. Use RFC 3339 (2026-11-21T10:00:00Z), unix seconds "
                      "(1763719200) or relative to now (now-15m, now-1h); omit it for all "

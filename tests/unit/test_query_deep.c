@@ -65,43 +65,44 @@ static void *run_deep(void *arg)
         r->failed_at = 3;
         goto out;
     }
-    q_table_opts to = {.sort = Q_SORT_CUM, .limit = 5};
-    q_table *t = q_table_compute(m, &to, r->err, sizeof r->err);
+    query_table_opts to = {.sort = Q_SORT_CUM, .limit = 5};
+    query_table *t = query_table_compute(m, &to, r->err, sizeof r->err);
     if (!t) {
         r->failed_at = 4;
     } else {
         r->table_total = t->total;
         r->n_functions = t->n_functions;
-        q_table_free(t);
+        query_table_free(t);
     }
-    q_flame_opts fo = {.max_depth = 256, .min_percent = 0, .max_nodes = 1000};
-    q_flame *f = r->failed_at ? NULL : q_flame_compute(m, &fo, r->err, sizeof r->err);
+    query_flame_opts fo = {.max_depth = 256, .min_percent = 0, .max_nodes = 1000};
+    query_flame *f = r->failed_at ? NULL : query_flame_compute(m, &fo, r->err, sizeof r->err);
     if (!r->failed_at && !f) {
         r->failed_at = 5;
     } else if (f) {
         r->flame_root_cum = f->root_cum;
         r->flame_rows = f->n_rows;
-        q_flame_free(f);
+        query_flame_free(f);
     }
-    q_sandwich_opts so = {.function = "f8000", .max_depth = 64, .max_nodes = 100, .min_percent = 0};
-    q_sandwich *s = r->failed_at ? NULL : q_sandwich_compute(m, &so, r->err, sizeof r->err);
+    query_sandwich_opts so = {
+        .function = "f8000", .max_depth = 64, .max_nodes = 100, .min_percent = 0};
+    query_sandwich *s = r->failed_at ? NULL : query_sandwich_compute(m, &so, r->err, sizeof r->err);
     if (!r->failed_at && !s) {
         r->failed_at = 6;
     } else if (s) {
         r->sandwich_cum = s->cum;
-        q_sandwich_free(s);
+        query_sandwich_free(s);
     }
     so.function = "f0";
-    s = r->failed_at ? NULL : q_sandwich_compute(m, &so, r->err, sizeof r->err);
+    s = r->failed_at ? NULL : query_sandwich_compute(m, &so, r->err, sizeof r->err);
     if (!r->failed_at && !s) {
         r->failed_at = 7;
     } else if (s) {
         r->leaf_flat = s->flat;
-        q_sandwich_free(s);
+        query_sandwich_free(s);
     }
     uint8_t *buf = NULL;
     size_t len = 0;
-    if (!r->failed_at && q_export_pprof(m, &buf, &len, r->err, sizeof r->err))
+    if (!r->failed_at && query_export_pprof(m, &buf, &len, r->err, sizeof r->err))
         r->failed_at = 8;
     r->pprof_len = len;
     free(buf);

@@ -1,4 +1,4 @@
-/* Unit tests for q_export_pprof: decode the gzipped profile.proto back with protobuf-c and
+/* Unit tests for query_export_pprof: decode the gzipped profile.proto back with protobuf-c and
  * recompute pprof's flat/cum from its samples; they must equal win_top of the merge.
  * With QUERY_PPROF_OUT=DIR set, the hand-made profiles are also written there, for a
  * check with `go tool pprof -top` / `-peek`. */
@@ -53,9 +53,9 @@ static pb_profile *export_and_decode(const win_merged *m, const char *save_as)
     uint8_t *buf = NULL;
     size_t len = 0;
     char err[256] = "";
-    int rc = q_export_pprof(m, &buf, &len, err, sizeof err);
+    int rc = query_export_pprof(m, &buf, &len, err, sizeof err);
     if (rc)
-        print_message("q_export_pprof: %s\n", err);
+        print_message("query_export_pprof: %s\n", err);
     assert_int_equal(rc, 0);
     const char *dir = getenv("QUERY_PPROF_OUT");
     if (dir && save_as) {
@@ -214,7 +214,7 @@ static void test_export_hand(void **state)
     char err[128] = "";
     uint8_t *buf;
     size_t len;
-    assert_int_equal(q_export_pprof(NULL, &buf, &len, err, sizeof err), -1);
+    assert_int_equal(query_export_pprof(NULL, &buf, &len, err, sizeof err), -1);
     assert_true(err[0] != '\0');
     win_store_free(st);
 }

@@ -1,4 +1,4 @@
-/* Unit tests for query/ tables: q_table (filter, sort, limit, other) and q_diff
+/* Unit tests for query/ tables: query_table (filter, sort, limit, other) and query_diff
  * (per-second and share normalization, ranking). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,18 +13,18 @@
 /* cmocka 1.1's assert_float_equal works in float */
 #define assert_near(a, b, eps) assert_true(fabs((double)(a) - (double)(b)) <= (double)(eps))
 
-static q_table *table(const win_merged *m, q_sort sort, uint32_t limit, const char *filter)
+static query_table *table(const win_merged *m, query_sort sort, uint32_t limit, const char *filter)
 {
-    q_table_opts o = {sort, limit, filter};
+    query_table_opts o = {sort, limit, filter};
     char err[256] = "";
-    q_table *t = q_table_compute(m, &o, err, sizeof err);
+    query_table *t = query_table_compute(m, &o, err, sizeof err);
     if (!t)
-        print_message("q_table_compute: %s\n", err);
+        print_message("query_table_compute: %s\n", err);
     assert_non_null(t);
     return t;
 }
 
-static void assert_names(const q_table *t, const char *const *names, uint32_t n)
+static void assert_names(const query_table *t, const char *const *names, uint32_t n)
 {
     assert_int_equal(t->n_rows, n);
     for (uint32_t i = 0; i < n; i++)
@@ -38,7 +38,7 @@ static void test_table(void **state)
     win_merged *m = fx_merge(st, "cpu:nanoseconds", false);
     assert_non_null(m);
 
-    q_table *t = table(m, Q_SORT_FLAT, 0, NULL);
+    query_table *t = table(m, Q_SORT_FLAT, 0, NULL);
     static const char *const by_flat[] = {"b", "e", "F", "d", "c", "main", "a", "g"};
     static const int64_t flat[] = {13, 7, 5, 4, 2, 0, 0, 0};
     static const int64_t cum[] = {13, 7, 29, 11, 9, 31, 19, 4};
@@ -52,7 +52,7 @@ static void test_table(void **state)
     assert_int_equal(t->n_functions, 8);
     assert_int_equal(t->shown_flat, 31);
     assert_int_equal(t->other_flat, 0);
-    q_table_free(t);
+    query_table_free(t);
 
     /* the limit moves value into "other" */
     t = table(m, Q_SORT_FLAT, 3, NULL);
@@ -60,14 +60,14 @@ static void test_table(void **state)
     assert_int_equal(t->n_functions, 8);
     assert_int_equal(t->shown_flat, 25);
     assert_int_equal(t->other_flat, 6);
-    q_table_free(t);
+    query_table_free(t);
 
     t = table(m, Q_SORT_CUM, 4, NULL);
     static const char *const by_cum[] = {"main", "F", "a", "b"};
     assert_names(t, by_cum, 4);
     assert_int_equal(t->shown_flat, 18);
     assert_int_equal(t->other_flat, 13);
-    q_table_free(t);
+    query_table_free(t);
 
     /* unanchored extended regex on the function key */
     t = table(m, Q_SORT_FLAT, 1, "^[a-c]$");
@@ -76,19 +76,19 @@ static void test_table(void **state)
     assert_int_equal(t->n_functions, 3);
     assert_int_equal(t->other_flat, 2); /* c; a has no flat */
     assert_int_equal(t->total, 31);     /* percentages stay of the whole merge */
-    q_table_free(t);
+    query_table_free(t);
     t = table(m, Q_SORT_FLAT, 0, "ai");
     static const char *const ai[] = {"main"};
     assert_names(t, ai, 1);
-    q_table_free(t);
+    query_table_free(t);
     t = table(m, Q_SORT_FLAT, 0, "nomatch");
     assert_int_equal(t->n_rows, 0);
     assert_int_equal(t->n_functions, 0);
-    q_table_free(t);
+    query_table_free(t);
 
-    q_table_opts bad = {Q_SORT_FLAT, 0, "(unclosed"};
+    query_table_opts bad = {Q_SORT_FLAT, 0, "(unclosed"};
     char err[512] = "";
-    assert_null(q_table_compute(m, &bad, err, sizeof err));
+    assert_null(query_table_compute(m, &bad, err, sizeof err));
     assert_non_null(strstr(err, "bad filter regex \"(unclosed\""));
 
     /* rows own their strings: they outlive the merge */
@@ -96,7 +96,7 @@ static void test_table(void **state)
     win_merged_free(m);
     assert_string_equal(t->rows[0].function, "b");
     assert_string_equal(t->rows[1].file, "e.go");
-    q_table_free(t);
+    query_table_free(t);
 
     /* unsymbolized functions by address */
     m = fx_merge(st, "alloc:bytes", false);
@@ -105,7 +105,7 @@ static void test_table(void **state)
     assert_names(t, hex, 2);
     assert_int_equal(t->rows[0].cum, 8);
     assert_int_equal(t->rows[0].flat, 2);
-    q_table_free(t);
+    query_table_free(t);
     win_merged_free(m);
     win_store_free(st);
 }
@@ -120,7 +120,7 @@ static void test_table_random(void **state)
         rx_generate(p, seed);
         win_store *st = rx_store(p);
         win_merged *m = fx_merge(st, "cpu:nanoseconds", false);
-        q_table *t = table(m, rx_next(2) ? Q_SORT_CUM : Q_SORT_FLAT, 100000, NULL);
+        query_table *t = table(m, rx_next(2) ? Q_SORT_CUM : Q_SORT_FLAT, 100000, NULL);
         int64_t flat_sum = 0;
         for (uint32_t r = 0; r < t->n_rows; r++) {
             int64_t flat = 0, cum = 0;
@@ -144,7 +144,7 @@ static void test_table_random(void **state)
             if (p->stacks[p->samples[i].stack].depth == 0)
                 root_self += p->samples[i].value;
         assert_int_equal(flat_sum + root_self, t->total);
-        q_table_free(t);
+        query_table_free(t);
         win_merged_free(m);
         win_store_free(st);
     }
@@ -169,9 +169,9 @@ static void test_diff(void **state)
     win_merged *cmp = merge_range(st, FX_T0 + 20 * FX_SEC, FX_T0 + 30 * FX_SEC);
     assert_int_equal(base->total, 27);
     assert_int_equal(cmp->total, 4);
-    q_diff_opts o = {10, 2, 2, Q_SORT_FLAT};
+    query_diff_opts o = {10, 2, 2, Q_SORT_FLAT};
     char err[256];
-    q_diff *d = q_diff_compute(base, cmp, &o, err, sizeof err);
+    query_diff *d = query_diff_compute(base, cmp, &o, err, sizeof err);
     assert_non_null(d);
     assert_int_equal(d->base_total, 27);
     assert_int_equal(d->cmp_total, 4);
@@ -179,7 +179,7 @@ static void test_diff(void **state)
     assert_near(d->cmp_total_per_s, 2.0, 1e-9);
     assert_int_equal(d->n_functions, 8);
     assert_int_equal(d->n_rows, 2);
-    const q_diff_row *b = &d->rows[0];
+    const query_diff_row *b = &d->rows[0];
     assert_string_equal(b->function, "b");
     assert_int_equal(b->base_flat, 9);
     assert_int_equal(b->cmp_flat, 4);
@@ -191,17 +191,17 @@ static void test_diff(void **state)
     assert_near(b->base_share, 100.0 * 9 / 27, 1e-9);
     assert_near(b->cmp_share, 100.0, 1e-9);
     assert_near(b->delta_share, 100.0 - 100.0 * 9 / 27, 1e-9);
-    const q_diff_row *e = &d->rows[1];
+    const query_diff_row *e = &d->rows[1];
     assert_string_equal(e->function, "e");
     assert_int_equal(e->cmp_flat, 0);
     assert_near(e->delta_per_s, -0.7, 1e-9);
     /* F .5 + d .4 + c .2 not shown; main, a, g did not change */
     assert_near(d->other_abs_delta_per_s, 1.1, 1e-9);
-    q_diff_free(d);
+    query_diff_free(d);
 
     /* ranked by cum; durations of 0 fall back to the merges' covered range (10 s) */
-    o = (q_diff_opts){0, 0, 0, Q_SORT_CUM};
-    d = q_diff_compute(base, cmp, &o, err, sizeof err);
+    o = (query_diff_opts){0, 0, 0, Q_SORT_CUM};
+    d = query_diff_compute(base, cmp, &o, err, sizeof err);
     assert_non_null(d);
     assert_int_equal(d->n_rows, 8);
     /* main: 27/10 -> 4/10 is the largest |change| (-2.3); F 25 -> 4 (-2.1) */
@@ -214,13 +214,13 @@ static void test_diff(void **state)
     assert_near(d->other_abs_delta_per_s, 0, 0);
     for (uint32_t i = 1; i < d->n_rows; i++)
         assert_true(fabs(d->rows[i].delta_per_s) <= fabs(d->rows[i - 1].delta_per_s));
-    q_diff_free(d);
+    query_diff_free(d);
 
     /* an empty side: shares are 0, not NaN; the function list is the other side's */
     win_query q = {"nothing:here", NULL, INT64_MIN, INT64_MAX, false};
     win_merged *empty = win_merge(st, &q, err, sizeof err);
     assert_non_null(empty);
-    d = q_diff_compute(empty, cmp, NULL, err, sizeof err);
+    d = query_diff_compute(empty, cmp, NULL, err, sizeof err);
     assert_non_null(d);
     assert_int_equal(d->n_functions, 4);
     for (uint32_t i = 0; i < d->n_rows; i++) {
@@ -228,7 +228,7 @@ static void test_diff(void **state)
         assert_false(isnan(d->rows[i].delta_share));
         assert_near(d->rows[i].base_per_s, 0, 0);
     }
-    q_diff_free(d);
+    query_diff_free(d);
     win_merged_free(empty);
     win_merged_free(base);
     win_merged_free(cmp);

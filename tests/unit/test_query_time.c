@@ -1,4 +1,4 @@
-/* Unit tests for query/ time expressions: q_parse_time and q_parse_step. */
+/* Unit tests for query/ time expressions: query_parse_time and query_parse_step. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,7 +17,7 @@ static int64_t ok_time(const char *text)
 {
     char err[256] = "unchanged";
     int64_t v = -1;
-    int rc = q_parse_time(text, NOW, &v, err, sizeof err);
+    int rc = query_parse_time(text, NOW, &v, err, sizeof err);
     if (rc != 0)
         print_message("unexpected error for \"%s\": %s\n", text, err);
     assert_int_equal(rc, 0);
@@ -28,7 +28,7 @@ static void bad_time(const char *text, const char *want_in_err)
 {
     char err[512] = "";
     int64_t v = 42;
-    assert_int_equal(q_parse_time(text, NOW, &v, err, sizeof err), -1);
+    assert_int_equal(query_parse_time(text, NOW, &v, err, sizeof err), -1);
     assert_int_equal(v, 42);
     if (!strstr(err, want_in_err))
         print_message("error for \"%s\" was: %s\n", text, err);
@@ -114,10 +114,10 @@ static void test_bad_times(void **state)
     bad_time("now+100000d", "out of range"); /* fits a duration, not the clock */
     char err[64];
     int64_t v;
-    assert_int_equal(q_parse_time(NULL, NOW, &v, err, sizeof err), -1);
+    assert_int_equal(query_parse_time(NULL, NOW, &v, err, sizeof err), -1);
     /* a tiny or absent error buffer is fine */
-    assert_int_equal(q_parse_time("bad", NOW, &v, NULL, 0), -1);
-    assert_int_equal(q_parse_time("bad", NOW, &v, err, 1), -1);
+    assert_int_equal(query_parse_time("bad", NOW, &v, NULL, 0), -1);
+    assert_int_equal(query_parse_time("bad", NOW, &v, err, 1), -1);
     assert_string_equal(err, "");
 }
 
@@ -134,7 +134,7 @@ static void test_steps(void **state)
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         char err[256] = "";
         int64_t v = 0;
-        assert_int_equal(q_parse_step(good[i].text, &v, err, sizeof err), 0);
+        assert_int_equal(query_parse_step(good[i].text, &v, err, sizeof err), 0);
         assert_int_equal(v, good[i].ns);
     }
     struct {
@@ -151,7 +151,7 @@ static void test_steps(void **state)
     for (size_t i = 0; i < sizeof badv / sizeof badv[0]; i++) {
         char err[256] = "";
         int64_t v = 99;
-        assert_int_equal(q_parse_step(badv[i].text, &v, err, sizeof err), -1);
+        assert_int_equal(query_parse_step(badv[i].text, &v, err, sizeof err), -1);
         if (!strstr(err, badv[i].why))
             print_message("\"%s\": %s\n", badv[i].text, err);
         assert_non_null(strstr(err, badv[i].why));

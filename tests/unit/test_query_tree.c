@@ -9,8 +9,8 @@
 
 #include "test_query_fixture.h"
 
-/* Every invariant q_flame documents; returns the number of rows with children. */
-static uint32_t check_flame(const q_flame *f, uint32_t max_nodes, uint32_t max_depth)
+/* Every invariant query_flame documents; returns the number of rows with children. */
+static uint32_t check_flame(const query_flame *f, uint32_t max_nodes, uint32_t max_depth)
 {
     assert_true(f->focus_found);
     assert_true(f->n_rows >= 1);
@@ -20,7 +20,7 @@ static uint32_t check_flame(const q_flame *f, uint32_t max_nodes, uint32_t max_d
     uint32_t *nkids = calloc(n, sizeof *nkids);
     assert_non_null(sumc);
     assert_non_null(nkids);
-    const q_flame_row *r = f->rows;
+    const query_flame_row *r = f->rows;
     assert_int_equal(r[0].id, 0);
     assert_int_equal(r[0].parent, -1);
     assert_int_equal(r[0].depth, 0);
@@ -29,7 +29,7 @@ static uint32_t check_flame(const q_flame *f, uint32_t max_nodes, uint32_t max_d
     for (uint32_t i = 1; i < n; i++) {
         assert_int_equal(r[i].id, (int32_t)i);
         assert_true(r[i].parent >= 0 && (uint32_t)r[i].parent < i);
-        const q_flame_row *p = &r[r[i].parent];
+        const query_flame_row *p = &r[r[i].parent];
         assert_int_equal(r[i].depth, p->depth + 1);
         assert_true(r[i].depth <= max_depth);
         assert_false(p->is_other);
@@ -71,14 +71,14 @@ static uint32_t check_flame(const q_flame *f, uint32_t max_nodes, uint32_t max_d
     return inner;
 }
 
-static q_flame *flame(const win_merged *m, const char *const *focus, uint32_t n_focus,
-                      uint32_t depth, double pct, uint32_t nodes)
+static query_flame *flame(const win_merged *m, const char *const *focus, uint32_t n_focus,
+                          uint32_t depth, double pct, uint32_t nodes)
 {
-    q_flame_opts o = {focus, n_focus, depth, pct, nodes};
+    query_flame_opts o = {focus, n_focus, depth, pct, nodes};
     char err[256] = "";
-    q_flame *f = q_flame_compute(m, &o, err, sizeof err);
+    query_flame *f = query_flame_compute(m, &o, err, sizeof err);
     if (!f)
-        print_message("q_flame_compute: %s\n", err);
+        print_message("query_flame_compute: %s\n", err);
     assert_non_null(f);
     return f;
 }
@@ -89,7 +89,7 @@ typedef struct want_row {
     const char *name;
 } want_row;
 
-static void assert_rows(const q_flame *f, const want_row *w, uint32_t n)
+static void assert_rows(const query_flame *f, const want_row *w, uint32_t n)
 {
     for (uint32_t i = 0; i < f->n_rows; i++)
         print_message("  %u p=%d d=%u cum=%lld flat=%lld %s%s\n", i, f->rows[i].parent,
@@ -114,7 +114,7 @@ static void test_flame_hand(void **state)
     assert_int_equal(m->total, 31);
 
     /* the whole tree: defaults keep everything */
-    q_flame *f = flame(m, NULL, 0, 0, -1, 0);
+    query_flame *f = flame(m, NULL, 0, 0, -1, 0);
     static const want_row full[] = {
         {-1, 31, 0, "root"}, {0, 31, 0, "main"}, {1, 19, 0, "a"}, {1, 9, 2, "c"},   {1, 3, 0, "F"},
         {2, 19, 5, "F"},     {3, 7, 0, "F"},     {4, 3, 0, "F"},  {5, 10, 10, "b"}, {5, 4, 0, "g"},
@@ -124,7 +124,7 @@ static void test_flame_hand(void **state)
     assert_int_equal(f->total, 31);
     assert_int_equal(f->n_pruned, 0);
     check_flame(f, 120, 16);
-    q_flame_free(f);
+    query_flame_free(f);
 
     /* max_nodes 6: room is kept for each parent's "(other)" row */
     f = flame(m, NULL, 0, 0, -1, 6);
@@ -136,7 +136,7 @@ static void test_flame_hand(void **state)
     assert_true(f->rows[3].is_other);
     assert_int_equal(f->n_pruned, 11); /* c's 4 nodes, F's 3, b, g's 3 */
     check_flame(f, 6, 16);
-    q_flame_free(f);
+    query_flame_free(f);
 
     /* max_depth 2: depth-2 rows with children are marked */
     f = flame(m, NULL, 0, 2, -1, 0);
@@ -146,13 +146,13 @@ static void test_flame_hand(void **state)
     assert_false(f->rows[1].truncated);
     assert_int_equal(f->n_pruned, 10);
     check_flame(f, 120, 2);
-    q_flame_free(f);
+    query_flame_free(f);
 
     /* min_percent 20: c (9/31 = 29%) stays, F (3/31 = 9.7%) is folded */
     f = flame(m, NULL, 0, 1, 20, 0);
     static const want_row pct[] = {{-1, 31, 0, "root"}, {0, 31, 0, "main"}};
     assert_rows(f, pct, 2);
-    q_flame_free(f);
+    query_flame_free(f);
     f = flame(m, NULL, 0, 2, 20, 0);
     static const want_row pct2[] = {{-1, 31, 0, "root"},
                                     {0, 31, 0, "main"},
@@ -161,13 +161,13 @@ static void test_flame_hand(void **state)
                                     {1, 3, 3, "(other)"}};
     assert_rows(f, pct2, 5);
     check_flame(f, 120, 2);
-    q_flame_free(f);
+    query_flame_free(f);
 
     /* max_nodes below 2 still leaves the root and one row */
     f = flame(m, NULL, 0, 0, -1, 1);
     static const want_row tiny[] = {{-1, 31, 0, "root"}, {0, 31, 31, "(other)"}};
     assert_rows(f, tiny, 2);
-    q_flame_free(f);
+    query_flame_free(f);
     win_merged_free(m);
     win_store_free(st);
 }
@@ -179,31 +179,31 @@ static void test_focus(void **state)
     win_merged *m = fx_merge(st, "cpu:nanoseconds", false);
     assert_non_null(m);
     const char *path[] = {"main", "a", "F"};
-    q_flame *f = flame(m, path, 3, 0, -1, 0);
+    query_flame *f = flame(m, path, 3, 0, -1, 0);
     static const want_row w[] = {
         {-1, 19, 5, "F"}, {0, 10, 10, "b"}, {0, 4, 0, "g"}, {2, 4, 0, "F"}, {3, 4, 4, "d"}};
     assert_rows(f, w, 5);
     assert_int_equal(f->total, 31);
     assert_int_equal(f->root_cum, 19);
     check_flame(f, 120, 16);
-    q_flame_free(f);
+    query_flame_free(f);
 
     /* not found: no rows, not an error */
     const char *nf[] = {"main", "zzz"};
     f = flame(m, nf, 2, 0, -1, 0);
     assert_false(f->focus_found);
     assert_int_equal(f->n_rows, 0);
-    q_flame_free(f);
+    query_flame_free(f);
     const char *nf2[] = {"a"}; /* a is never a root */
     f = flame(m, nf2, 1, 0, -1, 0);
     assert_false(f->focus_found);
-    q_flame_free(f);
+    query_flame_free(f);
 
     /* an empty frame is a caller error that says how to fix it */
     const char *empty[] = {"main", ""};
-    q_flame_opts o = {empty, 2, 0, -1, 0};
+    query_flame_opts o = {empty, 2, 0, -1, 0};
     char err[256] = "";
-    assert_null(q_flame_compute(m, &o, err, sizeof err));
+    assert_null(query_flame_compute(m, &o, err, sizeof err));
     assert_non_null(strstr(err, "focus_path[1]"));
     win_merged_free(m);
 
@@ -215,16 +215,16 @@ static void test_focus(void **state)
         f = flame(m, hex[i], 2, 0, -1, 0);
         static const want_row u[] = {{-1, 8, 2, "0x4f5a1b"}, {0, 6, 6, "0x10"}};
         assert_rows(f, u, 2);
-        q_flame_free(f);
+        query_flame_free(f);
     }
     const char *nothex[] = {"main", "0x4f5a1c"};
     f = flame(m, nothex, 2, 0, -1, 0);
     assert_false(f->focus_found);
-    q_flame_free(f);
+    query_flame_free(f);
     const char *badhex[] = {"main", "0x4f5a1bz"};
     f = flame(m, badhex, 2, 0, -1, 0);
     assert_false(f->focus_found);
-    q_flame_free(f);
+    query_flame_free(f);
     win_merged_free(m);
     win_store_free(st);
 }
@@ -269,7 +269,7 @@ static void test_flame_random(void **state)
         assert_int_equal(m->total, total);
 
         /* unpruned: every row equals the brute-force value of its path */
-        q_flame *f = flame(m, NULL, 0, 100, 0, 100000);
+        query_flame *f = flame(m, NULL, 0, 100, 0, 100000);
         check_flame(f, 100000, 100);
         assert_int_equal(f->root_cum, total);
         assert_int_equal(f->n_pruned, 0);
@@ -290,7 +290,7 @@ static void test_flame_random(void **state)
         for (int k = 0; k < 4; k++) {
             uint32_t depth = 1 + rx_next(6), nodes = rx_next(30);
             double pct = rx_next(3) == 0 ? -1 : (double)rx_next(40);
-            q_flame *g = flame(m, NULL, 0, depth, pct, nodes);
+            query_flame *g = flame(m, NULL, 0, depth, pct, nodes);
             check_flame(g, nodes ? nodes : 120, depth);
             assert_int_equal(g->root_cum, total);
             uint32_t shown = 0;
@@ -298,7 +298,7 @@ static void test_flame_random(void **state)
                 shown += !g->rows[i].is_other;
             assert_int_equal(shown + g->n_pruned, full_nodes);
             pruned_cases += g->n_pruned > 0;
-            q_flame_free(g);
+            query_flame_free(g);
         }
 
         /* focus on the path of a random deep row */
@@ -308,14 +308,14 @@ static void test_flame_random(void **state)
             uint32_t d = f->rows[i].depth;
             for (int32_t j = (int32_t)i; j > 0; j = f->rows[j].parent)
                 path[f->rows[j].depth - 1] = f->rows[j].name;
-            q_flame *g = flame(m, path, d, 0, 0, 100000);
+            query_flame *g = flame(m, path, d, 0, 0, 100000);
             check_flame(g, 100000, 16);
             assert_int_equal(g->root_cum, f->rows[i].cum);
             assert_int_equal(g->rows[0].flat, f->rows[i].flat);
             assert_string_equal(g->rows[0].name, f->rows[i].name);
-            q_flame_free(g);
+            query_flame_free(g);
         }
-        q_flame_free(f);
+        query_flame_free(f);
         win_merged_free(m);
         win_store_free(st);
     }
@@ -325,14 +325,14 @@ static void test_flame_random(void **state)
 
 /* ---- sandwich ---- */
 
-static q_sandwich *sandwich(const win_merged *m, const char *fn, uint32_t depth, double pct,
-                            uint32_t nodes)
+static query_sandwich *sandwich(const win_merged *m, const char *fn, uint32_t depth, double pct,
+                                uint32_t nodes)
 {
-    q_sandwich_opts o = {fn, depth, nodes, pct};
+    query_sandwich_opts o = {fn, depth, nodes, pct};
     char err[256] = "";
-    q_sandwich *s = q_sandwich_compute(m, &o, err, sizeof err);
+    query_sandwich *s = query_sandwich_compute(m, &o, err, sizeof err);
     if (!s)
-        print_message("q_sandwich_compute: %s\n", err);
+        print_message("query_sandwich_compute: %s\n", err);
     assert_non_null(s);
     return s;
 }
@@ -371,7 +371,7 @@ static void test_flame_keeps_hot_path(void **state)
     assert_int_equal(win_store_add(st, &b, FX_T0, NULL, NULL, 0), 0);
     win_merged *m = fx_merge(st, "cpu:nanoseconds", false);
     assert_non_null(m);
-    q_flame *f = flame(m, NULL, 0, 50, 0, 14);
+    query_flame *f = flame(m, NULL, 0, 50, 0, 14);
     check_flame(f, 14, 50);
     bool deepest_shown = false;
     for (uint32_t i = 0; i < f->n_rows; i++)
@@ -382,7 +382,7 @@ static void test_flame_keeps_hot_path(void **state)
     for (uint32_t i = 0; i < f->n_rows; i++)
         others += f->rows[i].is_other;
     assert_int_equal(others, 1);
-    q_flame_free(f);
+    query_flame_free(f);
     win_merged_free(m);
     win_store_free(st);
 }
@@ -393,7 +393,7 @@ static void test_sandwich_hand(void **state)
     win_store *st = fx_hand_store();
     win_merged *m = fx_merge(st, "cpu:nanoseconds", false);
     assert_non_null(m);
-    q_sandwich *s = sandwich(m, "F", 0, -1, 0);
+    query_sandwich *s = sandwich(m, "F", 0, -1, 0);
     assert_true(s->found);
     assert_int_equal(s->total, 31);
     assert_int_equal(s->flat, 5);
@@ -410,7 +410,7 @@ static void test_sandwich_hand(void **state)
         {2, 7, 7, "e"},   {3, 4, 0, "F"},   {5, 4, 4, "d"},
     };
     assert_rows(&s->callees, callees, 7);
-    q_sandwich_free(s);
+    query_sandwich_free(s);
 
     /* a function that does not recurse: both trees keep every invariant */
     s = sandwich(m, "a", 0, -1, 0);
@@ -421,7 +421,7 @@ static void test_sandwich_hand(void **state)
     static const want_row a_callers[] = {{-1, 19, 0, "a"}, {0, 19, 19, "main"}};
     assert_rows(&s->callers, a_callers, 2);
     assert_int_equal(s->callees.n_rows, 6); /* a, F, b, g, F, d */
-    q_sandwich_free(s);
+    query_sandwich_free(s);
 
     /* a leaf function: callees is just the root, with flat = cum */
     s = sandwich(m, "b", 0, -1, 0);
@@ -431,7 +431,7 @@ static void test_sandwich_hand(void **state)
     static const want_row b_callers[] = {{-1, 13, 0, "b"}, {0, 13, 0, "F"},     {1, 10, 0, "a"},
                                          {1, 3, 0, "F"},   {2, 10, 10, "main"}, {3, 3, 3, "main"}};
     assert_rows(&s->callers, b_callers, 6);
-    q_sandwich_free(s);
+    query_sandwich_free(s);
 
     /* limits apply per tree */
     s = sandwich(m, "F", 1, -1, 3);
@@ -440,17 +440,17 @@ static void test_sandwich_hand(void **state)
     assert_int_equal(s->callees.n_rows, 3);
     assert_string_equal(s->callees.rows[2].name, "(other)");
     assert_int_equal(s->callees.rows[2].cum, 15);
-    q_sandwich_free(s);
+    query_sandwich_free(s);
 
     /* unknown function: found = false, not an error; missing one: error */
     s = sandwich(m, "nope", 0, -1, 0);
     assert_false(s->found);
     assert_int_equal(s->callers.n_rows, 0);
     assert_int_equal(s->callees.n_rows, 0);
-    q_sandwich_free(s);
-    q_sandwich_opts o = {NULL, 0, 0, -1};
+    query_sandwich_free(s);
+    query_sandwich_opts o = {NULL, 0, 0, -1};
     char err[256] = "";
-    assert_null(q_sandwich_compute(m, &o, err, sizeof err));
+    assert_null(query_sandwich_compute(m, &o, err, sizeof err));
     assert_non_null(strstr(err, "function is required"));
     win_merged_free(m);
 
@@ -461,7 +461,7 @@ static void test_sandwich_hand(void **state)
     assert_int_equal(s->flat, 2);
     assert_string_equal(s->callers.rows[1].name, "main");
     assert_string_equal(s->callees.rows[1].name, "0x10");
-    q_sandwich_free(s);
+    query_sandwich_free(s);
     win_merged_free(m);
     win_store_free(st);
 }
@@ -484,14 +484,14 @@ static void test_sandwich_random(void **state)
         assert_true(n_top >= 0);
         for (int64_t t = 0; t < n_top; t++) {
             const char *fn = top[t].function;
-            q_sandwich *s = sandwich(m, fn, 100, 0, 100000);
+            query_sandwich *s = sandwich(m, fn, 100, 0, 100000);
             assert_true(s->found);
             assert_int_equal(s->flat, top[t].flat);
             assert_int_equal(s->cum, top[t].cum);
             assert_int_equal(s->callees.rows[0].flat, top[t].flat);
             /* pprof edges from the input: consecutive distinct pairs, once per sample */
             for (int side = 0; side < 2; side++) {
-                const q_flame *tree = side ? &s->callees : &s->callers;
+                const query_flame *tree = side ? &s->callees : &s->callers;
                 bool recursive = false;
                 for (uint32_t r = 1; r < tree->n_rows; r++) {
                     if (tree->rows[r].parent != 0)
@@ -529,14 +529,14 @@ static void test_sandwich_random(void **state)
                     assert_int_equal(tree->rows[0].cum, tree->rows[0].flat + sumc[0]);
                 free(sumc);
             }
-            q_sandwich_free(s);
+            query_sandwich_free(s);
 
             /* pruned: row limits and depth hold */
             s = sandwich(m, fn, 3, 5, 10);
             assert_true(s->callers.n_rows <= 10 && s->callees.n_rows <= 10);
             for (uint32_t r = 0; r < s->callers.n_rows; r++)
                 assert_true(s->callers.rows[r].depth <= 3);
-            q_sandwich_free(s);
+            query_sandwich_free(s);
         }
         free(top);
         win_merged_free(m);
