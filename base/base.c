@@ -303,3 +303,25 @@ int base_parse_duration(const char *text, int64_t *out_ns)
     }
     return -1;
 }
+
+/* ---- allocation failures behind libraries that only say "failed" ---------------- */
+
+static _Thread_local bool alloc_failed;
+
+void *base_hook_malloc(size_t size)
+{
+    void *p = malloc(size);
+    if (!p)
+        alloc_failed = true;
+    return p;
+}
+
+void base_alloc_failed_reset(void)
+{
+    alloc_failed = false;
+}
+
+bool base_alloc_failed(void)
+{
+    return alloc_failed;
+}

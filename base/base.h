@@ -100,6 +100,17 @@ void base_log(base_log_level level, const char *fmt, ...) __attribute__((format(
 void base_set_err(char *err, size_t err_len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* ---- allocation failures behind libraries that only say "failed" ---------------- */
+
+/* cJSON reports a failed allocation exactly as it reports malformed text (NULL), so a
+ * server would answer "parse error" when it was out of memory. The modules that parse JSON
+ * install base_hook_malloc as cJSON's malloc (cJSON_InitHooks); it records a failure in a
+ * thread-local flag: base_alloc_failed_reset() before the call, base_alloc_failed() after
+ * tells out-of-memory from bad input. Thread-safe (the flag is per thread). */
+void *base_hook_malloc(size_t size);
+void base_alloc_failed_reset(void);
+bool base_alloc_failed(void);
+
 /* ---- user-supplied regular expressions --------------------------------------- */
 
 /* Longest POSIX extended regex accepted from a user (selectors, filters). */

@@ -880,6 +880,9 @@ static enum MHD_Result finish(mcp_http *h, struct MHD_Connection *conn, http_req
                                NULL);
     }
     cJSON *root = mcp__parse(r->body ? r->body : "", r->len);
+    if (!root && base_alloc_failed())
+        return queue_rpc_error(conn, r, MHD_HTTP_SERVICE_UNAVAILABLE, MCP__INTERNAL_ERROR,
+                               "internal error: out of memory reading the body", NULL, NULL);
     if (!root)
         return queue_rpc_error(conn, r, MHD_HTTP_BAD_REQUEST, MCP__PARSE_ERROR,
                                "parse error: the body is not one valid JSON value", NULL, NULL);

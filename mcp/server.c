@@ -15,6 +15,15 @@
 #include <string.h>
 #include <time.h>
 
+/* cJSON's allocations go through base_hook_malloc, so a parse that failed for want of
+ * memory is told from malformed text (base_alloc_failed). Installed before main: hooks are
+ * a global of cJSON, and setting them while another thread parses would race. */
+__attribute__((constructor)) static void json_hooks_install(void)
+{
+    cJSON_Hooks hooks = {base_hook_malloc, free};
+    cJSON_InitHooks(&hooks);
+}
+
 #define MAX_ENTRIES     256 /* tools, resources, prompts, completions: each */
 #define MAX_NAME        128
 #define MAX_COMPLETIONS 100 /* values per completion/complete answer (spec) */
@@ -141,8 +150,10 @@ bool mcp__version_supported(const char *v)
 
 cJSON *mcp__parse(const char *text, size_t len)
 {
-    /* cJSON reads up to a NUL: a private terminated copy keeps it inside the buffer */
-    char *copy = malloc(len + 1);
+    /* cJSON reads up to a NUL: a private terminated copy keeps it inside the buffer.
+     * NULL means malformed, or out of memory when base_alloc_failed() says so. */
+    base_alloc_failed_reset();
+    char *copy = base_hook_malloc(len + 1);
     if (!copy)
         return NULL;
     memcpy(copy, text, len);
@@ -1757,7 +1768,10 @@ char *mcp_handle_message(mcp_server *srv, mcp_session *s, const char *text, size
         return NULL;
     cJSON *root = mcp__parse(text ? text : "", len);
     cJSON *resp;
-    if (!root)
+    if (!root && base_alloc_failed())
+        resp = mcp__error_response(NULL, MCP__INTERNAL_ERROR,
+                                   "internal error: out of memory reading the message", NULL);
+    else if (!root)
         resp = mcp__error_response(NULL, MCP__PARSE_ERROR,
                                    "parse error: the message is not one valid JSON value", NULL);
     else

@@ -14,6 +14,15 @@
 
 #include "translate/translate_internal.h"
 
+/* cJSON's allocations go through base_hook_malloc, so a parse that failed for want of
+ * memory is told from malformed text (base_alloc_failed). Installed before main: hooks are
+ * a global of cJSON, and setting them while another thread parses would race. */
+__attribute__((constructor)) static void json_hooks_install(void)
+{
+    cJSON_Hooks hooks = {base_hook_malloc, free};
+    cJSON_InitHooks(&hooks);
+}
+
 /* JSON object nesting accepted (AnyValue nests without bound). */
 #define TR_MAX_JSON_DEPTH 64
 /* A JSON number with more digits than this may not survive a double. */
@@ -523,7 +532,10 @@ base_err tr_decode_json(const char *buf, size_t len, base_arena *arena, tr_reque
         text_len = len + 2 * n_long;
     }
     const char *end = NULL;
+    base_alloc_failed_reset();
     cJSON *root = cJSON_ParseWithLengthOpts(text, text_len, &end, 0);
+    if (!root && base_alloc_failed())
+        return nomem(&c);
     if (!root) {
         /* quoting never changes where the syntax breaks: ask again on the original text
          * so the offset is the sender's */

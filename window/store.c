@@ -226,11 +226,18 @@ static uint32_t table_intern(win_store *st, win__table *t, uint32_t h, win__eq_f
             return WIN__NONE;
         slot = index_probe(st, t, h, eq, key);
     }
+    bool fresh = t->n_free == 0; /* table_alloc_id takes from the free list first */
     uint32_t id = table_alloc_id(st, t);
     if (id == WIN__NONE)
         return WIN__NONE;
     if (!create(st, id, key)) {
-        t->free_ids[t->n_free++] = id; /* room exists: the id came from the list or n++ */
+        /* Give the id back. A fresh one (n++) is undone, so the uninitialised item past n is
+         * never read as live (a sweep would free its garbage pointer); a reused one goes back
+         * to the list it was just popped from, its item still marked dead. */
+        if (fresh)
+            t->n--;
+        else
+            t->free_ids[t->n_free++] = id;
         return WIN__NONE;
     }
     *slot = id;
