@@ -1254,10 +1254,17 @@ base_err tr__ingest_with_sink(const tr_request *req, const uint8_t *raw, size_t 
                 win_add_result added = {0, 0, 0};
                 char err[512] = "";
                 if (sink(ctx, &batch, &added, err, sizeof err) != 0) {
+                    /* the store keeps what landed before memory ran out and says how much
+                     * (window.h): count that as stored, only the rest as rejected */
+                    uint64_t landed =
+                        added.samples_stored + added.samples_too_old + added.samples_too_new;
                     snprintf(path, sizeof path, PROFILE_PATH_FMT, r, s, p);
                     res->profiles_accepted--;
                     res->profiles_rejected++;
-                    res->samples_rejected += pi->n_obs;
+                    res->samples_stored += added.samples_stored;
+                    res->samples_too_old += added.samples_too_old;
+                    res->samples_too_new += added.samples_too_new;
+                    res->samples_rejected += pi->n_obs > landed ? pi->n_obs - landed : 0;
                     snprintf(msg, sizeof msg, "%s: not stored: %s", path, err);
                     note_error(res, msg);
                     continue;

@@ -127,8 +127,10 @@ typedef struct win_add_result {
 } win_add_result;
 
 /* Adds a batch at wall-clock `now_ns` (the store's notion of "now" for expiry). Returns 0,
- * or -1 with `err` filled (batch left out whole, store unchanged) on a bad index or when
- * memory cannot be obtained even after eviction. */
+ * or -1 with `err` filled on a bad index (checked first: nothing is stored) or when memory
+ * cannot be obtained even after eviction. Memory can run out part-way through placing the
+ * samples: what landed before stays (it is consistent) and `result` counts it, so a caller
+ * reports exactly what was kept (tests/torture checks this for every failure point). */
 int win_store_add(win_store *store, const win_batch *batch, int64_t now_ns, win_add_result *result,
                   char *err, size_t err_len);
 
