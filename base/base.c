@@ -36,30 +36,11 @@ struct base_arena_block {
     _Alignas(16) unsigned char data[];
 };
 
-static void *pb_alloc(void *data, size_t size)
-{
-    return base_arena_alloc((base_arena *)data, size);
-}
-static void pb_free(void *data, void *ptr)
-{
-    (void)data;
-    (void)ptr; /* arena memory is released all at once */
-}
-
 void base_arena_init(base_arena *arena, size_t first_block_size, size_t cap)
 {
     memset(arena, 0, sizeof *arena);
     arena->first_block_size = first_block_size ? first_block_size : 16384;
     arena->cap = cap;
-    arena->pb.alloc = pb_alloc;
-    arena->pb.free = pb_free;
-    arena->pb.allocator_data = arena;
-}
-
-ProtobufCAllocator *base_arena_pb(base_arena *arena)
-{
-    arena->pb.allocator_data = arena; /* the struct may have been moved since init */
-    return &arena->pb;
 }
 
 void *base_arena_alloc(base_arena *arena, size_t size)

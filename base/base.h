@@ -1,8 +1,8 @@
 /* base/base.h — small foundations every otelprofd module shares.
  *
- * Purpose: the per-request arena (bump allocator, also usable as a protobuf-c
- * allocator), the project's single error enum with its message table, logging to
- * stderr, monotonic/real time helpers and size/duration parsing for the CLI.
+ * Purpose: the per-request arena (bump allocator; translate/ adapts it for protobuf-c,
+ * so base/ links no protobuf code), the project's single error enum with its message table, logging
+ * to stderr, monotonic/real time helpers and size/duration parsing for the CLI.
  *
  * Thread-safety: an arena belongs to one thread at a time (no locking). Everything else
  * here is stateless or uses only thread-safe libc calls; the log level is a plain global
@@ -19,8 +19,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#include <protobuf-c/protobuf-c.h>
 
 /* ---- errors ------------------------------------------------------------------ */
 
@@ -53,7 +51,6 @@ typedef struct base_arena {
     size_t first_block_size;
     struct base_arena_block *spare; /* blocks kept by reset for the next request */
     size_t retain;                  /* bytes of blocks reset may keep; see set_retain */
-    ProtobufCAllocator pb;          /* protobuf-c adaptor; allocator_data points at the arena */
 } base_arena;
 
 /* Initialises an empty arena; no memory is taken until the first allocation. */
@@ -79,8 +76,6 @@ void base_arena_set_retain(base_arena *arena, size_t bytes);
 size_t base_arena_spare_bytes(const base_arena *arena, size_t *blocks);
 /* Releases all blocks; the arena may be re-initialised afterwards. */
 void base_arena_free(base_arena *arena);
-/* The protobuf-c allocator view of the arena (free is a no-op). Valid while the arena is. */
-ProtobufCAllocator *base_arena_pb(base_arena *arena);
 
 /* ---- logging ----------------------------------------------------------------- */
 

@@ -40,9 +40,10 @@ typedef struct bench_input {
 static int floor_once(const bench_input *in, base_arena *arena)
 {
     base_arena_reset(arena);
+    tr_pb_allocator alloc;
     tr_request *req =
         opentelemetry__proto__collector__profiles__v1development__export_profiles_service_request__unpack(
-            base_arena_pb(arena), in->len, in->buf);
+            tr_pb_allocator_init(&alloc, arena), in->len, in->buf);
     return req && req->n_resource_profiles > 0 ? 0 : -1;
 }
 

@@ -125,9 +125,10 @@ static int floor_once(const input *in, base_arena *arena)
         len = in->plain_len;
     }
     base_arena_reset(arena);
+    tr_pb_allocator alloc;
     tr_request *req =
         opentelemetry__proto__collector__profiles__v1development__export_profiles_service_request__unpack(
-            base_arena_pb(arena), len, pb);
+            tr_pb_allocator_init(&alloc, arena), len, pb);
     return req && req->n_resource_profiles > 0 ? 0 : -1;
 }
 

@@ -335,17 +335,12 @@ void tr__v19_message(const tr__v19_hit *hit, char *buf, size_t len)
 
 /* ---- decode ------------------------------------------------------------------------ */
 
-typedef struct pb_alloc_state {
-    base_arena *arena;
-    bool failed;
-} pb_alloc_state;
-
 static void *pb_alloc(void *data, size_t size)
 {
-    pb_alloc_state *st = data;
-    void *p = base_arena_alloc(st->arena, size);
+    tr_pb_allocator *a = data;
+    void *p = base_arena_alloc(a->arena, size);
     if (!p)
-        st->failed = true;
+        a->failed = true;
     return p;
 }
 
@@ -353,6 +348,16 @@ static void pb_free(void *data, void *ptr)
 {
     (void)data;
     (void)ptr;
+}
+
+ProtobufCAllocator *tr_pb_allocator_init(tr_pb_allocator *a, base_arena *arena)
+{
+    a->pb.alloc = pb_alloc;
+    a->pb.free = pb_free;
+    a->pb.allocator_data = a;
+    a->arena = arena;
+    a->failed = false;
+    return &a->pb;
 }
 
 static void set_err(char *err, size_t err_len, const char *msg)
@@ -387,18 +392,16 @@ base_err tr_decode_protobuf(const uint8_t *buf, size_t len, base_arena *arena, t
         return BASE_ERR_DECODE;
     }
 
-    /* The arena's own allocator (base_arena_pb) cannot tell "out of memory" from "bad
-     * bytes" once unpack fails; this thin wrapper records it. */
-    pb_alloc_state st = {arena, false};
-    ProtobufCAllocator alloc = {pb_alloc, pb_free, &st};
+    /* a failed unpack cannot tell "out of memory" from "bad bytes": the allocator can */
+    tr_pb_allocator alloc;
     tr_request *req =
         opentelemetry__proto__collector__profiles__v1development__export_profiles_service_request__unpack(
-            &alloc, len, buf);
+            tr_pb_allocator_init(&alloc, arena), len, buf);
     if (req) {
         *out = req;
         return BASE_OK;
     }
-    if (st.failed) {
+    if (alloc.failed) {
         set_err(err, err_len, "out of memory decoding the request (per-request arena cap)");
         return BASE_ERR_NOMEM;
     }

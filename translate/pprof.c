@@ -125,8 +125,8 @@ static int cmp_idpair(const void *a, const void *b)
 }
 
 /* `get(i)` is the id of entry i. Returns -1 (with err) on a zero or duplicate id. */
-static int idmap_build(idmap *m, size_t n, const uint64_t *ids, const char *what, base_arena *arena,
-                       char *err, size_t err_len)
+static base_err idmap_build(idmap *m, size_t n, const uint64_t *ids, const char *what,
+                            base_arena *arena, char *err, size_t err_len)
 {
     m->n = n;
     m->dense = true;
@@ -134,16 +134,16 @@ static int idmap_build(idmap *m, size_t n, const uint64_t *ids, const char *what
     for (size_t i = 0; i < n && m->dense; i++)
         m->dense = ids[i] == i + 1;
     if (m->dense)
-        return 0;
+        return BASE_OK;
     m->sorted = CAST_ALLOC(idpair, n);
     if (!m->sorted) {
         base_set_err(err, err_len, "out of memory");
-        return -1;
+        return BASE_ERR_NOMEM;
     }
     for (size_t i = 0; i < n; i++) {
         if (ids[i] == 0) {
             base_set_err(err, err_len, "%s[%zu].id is 0 (ids must be non-zero)", what, i);
-            return -1;
+            return BASE_ERR_INVALID;
         }
         m->sorted[i].id = ids[i];
         m->sorted[i].index = (uint32_t)i;
@@ -153,10 +153,10 @@ static int idmap_build(idmap *m, size_t n, const uint64_t *ids, const char *what
         if (m->sorted[i].id == m->sorted[i - 1].id) {
             base_set_err(err, err_len, "%s id %llu appears twice", what,
                          (unsigned long long)m->sorted[i].id);
-            return -1;
+            return BASE_ERR_INVALID;
         }
     }
-    return 0;
+    return BASE_OK;
 }
 
 /* OTLP index (position + 1) of `id`, or 0 when absent. */
@@ -266,7 +266,8 @@ static int32_t attr_get(attr_tab *t, base_arena *arena, int64_t key, int64_t str
     }
 }
 
-static int build_dictionary(conv *c, o_dict *d, int32_t **sample_attrs, size_t **n_sample_attrs)
+static base_err build_dictionary(conv *c, o_dict *d, int32_t **sample_attrs,
+                                 size_t **n_sample_attrs)
 {
     const pp_profile *p = c->p;
     base_arena *arena = c->arena;
@@ -274,11 +275,11 @@ static int build_dictionary(conv *c, o_dict *d, int32_t **sample_attrs, size_t *
     if (p->n_string_table >= INT32_MAX || p->n_mapping >= INT32_MAX || p->n_function >= INT32_MAX ||
         p->n_location >= INT32_MAX || p->n_sample >= INT32_MAX) {
         base_set_err(c->err, c->err_len, "pprof tables too large");
-        return -1;
+        return BASE_ERR_INVALID;
     }
     if (p->n_string_table == 0 || p->string_table[0][0] != '\0') {
         base_set_err(c->err, c->err_len, "string_table[0] must be \"\"");
-        return -1;
+        return BASE_ERR_INVALID;
     }
     d->n_string_table = p->n_string_table;
     d->string_table = p->string_table;
@@ -290,8 +291,9 @@ static int build_dictionary(conv *c, o_dict *d, int32_t **sample_attrs, size_t *
     for (size_t i = 0; i < p->n_mapping; i++)
         ids[i] = p->mapping[i]->id;
     idmap maps, funcs, locs;
-    if (idmap_build(&maps, p->n_mapping, ids, "mapping", arena, c->err, c->err_len) != 0)
-        return -1;
+    base_err kind = idmap_build(&maps, p->n_mapping, ids, "mapping", arena, c->err, c->err_len);
+    if (kind != BASE_OK)
+        return kind;
     d->n_mapping_table = p->n_mapping + 1;
     d->mapping_table = CAST_ALLOC(o_mapping *, d->n_mapping_table);
     attr_tab at = {0};
@@ -303,7 +305,7 @@ static int build_dictionary(conv *c, o_dict *d, int32_t **sample_attrs, size_t *
         n_build_ids += p->mapping[i]->build_id != 0;
     if (n_labels + n_build_ids >= INT32_MAX - 1) {
         base_set_err(c->err, c->err_len, "too many sample labels");
-        return -1;
+        return BASE_ERR_INVALID;
     }
     at.cap = n_labels + n_build_ids + 1;
     at.entries = CAST_ALLOC(o_kvu *, at.cap);
@@ -330,10 +332,10 @@ static int build_dictionary(conv *c, o_dict *d, int32_t **sample_attrs, size_t *
         char path[64];
         snprintf(path, sizeof path, "mapping[%zu].filename", i - 1);
         if (!str_ok(c, pm->filename, path))
-            return -1;
+            return BASE_ERR_INVALID;
         snprintf(path, sizeof path, "mapping[%zu].build_id", i - 1);
         if (!str_ok(c, pm->build_id, path))
-            return -1;
+            return BASE_ERR_INVALID;
         m->memory_start = pm->memory_start;
         m->memory_limit = pm->memory_limit;
         m->file_offset = pm->file_offset;
@@ -352,8 +354,9 @@ static int build_dictionary(conv *c, o_dict *d, int32_t **sample_attrs, size_t *
     /* functions */
     for (size_t i = 0; i < p->n_function; i++)
         ids[i] = p->function[i]->id;
-    if (idmap_build(&funcs, p->n_function, ids, "function", arena, c->err, c->err_len) != 0)
-        return -1;
+    kind = idmap_build(&funcs, p->n_function, ids, "function", arena, c->err, c->err_len);
+    if (kind != BASE_OK)
+        return kind;
     d->n_function_table = p->n_function + 1;
     d->function_table = CAST_ALLOC(o_function *, d->n_function_table);
     if (!d->function_table)
@@ -370,13 +373,13 @@ static int build_dictionary(conv *c, o_dict *d, int32_t **sample_attrs, size_t *
         char path[64];
         snprintf(path, sizeof path, "function[%zu].name", i - 1);
         if (!str_ok(c, pf->name, path))
-            return -1;
+            return BASE_ERR_INVALID;
         snprintf(path, sizeof path, "function[%zu].system_name", i - 1);
         if (!str_ok(c, pf->system_name, path))
-            return -1;
+            return BASE_ERR_INVALID;
         snprintf(path, sizeof path, "function[%zu].filename", i - 1);
         if (!str_ok(c, pf->filename, path))
-            return -1;
+            return BASE_ERR_INVALID;
         f->name_strindex = (int32_t)pf->name;
         f->system_name_strindex = (int32_t)pf->system_name;
         f->filename_strindex = (int32_t)pf->filename;
@@ -386,8 +389,9 @@ static int build_dictionary(conv *c, o_dict *d, int32_t **sample_attrs, size_t *
     /* locations */
     for (size_t i = 0; i < p->n_location; i++)
         ids[i] = p->location[i]->id;
-    if (idmap_build(&locs, p->n_location, ids, "location", arena, c->err, c->err_len) != 0)
-        return -1;
+    kind = idmap_build(&locs, p->n_location, ids, "location", arena, c->err, c->err_len);
+    if (kind != BASE_OK)
+        return kind;
     d->n_location_table = p->n_location + 1;
     d->location_table = CAST_ALLOC(o_location *, d->n_location_table);
     if (!d->location_table)
@@ -406,7 +410,7 @@ static int build_dictionary(conv *c, o_dict *d, int32_t **sample_attrs, size_t *
             if (!l->mapping_index) {
                 base_set_err(c->err, c->err_len, "location[%zu].mapping_id %llu: no such mapping",
                              i - 1, (unsigned long long)pl->mapping_id);
-                return -1;
+                return BASE_ERR_INVALID;
             }
         }
         l->address = pl->address;
@@ -426,7 +430,7 @@ static int build_dictionary(conv *c, o_dict *d, int32_t **sample_attrs, size_t *
                     base_set_err(c->err, c->err_len,
                                  "location[%zu].line[%zu].function_id %llu: no such function",
                                  i - 1, k, (unsigned long long)pln->function_id);
-                    return -1;
+                    return BASE_ERR_INVALID;
                 }
             }
             ln->line = pln->line;
@@ -455,7 +459,7 @@ static int build_dictionary(conv *c, o_dict *d, int32_t **sample_attrs, size_t *
         if (ps->n_value != p->n_sample_type) {
             base_set_err(c->err, c->err_len, "sample[%zu] has %zu values, sample_type has %zu",
                          i - 1, ps->n_value, p->n_sample_type);
-            return -1;
+            return BASE_ERR_INVALID;
         }
         s->n_location_indices = ps->n_location_id;
         s->location_indices = CAST_ALLOC(int32_t, ps->n_location_id + 1);
@@ -466,7 +470,7 @@ static int build_dictionary(conv *c, o_dict *d, int32_t **sample_attrs, size_t *
             if (!li) {
                 base_set_err(c->err, c->err_len, "sample[%zu].location_id %llu: no such location",
                              i - 1, (unsigned long long)ps->location_id[k]);
-                return -1;
+                return BASE_ERR_INVALID;
             }
             s->location_indices[k] = li;
         }
@@ -476,13 +480,13 @@ static int build_dictionary(conv *c, o_dict *d, int32_t **sample_attrs, size_t *
             char path[80];
             snprintf(path, sizeof path, "sample[%zu].label[%zu].key", i - 1, k);
             if (!str_ok(c, lb->key, path))
-                return -1;
+                return BASE_ERR_INVALID;
             snprintf(path, sizeof path, "sample[%zu].label[%zu].str", i - 1, k);
             if (!str_ok(c, lb->str, path))
-                return -1;
+                return BASE_ERR_INVALID;
             snprintf(path, sizeof path, "sample[%zu].label[%zu].num_unit", i - 1, k);
             if (!str_ok(c, lb->num_unit, path))
-                return -1;
+                return BASE_ERR_INVALID;
             int32_t a = attr_get(&at, arena, lb->key, lb->str, lb->str ? 0 : lb->num,
                                  lb->str ? 0 : lb->num_unit);
             if (a < 0)
@@ -513,10 +517,10 @@ static int build_dictionary(conv *c, o_dict *d, int32_t **sample_attrs, size_t *
     }
     d->n_attribute_table = at.n;
     d->attribute_table = at.entries;
-    return 0;
+    return BASE_OK;
 nomem:
     base_set_err(c->err, c->err_len, "out of memory converting pprof");
-    return -1;
+    return BASE_ERR_NOMEM;
 }
 
 base_err tr_pprof_to_otlp(const uint8_t *pprof, size_t len, const win_attr *resource,
@@ -538,8 +542,14 @@ base_err tr_pprof_to_otlp(const uint8_t *pprof, size_t len, const win_attr *reso
                      (unsigned)(TR_PPROF_MAX_BYTES >> 20));
         return BASE_ERR_TOO_LARGE;
     }
-    pp_profile *p = perftools__profiles__profile__unpack(base_arena_pb(arena), len, pprof);
+    tr_pb_allocator alloc;
+    pp_profile *p =
+        perftools__profiles__profile__unpack(tr_pb_allocator_init(&alloc, arena), len, pprof);
     free(inflated);
+    if (!p && alloc.failed) {
+        base_set_err(err, err_len, "out of memory decoding the pprof");
+        return BASE_ERR_NOMEM;
+    }
     if (!p) {
         base_set_err(err, err_len,
                      "not a pprof profile (perftools.profiles.Profile does not "
@@ -574,8 +584,9 @@ base_err tr_pprof_to_otlp(const uint8_t *pprof, size_t len, const win_attr *reso
     opentelemetry__proto__profiles__v1development__profiles_dictionary__init(d);
     int32_t *sample_attrs = NULL;
     size_t *n_sample_attrs = NULL;
-    if (build_dictionary(&c, d, &sample_attrs, &n_sample_attrs) != 0)
-        return strstr(err ? err : "", "out of memory") ? BASE_ERR_NOMEM : BASE_ERR_INVALID;
+    base_err kind = build_dictionary(&c, d, &sample_attrs, &n_sample_attrs);
+    if (kind != BASE_OK)
+        return kind;
 
     tr_request *req = CAST_ALLOC(tr_request, 1);
     o_rp *rp = CAST_ALLOC(o_rp, 1);

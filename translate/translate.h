@@ -49,6 +49,17 @@ typedef struct tr_result {
     char error_message[1024]; /* first problem by path; "" when all was accepted */
 } tr_result;
 
+/* A protobuf-c allocator over an arena (free is a no-op, the arena frees) that remembers
+ * whether an allocation failed, so a failed unpack can say "out of memory" rather than
+ * "malformed". Returns the allocator to hand to an unpack; valid while `a` and the arena
+ * are. One per unpack, on the caller's stack. */
+typedef struct tr_pb_allocator {
+    ProtobufCAllocator pb;
+    base_arena *arena;
+    bool failed;
+} tr_pb_allocator;
+ProtobufCAllocator *tr_pb_allocator_init(tr_pb_allocator *a, base_arena *arena);
+
 /* Decodes protobuf bytes into `*out`, allocated from `arena`. On failure returns
  * BASE_ERR_DECODE (or BASE_ERR_NOMEM) and writes why to `err`; a payload shaped like
  * opentelemetry-proto v1.9 (Sample fields numbered differently) is named as such. */
