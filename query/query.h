@@ -46,7 +46,8 @@ typedef enum q_sort { Q_SORT_FLAT, Q_SORT_CUM } q_sort;
 typedef struct q_table_opts {
     q_sort sort;
     uint32_t limit;     /* rows shown; 0 = default 25 */
-    const char *filter; /* POSIX extended regex on the function key (unanchored), or NULL */
+    const char *filter; /* RE2/Go regex searched for anywhere in the function key (not
+                           anchored; base_regex_compile's limits), or NULL */
 } q_table_opts;
 
 typedef struct q_table_row {
@@ -65,7 +66,8 @@ typedef struct q_table {
     struct q_priv *priv;
 } q_table;
 
-/* NULL with `err` on a bad filter regex or allocation failure. */
+/* NULL with `err` on a bad filter regex (refused by base_regex_compile, or hitting a match
+ * limit on some function name: never taken as "no match"), or on allocation failure. */
 q_table *q_table_compute(const win_merged *m, const q_table_opts *o, char *err, size_t err_len);
 void q_table_free(q_table *t);
 
