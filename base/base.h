@@ -1,16 +1,19 @@
 /* base/base.h — small foundations every otelprofd module shares.
  *
  * Purpose: the per-request arena (bump allocator; translate/ adapts it for protobuf-c,
- * so base/ links no protobuf code), the project's single error enum with its message table, logging
- * to stderr, monotonic/real time helpers and size/duration parsing for the CLI.
+ * so base/ links no protobuf code), the project's single error enum with its message table,
+ * logging to stderr, bounded user regexes (PCRE2), monotonic/real time helpers and
+ * size/duration parsing for the CLI.
  *
- * Thread-safety: an arena belongs to one thread at a time (no locking). Everything else
- * here is stateless or uses only thread-safe libc calls; the log level is a plain global
- * set once at start-up before threads exist.
+ * Thread-safety: an arena belongs to one thread at a time (no locking). A compiled
+ * base_regex may be matched from many threads at once (the PCRE2 match data, which must
+ * not be shared, is made per call). Everything else here is stateless or uses only
+ * thread-safe libc calls; the log level is a plain global set once at start-up before
+ * threads exist.
  *
  * Ownership: memory handed out by an arena is valid until base_arena_reset() or
  * base_arena_free() of that arena; it is never freed piecemeal. Strings returned by
- * base_err_str() are static.
+ * base_err_str() are static. A base_regex belongs to its caller (base_regex_free).
  */
 #ifndef OTELPROFD_BASE_H
 #define OTELPROFD_BASE_H
@@ -108,17 +111,60 @@ bool base_alloc_failed(void);
 
 /* ---- user-supplied regular expressions --------------------------------------- */
 
-/* Longest POSIX extended regex accepted from a user (selectors, filters). */
-#define BASE_REGEX_MAX_LEN 1024
+/* Regexes users write (selector matchers =~ and !~, the table filter) in RE2/Go syntax, as
+ * in Prometheus, run on PCRE2 with every cost bounded: the pattern's length and nesting at
+ * compile time, and each match by PCRE2's match (backtracking steps), depth and heap limits,
+ * so no pattern can recurse, allocate or spin without end on any subject. Back-references
+ * (\1, \k<name>, (?P=name), ...) are refused: RE2 has none, and they are what sent glibc's
+ * regexec into unbounded recursion. "." also matches "\n", "$" is the end of the text,
+ * \d \w \s are ASCII, "\C" is refused; in a subject, a byte that does not start valid
+ * UTF-8 reads as U+FFFD (as in Go). A pattern must be valid UTF-8.
+ * A compiled base_regex is immutable: any number of threads may match it at once (each
+ * match makes its own PCRE2 match data, which is what must not be shared). The caller owns
+ * it and frees it with base_regex_free. */
+typedef struct base_regex base_regex;
 
-/* Returns 0 when `pattern` is safe to hand to regcomp(), or -1 with why in `err`. glibc's
- * regcomp copies the tree of a subexpression once per repetition ("x+" is "xx*", "x{3}" is
- * "xxx"), so stacked or nested repeats ("x++++++...", "(x{99}){99}") grow exponentially and
- * exhaust memory before any error comes back, and a repeat of a repeat ("a*+") makes its
- * epsilon closure take exponential time: patterns that repeat a repeat, whose expansion
- * would exceed a few thousand nodes, that nest more than 32 groups or exceed
- * BASE_REGEX_MAX_LEN are refused. */
-int base_regex_check(const char *pattern, char *err, size_t err_len);
+#define BASE_REGEX_MAX_LEN        1024    /* bytes of pattern */
+#define BASE_REGEX_MAX_NEST       32      /* nested parentheses */
+#define BASE_REGEX_MATCH_LIMIT    100000u /* backtracking steps per match (~1 ms) */
+#define BASE_REGEX_DEPTH_LIMIT    50000u  /* nested backtracking frames per match */
+#define BASE_REGEX_HEAP_LIMIT_KIB 8192u   /* backtracking memory per match */
+
+/* The text a match that hit a limit (base_regex_match() == -1) should report. */
+#define BASE_REGEX_TOO_EXPENSIVE                                                                   \
+    "regex too expensive: matching it hit the backtracking limit or the query's 2 s regex "        \
+    "budget; simplify it (no nested repeats such as (a+)+ or (a|a)*)"
+
+enum {
+    /* the whole subject must match, as Prometheus anchors matchers; otherwise the pattern
+     * may match anywhere in it (a search) */
+    BASE_REGEX_ANCHORED = 1u << 0,
+};
+
+/* Compiles `pattern` (borrowed, NUL-terminated) with BASE_REGEX_* `flags`. Returns NULL with
+ * why in `err` ("missing closing parenthesis at offset 3", "back-references ... are not
+ * supported", "regex longer than 1024 bytes") when it is refused or memory runs out. */
+base_regex *base_regex_compile(const char *pattern, unsigned flags, char *err, size_t err_len);
+/* Matches `len` bytes of `subject` (borrowed; NULL = ""). Returns 1 on a match, 0 on none,
+ * and -1 when the match hit a limit (or memory ran out): an error to report with
+ * BASE_REGEX_TOO_EXPENSIVE, never to be taken as "no match". */
+int base_regex_match(const base_regex *re, const char *subject, size_t len);
+void base_regex_free(base_regex *re); /* NULL is a no-op */
+
+/* The limits above bound one match. A query matches its regexes against every series and
+ * label set while it holds the store's read lock (which ingest waits for), so a pattern
+ * just under the limits, matched against 100,000 values, could still hold the store for
+ * minutes. A budget bounds that: the regexes of one query draw on one budget, each match
+ * takes its time from it, and once it is spent every further match answers -1 (reported
+ * as BASE_REGEX_TOO_EXPENSIVE). Thread-safe (atomic). */
+#define BASE_REGEX_QUERY_BUDGET_NS 2000000000LL /* 2 s of matching per query */
+typedef struct base_regex_budget {
+    _Atomic int64_t left_ns;
+} base_regex_budget;
+void base_regex_budget_init(base_regex_budget *b, int64_t ns);
+/* Makes `re` draw on `b` from now on (borrowed: `b` must outlive every match of `re`);
+ * NULL detaches it. Set before `re` is shared between threads. */
+void base_regex_set_budget(base_regex *re, base_regex_budget *b);
 
 /* ---- listening sockets ----------------------------------------------------------- */
 

@@ -1,4 +1,4 @@
-/* libFuzzer target: the selector parser and matcher. */
+/* libFuzzer target: the selector parser and matcher (PCRE2 regexes with match limits). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +15,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char err[256];
     win_selector *sel = win_selector_parse(text, err, sizeof err);
     if (sel) {
-        const win_attr attrs[] = {{"service.name", "checkout"}, {"thread.name", "gc"}};
-        (void)win_selector_matches(sel, attrs, 2);
+        /* a long value lets backtracking patterns reach the match limit; an invalid UTF-8
+         * one takes the U+FFFD path */
+        static char long_value[2001];
+        if (!long_value[0]) {
+            memset(long_value, 'a', sizeof long_value - 2);
+            long_value[sizeof long_value - 2] = 'b';
+        }
+        const win_attr attrs[] = {{"service.name", "checkout"},
+                                  {"thread.name", "gc"},
+                                  {"a", long_value},
+                                  {"x", "ab\xff\xc3"}};
+        int r = win_selector_matches(sel, attrs, 4);
+        if (r < -1 || r > 1)
+            abort();
         win_selector_free(sel);
     }
     free(text);

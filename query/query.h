@@ -46,7 +46,8 @@ typedef enum query_sort { Q_SORT_FLAT, Q_SORT_CUM } query_sort;
 typedef struct query_table_opts {
     query_sort sort;
     uint32_t limit;     /* rows shown; 0 = default 25 */
-    const char *filter; /* POSIX extended regex on the function key (unanchored), or NULL */
+    const char *filter; /* RE2/Go regex searched for anywhere in the function key (not
+                           anchored; base_regex_compile's limits), or NULL */
 } query_table_opts;
 
 typedef struct query_table_row {
@@ -65,7 +66,8 @@ typedef struct query_table {
     struct query_priv *priv;
 } query_table;
 
-/* NULL with `err` on a bad filter regex or allocation failure. */
+/* NULL with `err` on a bad filter regex (refused by base_regex_compile, or hitting a match
+ * limit on some function name: never taken as "no match"), or on allocation failure. */
 query_table *query_table_compute(const win_merged *m, const query_table_opts *o, char *err,
                                  size_t err_len);
 void query_table_free(query_table *t);

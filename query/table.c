@@ -1,6 +1,5 @@
 /* query/table.c — the top table (pprof -top) and the diff of two merges. */
 #include <math.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,25 +43,17 @@ query_table *query_table_compute(const win_merged *m, const query_table_opts *o,
     query_table_opts d = {Q_SORT_FLAT, 0, NULL};
     if (!o)
         o = &d;
-    regex_t re;
-    bool have_re = false;
+    base_regex *re = NULL;
+    base_regex_budget budget; /* the filter's share of one query's regex time */
+    base_regex_budget_init(&budget, BASE_REGEX_QUERY_BUDGET_NS);
     if (o->filter && o->filter[0]) {
-        char why_check[128];
-        if (base_regex_check(o->filter, why_check, sizeof why_check) != 0) {
-            base_set_err(err, err_len, "bad filter regex \"%.200s\": %s", o->filter, why_check);
+        /* a search, not anchored: the filter has always matched anywhere in the name */
+        char why[256];
+        if (!(re = base_regex_compile(o->filter, 0, why, sizeof why))) {
+            base_set_err(err, err_len, "bad filter regex \"%.200s\": %s", o->filter, why);
             return NULL;
         }
-        int rc = regcomp(&re, o->filter, REG_EXTENDED | REG_NOSUB);
-        if (rc != 0) {
-            char why[128];
-            regerror(rc, &re, why, sizeof why);
-            base_set_err(err, err_len,
-                         "bad filter regex \"%.200s\": %s (POSIX extended syntax, matched "
-                         "anywhere in the function name, e.g. \"^runtime\\.\" or \"json\")",
-                         o->filter, why);
-            return NULL;
-        }
-        have_re = true;
+        base_regex_set_budget(re, &budget);
     }
     win_top_row *rows = NULL;
     int64_t n = win_top(m, &rows);
@@ -71,9 +62,17 @@ query_table *query_table_compute(const win_merged *m, const query_table_opts *o,
         goto oom;
     t->total = m->total;
     int64_t w = 0;
-    for (int64_t i = 0; i < n; i++)
-        if (!have_re || regexec(&re, rows[i].function, 0, NULL, 0) == 0)
+    for (int64_t i = 0; i < n; i++) {
+        const char *f = rows[i].function ? rows[i].function : "";
+        int r = re ? base_regex_match(re, f, strlen(f)) : 1;
+        if (r < 0) {
+            base_set_err(err, err_len, "filter \"%.200s\": %s", o->filter,
+                         BASE_REGEX_TOO_EXPENSIVE);
+            goto fail;
+        }
+        if (r)
             rows[w++] = rows[i];
+    }
     if (o->sort == Q_SORT_CUM)
         qsort(rows, (size_t)w, sizeof *rows, cum_cmp);
     uint32_t limit = o->limit ? o->limit : TABLE_DEFAULT_LIMIT;
@@ -97,15 +96,14 @@ query_table *query_table_compute(const win_merged *m, const query_table_opts *o,
         }
     }
     free(rows);
-    if (have_re)
-        regfree(&re);
+    base_regex_free(re);
     return t;
 oom:
-    free(rows);
-    if (have_re)
-        regfree(&re);
-    query_table_free(t);
     base_set_err(err, err_len, "query: out of memory computing the table");
+fail:
+    free(rows);
+    base_regex_free(re);
+    query_table_free(t);
     return NULL;
 }
 

@@ -51,7 +51,7 @@ const char tools__guide_md[] =
     "- `profile_type`: `type:unit`, e.g. `cpu:nanoseconds`.\n"
     "- `selector`: Prometheus-style, `{service.name=\"checkout\", "
     "k8s.namespace.name=~\"prod-.*\", thread.name!=\"gc\"}`; operators `=`, `!=`, `=~`, "
-    "`!~` (regexes fully anchored); `{}` matches everything.\n"
+    "`!~` (RE2/Go regexes, fully anchored); `{}` matches everything.\n"
     "- `service_name`: shorthand that adds `service.name=\"...\"` to the selector.\n"
     "- `start`, `end`: RFC 3339 (`2026-11-21T10:00:00Z`), unix seconds, or `now-15m`; "
     "omitted = all retained data.\n"

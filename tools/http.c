@@ -151,8 +151,9 @@ static bool serve_top(tools *t, mcp_http_arg_fn arg, void *conn, mcp_http_respon
     }
     win_merged *m = win_merge(t->store, &q, err, sizeof err);
     win_selector_free(sel);
-    if (!m)
-        return respond_msg(out, 500, err[0] ? err : "merge failed");
+    if (!m) /* "selector: ...": a regex over its match limit, the request's fault */
+        return respond_msg(out, strncmp(err, "selector: ", 10) == 0 ? 400 : 500,
+                           err[0] ? err : "merge failed");
     win_top_row *rows = NULL;
     int64_t n = win_top(m, &rows);
     if (n < 0) {

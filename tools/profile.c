@@ -162,8 +162,9 @@ int tools__table(void *user, mcp_call *call, const cJSON *args, mcp_tool_result 
         query_table *tb = query_table_compute(m, &o, err, sizeof err);
         if (!tb) {
             tools__error(out,
-                         "filter: %s. Use a POSIX extended regex matched anywhere in the "
-                         "function name, e.g. \"^runtime\\\\.\" or \"json|flate\".",
+                         "filter: %s. Use an RE2/Go regex, searched for anywhere in the "
+                         "function name, e.g. \"^runtime\\\\.\" or \"(?i)json|flate\" "
+                         "(no back-references).",
                          err[0] ? err : "cannot compute the table");
             break;
         }

@@ -20,7 +20,7 @@
     ":{\"type\":\"string\",\"default\":\"{}\",\"description\":\"Prometheus-style "                 \
     "matchers over resource and sample attributes (dots allowed), e.g. "                           \
     "{service.name=\\\"checkout\\\", thread.name!=\\\"gc\\\"}; operators = != =~ "                 \
-    "!~ (regexes fully anchored)\"}"
+    "!~ (RE2/Go regexes, fully anchored)\"}"
 #define P_SVC                                                                                      \
     Q("service_name")                                                                              \
     ":{\"type\":\"string\",\"description\":\"Shorthand that adds "                                 \
@@ -101,8 +101,8 @@ static const char IN_TABLE[] =
     "\"limit\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":10000,\"default\":25,"
     "\"description\":\"Rows to show. Left unset, the answer is kept under ~4,000 tokens; "
     "an explicit value is honoured (10000 returns every function, as go tool pprof -top).\"},"
-    "\"filter\":{\"type\":\"string\",\"description\":\"POSIX extended regex on the function "
-    "name (matched anywhere), e.g. json|flate\"}}"
+    "\"filter\":{\"type\":\"string\",\"description\":\"RE2/Go regex on the function "
+    "name (matched anywhere), e.g. json|flate or (?i)^runtime\\\\.\"}}"
     "}";
 static const char OUT_TABLE[] =
     "{\"type\":\"object\",\"properties\":{\"profile_type\":" STR ",\"unit\":" STR

@@ -37,11 +37,13 @@ typedef struct scan {
     classify_fn classify;
     entry_fn entry;
     void *ctx;
+    const win__matcher *failed; /* set when a regex hit its match limit: the scan stops */
 } scan;
 
 /* Does series `s` pass the type and the resource matchers? Matchers naming attributes the
- * series' resource lacks go to `pending` (evaluated per label set), as in win_merge. */
-static bool series_matches(const scan *sc, uint32_t ptype, const win__series *s,
+ * series' resource lacks go to `pending` (evaluated per label set), as in win_merge. False
+ * with sc->failed set when a regex hit its match limit. */
+static bool series_matches(scan *sc, uint32_t ptype, const win__series *s,
                            const win__matcher **pending, uint32_t *n_pending)
 {
     const win_store *st = sc->st;
@@ -52,7 +54,10 @@ static bool series_matches(const scan *sc, uint32_t ptype, const win__series *s,
     for (uint32_t i = 0; sc->sel && i < sc->sel->n; i++) {
         const char *v;
         if (win__set_find(st, rs, sc->sel->m[i].name, &v)) {
-            if (!win__matcher_eval(&sc->sel->m[i], v))
+            int r = win__matcher_eval(&sc->sel->m[i], v);
+            if (r < 0)
+                sc->failed = &sc->sel->m[i];
+            if (r <= 0)
                 return false;
         } else {
             pending[(*n_pending)++] = &sc->sel->m[i];
@@ -72,8 +77,9 @@ static uint32_t scan_ptype(const scan *sc, bool *none)
     return id;
 }
 
-/* Walks every matching entry (lock held by the caller). False on out of memory. */
-static bool scan_run(const scan *sc)
+/* Walks every matching entry (lock held by the caller). False on out of memory, or with
+ * sc->failed set when a regex hit its match limit. */
+static bool scan_run(scan *sc)
 {
     const win_store *st = sc->st;
     int64_t res = st->cfg.resolution_ns;
@@ -88,8 +94,11 @@ static bool scan_run(const scan *sc)
     for (uint32_t si = 0; ok && si < st->n_series; si++) {
         const win__series *s = st->series[si];
         uint32_t n_pending;
-        if (!series_matches(sc, ptype, s, pending, &n_pending))
+        if (!series_matches(sc, ptype, s, pending, &n_pending)) {
+            if (sc->failed)
+                ok = false;
             continue;
+        }
         const win__set *rs = win__rattr_set(st, s->rattr);
         /* entries of a bucket mostly repeat the previous one's label set */
         uint32_t last_labels = WIN__NONE, last_cls = WIN__NONE;
@@ -115,7 +124,16 @@ static bool scan_run(const scan *sc)
                         for (uint32_t k = 0; lm && k < n_pending; k++) {
                             const char *v = "";
                             win__set_find(st, ls, pending[k]->name, &v);
-                            lm = win__matcher_eval(pending[k], v);
+                            int r = win__matcher_eval(pending[k], v);
+                            if (r < 0) {
+                                sc->failed = pending[k];
+                                break;
+                            }
+                            lm = r > 0;
+                        }
+                        if (sc->failed) {
+                            ok = false;
+                            break;
                         }
                         cls = lm ? sc->classify(sc->ctx, si, rs, ls) : WIN__NONE;
                         if (cls == SCAN_OOM) {
@@ -235,6 +253,15 @@ static void oom_err(char *err, size_t err_len, const char *what)
     base_set_err(err, err_len, "window: out of memory while %s", what);
 }
 
+/* The error of a failed scan: the selector's when a regex hit its limit, else memory. */
+static void scan_err(const scan *sc, char *err, size_t err_len, const char *what)
+{
+    if (sc->failed)
+        win__matcher_err(sc->failed, err, err_len);
+    else
+        oom_err(err, err_len, what);
+}
+
 /* ---- profile types ---------------------------------------------------------------- */
 
 typedef struct type_acc {
@@ -300,7 +327,7 @@ win_listing *win_list_profile_types(win_store *st, const win_selector *sel, int6
     types_ctx c;
     memset(&c, 0, sizeof c);
     c.st = st;
-    scan sc = {st, NULL, sel, start_ns, end_ns, accept_all, types_entry, &c};
+    scan sc = {st, NULL, sel, start_ns, end_ns, accept_all, types_entry, &c, NULL};
     win_listing *l = NULL;
     pthread_rwlock_rdlock(&st->lock);
     bool ok = scan_run(&sc);
@@ -320,7 +347,7 @@ win_listing *win_list_profile_types(win_store *st, const win_selector *sel, int6
     win__qmap_free(&c.by_type);
     free(c.acc);
     if (!l) {
-        oom_err(err, err_len, "listing profile types");
+        scan_err(&sc, err, err_len, "listing profile types");
         return NULL;
     }
     qsort(l->rows, l->n_rows, sizeof(win_type_info), type_cmp);
@@ -392,7 +419,8 @@ win_listing *win_list_labels(win_store *st, const win_query *q, char *err, size_
     win__qmap names; /* name id -> val: distinct values, aux: 1 when resource level */
     memset(&names, 0, sizeof names);
     scan sc = {st,        q->profile_type, q->selector, q->start_ns,
-               q->end_ns, labels_classify, no_entry,    &c};
+               q->end_ns, labels_classify, no_entry,    &c,
+               NULL};
     win_listing *l = NULL;
     pthread_rwlock_rdlock(&st->lock);
     bool ok = scan_run(&sc);
@@ -440,7 +468,7 @@ win_listing *win_list_labels(win_store *st, const win_query *q, char *err, size_
     win__qmap_free(&c.pairs);
     win__qmap_free(&names);
     if (!l)
-        oom_err(err, err_len, "listing labels");
+        scan_err(&sc, err, err_len, "listing labels");
     return l;
 }
 
@@ -494,7 +522,8 @@ win_listing *win_list_label_values(win_store *st, const win_query *q, const char
     memset(&c, 0, sizeof c);
     c.count = q->profile_type == NULL;
     scan sc = {st,        q->profile_type, q->selector,  q->start_ns,
-               q->end_ns, values_classify, values_entry, &c};
+               q->end_ns, values_classify, values_entry, &c,
+               NULL};
     win_listing *l = NULL;
     win_label_value *all = NULL;
     pthread_rwlock_rdlock(&st->lock);
@@ -524,7 +553,7 @@ win_listing *win_list_label_values(win_store *st, const win_query *q, const char
     free(all);
     win__qmap_free(&c.totals);
     if (!l) {
-        oom_err(err, err_len, "listing label values");
+        scan_err(&sc, err, err_len, "listing label values");
         return NULL;
     }
     return l;
@@ -677,8 +706,9 @@ void win_timeseries_free(win_timeseries *ts)
 }
 
 /* Oldest bucket start and newest bucket end among series that may match, within the
- * query range (for open ends). False when there is none. */
-static bool ts_extent(const scan *sc, int64_t *lo, int64_t *hi)
+ * query range (for open ends). False when there is none, or with sc->failed set when a
+ * regex hit its match limit. */
+static bool ts_extent(scan *sc, int64_t *lo, int64_t *hi)
 {
     const win_store *st = sc->st;
     int64_t res = st->cfg.resolution_ns;
@@ -692,8 +722,11 @@ static bool ts_extent(const scan *sc, int64_t *lo, int64_t *hi)
     for (uint32_t si = 0; si < st->n_series; si++) {
         const win__series *s = st->series[si];
         uint32_t n_pending;
-        if (!series_matches(sc, ptype, s, pending, &n_pending))
+        if (!series_matches(sc, ptype, s, pending, &n_pending)) {
+            if (sc->failed)
+                return false;
             continue;
+        }
         for (uint32_t bi = 0; bi < s->nb; bi++) {
             int64_t b_lo = s->b[bi].slot * res, b_hi = win__sat_add(b_lo, res);
             if (b_hi <= sc->start || b_lo >= sc->end || s->b[bi].n == 0)
@@ -866,7 +899,8 @@ win_timeseries *win_query_timeseries(win_store *st, const win_query *q, int64_t 
         c.fn_is_addr = parse_fn_addr(function, &c.fn_addr);
     c.grouped = group_by != NULL;
     c.group_key = WIN__NONE;
-    scan sc = {st, q->profile_type, q->selector, q->start_ns, q->end_ns, ts_classify, ts_entry, &c};
+    scan sc = {st,          q->profile_type, q->selector, q->start_ns, q->end_ns,
+               ts_classify, ts_entry,        &c,          NULL};
     win_timeseries *ts = NULL;
 
     pthread_rwlock_rdlock(&st->lock);
@@ -882,7 +916,10 @@ win_timeseries *win_query_timeseries(win_store *st, const win_query *q, int64_t 
         hi = q->end_ns;
     int64_t span;
     bool ok = true;
-    if ((!have && (q->start_ns == INT64_MIN || q->end_ns == INT64_MAX)) || hi <= lo) {
+    if (sc.failed) {
+        win__matcher_err(sc.failed, err, err_len);
+        ok = false;
+    } else if ((!have && (q->start_ns == INT64_MIN || q->end_ns == INT64_MAX)) || hi <= lo) {
         c.n_steps = 0; /* nothing stored to anchor an open range */
         if (q->start_ns == INT64_MIN)
             lo = 0;
@@ -897,7 +934,7 @@ win_timeseries *win_query_timeseries(win_store *st, const win_query *q, int64_t 
     }
     c.lo = lo;
     if (ok && c.n_steps && !scan_run(&sc)) {
-        oom_err(err, err_len, "computing a time series");
+        scan_err(&sc, err, err_len, "computing a time series");
         ok = false;
     }
     if (ok && !c.grouped && c.n_groups == 0) {

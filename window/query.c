@@ -517,6 +517,7 @@ win_merged *win_merge(win_store *st, const win_query *q, char *err, size_t err_l
     int64_t cov_lo = INT64_MAX, cov_hi = INT64_MIN;
     uint32_t *touched = NULL, n_touched = 0, touched_cap = 0, *path = NULL, path_cap = 0;
     bool ok = true;
+    const win__matcher *failed = NULL; /* a regex that hit its match limit */
     int64_t *acc = NULL;
     uint8_t *seen = NULL;
 
@@ -554,10 +555,18 @@ win_merged *win_merge(win_store *st, const win_query *q, char *err, size_t err_l
         bool match = true;
         for (uint32_t i = 0; match && sel && i < sel->n; i++) {
             const char *v;
-            if (win__set_find(st, rs, sel->m[i].name, &v))
-                match = win__matcher_eval(&sel->m[i], v);
-            else
+            if (win__set_find(st, rs, sel->m[i].name, &v)) {
+                int r = win__matcher_eval(&sel->m[i], v);
+                if (r < 0)
+                    failed = &sel->m[i];
+                match = r > 0;
+            } else {
                 pending[n_pending++] = &sel->m[i];
+            }
+        }
+        if (failed) {
+            ok = false;
+            break;
         }
         if (!match)
             continue;
@@ -621,7 +630,14 @@ win_merged *win_merge(win_store *st, const win_query *q, char *err, size_t err_l
                         for (uint32_t k = 0; lm && k < n_pending; k++) {
                             const char *v = "";
                             win__set_find(st, ls, pending[k]->name, &v);
-                            lm = win__matcher_eval(pending[k], v);
+                            int r = win__matcher_eval(pending[k], v);
+                            if (r < 0)
+                                failed = pending[k];
+                            lm = r > 0;
+                        }
+                        if (failed) {
+                            ok = false;
+                            break;
                         }
                         cache.vals[c] = (int64_t)((stamp << 1) | (lm ? 1u : 0u));
                     }
@@ -700,7 +716,9 @@ win_merged *win_merge(win_store *st, const win_query *q, char *err, size_t err_l
         (q->keep_labels && !finish_labeled(m, renum))) {
         free(renum);
         win_merged_free(m);
-        if (err && err_len)
+        if (failed)
+            win__matcher_err(failed, err, err_len);
+        else if (err && err_len)
             snprintf(err, err_len, "window: out of memory while merging");
         return NULL;
     }

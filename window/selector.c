@@ -13,8 +13,7 @@ void win_selector_free(win_selector *sel)
     if (!sel)
         return;
     for (uint32_t i = 0; i < sel->n; i++) {
-        if (sel->m[i].has_re)
-            regfree(&sel->m[i].re);
+        base_regex_free(sel->m[i].re);
         free(sel->m[i].name);
         free(sel->m[i].value);
     }
@@ -76,6 +75,17 @@ static char *parse_string(const char *t, size_t *pos, char *err, size_t err_len)
     return out;
 }
 
+/* How many bytes of `s` to show in a message: at most `max`, not ending inside a UTF-8
+ * sequence (the message may go out as JSON). */
+static int shown_len(const char *s, size_t max)
+{
+    size_t n = strnlen(s, max);
+    if (s[n])
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+            n--;
+    return (int)n;
+}
+
 static bool add_matcher(win_selector *sel, char *name, char *value, win__op op, char *err,
                         size_t err_len)
 {
@@ -85,37 +95,20 @@ static bool add_matcher(win_selector *sel, char *name, char *value, win__op op, 
     m.value = value;
     m.op = op;
     if (op == WIN__OP_RE || op == WIN__OP_NRE) {
-        char why_check[128];
-        if (base_regex_check(value, why_check, sizeof why_check) != 0) {
-            base_set_err(err, err_len, "selector: bad regex for %s: %s", name, why_check);
+        char why[256];
+        m.re = base_regex_compile(value, BASE_REGEX_ANCHORED, why, sizeof why);
+        base_regex_set_budget(m.re, &sel->budget);
+        if (!m.re) {
+            /* the reason matters more than all of a long pattern: show its start only */
+            int shown = shown_len(value, 100);
+            base_set_err(err, err_len, "selector: bad regex \"%.*s%s\" for %.100s: %s", shown,
+                         value, value[shown] ? "..." : "", name, why);
             goto fail;
         }
-        /* the bare pattern first: "a)|(b" would otherwise slip past the anchors */
-        int rc = regcomp(&m.re, value, REG_EXTENDED | REG_NOSUB);
-        if (rc == 0) {
-            regfree(&m.re);
-            size_t len = strlen(value) + 5;
-            char *anchored = malloc(len);
-            if (!anchored) {
-                base_set_err(err, err_len, "selector: out of memory");
-                goto fail;
-            }
-            snprintf(anchored, len, "^(%s)$", value);
-            rc = regcomp(&m.re, anchored, REG_EXTENDED | REG_NOSUB);
-            free(anchored);
-        }
-        if (rc != 0) {
-            char why[256];
-            regerror(rc, &m.re, why, sizeof why);
-            base_set_err(err, err_len, "selector: bad regex \"%s\" for %s: %s", value, name, why);
-            goto fail;
-        }
-        m.has_re = true;
     }
     win__matcher *arr = realloc(sel->m, (sel->n + 1) * sizeof *arr);
     if (!arr) {
-        if (m.has_re)
-            regfree(&m.re);
+        base_regex_free(m.re);
         base_set_err(err, err_len, "selector: out of memory");
         goto fail;
     }
@@ -137,6 +130,7 @@ win_selector *win_selector_parse(const char *text, char *err, size_t err_len)
         base_set_err(err, err_len, "selector: out of memory");
         return NULL;
     }
+    base_regex_budget_init(&sel->budget, BASE_REGEX_QUERY_BUDGET_NS);
     if (!text)
         return sel;
     size_t len = strnlen(text, WIN__MAX_SEL_LEN + 1);
@@ -247,25 +241,36 @@ fail:
     return NULL;
 }
 
-bool win__matcher_eval(const win__matcher *m, const char *value)
+int win__matcher_eval(const win__matcher *m, const char *value)
 {
+    int r;
     switch (m->op) {
     case WIN__OP_EQ:
         return strcmp(value, m->value) == 0;
     case WIN__OP_NE:
         return strcmp(value, m->value) != 0;
     case WIN__OP_RE:
-        return regexec(&m->re, value, 0, NULL, 0) == 0;
+        return base_regex_match(m->re, value, strlen(value));
     case WIN__OP_NRE:
-        return regexec(&m->re, value, 0, NULL, 0) != 0;
+        /* a match that hit a limit is an error for !~ too, never "did not match" */
+        r = base_regex_match(m->re, value, strlen(value));
+        return r < 0 ? -1 : !r;
     }
-    return false;
+    return 0;
 }
 
-bool win_selector_matches(const win_selector *sel, const win_attr *attrs, size_t n_attrs)
+void win__matcher_err(const win__matcher *m, char *err, size_t err_len)
+{
+    int shown = shown_len(m->value, 100);
+    base_set_err(err, err_len, "selector: %.100s%s\"%.*s%s\": %s", m->name,
+                 m->op == WIN__OP_NRE ? "!~" : "=~", shown, m->value, m->value[shown] ? "..." : "",
+                 BASE_REGEX_TOO_EXPENSIVE);
+}
+
+int win_selector_matches(const win_selector *sel, const win_attr *attrs, size_t n_attrs)
 {
     if (!sel)
-        return true;
+        return 1;
     for (uint32_t i = 0; i < sel->n; i++) {
         const char *v = "";
         /* first occurrence wins: callers list resource attributes before sample ones */
@@ -275,8 +280,9 @@ bool win_selector_matches(const win_selector *sel, const win_attr *attrs, size_t
                 break;
             }
         }
-        if (!win__matcher_eval(&sel->m[i], v))
-            return false;
+        int r = win__matcher_eval(&sel->m[i], v);
+        if (r <= 0)
+            return r;
     }
-    return true;
+    return 1;
 }

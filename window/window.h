@@ -143,7 +143,8 @@ void win_store_expire(win_store *store, int64_t now_ns);
 
 /* A Prometheus-style selector over attribute names (dots allowed):
  *   {service.name="checkout", k8s.namespace.name=~"prod-.*", thread.name!="gc"}
- * Operators =, !=, =~, !~ (regexes are POSIX extended and fully anchored). The name
+ * Operators =, !=, =~, !~ (regexes in RE2/Go syntax, fully anchored, bounded: see
+ * base_regex_compile; back-references are refused when parsing). The name
  * `service_name` is accepted for `service.name`. "" and "{}" match everything. A matcher
  * on an attribute that is absent compares against "" (so {x!="a"} matches when x is
  * missing, {x=""} too), as in Prometheus. Resource and sample attributes are both
@@ -155,8 +156,10 @@ typedef struct win_selector win_selector;
 win_selector *win_selector_parse(const char *text, char *err, size_t err_len);
 void win_selector_free(win_selector *sel);
 /* Matches one attribute set (used by the store; exposed for tests and for callers that
- * filter their own rows). `attrs` may list resource and sample attributes together. */
-bool win_selector_matches(const win_selector *sel, const win_attr *attrs, size_t n_attrs);
+ * filter their own rows). `attrs` may list resource and sample attributes together.
+ * Returns 1 on a match, 0 on none, -1 when a regex hit its match limit (an error, never a
+ * non-match: report BASE_REGEX_TOO_EXPENSIVE). */
+int win_selector_matches(const win_selector *sel, const win_attr *attrs, size_t n_attrs);
 
 /* ---- merge ------------------------------------------------------------------- */
 
@@ -222,7 +225,10 @@ typedef struct win_merged {
 
 /* Merges every bucket entry of series of `q->profile_type` whose resource+sample
  * attributes match `q->selector` and whose bucket overlaps [start, end). Returns a new
- * result (possibly with total 0) or NULL with `err` filled. */
+ * result (possibly with total 0) or NULL with `err` filled. Here and in the listings and
+ * time series below, an error caused by the selector (a regex that hit its match limit on
+ * a stored value) starts with "selector: ", so callers can answer it as the request's
+ * fault; any other error means memory ran out. */
 win_merged *win_merge(win_store *store, const win_query *q, char *err, size_t err_len);
 void win_merged_free(win_merged *m);
 

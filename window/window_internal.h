@@ -12,7 +12,6 @@
 #define OTELPROFD_WINDOW_INTERNAL_H
 
 #include <pthread.h>
-#include <regex.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -209,17 +208,23 @@ typedef struct win__matcher {
     char *name;
     char *value;
     win__op op;
-    bool has_re;
-    regex_t re;
+    base_regex *re; /* =~ and !~ only, compiled fully anchored */
 } win__matcher;
 
 struct win_selector {
     win__matcher *m;
     uint32_t n;
+    /* every regex of the selector draws on it: a selector is parsed per query, so this
+     * bounds the regex time of one query (BASE_REGEX_QUERY_BUDGET_NS) */
+    base_regex_budget budget;
 };
 
-/* Evaluates one matcher against an attribute value ("" when the attribute is absent). */
-bool win__matcher_eval(const win__matcher *m, const char *value);
+/* Evaluates one matcher against an attribute value ("" when the attribute is absent): 1 when
+ * it holds, 0 when not, -1 when its regex hit a match limit, which fails the whole query
+ * (with win__matcher_err) rather than counting as either answer. */
+int win__matcher_eval(const win__matcher *m, const char *value);
+/* The error of a query whose matcher `m` returned -1; starts with "selector: ". */
+void win__matcher_err(const win__matcher *m, char *err, size_t err_len);
 
 /* ---- per-query scratch and results (query.c, listing.c; malloc, not store memory) ---- */
 

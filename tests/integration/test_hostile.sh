@@ -12,6 +12,7 @@
 #   6 64 MiB + 1 requests (HTTP Content-Length, chunked; gRPC)
 #   7 gzip bombs (1 GiB of zeros in ~1 MB) over HTTP and gRPC
 #   8 slowloris clients on 4318 and 4319                    9/10 malformed JSON-RPC, versions
+#  11 hostile regexes: back-references (glibc's regexec crashed), catastrophic backtracking
 # Figures (time, peak RSS) are printed as "figure:" lines, never asserted.
 # OTELPROFD_HOSTILE_TINY (samples in the tiny-samples request, default 1,000,000) and
 # OTELPROFD_RSS_SLACK_MIB (default 256, 1024 for an AddressSanitizer binary) tune it.
@@ -338,6 +339,65 @@ hwm_reset
 check "malformed JSON-RPC and unknown versions over stdio and HTTP (lib/hostile_mcp.mjs)" \
     node "$LIB/hostile_mcp.mjs" --bin "$OTELPROFD_BIN" --http "$D_MCP"
 rss_check "malformed JSON-RPC over HTTP (the daemon; stdio runs its own process)"
+
+# ---- 11. hostile regexes (issue 10) ------------------------------------------------------------
+# A back-reference sent glibc's regexec into unbounded recursion (SIGSEGV: CVE-2018-20796
+# class), with no MCP session needed over GET. Selectors and the table filter now run on
+# PCRE2: back-references are refused (400 / isError with the reason), and patterns that
+# backtrack past the match limit on stored values answer "regex too expensive".
+# Data: service hostile-regex, main -> a 4,001-byte function name (100), resource attribute
+# long.attr of 5,001 bytes.
+node -e '
+const [out, now] = process.argv.slice(1);
+const s = ["", "cpu", "nanoseconds", "main", "a".repeat(4000) + "b", "x.go"];
+const req = { resourceProfiles: [{ resource: { attributes: [
+    { key: "service.name", value: { stringValue: "hostile-regex" } },
+    { key: "long.attr", value: { stringValue: "a".repeat(5000) + "b" } }] },
+  scopeProfiles: [{ profiles: [{ sampleType: { typeStrindex: 1, unitStrindex: 2 },
+    timeUnixNano: now, samples: [{ stackIndex: 1, values: ["100"] }] }] }] }],
+  dictionary: { stringTable: s,
+    functionTable: [{}, { nameStrindex: 3, filenameStrindex: 5 }, { nameStrindex: 4, filenameStrindex: 5 }],
+    locationTable: [{}, { lines: [{ functionIndex: 1 }] }, { lines: [{ functionIndex: 2 }] }],
+    stackTable: [{}, { locationIndices: [2, 1] }] } };
+require("fs").writeFileSync(out, JSON.stringify(req));' "$WORK/regex.json" "$(($(date +%s) - 5))000000000"
+code="$(post "$WORK/regex.json" application/json)"
+expect_eq "regex data (4,001-byte function name, 5,001-byte attribute): 200, nothing rejected" "200 0" \
+    "$code $(rejected "$(response_json)")"
+printf 'total 100\n100 100 %sb\n0 100 main\n' "$(printf 'a%.0s' {1..4000})" >"$WORK/expect_regex.txt"
+top_is "regex data is stored exactly" hostile-regex "$WORK/expect_regex.txt"
+# get_regex PATH SELECTOR: HTTP status of GET PATH?profile_type=cpu:nanoseconds&selector=...;
+# body in $WORK/body.
+get_regex() {
+    local sel
+    sel="$(node -e 'console.log(encodeURIComponent(process.argv[1]))' "$2")"
+    curl -sS --max-time 30 -o "$WORK/body" -w '%{http_code}' \
+        "$D_MCP$1?profile_type=cpu:nanoseconds&selector=$sel" || echo curl-error
+}
+for path in /debug/top /api/pprof; do
+    for sel in '{service.name=~"()()(\2\2)*.*"}' '{service.name=~"(|)(\1\1)*"}' \
+        '{service.name!~"(?P<x>a)(?P=x)"}'; do
+        code="$(get_regex "$path" "$sel")"
+        expect_eq "GET $path selector $sel: 400" 400 "$code"
+        expect_contains "GET $path selector $sel: the reason names back-references" \
+            "back-references" "$(body_text)"
+        check "GET $path selector $sel: the daemon is still running" kill -0 "$D_PID"
+    done
+    for sel in '{long.attr=~"(a+)+"}' '{long.attr!~"(a|aa)+"}'; do
+        t0=$(now_ms)
+        code="$(get_regex "$path" "$sel")"
+        echo "figure: GET $path selector $sel over a 5,001-byte value: $(($(now_ms) - t0)) ms"
+        expect_eq "GET $path selector $sel (backtracks past the limit): 400" 400 "$code"
+        expect_contains "GET $path selector $sel: says regex too expensive" "regex too expensive" \
+            "$(body_text)"
+    done
+done
+check "hostile regexes over MCP (official SDK, lib/hostile_regex.mjs)" \
+    node "$LIB/hostile_regex.mjs" --url "$D_MCP"
+expect_eq "after the hostile regexes: /healthz" ok "$(curl -s --max-time 5 "$D_MCP/healthz" | head -c 2)"
+code="$(get_regex /debug/top '{service.name=~"hostile-re.*", long.attr=~"a+b"}')"
+expect_eq "after the hostile regexes: a bounded selector on the long value answers (200)" 200 "$code"
+expect_eq "after the hostile regexes: ... with total 100" "total 100" "$(head -n 1 "$WORK/body")"
+alive "hostile regexes"
 
 # ---- still healthy, nothing lost --------------------------------------------------------------
 CPU_PB="$(shifted "$TD/otlp/cpu.pb")"

@@ -4,10 +4,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <cmocka.h>
 #include <math.h>
 
+#include "base/base.h"
 #include "test_query_fixture.h"
 
 /* cmocka 1.1's assert_float_equal works in float */
@@ -89,7 +91,23 @@ static void test_table(void **state)
     query_table_opts bad = {Q_SORT_FLAT, 0, "(unclosed"};
     char err[512] = "";
     assert_null(query_table_compute(m, &bad, err, sizeof err));
-    assert_non_null(strstr(err, "bad filter regex \"(unclosed\""));
+    assert_non_null(strstr(err, "bad filter regex \"(unclosed\": missing closing parenthesis"));
+
+    /* RE2/Go syntax, still a search anywhere in the name */
+    t = table(m, Q_SORT_FLAT, 0, "(?i)^MAI");
+    assert_names(t, ai, 1);
+    query_table_free(t);
+    t = table(m, Q_SORT_FLAT, 0, "^\\w$");
+    assert_int_equal(t->n_functions, 7); /* the seven one-letter names */
+    query_table_free(t);
+    t = table(m, Q_SORT_FLAT, 0, "m.+?n");
+    assert_names(t, ai, 1);
+    query_table_free(t);
+    /* the crash reproducer of issue 10 (glibc regexec recursed until SIGSEGV): refused */
+    bad.filter = "(|)(\\1\\1)*";
+    err[0] = '\0';
+    assert_null(query_table_compute(m, &bad, err, sizeof err));
+    assert_non_null(strstr(err, "bad filter regex \"(|)(\\1\\1)*\": back-references"));
 
     /* rows own their strings: they outlive the merge */
     t = table(m, Q_SORT_FLAT, 2, NULL);
@@ -235,10 +253,50 @@ static void test_diff(void **state)
     win_store_free(st);
 }
 
+/* A filter that backtracks past the match limit on some function name fails the table
+ * with a reason; it is never taken as "this function does not match". */
+static void test_table_filter_too_expensive(void **state)
+{
+    (void)state;
+    static char name[4001];
+    memset(name, 'a', sizeof name - 1);
+    name[sizeof name - 2] = 'b';
+    win_config cfg;
+    win_config_defaults(&cfg);
+    win_store *st = win_store_new(&cfg);
+    assert_non_null(st);
+    const win_frame_in frames[] = {{"main", "main.go", 1, 0, NULL, NULL},
+                                   {name, "x.go", 2, 0, NULL, NULL}};
+    const uint32_t stack[] = {1, 0};
+    const win_stack_in stacks[] = {{stack, 2}};
+    const win_attr res[] = {{"service.name", "svc"}};
+    const win_sample_in samples[] = {{.stack = 0, .value = 3, .time_ns = FX_T0}};
+    win_batch b = {"cpu:nanoseconds", res, 1, frames, 2, stacks, 1, samples, 1, NULL};
+    char err[512] = "";
+    win_add_result r;
+    assert_int_equal(win_store_add(st, &b, FX_T0, &r, err, sizeof err), 0);
+    win_merged *m = fx_merge(st, "cpu:nanoseconds", false);
+    assert_non_null(m);
+    query_table_opts o = {Q_SORT_FLAT, 0, "(a+)+$"};
+    assert_null(query_table_compute(m, &o, err, sizeof err));
+    assert_string_equal(err, "filter \"(a+)+$\": " BASE_REGEX_TOO_EXPENSIVE);
+    /* bounded filters on the same names answer */
+    query_table *t = table(m, Q_SORT_FLAT, 0, "a+b$");
+    assert_int_equal(t->n_functions, 1);
+    assert_int_equal(t->rows[0].flat, 3);
+    query_table_free(t);
+    t = table(m, Q_SORT_FLAT, 0, "^ma");
+    assert_int_equal(t->n_functions, 1);
+    query_table_free(t);
+    win_merged_free(m);
+    win_store_free(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table),
+        cmocka_unit_test(test_table_filter_too_expensive),
         cmocka_unit_test(test_table_random),
         cmocka_unit_test(test_diff),
     };
