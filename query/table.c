@@ -125,7 +125,7 @@ static double seconds_of(double given, const win_merged *m)
     if (given > 0 && isfinite(given))
         return given;
     if (m->end_ns > m->start_ns)
-        return (double)(m->end_ns - m->start_ns) / 1e9;
+        return (double)base_sat_sub(m->end_ns, m->start_ns) / 1e9;
     return 1.0;
 }
 
