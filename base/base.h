@@ -2,8 +2,8 @@
  *
  * Purpose: the per-request arena (bump allocator; translate/ adapts it for protobuf-c,
  * so base/ links no protobuf code), the project's single error enum with its message table,
- * logging to stderr, bounded user regexes (PCRE2), monotonic/real time helpers and
- * size/duration parsing for the CLI.
+ * logging to stderr, saturating int64 sums, bounded user regexes (PCRE2), monotonic/real
+ * time helpers and size/duration parsing for the CLI.
  *
  * Thread-safety: an arena belongs to one thread at a time (no locking). A compiled
  * base_regex may be matched from many threads at once (the PCRE2 match data, which must
@@ -211,6 +211,28 @@ unsigned base_conn_timeout_s(unsigned default_s);
  * Checks the peer of a GnuTLS session (a gnutls_session_t; NULL = no TLS) against the trust
  * list the server loaded; false with the reason in `why` when it must be refused. */
 bool base_tls_verify_peer(void *gnutls_session, char *why, size_t why_len);
+
+/* ---- saturating int64 arithmetic ------------------------------------------------ */
+
+/* Sums and differences of profile values and times that clamp to INT64_MAX / INT64_MIN
+ * instead of overflowing (undefined behaviour, and a total that turns negative). Every
+ * module that adds values up uses these, so a total is capped the same way wherever it is
+ * computed; inline because window/ calls them once per bucket entry. */
+static inline int64_t base_sat_add(int64_t a, int64_t b)
+{
+    int64_t r;
+    if (__builtin_add_overflow(a, b, &r))
+        return b > 0 ? INT64_MAX : INT64_MIN;
+    return r;
+}
+
+static inline int64_t base_sat_sub(int64_t a, int64_t b)
+{
+    int64_t r;
+    if (__builtin_sub_overflow(a, b, &r))
+        return b < 0 ? INT64_MAX : INT64_MIN;
+    return r;
+}
 
 /* ---- time and sizes ------------------------------------------------------------ */
 

@@ -34,7 +34,7 @@
 #endif
 
 #define EXIT_USAGE   CLI_EXIT_USAGE
-#define MAX_ORIGINS  32
+#define MAX_LIST     32                /* --mcp-allow-origin / --mcp-allow-host values */
 #define MAX_PEM_FILE ((size_t)1 << 20) /* a certificate chain is a few KiB */
 
 typedef enum opt_kind {
@@ -45,6 +45,7 @@ typedef enum opt_kind {
     OPT_LOG_LEVEL,
     OPT_STRING,
     OPT_ORIGINS,
+    OPT_HOSTS,
     OPT_FILE
 } opt_kind;
 
@@ -69,6 +70,7 @@ enum {
     O_LOG_LEVEL,
     O_MCP_TOKEN,
     O_MCP_ALLOW_ORIGIN,
+    O_MCP_ALLOW_HOST,
     O_TLS_CERT,
     O_TLS_KEY,
     O_TLS_CLIENT_CA,
@@ -103,6 +105,10 @@ static const opt_def options[O_COUNT] = {
                      "bearer token the MCP listener requires (empty: none)"},
     [O_MCP_ALLOW_ORIGIN] = {"mcp-allow-origin", "OTELPROFD_MCP_ALLOW_ORIGIN", "", OPT_ORIGINS,
                             "extra allowed browser Origin (repeatable; env: comma-separated)"},
+    [O_MCP_ALLOW_HOST] = {"mcp-allow-host", "OTELPROFD_MCP_ALLOW_HOST", "", OPT_HOSTS,
+                          "extra name the MCP listener answers to in the Host header, e.g. "
+                          "the DNS name clients use (repeatable; env: comma-separated; * = "
+                          "any, needs --mcp-token)"},
     [O_TLS_CERT] = {"tls-cert", "OTELPROFD_TLS_CERT", "", OPT_FILE,
                     "PEM certificate (chain): TLS on the gRPC, OTLP/HTTP and MCP listeners"},
     [O_TLS_KEY] = {"tls-key", "OTELPROFD_TLS_KEY", "", OPT_FILE,
@@ -111,6 +117,13 @@ static const opt_def options[O_COUNT] = {
                          "PEM CA: clients must present a certificate it signed (mTLS)"},
 };
 
+/* A repeatable option: the flags' values, or else the environment's comma-separated list. */
+typedef struct str_list {
+    const char *v[MAX_LIST + 1]; /* NULL-terminated when handed on */
+    size_t n;
+    char *env; /* copy of the environment value the entries point into */
+} str_list;
+
 typedef struct serve_opts {
     const char *addr[3]; /* grpc, http, mcp; NULL = off */
     int64_t retention_ns, resolution_ns;
@@ -118,10 +131,9 @@ typedef struct serve_opts {
     uint64_t max_inflight_bytes; /* 0 = auto */
     int grpc_threads;
     base_log_level log_level;
-    const char *mcp_token; /* NULL = none */
-    const char *origins[MAX_ORIGINS + 1];
-    size_t n_origins;
-    char *origins_env;       /* copy of the comma-separated environment value */
+    const char *mcp_token;   /* NULL = none */
+    str_list origins;        /* --mcp-allow-origin */
+    str_list hosts;          /* --mcp-allow-host */
     bool stdio;              /* `otelprofd mcp` */
     const char *connect;     /* `otelprofd mcp --connect URL` */
     bool demo;               /* --demo: preload examples/profiles */
@@ -138,7 +150,7 @@ static void print_options(FILE *out, bool stdio)
         static const char *const meta[] = {
             [OPT_ADDR] = "ADDR",      [OPT_DURATION] = "DURATION", [OPT_SIZE] = "SIZE",
             [OPT_THREADS] = "N",      [OPT_LOG_LEVEL] = "LEVEL",   [OPT_STRING] = "TOKEN",
-            [OPT_ORIGINS] = "ORIGIN", [OPT_FILE] = "FILE"};
+            [OPT_ORIGINS] = "ORIGIN", [OPT_HOSTS] = "NAME",        [OPT_FILE] = "FILE"};
         snprintf(left, sizeof left, "--%s %s", options[i].flag, meta[options[i].kind]);
         const char *def = stdio && i == O_MCP_HTTP ? "off" : options[i].def;
         fprintf(out, "  %-28s %s\n  %-28s default %s, env %s\n", left, options[i].help, "",
@@ -174,6 +186,12 @@ static void usage(FILE *out)
                  "accept connections from elsewhere, give an address on all interfaces, e.g.\n"
                  "--otlp-grpc 0.0.0.0:4317 --otlp-http 0.0.0.0:4318 (and set --mcp-token before\n"
                  "exposing --mcp-http). Port 0 picks a free port.\n"
+                 "DNS rebinding: every request to --mcp-http (/mcp, the HTTP API, /healthz)\n"
+                 "must name in its Host header localhost, an IP address, the host of\n"
+                 "--mcp-http or a --mcp-allow-host name; others get 403 (no Host: 400). The\n"
+                 "port is not compared. Clients that connect by a DNS name need\n"
+                 "--mcp-allow-host NAME, on 0.0.0.0:4319 too (a wildcard bind allows no other\n"
+                 "name by itself); --mcp-allow-host '*' allows any and needs --mcp-token.\n"
                  "HTTP API: GET /api/pprof?profile_type=cpu:nanoseconds&selector=...&start=..."
                  "&end=...\n"
                  "(gzipped pprof: go tool pprof -top 'http://127.0.0.1:4319/api/pprof?...'), "
@@ -281,24 +299,28 @@ static int apply_option(serve_opts *o, int i, const char *value, const char *sou
     case OPT_FILE:
         o->tls_file[i - O_TLS_CERT] = value[0] ? value : NULL;
         return 0;
-    case OPT_ORIGINS: {
+    case OPT_ORIGINS:
+    case OPT_HOSTS: {
         /* flags were collected by parse_args; this is the environment's list */
-        if (!value[0] || o->n_origins)
+        str_list *l = options[i].kind == OPT_HOSTS ? &o->hosts : &o->origins;
+        if (!value[0] || l->n)
             return 0;
-        free(o->origins_env);
-        o->origins_env = strdup(value);
-        if (!o->origins_env)
+        free(l->env);
+        l->env = strdup(value);
+        if (!l->env)
             return bad_value(source, value, "out of memory");
         char *save = NULL;
-        for (char *tok = strtok_r(o->origins_env, ",", &save); tok;
-             tok = strtok_r(NULL, ",", &save)) {
+        for (char *tok = strtok_r(l->env, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
             while (*tok == ' ')
                 tok++;
+            size_t len = strlen(tok);
+            while (len && tok[len - 1] == ' ')
+                tok[--len] = '\0';
             if (!*tok)
                 continue;
-            if (o->n_origins == MAX_ORIGINS)
-                return bad_value(source, value, "at most 32 origins");
-            o->origins[o->n_origins++] = tok;
+            if (l->n == MAX_LIST)
+                return bad_value(source, value, "at most 32 entries");
+            l->v[l->n++] = tok;
         }
         return 0;
     }
@@ -387,12 +409,13 @@ static int parse_args(int argc, char **argv, int first, serve_opts *o)
                     options[found].def[0] ? options[found].def : "none");
             return -1;
         }
-        if (found == O_MCP_ALLOW_ORIGIN) {
-            if (o->n_origins == MAX_ORIGINS) {
-                fprintf(stderr, "otelprofd: at most %d --mcp-allow-origin\n", MAX_ORIGINS);
+        if (found == O_MCP_ALLOW_ORIGIN || found == O_MCP_ALLOW_HOST) {
+            str_list *l = found == O_MCP_ALLOW_HOST ? &o->hosts : &o->origins;
+            if (l->n == MAX_LIST) {
+                fprintf(stderr, "otelprofd: at most %d --%s\n", MAX_LIST, options[found].flag);
                 return -1;
             }
-            o->origins[o->n_origins++] = v;
+            l->v[l->n++] = v;
             continue;
         }
         flag_value[found] = v;
@@ -410,6 +433,20 @@ static int parse_args(int argc, char **argv, int first, serve_opts *o)
         }
         if (apply_option(o, i, value, source) != 0)
             return -1;
+    }
+    for (size_t i = 0; i < o->hosts.n; i++) {
+        char why[300];
+        if (mcp_http_check_host_name(o->hosts.v[i], why, sizeof why) != 0) {
+            fprintf(stderr, "otelprofd: --mcp-allow-host: %s\n", why);
+            return -1;
+        }
+        if (strcmp(o->hosts.v[i], "*") == 0 && !o->mcp_token && o->addr[2]) {
+            fprintf(stderr,
+                    "otelprofd: --mcp-allow-host '*' turns off the Host check that stops DNS "
+                    "rebinding; give --mcp-token as well (a web page cannot send it), or list "
+                    "the names clients use\n");
+            return -1;
+        }
     }
     if (o->resolution_ns > o->retention_ns) {
         fprintf(stderr,
@@ -745,10 +782,12 @@ static int serve(serve_opts *o)
         goto out;
     }
     if (o->addr[2]) {
-        o->origins[o->n_origins] = NULL;
+        o->origins.v[o->origins.n] = NULL;
+        o->hosts.v[o->hosts.n] = NULL;
         mcp_http_config hc = {.addr = o->addr[2],
                               .token = o->mcp_token,
-                              .allowed_origins = o->n_origins ? o->origins : NULL,
+                              .allowed_origins = o->origins.n ? o->origins.v : NULL,
+                              .allowed_hosts = o->hosts.n ? o->hosts.v : NULL,
                               .route = tools_http_route,
                               .route_user = tl,
                               .tls_cert_pem = o->tls_pem[0],
@@ -865,7 +904,8 @@ int main(int argc, char **argv)
     }
     int r = parse_args(argc, argv, first, &o);
     if (r != 0) {
-        free(o.origins_env);
+        free(o.origins.env);
+        free(o.hosts.env);
         return r < 0 ? EXIT_USAGE : 0;
     }
     if (o.connect) {
@@ -884,6 +924,7 @@ int main(int argc, char **argv)
         r = serve(&o);
     }
     free_tls(&o);
-    free(o.origins_env);
+    free(o.origins.env);
+    free(o.hosts.env);
     return r;
 }

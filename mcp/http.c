@@ -15,6 +15,8 @@
  */
 #include "mcp/mcp_internal.h"
 
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <microhttpd.h>
@@ -38,6 +40,8 @@
 #define MAX_STREAM           ((size_t)64 << 20) /* buffered SSE notifications per request */
 #define STOP_GRACE_NS        ((int64_t)5 * 1000000000)
 #define MAX_ORIGINS          64
+#define MAX_HOSTS            64
+#define MAX_HOST_NAME        256 /* a DNS name is at most 253 characters */
 /* With 3/4 of CONNECTION_LIMIT open, a connection whose request head has not arrived
  * HEAD_DEADLINE_S after it started waiting for one is shut down (base_reaper). */
 #define HEAD_DEADLINE_S 10u
@@ -59,6 +63,9 @@ struct mcp_http {
     char *token;
     char *origins[MAX_ORIGINS];
     size_t n_origins;
+    char *hosts[MAX_HOSTS]; /* names the Host header may carry besides the defaults */
+    size_t n_hosts;
+    bool any_host; /* "*" was allowed: the Host check is off (only with a token) */
     size_t max_body, max_sessions;
     base_reaper *reaper; /* request-head deadline under connection pressure (slowloris) */
     int64_t idle_ns;
@@ -222,6 +229,50 @@ bool mcp__origin_is_loopback(const char *origin)
         p += digits;
     }
     return *p == '\0';
+}
+
+bool mcp__host_parse(const char *host, char *name, size_t name_len, bool *is_ip)
+{
+    if (!host || !name || name_len == 0)
+        return false;
+    *is_ip = false;
+    const char *p = host, *end;
+    bool v6 = *p == '[';
+    if (v6) {
+        end = strchr(p, ']');
+        if (!end)
+            return false;
+        p++;
+    } else {
+        end = p + strcspn(p, ":");
+    }
+    size_t n = (size_t)(end - p);
+    if (n == 0 || n >= name_len)
+        return false;
+    memcpy(name, p, n);
+    name[n] = '\0';
+    const char *port = v6 ? end + 1 : end;
+    if (*port == ':') {
+        /* RFC 3986: port = *DIGIT, so "host:" is a (useless) valid form */
+        size_t digits = strspn(port + 1, "0123456789");
+        if (digits > 5 || port[1 + digits] != '\0' || (digits && atol(port + 1) > 65535))
+            return false;
+    } else if (*port != '\0') {
+        return false;
+    }
+    if (v6) {
+        struct in6_addr a6;
+        *is_ip = inet_pton(AF_INET6, name, &a6) == 1;
+        return *is_ip;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)name[i]) && name[i] != '.' && name[i] != '-' && name[i] != '_')
+            return false;
+    if (n > 1 && name[n - 1] == '.')
+        name[--n] = '\0'; /* the absolute form of the same name */
+    struct in_addr a4;
+    *is_ip = inet_pton(AF_INET, name, &a4) == 1;
+    return true;
 }
 
 /* ---- sessions ---------------------------------------------------------------------------- */
@@ -397,6 +448,68 @@ static bool origin_allowed(const mcp_http *h, const char *origin)
     return false;
 }
 
+static enum MHD_Result count_host(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  const char *value)
+{
+    (void)kind;
+    (void)value;
+    if (key && strcasecmp(key, "Host") == 0)
+        (*(unsigned *)cls)++;
+    return MHD_YES;
+}
+
+/* DNS rebinding: a page of attacker.example whose name the attacker's DNS then points at
+ * 127.0.0.1 talks to this server as its own origin, with no Origin header on GETs and
+ * "Host: attacker.example". So the Host name must be one this server answers to:
+ * localhost, any IP address literal (a rebinding needs a name the attacker controls; a
+ * literal in the URL is an origin of its own that a foreign page cannot read), the host
+ * of the listen address, or a configured name. The port is not compared: a page reaches
+ * the server on its real port anyway, and a proxy in front may show its own. Returns 0
+ * (allowed) or the HTTP status to refuse with, the reason in `msg`. */
+static unsigned host_check(const mcp_http *h, struct MHD_Connection *conn, char *msg,
+                           size_t msg_len)
+{
+    unsigned n = 0;
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, count_host, &n);
+    const char *host = NULL;
+    size_t host_len = 0;
+    if (MHD_lookup_connection_value_n(conn, MHD_HEADER_KIND, "Host", 4, &host, &host_len) !=
+        MHD_YES)
+        host = NULL;
+    if (n == 0 || !host) {
+        /* a browser always sends one, but HTTP/1.1 requires it, and refusing HTTP/1.0
+         * without one too keeps a single rule: every request names its server */
+        snprintf(msg, msg_len,
+                 "bad request: no Host header (this server checks it against DNS "
+                 "rebinding; HTTP/1.0 requests need one too)");
+        return MHD_HTTP_BAD_REQUEST;
+    }
+    if (n > 1) {
+        snprintf(msg, msg_len, "bad request: more than one Host header");
+        return MHD_HTTP_BAD_REQUEST;
+    }
+    char name[MAX_HOST_NAME];
+    bool is_ip = false;
+    /* an embedded NUL would hide the rest of the value from the C-string checks */
+    if (strlen(host) != host_len || !mcp__host_parse(host, name, sizeof name, &is_ip)) {
+        snprintf(msg, msg_len, "bad request: malformed Host header");
+        return MHD_HTTP_BAD_REQUEST;
+    }
+    if (h->any_host || is_ip || strcasecmp(name, "localhost") == 0)
+        return 0;
+    for (size_t i = 0; i < h->n_hosts; i++)
+        if (strcasecmp(name, h->hosts[i]) == 0)
+            return 0;
+    /* `name` passed mcp__host_parse: letters, digits, '.', '-', '_' only */
+    snprintf(msg, msg_len,
+             "forbidden: Host \"%.128s\" is not a name of this server, which answers to "
+             "localhost, IP addresses, the host it listens on and the names it was given "
+             "(otelprofd: --mcp-allow-host NAME). This refusal stops web pages that reach a "
+             "local server through DNS rebinding.",
+             name);
+    return MHD_HTTP_FORBIDDEN;
+}
+
 static bool token_ok(const mcp_http *h, struct MHD_Connection *conn)
 {
     if (!h->token)
@@ -461,6 +574,11 @@ static enum MHD_Result begin(mcp_http *h, struct MHD_Connection *conn, const cha
                              const char *method, http_req *r)
 {
     bool is_mcp = strcmp(url, MCP_PATH) == 0;
+    char host_msg[600];
+    unsigned host_status = host_check(h, conn, host_msg, sizeof host_msg);
+    if (host_status)
+        return is_mcp ? queue_rpc_error(conn, r, host_status, -32000, host_msg, NULL, NULL)
+                      : queue_text(conn, r, host_status, host_msg, NULL, NULL);
     const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
     if (!origin_allowed(h, origin)) {
         char msg[300];
@@ -1062,10 +1180,46 @@ static void free_http(mcp_http *h)
     free(h->sessions);
     for (size_t i = 0; i < h->n_origins; i++)
         free(h->origins[i]);
+    for (size_t i = 0; i < h->n_hosts; i++)
+        free(h->hosts[i]);
     free(h->token);
     free(h->addr);
     pthread_mutex_destroy(&h->mu);
     free(h);
+}
+
+int mcp_http_check_host_name(const char *name, char *err, size_t err_len)
+{
+    char n[MAX_HOST_NAME];
+    bool is_ip = false;
+    if (name && strcmp(name, "*") == 0)
+        return 0;
+    /* a port would be ignored silently, so it is refused: "[v6]" is the only ':' form */
+    bool bad = !name || !*name ||
+               (name[0] == '[' ? name[strlen(name) - 1] != ']' : strchr(name, ':') != NULL);
+    if (bad || !mcp__host_parse(name, n, sizeof n, &is_ip)) {
+        base_set_err(err, err_len,
+                     "allowed host \"%.128s\": give a host name such as profiler.example.com "
+                     "(letters, digits, '.', '-', '_'; no scheme, no port: ports are not "
+                     "checked), or * for any name",
+                     name ? name : "");
+        return -1;
+    }
+    return 0;
+}
+
+/* Adds the name of an allowed Host (normalized as mcp__host_parse does); "*" sets any_host. */
+static bool add_host(mcp_http *h, const char *name)
+{
+    char n[MAX_HOST_NAME];
+    bool is_ip = false;
+    if (strcmp(name, "*") == 0) {
+        h->any_host = true;
+        return true;
+    }
+    if (!mcp__host_parse(name, n, sizeof n, &is_ip) || is_ip || h->n_hosts == MAX_HOSTS)
+        return true; /* IP literals are always allowed; validated by the caller */
+    return (h->hosts[h->n_hosts++] = strdup(n)) != NULL;
 }
 
 mcp_http *mcp_http_start(mcp_server *srv, const mcp_http_config *cfg, char *err, size_t err_len)
@@ -1095,9 +1249,30 @@ mcp_http *mcp_http_start(mcp_server *srv, const mcp_http_config *cfg, char *err,
             break;
         ok = (h->origins[h->n_origins++] = strdup(cfg->allowed_origins[i])) != NULL;
     }
+    for (size_t i = 0; cfg->allowed_hosts && cfg->allowed_hosts[i]; i++) {
+        if (mcp_http_check_host_name(cfg->allowed_hosts[i], err, err_len) != 0) {
+            free_http(h);
+            return NULL;
+        }
+    }
+    for (size_t i = 0; ok && cfg->allowed_hosts && cfg->allowed_hosts[i]; i++)
+        ok = add_host(h, cfg->allowed_hosts[i]);
+    /* the host part of "name:port" is a name clients use; "", 0.0.0.0 and [::] are not */
+    char listen_host[256] = "";
+    int listen_port;
+    if (ok && base_split_host_port(cfg->addr, listen_host, sizeof listen_host, &listen_port) == 0 &&
+        listen_host[0])
+        ok = add_host(h, listen_host);
     if (!ok) {
         free_http(h);
         base_set_err(err, err_len, "mcp http: out of memory");
+        return NULL;
+    }
+    if (h->any_host && !h->token) {
+        free_http(h);
+        base_set_err(err, err_len,
+                     "mcp http: allowing any Host (\"*\") turns off the DNS-rebinding check; "
+                     "that needs a bearer token too, which a rebinding web page cannot send");
         return NULL;
     }
     int is_ipv6 = 0;

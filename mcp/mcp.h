@@ -5,9 +5,9 @@
  * ping; logging/setLevel), and registries for tools, resources and prompts with
  * completion — served over stdio (newline-delimited JSON) and Streamable HTTP (POST /mcp
  * answered as application/json or as an SSE stream, Mcp-Session-Id sessions,
- * MCP-Protocol-Version checked, DELETE ends a session, GET 405, Origin validation, optional
- * bearer token). It knows nothing of profiles: otelprofd's tools live in tools/, and a
- * conformance fixture server can be built on this library alone.
+ * MCP-Protocol-Version checked, DELETE ends a session, GET 405, Host and Origin validation,
+ * optional bearer token). It knows nothing of profiles: otelprofd's tools live in tools/,
+ * and a conformance fixture server can be built on this library alone.
  *
  * Errors: -32700 parse error, -32600 invalid request, -32601 method not found, -32602
  * invalid params (unknown tool/prompt, tools/call arguments that are not an object, a
@@ -215,7 +215,13 @@ typedef struct mcp_http_config {
                                   NULL; loopback origins (http://localhost[:port],
                                   http://127.0.0.1[:port], http://[::1][:port]) are always
                                   allowed; any other Origin gets 403 */
-    size_t max_body;                    /* POST body cap (default 4 MiB) -> 413 */
+    /* DNS rebinding, on every path (/mcp, the routes, /healthz, /metrics): a request needs
+     * exactly one Host header (400 otherwise, HTTP/1.0 included) whose name, the port not
+     * compared, is localhost, an IP address literal, the host of `addr`, or one of
+     * allowed_hosts (NULL-terminated, case-insensitive, at most 64; NULL = none); any other
+     * name gets 403. "*" allows every name and is refused without `token`. */
+    const char *const *allowed_hosts;
+    size_t max_body;         /* POST body cap (default 4 MiB) -> 413 */
     size_t max_sessions;     /* default 1024; the oldest idle session is dropped past it */
     int64_t session_idle_ns; /* sessions idle longer are dropped; default 1 h */
     mcp_http_route_fn route; /* other paths, or NULL */
@@ -229,7 +235,12 @@ typedef struct mcp_http_config {
 
 typedef struct mcp_http mcp_http;
 
-/* Starts listening (libmicrohttpd). NULL with `err` ("cannot listen on ...") on failure.
+/* Whether `name` can be an allowed_hosts entry: a DNS name, an IP literal ("[v6]" in
+ * brackets) or "*"; no scheme, no port. 0, or -1 with the reason in `err`. */
+int mcp_http_check_host_name(const char *name, char *err, size_t err_len);
+
+/* Starts listening (libmicrohttpd). NULL with `err` ("cannot listen on ...", a bad
+ * allowed_hosts entry, "*" without a token) on failure.
  * Logs a loud warning when bound to a non-loopback address without a token. */
 mcp_http *mcp_http_start(mcp_server *srv, const mcp_http_config *cfg, char *err, size_t err_len);
 int mcp_http_port(const mcp_http *h);

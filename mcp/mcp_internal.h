@@ -87,4 +87,11 @@ bool mcp__accepts(const char *accept, const char *type);
  * [::1], optional port). */
 bool mcp__origin_is_loopback(const char *origin);
 
+/* Parses a Host header value ("name", "name:port", "1.2.3.4:port", "[v6]:port") into its
+ * name, without the port, without the brackets of an IPv6 literal and without one trailing
+ * dot ("localhost." is "localhost"). *is_ip tells an IPv4 or IPv6 literal from a DNS name.
+ * false when the value is malformed: empty, a name character outside [A-Za-z0-9._-], a
+ * bad IPv6 literal, a port that is not 0..65535, or longer than `name_len` - 1. */
+bool mcp__host_parse(const char *host, char *name, size_t name_len, bool *is_ip);
+
 #endif

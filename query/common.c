@@ -23,14 +23,6 @@ void query__priv_free(struct query_priv *p)
     free(p);
 }
 
-int64_t query__sat_add(int64_t a, int64_t b)
-{
-    int64_t r;
-    if (__builtin_add_overflow(a, b, &r))
-        return a > 0 ? INT64_MAX : INT64_MIN;
-    return r;
-}
-
 static uint64_t mix64(uint64_t x)
 {
     x ^= x >> 33;
@@ -358,7 +350,7 @@ int query__tree_finish(query__tree *t)
     }
     /* children have larger ids than their parents, so one backward pass sums subtrees */
     for (uint32_t i = n; i-- > 1;) {
-        t->cum[t->parent[i]] = query__sat_add(t->cum[t->parent[i]], t->cum[i]);
+        t->cum[t->parent[i]] = base_sat_add(t->cum[t->parent[i]], t->cum[i]);
         t->subtree[t->parent[i]] += t->subtree[i];
         t->n_children[t->parent[i]]++;
     }
@@ -575,7 +567,7 @@ int query__emit(const query__tree *t, uint32_t root, const char *root_name, cons
             if (keep[c]) {
                 kids[shown++] = (kid){t->cum[c], fns->name[t->fn[c]], c};
             } else {
-                folded = query__sat_add(folded, t->cum[c]);
+                folded = base_sat_add(folded, t->cum[c]);
                 out->n_pruned += t->subtree[c];
             }
         }

@@ -33,7 +33,11 @@
  * accepted), unix seconds ("1763719200", fractional allowed), unix milliseconds or
  * nanoseconds when the number is too large to be seconds (>= 1e11 -> ms, >= 1e14 -> ns),
  * "now", or "now-15m" / "now+1h" (units ms, s, m, h, d). Returns 0, or -1 with `err`
- * saying what is accepted. */
+ * saying what is accepted. Times outside [QUERY_TIME_MIN_NS, QUERY_TIME_MAX_NS) are refused: no
+ * profile is older than the unix epoch, and int64 nanoseconds end in April 2262; stopping
+ * ~100 days short of that leaves room for range arithmetic (end + a step) to stay exact. */
+#define QUERY_TIME_MIN_NS ((int64_t)0)                   /* 1970-01-01T00:00:00Z */
+#define QUERY_TIME_MAX_NS ((int64_t)9214646400000000000) /* 2262-01-01T00:00:00Z, excluded */
 int query_parse_time(const char *text, int64_t now_ns, int64_t *out_ns, char *err, size_t err_len);
 
 /* Parses a duration for steps and ranges: "10s", "1m", "1h30m", "250ms". */
@@ -41,7 +45,7 @@ int query_parse_step(const char *text, int64_t *out_ns, char *err, size_t err_le
 
 /* ---- top table ----------------------------------------------------------------- */
 
-typedef enum query_sort { Q_SORT_FLAT, Q_SORT_CUM } query_sort;
+typedef enum query_sort { QUERY_SORT_FLAT, QUERY_SORT_CUM } query_sort;
 
 typedef struct query_table_opts {
     query_sort sort;

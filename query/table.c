@@ -40,7 +40,7 @@ query_table *query_table_compute(const win_merged *m, const query_table_opts *o,
         base_set_err(err, err_len, "query: no merge result");
         return NULL;
     }
-    query_table_opts d = {Q_SORT_FLAT, 0, NULL};
+    query_table_opts d = {QUERY_SORT_FLAT, 0, NULL};
     if (!o)
         o = &d;
     base_regex *re = NULL;
@@ -73,7 +73,7 @@ query_table *query_table_compute(const win_merged *m, const query_table_opts *o,
         if (r)
             rows[w++] = rows[i];
     }
-    if (o->sort == Q_SORT_CUM)
+    if (o->sort == QUERY_SORT_CUM)
         qsort(rows, (size_t)w, sizeof *rows, cum_cmp);
     uint32_t limit = o->limit ? o->limit : TABLE_DEFAULT_LIMIT;
     t->n_functions = (uint32_t)w;
@@ -124,7 +124,7 @@ static double seconds_of(double given, const win_merged *m)
     if (given > 0 && isfinite(given))
         return given;
     if (m->end_ns > m->start_ns)
-        return (double)(m->end_ns - m->start_ns) / 1e9;
+        return (double)base_sat_sub(m->end_ns, m->start_ns) / 1e9;
     return 1.0;
 }
 
@@ -176,7 +176,7 @@ query_diff *query_diff_compute(const win_merged *base, const win_merged *cmp,
         base_set_err(err, err_len, "query: a diff needs two merge results");
         return NULL;
     }
-    query_diff_opts dflt = {0, 0, 0, Q_SORT_FLAT};
+    query_diff_opts dflt = {0, 0, 0, QUERY_SORT_FLAT};
     if (!o)
         o = &dflt;
     win_top_row *br = NULL, *cr = NULL;
@@ -208,7 +208,7 @@ query_diff *query_diff_compute(const win_merged *base, const win_merged *cmp,
     d->cmp_total = cmp->total;
     d->base_total_per_s = (double)base->total / bs;
     d->cmp_total_per_s = (double)cmp->total / cs;
-    bool by_cum = o->by == Q_SORT_CUM;
+    bool by_cum = o->by == QUERY_SORT_CUM;
     for (uint32_t i = 0; i < n; i++) {
         query_diff_row *r = &rows[i];
         int64_t bv = by_cum ? r->base_cum : r->base_flat;

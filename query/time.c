@@ -52,6 +52,22 @@ static int bad(char *err, size_t err_len, const char *text, const char *why)
     return -1;
 }
 
+static const char TOO_EARLY[] = "before 1970-01-01T00:00:00Z, the earliest time accepted (profile "
+                                "times are unix times)";
+static const char TOO_LATE[] = "not before 2262-01-01T00:00:00Z, the first time refused "
+                               "(nanosecond times end in April 2262)";
+
+/* The one range check every form goes through (see QUERY_TIME_MIN_NS in query.h). */
+static int in_range(const char *text, int64_t ns, int64_t *out, char *err, size_t err_len)
+{
+    if (ns < QUERY_TIME_MIN_NS)
+        return bad(err, err_len, text, TOO_EARLY);
+    if (ns >= QUERY_TIME_MAX_NS)
+        return bad(err, err_len, text, TOO_LATE);
+    *out = ns;
+    return 0;
+}
+
 static int parse_rfc3339(const char *text, int64_t *out, char *err, size_t err_len)
 {
     static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -99,11 +115,12 @@ static int parse_rfc3339(const char *text, int64_t *out, char *err, size_t err_l
     if (*p)
         return bad(err, err_len, text, "unexpected text after the time");
     int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - offset;
-    /* int64 nanoseconds reach from 1677 to 2262 */
-    if (secs < -9223372036LL || secs > 9223372035LL)
-        return bad(err, err_len, text, "outside the years 1678..2261");
-    *out = secs * NS_PER_S + frac;
-    return 0;
+    /* checked in seconds first: secs * NS_PER_S overflows for years far out (0000, 9999) */
+    if (secs < 0)
+        return bad(err, err_len, text, TOO_EARLY);
+    if (secs >= QUERY_TIME_MAX_NS / NS_PER_S)
+        return bad(err, err_len, text, TOO_LATE);
+    return in_range(text, secs * NS_PER_S + frac, out, err, err_len);
 }
 
 /* Unix seconds, or milliseconds / nanoseconds when too large to be seconds. */
@@ -144,8 +161,7 @@ static int parse_unix(const char *text, int64_t *out, char *err, size_t err_len)
     }
     if (ns > (uint64_t)INT64_MAX)
         return bad(err, err_len, text, "number too large");
-    *out = (int64_t)ns;
-    return 0;
+    return in_range(text, (int64_t)ns, out, err, err_len);
 }
 
 /* Parses one duration; zero allowed when `allow_zero`. */
@@ -254,10 +270,8 @@ int query_parse_time(const char *text, int64_t now_ns, int64_t *out_ns, char *er
     memcpy(buf, text, len);
     buf[len] = '\0';
     if (strncmp(buf, "now", 3) == 0) {
-        if (!buf[3]) {
-            *out_ns = now_ns;
-            return 0;
-        }
+        if (!buf[3])
+            return in_range(buf, now_ns, out_ns, err, err_len);
         if (buf[3] != '-' && buf[3] != '+')
             return bad(err, err_len, buf, "expected now, now-DURATION or now+DURATION");
         int64_t d;
@@ -267,9 +281,8 @@ int query_parse_time(const char *text, int64_t now_ns, int64_t *out_ns, char *er
         int64_t r;
         if (buf[3] == '-' ? __builtin_sub_overflow(now_ns, d, &r)
                           : __builtin_add_overflow(now_ns, d, &r))
-            return bad(err, err_len, buf, "out of range");
-        *out_ns = r;
-        return 0;
+            return bad(err, err_len, buf, buf[3] == '-' ? TOO_EARLY : TOO_LATE);
+        return in_range(buf, r, out_ns, err, err_len);
     }
     /* a date has its '-' at offset 4; a plain number has none */
     if (len >= 10 && is_digit(buf[0]) && buf[4] == '-')

@@ -171,11 +171,17 @@ int tools__list_profile_types(void *user, mcp_call *call, const cJSON *args, mcp
     }
     tools__printf(&b, "Profile types, %s, %s\n", a.selector_text,
                   a.has_start || a.has_end ? "requested range" : "all retained data");
-    if (l->n_rows == 0) {
+    bool everything = !a.has_start && !a.has_end && strcmp(a.selector_text, "{}") == 0;
+    if (l->n_rows == 0 && everything) {
+        /* the listing itself says the store is empty: asking the store again could find
+         * data that arrived since and contradict it */
+        tools__printf(&b, "No profiles in the store yet: send OTLP profiles to otelprofd's OTLP "
+                          "listeners (gRPC :4317, HTTP :4318) first.\n");
+    } else if (l->n_rows == 0) {
         char *types = tools__types_present(t);
         tools__printf(&b,
-                      "No data matches this selector and range. Types present in the store: "
-                      "%s.\n",
+                      "No data matches this selector and range. Types present in the store "
+                      "(any selector, any time): %s.\n",
                       types ? types : "?");
         free(types);
     } else {
@@ -295,9 +301,15 @@ int tools__list_label_values(void *user, mcp_call *call, const cJSON *args, mcp_
         return 0;
     }
     const win_label_value *lv = l->rows;
+    /* The total saturates as window/'s sums do (two values of 6e18 ns do not wrap to a
+     * negative total); shares divide by the exact sum in double instead, so they stay
+     * within 0..100 and add up to 100 even when the integer total is capped. */
     int64_t sum = 0;
-    for (size_t i = 0; i < l->n_rows; i++)
-        sum += lv[i].total;
+    double dsum = 0;
+    for (size_t i = 0; i < l->n_rows; i++) {
+        sum = base_sat_add(sum, lv[i].total);
+        dsum += (double)lv[i].total;
+    }
     const char *unit = a.profile_type ? tools__unit_of(a.profile_type) : "count";
     cJSON *s = cJSON_CreateObject();
     cJSON_AddStringToObject(s, "name", lookup);
@@ -310,12 +322,11 @@ int tools__list_label_values(void *user, mcp_call *call, const cJSON *args, mcp_
     cJSON *arr = cJSON_AddArrayToObject(s, "values");
     tools__buf b = {0}, rows = {0};
     size_t shown = 0;
-    int64_t shown_sum = 0;
     for (size_t i = 0; i < l->n_rows && i < limit; i++) {
         if (rows.len >= TOOLS__TEXT_BUDGET - 1500)
             break;
         char h[32];
-        double share = sum ? 100.0 * (double)lv[i].total / (double)sum : 0;
+        double share = dsum != 0 ? 100.0 * (double)lv[i].total / dsum : 0;
         tools__human(h, sizeof h, (double)lv[i].total, unit);
         tools__printf(&rows, "  ");
         tools__csv(&rows, lv[i].value);
@@ -326,9 +337,16 @@ int tools__list_label_values(void *user, mcp_call *call, const cJSON *args, mcp_
         cJSON_AddNumberToObject(o, "share_percent", share);
         cJSON_AddItemToArray(arr, o);
         shown++;
-        shown_sum += lv[i].total;
     }
-    cJSON_AddNumberToObject(s, "other_total", (double)(sum - shown_sum));
+    /* summed from the rows left out, not sum - shown: a capped sum minus a capped sum
+     * says nothing */
+    int64_t other = 0;
+    double dother = 0;
+    for (size_t i = shown; i < l->n_rows; i++) {
+        other = base_sat_add(other, lv[i].total);
+        dother += (double)lv[i].total;
+    }
+    cJSON_AddNumberToObject(s, "other_total", (double)other);
     tools__printf(&b, "Values of %s, %s, %s, ranked by %s\n", lookup,
                   a.profile_type ? a.profile_type : "all types", a.selector_text,
                   a.profile_type ? "total" : "observation count");
@@ -338,8 +356,8 @@ int tools__list_label_values(void *user, mcp_call *call, const cJSON *args, mcp_
                       "shows the names present).\n",
                       lookup);
     } else {
-        char h[32];
-        tools__human(h, sizeof h, (double)sum, unit);
+        char h[96];
+        tools__human_total(h, sizeof h, sum, unit);
         tools__printf(&b, "Total %s over %zu values; %zu shown%s.\n", h, l->n_rows, shown,
                       shown < l->n_rows && shown < limit ? " (text cut to stay under ~4,000 tokens)"
                                                          : "");
@@ -348,9 +366,8 @@ int tools__list_label_values(void *user, mcp_call *call, const cJSON *args, mcp_
         tools__append(&b, rows.p ? rows.p : "", rows.len);
         if (shown < l->n_rows) {
             char o[32];
-            tools__human(o, sizeof o, (double)(sum - shown_sum), unit);
-            tools__printf(&b, "  (other),%s,%.2f\n", o,
-                          sum ? 100.0 * (double)(sum - shown_sum) / (double)sum : 0.0);
+            tools__human(o, sizeof o, (double)other, unit);
+            tools__printf(&b, "  (other),%s,%.2f\n", o, dsum != 0 ? 100.0 * dother / dsum : 0.0);
         }
         if (strcmp(lookup, "service.name") == 0)
             tools__printf(&b, "Next: query_profile_table with service_name=<value>.\n");

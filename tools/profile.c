@@ -39,24 +39,16 @@ static uint32_t shrink(uint32_t rows, size_t len, uint32_t min)
     return (uint32_t)n;
 }
 
-static void no_data(tools__buf *b, const tools__args *a)
-{
-    tools__printf(b,
-                  "No samples of %s match %s in this range. Check list_profile_types and "
-                  "list_label_values for what is present, or widen start/end.\n",
-                  a->profile_type, a->selector_text);
-}
-
 static int sort_arg(const cJSON *args, const char *name, query_sort *s, mcp_tool_result *out)
 {
     const char *v = NULL;
-    *s = Q_SORT_FLAT;
+    *s = QUERY_SORT_FLAT;
     if (tools__str_arg(args, name, &v, out) != 0)
         return -1;
     if (!v || strcmp(v, "flat") == 0)
         return 0;
     if (strcmp(v, "cum") == 0) {
-        *s = Q_SORT_CUM;
+        *s = QUERY_SORT_CUM;
         return 0;
     }
     tools__error(out,
@@ -73,13 +65,14 @@ static char *render_table(const tools__args *a, const win_merged *m, const query
 {
     const char *unit = tools__unit_of(a->profile_type);
     tools__buf b = {0};
-    tools__header(&b, sort == Q_SORT_CUM ? "Top functions by cum" : "Top functions by flat", a, m);
-    if (m->total == 0) {
-        no_data(&b, a);
+    tools__header(&b, sort == QUERY_SORT_CUM ? "Top functions by cum" : "Top functions by flat", a,
+                  m);
+    if (tools__merged_empty(m)) {
+        tools__no_samples(&b, a);
         return tools__take(&b);
     }
-    char total[32];
-    tools__human(total, sizeof total, (double)m->total, unit);
+    char total[96];
+    tools__human_total(total, sizeof total, m->total, unit);
     tools__printf(&b,
                   "Total %s over %u series; %u of %u functions%s%s%s shown, covering %.1f%% of "
                   "flat.%s\n",
@@ -370,10 +363,10 @@ int tools__flamegraph(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
             tools__error(out, "cannot build the call tree: %s", err[0] ? err : "out of memory");
             break;
         }
-        if (m->total == 0) {
+        if (tools__merged_empty(m)) {
             tools__buf b = {0};
             tools__header(&b, "Call tree", &a, m);
-            no_data(&b, &a);
+            tools__no_samples(&b, &a);
             out->text = tools__take(&b);
             out->structured = cJSON_CreateObject();
             cJSON_AddStringToObject(out->structured, "profile_type", a.profile_type);
@@ -392,8 +385,8 @@ int tools__flamegraph(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
         }
         tools__buf b = {0};
         tools__header(&b, "Call tree", &a, m);
-        char total[32], root[32];
-        tools__human(total, sizeof total, (double)m->total, unit);
+        char total[96], root[32];
+        tools__human_total(total, sizeof total, m->total, unit);
         tools__human(root, sizeof root, (double)f->root_cum, unit);
         tools__printf(&b, "Total %s over %u series", total, m->n_series);
         if (o.n_focus) {
@@ -500,6 +493,29 @@ int tools__sandwich(void *user, mcp_call *call, const cJSON *args, mcp_tool_resu
     if (!m)
         return 0;
     const char *unit = tools__unit_of(a.profile_type);
+    char what[160];
+    snprintf(what, sizeof what, "Callers and callees of %.120s", o.function);
+    if (tools__merged_empty(m)) {
+        /* nothing to look the function up in: an empty answer, not "function not found" */
+        tools__buf b = {0};
+        tools__header(&b, what, &a, m);
+        tools__no_samples(&b, &a);
+        cJSON *s = cJSON_CreateObject();
+        cJSON_AddStringToObject(s, "profile_type", a.profile_type);
+        cJSON_AddStringToObject(s, "unit", unit);
+        cJSON_AddStringToObject(s, "selector", a.selector_text);
+        cJSON_AddStringToObject(s, "function", o.function);
+        cJSON_AddNumberToObject(s, "total", 0);
+        cJSON_AddNumberToObject(s, "flat", 0);
+        cJSON_AddNumberToObject(s, "cum", 0);
+        cJSON_AddItemToObject(s, "callers", cJSON_CreateArray());
+        cJSON_AddItemToObject(s, "callees", cJSON_CreateArray());
+        out->text = tools__take(&b);
+        out->structured = s;
+        win_merged_free(m);
+        tools__args_free(&a);
+        return 0;
+    }
     bool cut = false;
     for (;;) {
         o.max_nodes = max_nodes;
@@ -515,11 +531,9 @@ int tools__sandwich(void *user, mcp_call *call, const cJSON *args, mcp_tool_resu
             break;
         }
         tools__buf b = {0};
-        char what[160];
-        snprintf(what, sizeof what, "Callers and callees of %.120s", o.function);
         tools__header(&b, what, &a, m);
-        char total[32], fl[32], cu[32];
-        tools__human(total, sizeof total, (double)m->total, unit);
+        char total[96], fl[32], cu[32];
+        tools__human_total(total, sizeof total, m->total, unit);
         tools__human(fl, sizeof fl, (double)sw->flat, unit);
         tools__human(cu, sizeof cu, (double)sw->cum, unit);
         tools__printf(&b,
@@ -572,9 +586,9 @@ int tools__sandwich(void *user, mcp_call *call, const cJSON *args, mcp_tool_resu
 static double covered_seconds(const win_merged *m, const tools__args *a, int64_t resolution)
 {
     if (m->end_ns > m->start_ns)
-        return (double)(m->end_ns - m->start_ns) / 1e9;
+        return (double)base_sat_sub(m->end_ns, m->start_ns) / 1e9;
     if (a->has_start && a->has_end)
-        return (double)(a->end_ns - a->start_ns) / 1e9;
+        return (double)base_sat_sub(a->end_ns, a->start_ns) / 1e9;
     return (double)resolution / 1e9;
 }
 
@@ -653,14 +667,15 @@ int tools__diff(void *user, mcp_call *call, const cJSON *args, mcp_tool_result *
             break;
         }
         tools__buf b = {0};
-        char bt[32], bps[32], ct[32], cps[32], brange[128], crange[128];
-        tools__human(bt, sizeof bt, (double)d->base_total, unit);
+        char bt[96], bps[32], ct[96], cps[32], brange[160], crange[160];
+        tools__human_total(bt, sizeof bt, d->base_total, unit);
         tools__human(bps, sizeof bps, d->base_total_per_s, unit);
-        tools__human(ct, sizeof ct, (double)d->cmp_total, unit);
+        tools__human_total(ct, sizeof ct, d->cmp_total, unit);
         tools__human(cps, sizeof cps, d->cmp_total_per_s, unit);
-        tools__range(brange, sizeof brange, bm->start_ns, bm->end_ns);
-        tools__range(crange, sizeof crange, cm->start_ns, cm->end_ns);
-        tools__printf(&b, "Diff by %s, %s\n", o.by == Q_SORT_CUM ? "cum" : "flat", a.profile_type);
+        tools__range_of(brange, sizeof brange, &ba, bm);
+        tools__range_of(crange, sizeof crange, &ca, cm);
+        tools__printf(&b, "Diff by %s, %s\n", o.by == QUERY_SORT_CUM ? "cum" : "flat",
+                      a.profile_type);
         tools__printf(&b, "Baseline %s, %s: total %s = %s/s over %.0fs\n", ba.selector_text, brange,
                       bt, bps, o.base_seconds);
         double change =
@@ -669,17 +684,24 @@ int tools__diff(void *user, mcp_call *call, const cJSON *args, mcp_tool_result *
                 : 0;
         tools__printf(&b, "Comparison %s, %s: total %s = %s/s over %.0fs (%+.1f%%/s)\n",
                       ca.selector_text, crange, ct, cps, o.cmp_seconds, change);
-        if (d->base_total == 0 || d->cmp_total == 0)
+        bool b_empty = tools__merged_empty(bm), c_empty = tools__merged_empty(cm);
+        if (b_empty && c_empty)
             tools__printf(&b,
-                          "Note: the %s has no samples; check its range and selector with "
-                          "list_profile_types.\n",
-                          d->base_total == 0 ? "baseline" : "comparison");
+                          "No samples in range: neither side has a sample of %s. Widen start/end "
+                          "or loosen the selectors: list_profile_types shows each type's "
+                          "coverage, list_label_values the values present.\n",
+                          a.profile_type);
+        else if (b_empty || c_empty)
+            tools__printf(&b,
+                          "Note: no samples in range for the %s, so every function there counts "
+                          "as 0; check its range and selector with list_profile_types.\n",
+                          b_empty ? "baseline" : "comparison");
         char other[32];
         tools__human(other, sizeof other, d->other_abs_delta_per_s, unit);
         tools__printf(&b,
                       "%u of %u functions shown, ranked by |delta/s| of %s%s; the rest change "
                       "by %s/s in absolute total. base%%/cmp%% are shares of each total.\n",
-                      d->n_rows, d->n_functions, o.by == Q_SORT_CUM ? "cum" : "flat",
+                      d->n_rows, d->n_functions, o.by == QUERY_SORT_CUM ? "cum" : "flat",
                       cut ? " (limit lowered to stay under ~4,000 tokens)" : "", other);
         tools__printf(&b, "[%u]{function,base/s,cmp/s,delta/s,base%%,cmp%%,delta_pp}:\n",
                       d->n_rows);
@@ -709,7 +731,7 @@ int tools__diff(void *user, mcp_call *call, const cJSON *args, mcp_tool_result *
         cJSON *s = cJSON_CreateObject();
         cJSON_AddStringToObject(s, "profile_type", a.profile_type);
         cJSON_AddStringToObject(s, "unit", unit);
-        cJSON_AddStringToObject(s, "by", o.by == Q_SORT_CUM ? "cum" : "flat");
+        cJSON_AddStringToObject(s, "by", o.by == QUERY_SORT_CUM ? "cum" : "flat");
         side_json(s, "baseline", &ba, bm, o.base_seconds);
         side_json(s, "comparison", &ca, cm, o.cmp_seconds);
         cJSON_AddNumberToObject(s, "functions", d->n_functions);
@@ -748,6 +770,30 @@ done:
 /* ---- query_profile_timeseries ----------------------------------------------------- */
 
 #define MAX_STEPS 2000u
+
+/* `x` rounded up to a multiple of `res` (> 0), at least `res`, saturating. */
+static int64_t round_up_to(int64_t x, int64_t res)
+{
+    if (x <= res)
+        return res;
+    int64_t q = x / res + (x % res != 0);
+    return q > INT64_MAX / res ? INT64_MAX / res * res : q * res;
+}
+
+/* The start of step `i` (saturating: i * step may pass INT64_MAX on the last step). */
+static int64_t step_time(const win_timeseries *ts, uint32_t i)
+{
+    int64_t off;
+    if (__builtin_mul_overflow((int64_t)i, ts->step_ns, &off))
+        return INT64_MAX;
+    return base_sat_add(ts->start_ns, off);
+}
+
+/* |v| without overflow at INT64_MIN. */
+static uint64_t magnitude(int64_t v)
+{
+    return v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+}
 
 int tools__timeseries(void *user, mcp_call *call, const cJSON *args, mcp_tool_result *out)
 {
@@ -793,18 +839,14 @@ int tools__timeseries(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
     if (a.has_end && !a.has_start && ws.oldest_ns < to)
         from = ws.oldest_ns;
     if (to <= from)
-        to = from + res;
-    if (step == 0) {
-        int64_t range = to - from;
-        step = (range / 60 + res - 1) / res * res;
-    }
-    if (step < res)
-        step = (step + res - 1) / res * res;
-    if (step % res)
-        step = (step / res + 1) * res;
-    if ((to - from) / step > (int64_t)MAX_STEPS) {
+        to = base_sat_add(from, res);
+    int64_t span = base_sat_sub(to, from);
+    /* a multiple of the resolution, never 0: a range shorter than 60 ns (start/end given
+     * to the nanosecond) rounded the default step down to 0, and span / step divided by it */
+    step = round_up_to(step ? step : span / 60, res);
+    if (span / step > (int64_t)MAX_STEPS) {
         char need[48];
-        tools__duration(need, sizeof need, ((to - from) / MAX_STEPS + res - 1) / res * res);
+        tools__duration(need, sizeof need, round_up_to(span / MAX_STEPS, res));
         tools__error(out,
                      "step too small: the range needs more than %u steps. Use step >= %s "
                      "or a narrower start/end.",
@@ -824,27 +866,38 @@ int tools__timeseries(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
         tools__args_free(&a);
         return 0;
     }
-    /* the peak step over all groups together */
-    int64_t peak = -1, total = 0;
+    /* The peak is the step whose total (all groups together) is largest in magnitude: the
+     * largest step for the usual non-negative profiles, the most negative one for a
+     * profile of negative values (a diff). Steps without samples hold 0 and so never win
+     * against one with data; when every step sums to 0 there is no peak. Sums saturate as
+     * window/'s do. */
+    int64_t peak = 0, total = 0;
     uint32_t peak_i = 0;
+    bool has_peak = false, any_value = false;
     for (uint32_t g = 0; g < ts->n_groups; g++)
-        total += ts->totals[g];
+        total = base_sat_add(total, ts->totals[g]);
     for (uint32_t i = 0; i < ts->n_steps; i++) {
         int64_t v = 0;
-        for (uint32_t g = 0; g < ts->n_groups; g++)
-            v += ts->values[(size_t)g * ts->n_steps + i];
-        if (v > peak) {
+        for (uint32_t g = 0; g < ts->n_groups; g++) {
+            int64_t x = ts->values[(size_t)g * ts->n_steps + i];
+            any_value |= x != 0;
+            v = base_sat_add(v, x);
+        }
+        if (v != 0 && (!has_peak || magnitude(v) > magnitude(peak))) {
             peak = v;
             peak_i = i;
+            has_peak = true;
         }
     }
     tools__buf b = {0};
-    char stepn[48], th[32];
+    char stepn[48], th[96];
     tools__duration(stepn, sizeof stepn, ts->step_ns);
-    tools__human(th, sizeof th, (double)total, unit);
-    char range[128];
-    tools__range(range, sizeof range, ts->start_ns,
-                 ts->start_ns + (int64_t)ts->n_steps * ts->step_ns);
+    tools__human_total(th, sizeof th, total, unit);
+    char range[160];
+    if (ts->n_steps)
+        tools__range(range, sizeof range, ts->start_ns, step_time(ts, ts->n_steps));
+    else
+        tools__range_of(range, sizeof range, &a, NULL);
     tools__printf(&b, "Time series, %s, %s, %s; step %s", a.profile_type, a.selector_text, range,
                   stepn);
     if (function)
@@ -853,22 +906,31 @@ int tools__timeseries(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
         tools__printf(&b, "; grouped by %s (top %u by total, rest in \"(other)\")", group_by,
                       limit);
     tools__printf(&b, "\n");
-    if (total == 0 || ts->n_steps == 0) {
-        tools__printf(&b, "No matching samples in this range%s.\n",
-                      function ? " (is the function name exact? see query_profile_table)" : "");
+    if (!any_value) {
+        if (function)
+            tools__printf(&b,
+                          "No samples in range contain %s (is the function name exact? see "
+                          "query_profile_table).\n",
+                          function);
+        else
+            tools__no_samples(&b, &a);
     } else {
-        char pt[48], ph[32];
-        tools__time(pt, sizeof pt, ts->start_ns + (int64_t)peak_i * ts->step_ns);
-        tools__human(ph, sizeof ph, (double)peak, unit);
-        tools__printf(&b, "Total %s; peak step %s with %s (%.1f%% of the total).\n", th, pt, ph,
-                      pct(peak, total));
+        if (has_peak) {
+            char pt[48], ph[32];
+            tools__time(pt, sizeof pt, step_time(ts, peak_i));
+            tools__human(ph, sizeof ph, (double)peak, unit);
+            tools__printf(&b, "Total %s; peak step %s with %s (%.1f%% of the total).\n", th, pt, ph,
+                          pct(peak, total));
+        } else {
+            tools__printf(&b, "Total %s; every step sums to 0 (the groups cancel out).\n", th);
+        }
         tools__buf rows = {0};
         uint32_t shown = 0;
         for (uint32_t i = 0; i < ts->n_steps; i++) {
             if (rows.len > TOOLS__TEXT_BUDGET - 2000)
                 break;
             char tm[48];
-            tools__time(tm, sizeof tm, ts->start_ns + (int64_t)i * ts->step_ns);
+            tools__time(tm, sizeof tm, step_time(ts, i));
             tools__printf(&rows, "  %s", tm);
             for (uint32_t g = 0; g < ts->n_groups; g++) {
                 char v[32];
@@ -905,9 +967,9 @@ int tools__timeseries(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
         cJSON_AddStringToObject(s, "function", function);
     if (group_by)
         cJSON_AddStringToObject(s, "group_by", group_by);
-    if (total > 0) {
+    if (has_peak) {
         cJSON *p = cJSON_AddObjectToObject(s, "peak");
-        add_time(p, "time", ts->start_ns + (int64_t)peak_i * ts->step_ns, true);
+        add_time(p, "time", step_time(ts, peak_i), true);
         cJSON_AddNumberToObject(p, "index", peak_i);
         cJSON_AddNumberToObject(p, "value", (double)peak);
     }
@@ -963,11 +1025,27 @@ int tools__export_pprof(void *user, mcp_call *call, const cJSON *args, mcp_tool_
     win_merged *m = tools__parse_and_merge(t, args, true, &a, out);
     if (!m)
         return 0;
-    if (m->total == 0) {
+    const char *unit = tools__unit_of(a.profile_type);
+    if (tools__merged_empty(m)) {
+        /* an empty answer like the other query tools': no profile, no URL to fetch one */
         tools__buf b = {0};
-        no_data(&b, &a);
-        tools__error(out, "nothing to export: %s", b.p ? b.p : "no samples");
-        tools__buf_free(&b);
+        tools__header(&b, "pprof export", &a, m);
+        tools__no_samples(&b, &a);
+        tools__printf(&b, "Nothing exported.\n");
+        cJSON *s = cJSON_CreateObject();
+        cJSON_AddStringToObject(s, "profile_type", a.profile_type);
+        cJSON_AddStringToObject(s, "unit", unit);
+        cJSON_AddStringToObject(s, "selector", a.selector_text);
+        cJSON_AddNumberToObject(s, "total", 0);
+        add_time(s, "start", 0, false);
+        add_time(s, "end", 0, false);
+        cJSON_AddNumberToObject(s, "bytes", 0);
+        cJSON_AddNullToObject(s, "url");
+        cJSON_AddStringToObject(s, "command", "");
+        cJSON_AddStringToObject(s, "resource_uri", "");
+        cJSON_AddBoolToObject(s, "embedded", false);
+        out->text = tools__take(&b);
+        out->structured = s;
         win_merged_free(m);
         tools__args_free(&a);
         return 0;
@@ -981,7 +1059,6 @@ int tools__export_pprof(void *user, mcp_call *call, const cJSON *args, mcp_tool_
         tools__args_free(&a);
         return 0;
     }
-    const char *unit = tools__unit_of(a.profile_type);
     char *base = tools__base_url(t);
     tools__buf url = {0}, uri = {0}, b = {0};
     if (base) {
@@ -991,8 +1068,8 @@ int tools__export_pprof(void *user, mcp_call *call, const cJSON *args, mcp_tool_
     tools__printf(&uri, "otelprofd://pprof/%s?", a.profile_type);
     export_query(&uri, &a, false);
     bool embed = pb_len <= TOOLS__MAX_EMBED;
-    char total[32];
-    tools__human(total, sizeof total, (double)m->total, unit);
+    char total[96];
+    tools__human_total(total, sizeof total, m->total, unit);
     tools__header(&b, "pprof export", &a, m);
     tools__printf(&b,
                   "Total %s over %u series; %zu bytes of gzipped profile.proto with sample "

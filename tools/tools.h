@@ -5,12 +5,13 @@
  * query_profile_flamegraph, query_profile_sandwich, query_profile_diff,
  * query_profile_timeseries, export_pprof; the `profiling-guide` resource; the prompts
  * investigate_cpu_hotspots and find_regression (with label-value completion). Each tool
- * parses and checks its arguments (isError results that say how to fix the call), runs
- * window/ + query/, and answers with structuredContent (raw integers in the profile's
- * unit) plus a compact text rendering (header lines, then `[N]{col,...}:` and CSV rows,
- * under ~4,000 tokens by default, saying what was cut, "other" rows carrying cut value).
- * Also the HTTP API served beside /mcp: GET /healthz, /metrics (Prometheus text),
- * /api/pprof?profile_type=&selector=&start=&end= (gzipped pprof) and the interim
+ * parses and checks its arguments (isError results that say how to fix the call; a
+ * profile type the store does not hold is one, a held type without samples in the range is
+ * an empty answer saying "No samples in range"), runs window/ + query/, and answers with
+ * structuredContent (raw integers in the profile's unit) plus a compact text rendering (header
+ * lines, then `[N]{col,...}:` and CSV rows, under ~4,000 tokens by default, saying what was cut,
+ * "other" rows carrying cut value). Also the HTTP API served beside /mcp: GET /healthz, /metrics
+ * (Prometheus text), /api/pprof?profile_type=&selector=&start=&end= (gzipped pprof) and the interim
  * /debug/top used by the ingest tests.
  *
  * Thread-safety: after tools_new, every entry point may run concurrently (the store does

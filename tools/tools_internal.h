@@ -125,8 +125,19 @@ win_merged *tools__merge(tools *t, const tools__args *a, bool keep_labels, mcp_t
  * and nothing left to free. */
 win_merged *tools__parse_and_merge(tools *t, const cJSON *args, bool keep_labels, tools__args *a,
                                    mcp_tool_result *out);
-/* The first line of an answer: "<what>, <type>, <selector>, <range>". */
+/* The range of an answer: the one the merge covers, or the one asked for followed by
+ * "(no samples in range)". `out` >= 160 bytes. */
+void tools__range_of(char *out, size_t out_len, const tools__args *a, const win_merged *m);
+/* The first line of an answer: "<what>, <type>, <selector>, <range of the merge>". */
 void tools__header(tools__buf *b, const char *what, const tools__args *a, const win_merged *m);
+/* Whether a merge holds nothing to show: no matching sample (or only zero values). */
+bool tools__merged_empty(const win_merged *m);
+/* The line every query tool answers with (isError false) when the profile type is in the
+ * store but no sample of it matches the selector and range: "No samples in range: ...". */
+void tools__no_samples(tools__buf *b, const tools__args *a);
+/* tools__human for a total, with a note when it sits at a saturation cap (INT64_MAX or
+ * INT64_MIN), which means the real sum is beyond it. `out` >= 96 bytes. */
+void tools__human_total(char *out, size_t out_len, int64_t v, const char *unit);
 /* Copy of the HTTP base URL or NULL (malloc'd). */
 char *tools__base_url(tools *t);
 /* Percent-encodes `s` (RFC 3986 unreserved kept) onto `b`. */

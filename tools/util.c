@@ -281,6 +281,9 @@ typedef struct types_ctx {
     bool found;
 } types_ctx;
 
+static const char STORE_EMPTY[] = "none yet: the store is empty; send OTLP profiles to "
+                                  "otelprofd's OTLP listeners (gRPC :4317, HTTP :4318) first";
+
 static void collect_type(const char *type, void *ctx)
 {
     types_ctx *c = ctx;
@@ -292,24 +295,25 @@ static void collect_type(const char *type, void *ctx)
         tools__printf(&c->b, ", ...");
 }
 
-char *tools__types_present(tools *t)
+/* The list of types and whether `want` is among them, from one pass under the store's read
+ * lock: a check and a list taken apart could disagree when data arrives in between ("X has
+ * no data. Profile types present: ..., X"). */
+static char *types_snapshot(tools *t, const char *want, bool *found)
 {
-    types_ctx c = {0};
+    types_ctx c = {.want = want};
     win_store_each_profile_type(t->store, collect_type, &c);
+    if (found)
+        *found = c.found;
     if (c.n == 0) {
         tools__buf_free(&c.b);
-        return strdup("none yet: the store is empty; send OTLP profiles to otelprofd's OTLP "
-                      "listeners (gRPC :4317, HTTP :4318) first");
+        return strdup(STORE_EMPTY);
     }
     return tools__take(&c.b);
 }
 
-static bool type_present(tools *t, const char *type)
+char *tools__types_present(tools *t)
 {
-    types_ctx c = {.want = type};
-    win_store_each_profile_type(t->store, collect_type, &c);
-    tools__buf_free(&c.b);
-    return c.found;
+    return types_snapshot(t, NULL, NULL);
 }
 
 /* ---- arguments -------------------------------------------------------------------- */
@@ -572,14 +576,22 @@ int tools__parse_common(tools *t, const cJSON *args, tools__ptype_need need, too
         free(types);
         return -1;
     }
-    if (ptype && !type_present(t, ptype)) {
-        char *types = tools__types_present(t);
-        tools__error(out,
-                     "profile_type \"%s\" has no data. Profile types present: %s. Use one of "
-                     "them (list_profile_types gives totals per type).",
-                     ptype, types ? types : "?");
+    if (ptype) {
+        /* A type the store does not hold at all is most likely misspelled, so it is an
+         * error that lists what is there; a type it holds that has no samples for the
+         * selector or range is an empty answer from the tool itself (tools__no_samples). */
+        bool found = false;
+        char *types = types_snapshot(t, ptype, &found);
+        if (!found) {
+            tools__error(out,
+                         "profile_type \"%s\" has no data: no series of it is retained "
+                         "(misspelled, not sent yet, or expired). Profile types present: %s. "
+                         "Use one of them (list_profile_types gives totals per type).",
+                         ptype, types ? types : "?");
+            free(types);
+            return -1;
+        }
         free(types);
-        return -1;
     }
     a->profile_type = ptype;
     if (parse_selector(sel ? sel : "{}", svc, "", a, out) != 0)
@@ -630,17 +642,73 @@ win_merged *tools__merge(tools *t, const tools__args *a, bool keep_labels, mcp_t
     return m;
 }
 
+/* The range the caller asked for, open ends included: "A..B", "since A", "before B". */
+static void asked_range(char *out, size_t out_len, const tools__args *a)
+{
+    char t[48];
+    if (a->has_start && a->has_end) {
+        tools__range(out, out_len, a->start_ns, a->end_ns);
+    } else if (a->has_start) {
+        tools__time(t, sizeof t, a->start_ns);
+        snprintf(out, out_len, "since %s", t);
+    } else if (a->has_end) {
+        tools__time(t, sizeof t, a->end_ns);
+        snprintf(out, out_len, "before %s", t);
+    } else {
+        snprintf(out, out_len, "all retained data");
+    }
+}
+
+void tools__range_of(char *out, size_t out_len, const tools__args *a, const win_merged *m)
+{
+    char asked[128];
+    if (m && m->start_ns < m->end_ns) {
+        tools__range(out, out_len, m->start_ns, m->end_ns);
+    } else if (a->has_start || a->has_end) {
+        asked_range(asked, sizeof asked, a);
+        snprintf(out, out_len, "%s (no samples in range)", asked);
+    } else {
+        snprintf(out, out_len, "(no samples in range)");
+    }
+}
+
 void tools__header(tools__buf *b, const char *what, const tools__args *a, const win_merged *m)
 {
-    char range[128];
-    if (m && m->start_ns < m->end_ns)
-        tools__range(range, sizeof range, m->start_ns, m->end_ns);
-    else if (a->has_start || a->has_end)
-        tools__range(range, sizeof range, a->start_ns, a->end_ns);
-    else
-        snprintf(range, sizeof range, "(no data in range)");
+    char range[160];
+    tools__range_of(range, sizeof range, a, m);
     tools__printf(b, "%s, %s, %s, %s\n", what, a->profile_type ? a->profile_type : "all types",
                   a->selector_text ? a->selector_text : "{}", range);
+}
+
+bool tools__merged_empty(const win_merged *m)
+{
+    /* n_series counts the series with a matching entry; nodes beyond the root exist only
+     * for nonzero values, so zero-valued samples alone also leave nothing to show */
+    return m->n_series == 0 || (m->total == 0 && m->n_nodes <= 1);
+}
+
+void tools__no_samples(tools__buf *b, const tools__args *a)
+{
+    char asked[128];
+    asked_range(asked, sizeof asked, a);
+    /* only what this one merge saw: the type's presence was checked at another instant */
+    tools__printf(b,
+                  "No samples in range: no sample of %s matches %s in %s. Widen start/end or "
+                  "loosen the selector: list_profile_types shows each type's coverage, "
+                  "list_label_values the values present.\n",
+                  a->profile_type ? a->profile_type : "any type",
+                  a->selector_text ? a->selector_text : "{}", asked);
+}
+
+void tools__human_total(char *out, size_t out_len, int64_t v, const char *unit)
+{
+    char h[32];
+    tools__human(h, sizeof h, (double)v, unit);
+    /* sums saturate (base_sat_add): say so rather than pass the cap off as exact */
+    if (v == INT64_MAX || v == INT64_MIN)
+        snprintf(out, out_len, "%s (capped: the sum exceeds what int64 holds)", h);
+    else
+        snprintf(out, out_len, "%s", h);
 }
 
 char *tools__base_url(tools *t)

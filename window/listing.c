@@ -104,7 +104,7 @@ static bool scan_run(scan *sc)
         uint32_t last_labels = WIN__NONE, last_cls = WIN__NONE;
         for (uint32_t bi = 0; ok && bi < s->nb; bi++) {
             const win__bucket *bk = &s->b[bi];
-            int64_t b_lo = bk->slot * res, b_hi = win__sat_add(b_lo, res);
+            int64_t b_lo = bk->slot * res, b_hi = base_sat_add(b_lo, res);
             if (b_hi <= sc->start || b_lo >= sc->end)
                 continue;
             for (uint32_t j = 0; j < bk->n; j++) {
@@ -299,8 +299,8 @@ static bool types_entry(void *ctx, uint32_t si, int64_t bucket_lo, const win__en
         c->by_type.aux[slot] = c->n++;
     }
     type_acc *a = &c->acc[c->by_type.aux[slot]];
-    int64_t b_hi = win__sat_add(bucket_lo, c->st->cfg.resolution_ns);
-    a->info.total = win__sat_add(a->info.total, e->value);
+    int64_t b_hi = base_sat_add(bucket_lo, c->st->cfg.resolution_ns);
+    a->info.total = base_sat_add(a->info.total, e->value);
     a->info.n_entries++;
     if (a->last_series != si) {
         a->last_series = si;
@@ -497,7 +497,7 @@ static bool values_entry(void *ctx, uint32_t si, int64_t bucket_lo, const win__e
     size_t slot = win__qmap_get(&c->totals, cls, NULL);
     if (slot == SIZE_MAX)
         return false;
-    c->totals.vals[slot] = win__sat_add(c->totals.vals[slot], c->count ? 1 : e->value);
+    c->totals.vals[slot] = base_sat_add(c->totals.vals[slot], c->count ? 1 : e->value);
     return true;
 }
 
@@ -685,14 +685,14 @@ static bool ts_entry(void *ctx, uint32_t si, int64_t bucket_lo, const win__entry
     size_t slot = win__qmap_get(&c->cells, (uint64_t)cls << 32 | (uint64_t)step, NULL);
     if (slot == SIZE_MAX)
         return false;
-    c->cells.vals[slot] = win__sat_add(c->cells.vals[slot], e->value);
+    c->cells.vals[slot] = base_sat_add(c->cells.vals[slot], e->value);
     if (!c->grouped && c->n_groups == 0) {
         /* the single group is created lazily so its total has a home */
         if (!(c->group_total = calloc(1, sizeof *c->group_total)) || !(c->group_hit = calloc(1, 1)))
             return false;
         c->n_groups = 1;
     }
-    c->group_total[cls] = win__sat_add(c->group_total[cls], e->value);
+    c->group_total[cls] = base_sat_add(c->group_total[cls], e->value);
     c->group_hit[cls] = 1;
     return true;
 }
@@ -728,7 +728,7 @@ static bool ts_extent(scan *sc, int64_t *lo, int64_t *hi)
             continue;
         }
         for (uint32_t bi = 0; bi < s->nb; bi++) {
-            int64_t b_lo = s->b[bi].slot * res, b_hi = win__sat_add(b_lo, res);
+            int64_t b_lo = s->b[bi].slot * res, b_hi = base_sat_add(b_lo, res);
             if (b_hi <= sc->start || b_lo >= sc->end || s->b[bi].n == 0)
                 continue;
             if (!any || b_lo < *lo)
@@ -785,7 +785,7 @@ static win_timeseries *ts_build(ts_ctx *c, uint32_t max_groups, char *err, size_
     if (n_hit > kept) {
         int64_t other = 0;
         for (uint32_t i = kept; i < n_hit; i++) {
-            other = win__sat_add(other, ord[i].total);
+            other = base_sat_add(other, ord[i].total);
             final_of[ord[i].group] = TS_FOLDED;
         }
         ord[kept] = (ts_order){WIN__NONE, other, "(other)"};
@@ -830,7 +830,7 @@ static win_timeseries *ts_build(ts_ctx *c, uint32_t max_groups, char *err, size_
         if (row == WIN__NONE)
             continue;
         int64_t *v = &values[(size_t)row * c->n_steps + step];
-        *v = win__sat_add(*v, c->cells.vals[i]);
+        *v = base_sat_add(*v, c->cells.vals[i]);
     }
     ts->start_ns = c->lo;
     ts->step_ns = c->step;

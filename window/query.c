@@ -8,8 +8,8 @@
 
 #include "base/base.h"
 
-/* Local inline copies of win__mix64/win__sat_add: they run once per bucket entry and per
- * map probe, and the out-of-line calls into store.c were ~10% of a query's instructions. */
+/* A local inline copy of win__mix64: it runs once per map probe, and the out-of-line calls
+ * into store.c were ~10% of a query's instructions (sums use the inline base_sat_add). */
 static inline uint64_t q_mix64(uint64_t x)
 {
     x ^= x >> 33;
@@ -18,14 +18,6 @@ static inline uint64_t q_mix64(uint64_t x)
     x *= 0xc4ceb9fe1a85ec53ULL;
     x ^= x >> 33;
     return x;
-}
-
-static inline int64_t q_sat_add(int64_t a, int64_t b)
-{
-    int64_t r;
-    if (__builtin_add_overflow(a, b, &r))
-        return a > 0 ? INT64_MAX : INT64_MIN;
-    return r;
 }
 
 /* ---- a small open-addressing map, per query (not store memory) ---- */
@@ -307,7 +299,7 @@ static bool prune(win_merged *m, uint32_t **map_out)
     for (uint32_t i = 0; i < n; i++)
         cum[i] = m->nodes[i].self;
     for (uint32_t i = n; i-- > 1;)
-        cum[m->nodes[i].parent] = q_sat_add(cum[m->nodes[i].parent], cum[i]);
+        cum[m->nodes[i].parent] = base_sat_add(cum[m->nodes[i].parent], cum[i]);
     for (uint32_t i = 0; i < n; i++)
         map[i] = (i == 0 || cum[i] != 0) ? 1 : 0;
     for (uint32_t i = n; i-- > 1;)
@@ -325,7 +317,7 @@ static bool prune(win_merged *m, uint32_t **map_out)
             nd.parent = (int32_t)map[nd.parent];
         map[i] = w;
         m->nodes[w++] = nd;
-        total = q_sat_add(total, nd.self);
+        total = base_sat_add(total, nd.self);
     }
     m->n_nodes = w;
     m->total = total;
@@ -576,14 +568,14 @@ win_merged *win_merge(win_store *st, const win_query *q, char *err, size_t err_l
         uint32_t first = 0, last = s->nb;
         while (first < last) {
             uint32_t mid = first + (last - first) / 2;
-            if (q_sat_add(s->b[mid].slot * res, res) <= start)
+            if (base_sat_add(s->b[mid].slot * res, res) <= start)
                 first = mid + 1;
             else
                 last = mid;
         }
         for (uint32_t bi = first; ok && bi < s->nb; bi++) {
             const win__bucket *bk = &s->b[bi];
-            int64_t b_lo = bk->slot * res, b_hi = q_sat_add(b_lo, res);
+            int64_t b_lo = bk->slot * res, b_hi = base_sat_add(b_lo, res);
             if (b_lo >= end)
                 break;
             if (b_hi <= start)
@@ -609,7 +601,7 @@ win_merged *win_merge(win_store *st, const win_query *q, char *err, size_t err_l
                         ok = false;
                         break;
                     }
-                    acc[nid] = q_sat_add(acc[nid], ents[j].value);
+                    acc[nid] = base_sat_add(acc[nid], ents[j].value);
                 }
                 m->n_entries += n;
                 any = n > 0;
@@ -653,7 +645,7 @@ win_merged *win_merge(win_store *st, const win_query *q, char *err, size_t err_l
                     ok = false;
                     break;
                 }
-                acc[nid] = q_sat_add(acc[nid], e->value);
+                acc[nid] = base_sat_add(acc[nid], e->value);
                 any = true;
                 if (q->keep_labels) {
                     size_t ps = win__qmap_get(&pairs, (uint64_t)e->node << 32 | e->labels, NULL);
@@ -661,7 +653,7 @@ win_merged *win_merge(win_store *st, const win_query *q, char *err, size_t err_l
                         ok = false;
                         break;
                     }
-                    pairs.vals[ps] = q_sat_add(pairs.vals[ps], e->value);
+                    pairs.vals[ps] = base_sat_add(pairs.vals[ps], e->value);
                 }
             }
             if (any) {
@@ -766,7 +758,7 @@ static int top_linear(const win_merged *m, int64_t *flat, int64_t *cum, uint32_t
         sub[i] = m->nodes[i].self;
     for (uint32_t i = n; i-- > 1;) {
         uint32_t p = (uint32_t)m->nodes[i].parent;
-        sub[p] = q_sat_add(sub[p], sub[i]);
+        sub[p] = base_sat_add(sub[p], sub[i]);
         first[p + 1]++;
     }
     for (uint32_t i = 0; i < n; i++)
@@ -779,7 +771,7 @@ static int top_linear(const win_merged *m, int64_t *flat, int64_t *cum, uint32_t
         int64_t self = m->nodes[i].self;
         if (self != 0) {
             uint32_t leaf = fn_of[m->nodes[i].frame];
-            flat[leaf] = q_sat_add(flat[leaf], self);
+            flat[leaf] = base_sat_add(flat[leaf], self);
         }
     }
     /* stack holds the current path; next[v] is v's next child to visit */
@@ -793,7 +785,7 @@ static int top_linear(const win_merged *m, int64_t *flat, int64_t *cum, uint32_t
             uint32_t c = kids[next[v]++];
             uint32_t fn = fn_of[m->nodes[c].frame];
             if (on_path[fn]++ == 0)
-                cum[fn] = q_sat_add(cum[fn], sub[c]);
+                cum[fn] = base_sat_add(cum[fn], sub[c]);
             stack[depth++] = c;
         } else {
             if (v != 0)
@@ -876,13 +868,13 @@ int64_t win_top(const win_merged *m, win_top_row **rows)
         if (self == 0)
             continue;
         uint32_t leaf = pv->fn_of_frame[m->nodes[i].frame];
-        flat[leaf] = q_sat_add(flat[leaf], self);
+        flat[leaf] = base_sat_add(flat[leaf], self);
         /* recursion counts once: the stamp marks functions already seen on this walk */
         for (uint32_t j = i; j != 0; j = (uint32_t)m->nodes[j].parent) {
             uint32_t fn = pv->fn_of_frame[m->nodes[j].frame];
             if (stamp[fn] != i) {
                 stamp[fn] = i;
-                cum[fn] = q_sat_add(cum[fn], self);
+                cum[fn] = base_sat_add(cum[fn], self);
             }
         }
     }

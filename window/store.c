@@ -21,14 +21,6 @@ uint64_t win__mix64(uint64_t x)
     return x;
 }
 
-int64_t win__sat_add(int64_t a, int64_t b)
-{
-    int64_t r;
-    if (__builtin_add_overflow(a, b, &r))
-        return a > 0 ? INT64_MAX : INT64_MIN;
-    return r;
-}
-
 int64_t win__floor_div(int64_t a, int64_t b)
 {
     int64_t q = a / b;
@@ -780,7 +772,7 @@ static bool bucket_add(win_store *st, win__bucket *b, uint32_t node, uint32_t la
     for (; b->idx[j] != WIN__NONE; j = (j + 1) & mask) {
         win__entry *e = &b->e[b->idx[j]];
         if (e->node == node && e->labels == labels) {
-            e->value = win__sat_add(e->value, value);
+            e->value = base_sat_add(e->value, value);
             return true;
         }
     }
@@ -1077,7 +1069,7 @@ static void expire_locked(win_store *st)
 {
     int64_t res = st->cfg.resolution_ns;
     int64_t now_slot = win__floor_div(st->now_ns, res);
-    int64_t cutoff = win__sat_add(st->now_ns, -st->cfg.retention_ns);
+    int64_t cutoff = base_sat_add(st->now_ns, -st->cfg.retention_ns);
     int64_t cut_slot = win__floor_div(cutoff, res);
     /* expiry and ageing change only when one of these slots does */
     if (st->have_slot && now_slot == st->last_slot && cut_slot == st->last_cut_slot)
@@ -1089,7 +1081,7 @@ static void expire_locked(win_store *st)
     for (uint32_t i = 0; i < st->n_series; i++) {
         win__series *s = st->series[i];
         uint32_t k = 0;
-        while (k < s->nb && win__sat_add(s->b[k].slot * res, res) <= cutoff)
+        while (k < s->nb && base_sat_add(s->b[k].slot * res, res) <= cutoff)
             k++;
         if (k) {
             series_drop_front(st, s, k);
@@ -1596,8 +1588,8 @@ int win_store_add(win_store *st, const win_batch *batch, int64_t now_ns, win_add
     if (now_ns > st->now_ns)
         st->now_ns = now_ns;
     expire_locked(st);
-    int64_t lo = win__sat_add(st->now_ns, -st->cfg.retention_ns);
-    int64_t hi = win__sat_add(st->now_ns, st->cfg.retention_ns);
+    int64_t lo = base_sat_add(st->now_ns, -st->cfg.retention_ns);
+    int64_t hi = base_sat_add(st->now_ns, st->cfg.retention_ns);
     uint32_t ptype = 0, rattr = 0;
     bool ok = intern_batch(st, batch, &t, lo, hi, &ptype, &rattr);
     if (!ok) {
@@ -1700,7 +1692,7 @@ void win_store_stats(win_store *st, win_stats *out)
         const win__series *s = st->series[i];
         if (!s->nb)
             continue;
-        int64_t a = s->b[0].slot * res, z = win__sat_add(s->b[s->nb - 1].slot * res, res);
+        int64_t a = s->b[0].slot * res, z = base_sat_add(s->b[s->nb - 1].slot * res, res);
         if (!any || a < out->oldest_ns)
             out->oldest_ns = a;
         if (!any || z > out->newest_ns)

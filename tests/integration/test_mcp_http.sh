@@ -7,7 +7,10 @@
 # sandwich equals `go tool pprof -peek`, export_pprof / /api/pprof read by
 # `go tool pprof -top` equal the original, bad arguments give isError. Then the protocol
 # with raw curl: -32601, -32700, 401 without the token, 403 for a foreign Origin, GET 405,
-# DELETE ends a session (404 after), a garbage MCP-Protocol-Version 400.
+# DELETE ends a session (404 after), a garbage MCP-Protocol-Version 400; the Host check
+# against DNS rebinding on every path (403 for a foreign name, 400 without a Host),
+# --mcp-allow-host and OTELPROFD_MCP_ALLOW_HOST, and the empty answer of a query tool
+# whose profile type is present but has no samples in the range.
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 source "$(dirname "$0")/lib/mcp_raw.sh"
@@ -134,6 +137,77 @@ code="$(curl -sS --max-time 10 -o "$WORK/mcp_body" -w '%{http_code}' -H 'Content
 expect_eq "curl: initialize without a session: 200" 200 "$code"
 expect_contains "curl: initialize answers a version it supports (2025-06-18 asked)" '"protocolVersion":"2025-06-18"' \
     "$(mcp_json | tr -d ' ')"
+
+# ---- Host header: DNS rebinding ---------------------------------------------------------------
+# A page of rebind.attacker.example whose DNS answer turned into 127.0.0.1 sends its own name
+# as Host and no Origin on a GET: refused on every path of the listener.
+MPORT="${A_MCP##*:}"
+EVIL="rebind.attacker.example:$MPORT"
+# host_code HOST PATH [curl options...]: the status of GET PATH (POST initialize for /mcp)
+# with that Host header; the body in $WORK/host_body.
+host_code() {
+    local host="$1" path="$2"
+    shift 2
+    local extra=() hh=(-H "Host: $host")
+    [[ -n "$host" ]] || hh=(-H "Host:") # curl then sends none
+    [[ "$path" == /mcp ]] && extra=(-H 'Content-Type: application/json' -H "Accept: $MCP_ACCEPT" --data-binary "$MCP_INIT")
+    curl -sS --max-time 30 -o "$WORK/host_body" -w '%{http_code}' "${hh[@]}" "${extra[@]}" "$@" \
+        "$A_MCP$path" || echo curl-error
+}
+for path in /mcp "/api/pprof?profile_type=cpu:nanoseconds" "/debug/top?profile_type=cpu:nanoseconds" /metrics /healthz; do
+    expect_eq "Host $EVIL: $path refused with 403" 403 "$(host_code "$EVIL" "$path")"
+    expect_contains "Host $EVIL: $path says why" "DNS rebinding" "$(cat "$WORK/host_body")"
+    expect_eq "Host localhost:$MPORT: $path 200" 200 "$(host_code "localhost:$MPORT" "$path")"
+done
+expect_contains "Host $EVIL on /mcp: a JSON-RPC error naming the Host" \
+    'Host \"rebind.attacker.example\" is not a name of this server' \
+    "$(host_code "$EVIL" /mcp; cat "$WORK/host_body")"
+for host in "127.0.0.1:$MPORT" "[::1]:$MPORT" "LOCALHOST" "localhost.:1"; do
+    expect_eq "Host $host: /api/pprof 200" 200 "$(host_code "$host" "/api/pprof?profile_type=cpu:nanoseconds")"
+done
+expect_eq "Host 127.0.0.1.nip.io (a name, not the address): 403" 403 "$(host_code 127.0.0.1.nip.io /healthz)"
+expect_eq "Host localhost:99999 (malformed): 400" 400 "$(host_code localhost:99999 /healthz)"
+expect_eq "HTTP/1.0 without Host: 400" 400 "$(host_code "" /healthz -0)"
+expect_eq "HTTP/1.1 without Host: 400" 400 "$(host_code "" /healthz)"
+expect_eq "HTTP/1.0 with Host localhost: 200" 200 "$(host_code localhost /healthz -0)"
+
+daemon_start H --mcp-allow-host prof.example.test --mcp-allow-host other.example.test
+A_MCP_SAVED="$A_MCP" A_MCP="$H_MCP"
+expect_eq "--mcp-allow-host prof.example.test: /metrics 200" 200 "$(host_code prof.example.test:443 /metrics)"
+expect_eq "--mcp-allow-host (repeated) other.example.test: /mcp 200" 200 "$(host_code OTHER.example.test /mcp)"
+expect_eq "--mcp-allow-host: other names still 403" 403 "$(host_code rebind.attacker.example /debug/top)"
+daemon_stop H
+OTELPROFD_MCP_ALLOW_HOST="env-a.example.test, env-b.example.test" daemon_start E
+A_MCP="$E_MCP"
+expect_eq "OTELPROFD_MCP_ALLOW_HOST (comma list): the first name 200" 200 "$(host_code env-a.example.test /metrics)"
+expect_eq "OTELPROFD_MCP_ALLOW_HOST (comma list): the second name 200" 200 "$(host_code env-b.example.test /metrics)"
+expect_eq "OTELPROFD_MCP_ALLOW_HOST: other names 403" 403 "$(host_code env-c.example.test /metrics)"
+daemon_stop E
+A_MCP="$A_MCP_SAVED"
+rc=0
+out="$("$OTELPROFD_BIN" serve --otlp-grpc off --otlp-http off --mcp-http 127.0.0.1:0 --mcp-allow-host '*' 2>&1)" || rc=$?
+expect_eq "--mcp-allow-host '*' without --mcp-token: exit 2" 2 "$rc"
+expect_contains "--mcp-allow-host '*' without --mcp-token: says to set a token" "--mcp-token" "$out"
+rc=0
+out="$("$OTELPROFD_BIN" serve --otlp-grpc off --otlp-http off --mcp-http 127.0.0.1:0 --mcp-allow-host prof.example.test:4319 2>&1)" || rc=$?
+expect_eq "--mcp-allow-host NAME:PORT: exit 2" 2 "$rc"
+expect_contains "--mcp-allow-host NAME:PORT: says ports are not given" "no port" "$out"
+expect_contains "serve --help documents --mcp-allow-host" "--mcp-allow-host NAME" "$("$OTELPROFD_BIN" serve --help)"
+
+# ---- a present profile type without samples in the range: an empty answer ------------------
+q=(--connect "$A_MCP/mcp")
+rc=0
+out="$("$OTELPROFD_BIN" query query_profile_table '{"profile_type":"cpu:nanoseconds","start":"2020-01-01T00:00:00Z","end":"2020-01-01T01:00:00Z"}' "${q[@]}" 2>&1)" || rc=$?
+expect_eq "table of a present type over a range without data: not an error (exit 0)" 0 "$rc"
+expect_contains "table over a range without data: says \"No samples in range\"" "No samples in range" "$out"
+rc=0
+out="$("$OTELPROFD_BIN" query export_pprof '{"profile_type":"cpu:nanoseconds","service_name":"no-such-service"}' "${q[@]}" 2>&1)" || rc=$?
+expect_eq "export_pprof of a selector without data: not an error (exit 0)" 0 "$rc"
+expect_contains "export_pprof of a selector without data: says so" "No samples in range" "$out"
+rc=0
+out="$("$OTELPROFD_BIN" query query_profile_table '{"profile_type":"wall:seconds"}' "${q[@]}" 2>&1)" || rc=$?
+expect_eq "table of a type the store does not hold: isError (exit 1)" 1 "$rc"
+expect_contains "table of an absent type: lists the types present" "Profile types present: " "$out"
 
 # ---- bearer token -----------------------------------------------------------------------------
 code="$(mcp_post "$T_MCP" - "$MCP_INIT")"

@@ -9,13 +9,16 @@
 
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -87,6 +90,22 @@ static int setup_token(void **state)
 {
     static const char *const origins[] = {"https://app.example.com", NULL};
     mcp_http_config cfg = {.token = "s3cret-token", .allowed_origins = origins};
+    *state = start(&cfg);
+    return 0;
+}
+
+static int setup_hosts(void **state)
+{
+    static const char *const hosts[] = {"prof.example.com", "[::1]", NULL};
+    mcp_http_config cfg = {.allowed_hosts = hosts};
+    *state = start(&cfg);
+    return 0;
+}
+
+static int setup_any_host(void **state)
+{
+    static const char *const hosts[] = {"*", NULL};
+    mcp_http_config cfg = {.token = "s3cret-token", .allowed_hosts = hosts};
     *state = start(&cfg);
     return 0;
 }
@@ -372,6 +391,118 @@ static void test_http_errors(void **state)
     r = http(f, "GET", "/api/hello", NULL, NULL, evil);
     assert_int_equal(r.status, 403);
     free(r.body);
+}
+
+/* ---- the Host header (DNS rebinding) ------------------------------------------------------ */
+
+/* One raw HTTP exchange (what curl will not send: no Host, two Hosts); returns the status. */
+static int raw_status(fx *f, const char *request)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)f->port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(send(fd, request, strlen(request), MSG_NOSIGNAL), (ssize_t)strlen(request));
+    char buf[512];
+    size_t got = 0;
+    ssize_t n;
+    while (got < sizeof buf - 1 && (n = recv(fd, buf + got, sizeof buf - 1 - got, 0)) > 0)
+        got += (size_t)n;
+    close(fd);
+    buf[got] = '\0';
+    int status = 0;
+    if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1)
+        fail_msg("no status line in %s", buf);
+    return status;
+}
+
+static long host_status(fx *f, const char *method, const char *path, const char *host)
+{
+    char line[300];
+    snprintf(line, sizeof line, "Host: %s", host);
+    const char *hdr[] = {line, NULL};
+    resp r = http(f, method, path, strcmp(method, "POST") == 0 ? INIT_BODY : NULL, NULL, hdr);
+    long st = r.status;
+    free(r.body);
+    return st;
+}
+
+static void test_host(void **state)
+{
+    fx *f = *state;
+    char h[80];
+    /* a rebinding page names itself: refused on every path, /healthz and /metrics too */
+    snprintf(h, sizeof h, "rebind.attacker.example:%d", f->port);
+    const char *const paths[] = {"/mcp", "/api/hello?who=x", "/healthz", "/metrics", "/nowhere"};
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        const char *m = strcmp(paths[i], "/mcp") == 0 ? "POST" : "GET";
+        if (host_status(f, m, paths[i], h) != 403)
+            fail_msg("%s %s with Host %s: not 403", m, paths[i], h);
+    }
+    const char *hdr[] = {"Host: rebind.attacker.example", NULL};
+    resp r =
+        http(f, "POST", "/mcp", "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}", NULL, hdr);
+    assert_int_equal(r.status, 403);
+    assert_int_equal(rpc_code(&r), -32000);
+    assert_non_null(strstr(r.body, "Host \\\"rebind.attacker.example\\\" is not a name"));
+    free(r.body);
+    r = http(f, "GET", "/healthz", NULL, NULL, hdr);
+    assert_int_equal(r.status, 403);
+    assert_non_null(strstr(r.body, "DNS rebinding"));
+    free(r.body);
+    /* names that look like loopback but are not */
+    const char *const refused[] = {"127.0.0.1.nip.io", "localhost.evil.example",
+                                   "0x7f000001",       "2130706433",
+                                   "ip6-localhost",    "prof.example.com"};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+        if (host_status(f, "GET", "/healthz", refused[i]) != 403)
+            fail_msg("Host %s: not 403", refused[i]);
+    /* localhost (any case, absolute form, any port) and IP literals pass */
+    snprintf(h, sizeof h, "localhost:%d", f->port);
+    const char *const allowed[] = {h,           "LOCALHOST",   "localhost.:1", "127.0.0.1",
+                                   "[::1]:443", "10.1.2.3:80", "0.0.0.0"};
+    for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++)
+        if (host_status(f, "GET", "/healthz", allowed[i]) != 200)
+            fail_msg("Host %s: not 200", allowed[i]);
+    assert_int_equal(host_status(f, "POST", "/mcp", h), 200);
+    assert_int_equal(host_status(f, "GET", "/api/hello?who=x", h), 200);
+    /* malformed values */
+    const char *const malformed[] = {"localhost:99999", "[::1", "a b", "x/y", ":80"};
+    for (size_t i = 0; i < sizeof malformed / sizeof malformed[0]; i++)
+        if (host_status(f, "GET", "/healthz", malformed[i]) != 400)
+            fail_msg("Host %s: not 400", malformed[i]);
+    /* no Host (HTTP/1.0 and 1.1), two Hosts */
+    assert_int_equal(raw_status(f, "GET /healthz HTTP/1.0\r\n\r\n"), 400);
+    assert_int_equal(raw_status(f, "GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n"), 200);
+    assert_int_equal(raw_status(f, "GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n"), 400);
+    assert_int_equal(raw_status(f, "GET /healthz HTTP/1.1\r\nHost: localhost\r\nHost: "
+                                   "evil.example\r\nConnection: close\r\n\r\n"),
+                     400);
+    assert_int_equal(raw_status(f, "GET /healthz HTTP/1.1\r\nhOsT: evil.example\r\nConnection: "
+                                   "close\r\n\r\n"),
+                     403);
+}
+
+static void test_host_allowed(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(host_status(f, "GET", "/healthz", "prof.example.com:4319"), 200);
+    assert_int_equal(host_status(f, "GET", "/healthz", "PROF.Example.COM."), 200);
+    assert_int_equal(host_status(f, "POST", "/mcp", "prof.example.com"), 200);
+    assert_int_equal(host_status(f, "GET", "/healthz", "prof.example.com.evil"), 403);
+    assert_int_equal(host_status(f, "GET", "/healthz", "evil.prof.example.com"), 403);
+    assert_int_equal(host_status(f, "GET", "/healthz", "localhost"), 200);
+}
+
+static void test_host_any(void **state)
+{
+    fx *f = *state;
+    /* "*": the Host check is off; the token still guards everything but /healthz, /metrics */
+    assert_int_equal(host_status(f, "GET", "/healthz", "rebind.attacker.example"), 200);
+    assert_int_equal(host_status(f, "POST", "/mcp", "rebind.attacker.example"), 401);
+    /* still one well-formed Host */
+    assert_int_equal(host_status(f, "GET", "/healthz", "a b"), 400);
 }
 
 static void test_sse_progress(void **state)
@@ -748,6 +879,51 @@ static void test_start_errors(void **state)
     assert_null(mcp_http_start(srv, &cfg, err, sizeof err));
     assert_non_null(strstr(err, "cannot listen on"));
     mcp_http_stop(h);
+
+    /* allowed hosts: malformed entries and "*" without a token stop the start */
+    cfg.addr = "127.0.0.1:0";
+    static const char *const with_port[] = {"prof.example.com:4319", NULL};
+    cfg.allowed_hosts = with_port;
+    err[0] = '\0';
+    assert_null(mcp_http_start(srv, &cfg, err, sizeof err));
+    assert_non_null(strstr(err, "no port"));
+    static const char *const any[] = {"*", NULL};
+    cfg.allowed_hosts = any;
+    err[0] = '\0';
+    assert_null(mcp_http_start(srv, &cfg, err, sizeof err));
+    assert_non_null(strstr(err, "token"));
+    cfg.token = "t";
+    h = mcp_http_start(srv, &cfg, err, sizeof err);
+    assert_non_null(h);
+    mcp_http_stop(h);
+    cfg.token = NULL;
+    cfg.allowed_hosts = NULL;
+
+    /* the host name of the listen address is allowed: the machine's own name, when it
+     * resolves here (skipped otherwise) */
+    char self[200] = "", addr2[300];
+    if (gethostname(self, sizeof self) == 0 && self[0] && strcmp(self, "localhost") != 0) {
+        snprintf(addr2, sizeof addr2, "%s:0", self);
+        cfg.addr = addr2;
+        h = mcp_http_start(srv, &cfg, err, sizeof err);
+        if (h) {
+            char url[400];
+            snprintf(url, sizeof url, "http://%s:%d/healthz", self, mcp_http_port(h));
+            CURL *k = curl_easy_init();
+            resp r = {0};
+            curl_easy_setopt(k, CURLOPT_URL, url);
+            curl_easy_setopt(k, CURLOPT_WRITEFUNCTION, on_body);
+            curl_easy_setopt(k, CURLOPT_WRITEDATA, &r);
+            curl_easy_setopt(k, CURLOPT_NOPROXY, "*");
+            if (curl_easy_perform(k) == CURLE_OK) {
+                curl_easy_getinfo(k, CURLINFO_RESPONSE_CODE, &r.status);
+                assert_int_equal(r.status, 200);
+            }
+            free(r.body);
+            curl_easy_cleanup(k);
+            mcp_http_stop(h);
+        }
+    }
     mcp_server_free(srv);
 }
 
@@ -786,6 +962,9 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_sse_progress, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_2025_03_26, setup, teardown),
         cmocka_unit_test_setup_teardown(test_routes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_host, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_host_allowed, setup_hosts, teardown),
+        cmocka_unit_test_setup_teardown(test_host_any, setup_any_host, teardown),
         cmocka_unit_test_setup_teardown(test_token, setup_token, teardown),
         cmocka_unit_test_setup_teardown(test_session_cap_and_expiry, setup_small, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_sessions, setup, teardown),

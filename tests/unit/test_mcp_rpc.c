@@ -888,6 +888,88 @@ static void test_helpers(void **state)
     assert_memory_not_equal(a, b, sizeof a);
 }
 
+/* The Host header parser behind the DNS-rebinding check: name without port, brackets or a
+ * trailing dot; IP literals told apart from names; malformed values refused. */
+static void test_host_parse(void **state)
+{
+    (void)state;
+    const struct {
+        const char *in, *name;
+        bool ip;
+    } good[] = {
+        {"localhost", "localhost", false},
+        {"localhost:4319", "localhost", false},
+        {"LocalHost.:80", "LocalHost", false},
+        {"127.0.0.1", "127.0.0.1", true},
+        {"127.0.0.1:4319", "127.0.0.1", true},
+        {"10.1.2.3:", "10.1.2.3", true}, /* RFC 3986: an empty port */
+        {"[::1]:4319", "::1", true},
+        {"[::1]", "::1", true},
+        {"[2001:db8::7]:65535", "2001:db8::7", true},
+        {"rebind.attacker.example:4319", "rebind.attacker.example", false},
+        {"127.0.0.1.nip.io", "127.0.0.1.nip.io", false}, /* a name, not the address */
+        {"0x7f000001", "0x7f000001", false},             /* not a dotted quad */
+        {"2130706433", "2130706433", false},
+        {"my_host-1.internal", "my_host-1.internal", false},
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        char name[256] = "";
+        bool ip = !good[i].ip;
+        if (!mcp__host_parse(good[i].in, name, sizeof name, &ip))
+            fail_msg("refused Host %s", good[i].in);
+        assert_string_equal(name, good[i].name);
+        assert_int_equal(ip, good[i].ip);
+    }
+    const char *bad[] = {"",
+                         ":4319",
+                         "localhost:99999",
+                         "localhost:123456",
+                         "localhost:80x",
+                         "localhost:-1",
+                         "[::1",
+                         "[::1]x",
+                         "[::1]:x",
+                         "[]",
+                         "[localhost]",
+                         "[::g]",
+                         "::1",
+                         "a b",
+                         "evil.example/x",
+                         "evil.example@localhost",
+                         "user@localhost",
+                         "localhost\t",
+                         "ex%41mple"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char name[256];
+        bool ip;
+        if (mcp__host_parse(bad[i], name, sizeof name, &ip))
+            fail_msg("accepted Host \"%s\" as \"%s\"", bad[i], name);
+    }
+    /* too long for the buffer */
+    char longname[300];
+    memset(longname, 'a', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+    char name[256];
+    bool ip;
+    assert_false(mcp__host_parse(longname, name, sizeof name, &ip));
+    assert_false(mcp__host_parse(NULL, name, sizeof name, &ip));
+    /* allowed_hosts entries: names or literals, no port or scheme; "*" */
+    char err[256];
+    assert_int_equal(mcp_http_check_host_name("prof.example.com", err, sizeof err), 0);
+    assert_int_equal(mcp_http_check_host_name("[::1]", err, sizeof err), 0);
+    assert_int_equal(mcp_http_check_host_name("*", err, sizeof err), 0);
+    const char *bad_names[] = {
+        "prof.example.com:4319", "http://prof.example.com", "", "::1", "[::1]:80", "a b",
+        "*.example.com"};
+    for (size_t i = 0; i < sizeof bad_names / sizeof bad_names[0]; i++) {
+        err[0] = '\0';
+        if (mcp_http_check_host_name(bad_names[i], err, sizeof err) == 0)
+            fail_msg("accepted allowed host \"%s\"", bad_names[i]);
+        assert_non_null(strstr(err, "no port"));
+    }
+    assert_int_equal(mcp_http_check_host_name(NULL, err, sizeof err), -1);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "--serve-stdio") == 0) {
@@ -916,6 +998,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_stdio, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stdio_last_line_and_stop, setup, teardown),
         cmocka_unit_test(test_helpers),
+        cmocka_unit_test(test_host_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -65,7 +65,7 @@ static void *run_deep(void *arg)
         r->failed_at = 3;
         goto out;
     }
-    query_table_opts to = {.sort = Q_SORT_CUM, .limit = 5};
+    query_table_opts to = {.sort = QUERY_SORT_CUM, .limit = 5};
     query_table *t = query_table_compute(m, &to, r->err, sizeof r->err);
     if (!t) {
         r->failed_at = 4;

@@ -40,7 +40,7 @@ static void test_table(void **state)
     win_merged *m = fx_merge(st, "cpu:nanoseconds", false);
     assert_non_null(m);
 
-    query_table *t = table(m, Q_SORT_FLAT, 0, NULL);
+    query_table *t = table(m, QUERY_SORT_FLAT, 0, NULL);
     static const char *const by_flat[] = {"b", "e", "F", "d", "c", "main", "a", "g"};
     static const int64_t flat[] = {13, 7, 5, 4, 2, 0, 0, 0};
     static const int64_t cum[] = {13, 7, 29, 11, 9, 31, 19, 4};
@@ -57,14 +57,14 @@ static void test_table(void **state)
     query_table_free(t);
 
     /* the limit moves value into "other" */
-    t = table(m, Q_SORT_FLAT, 3, NULL);
+    t = table(m, QUERY_SORT_FLAT, 3, NULL);
     assert_names(t, by_flat, 3);
     assert_int_equal(t->n_functions, 8);
     assert_int_equal(t->shown_flat, 25);
     assert_int_equal(t->other_flat, 6);
     query_table_free(t);
 
-    t = table(m, Q_SORT_CUM, 4, NULL);
+    t = table(m, QUERY_SORT_CUM, 4, NULL);
     static const char *const by_cum[] = {"main", "F", "a", "b"};
     assert_names(t, by_cum, 4);
     assert_int_equal(t->shown_flat, 18);
@@ -72,35 +72,35 @@ static void test_table(void **state)
     query_table_free(t);
 
     /* unanchored extended regex on the function key */
-    t = table(m, Q_SORT_FLAT, 1, "^[a-c]$");
+    t = table(m, QUERY_SORT_FLAT, 1, "^[a-c]$");
     static const char *const abc[] = {"b"};
     assert_names(t, abc, 1);
     assert_int_equal(t->n_functions, 3);
     assert_int_equal(t->other_flat, 2); /* c; a has no flat */
     assert_int_equal(t->total, 31);     /* percentages stay of the whole merge */
     query_table_free(t);
-    t = table(m, Q_SORT_FLAT, 0, "ai");
+    t = table(m, QUERY_SORT_FLAT, 0, "ai");
     static const char *const ai[] = {"main"};
     assert_names(t, ai, 1);
     query_table_free(t);
-    t = table(m, Q_SORT_FLAT, 0, "nomatch");
+    t = table(m, QUERY_SORT_FLAT, 0, "nomatch");
     assert_int_equal(t->n_rows, 0);
     assert_int_equal(t->n_functions, 0);
     query_table_free(t);
 
-    query_table_opts bad = {Q_SORT_FLAT, 0, "(unclosed"};
+    query_table_opts bad = {QUERY_SORT_FLAT, 0, "(unclosed"};
     char err[512] = "";
     assert_null(query_table_compute(m, &bad, err, sizeof err));
     assert_non_null(strstr(err, "bad filter regex \"(unclosed\": missing closing parenthesis"));
 
     /* RE2/Go syntax, still a search anywhere in the name */
-    t = table(m, Q_SORT_FLAT, 0, "(?i)^MAI");
+    t = table(m, QUERY_SORT_FLAT, 0, "(?i)^MAI");
     assert_names(t, ai, 1);
     query_table_free(t);
-    t = table(m, Q_SORT_FLAT, 0, "^\\w$");
+    t = table(m, QUERY_SORT_FLAT, 0, "^\\w$");
     assert_int_equal(t->n_functions, 7); /* the seven one-letter names */
     query_table_free(t);
-    t = table(m, Q_SORT_FLAT, 0, "m.+?n");
+    t = table(m, QUERY_SORT_FLAT, 0, "m.+?n");
     assert_names(t, ai, 1);
     query_table_free(t);
     /* the crash reproducer of issue 10 (glibc regexec recursed until SIGSEGV): refused */
@@ -110,7 +110,7 @@ static void test_table(void **state)
     assert_non_null(strstr(err, "bad filter regex \"(|)(\\1\\1)*\": back-references"));
 
     /* rows own their strings: they outlive the merge */
-    t = table(m, Q_SORT_FLAT, 2, NULL);
+    t = table(m, QUERY_SORT_FLAT, 2, NULL);
     win_merged_free(m);
     assert_string_equal(t->rows[0].function, "b");
     assert_string_equal(t->rows[1].file, "e.go");
@@ -118,7 +118,7 @@ static void test_table(void **state)
 
     /* unsymbolized functions by address */
     m = fx_merge(st, "alloc:bytes", false);
-    t = table(m, Q_SORT_CUM, 0, "^0x");
+    t = table(m, QUERY_SORT_CUM, 0, "^0x");
     static const char *const hex[] = {"0x4f5a1b", "0x10"};
     assert_names(t, hex, 2);
     assert_int_equal(t->rows[0].cum, 8);
@@ -138,7 +138,7 @@ static void test_table_random(void **state)
         rx_generate(p, seed);
         win_store *st = rx_store(p);
         win_merged *m = fx_merge(st, "cpu:nanoseconds", false);
-        query_table *t = table(m, rx_next(2) ? Q_SORT_CUM : Q_SORT_FLAT, 100000, NULL);
+        query_table *t = table(m, rx_next(2) ? QUERY_SORT_CUM : QUERY_SORT_FLAT, 100000, NULL);
         int64_t flat_sum = 0;
         for (uint32_t r = 0; r < t->n_rows; r++) {
             int64_t flat = 0, cum = 0;
@@ -187,7 +187,7 @@ static void test_diff(void **state)
     win_merged *cmp = merge_range(st, FX_T0 + 20 * FX_SEC, FX_T0 + 30 * FX_SEC);
     assert_int_equal(base->total, 27);
     assert_int_equal(cmp->total, 4);
-    query_diff_opts o = {10, 2, 2, Q_SORT_FLAT};
+    query_diff_opts o = {10, 2, 2, QUERY_SORT_FLAT};
     char err[256];
     query_diff *d = query_diff_compute(base, cmp, &o, err, sizeof err);
     assert_non_null(d);
@@ -218,7 +218,7 @@ static void test_diff(void **state)
     query_diff_free(d);
 
     /* ranked by cum; durations of 0 fall back to the merges' covered range (10 s) */
-    o = (query_diff_opts){0, 0, 0, Q_SORT_CUM};
+    o = (query_diff_opts){0, 0, 0, QUERY_SORT_CUM};
     d = query_diff_compute(base, cmp, &o, err, sizeof err);
     assert_non_null(d);
     assert_int_equal(d->n_rows, 8);
@@ -277,15 +277,15 @@ static void test_table_filter_too_expensive(void **state)
     assert_int_equal(win_store_add(st, &b, FX_T0, &r, err, sizeof err), 0);
     win_merged *m = fx_merge(st, "cpu:nanoseconds", false);
     assert_non_null(m);
-    query_table_opts o = {Q_SORT_FLAT, 0, "(a+)+$"};
+    query_table_opts o = {QUERY_SORT_FLAT, 0, "(a+)+$"};
     assert_null(query_table_compute(m, &o, err, sizeof err));
     assert_string_equal(err, "filter \"(a+)+$\": " BASE_REGEX_TOO_EXPENSIVE);
     /* bounded filters on the same names answer */
-    query_table *t = table(m, Q_SORT_FLAT, 0, "a+b$");
+    query_table *t = table(m, QUERY_SORT_FLAT, 0, "a+b$");
     assert_int_equal(t->n_functions, 1);
     assert_int_equal(t->rows[0].flat, 3);
     query_table_free(t);
-    t = table(m, Q_SORT_FLAT, 0, "^ma");
+    t = table(m, QUERY_SORT_FLAT, 0, "^ma");
     assert_int_equal(t->n_functions, 1);
     query_table_free(t);
     win_merged_free(m);

@@ -449,8 +449,9 @@ static void test_argument_errors(void **state)
     expect_error(f, "query_profile_table", "{}", "profile_type is required");
     expect_error(f, "query_profile_table", "{}", "Profile types present: cpu:nanoseconds");
     expect_error(f, "export_pprof", "{\"profile_type\":\"alloc:bytes\"}",
-                 "profile_type \"alloc:bytes\" has no data. Profile types present: "
-                 "cpu:nanoseconds");
+                 "profile_type \"alloc:bytes\" has no data: no series of it is retained "
+                 "(misspelled, not sent yet, or expired). Profile types present: "
+                 "cpu:nanoseconds.");
     expect_error(f, "query_profile_table", "{\"profile_type\":7}", "profile_type must be a string");
     expect_error(f, "query_profile_table",
                  "{\"profile_type\":\"cpu:nanoseconds\",\"selector\":\"{service.name=}\"}",
