@@ -29,7 +29,8 @@ int cli_bridge(const char *url, const char *token, const char *tls_ca, const cha
 int cli_query(int argc, char **argv, int first);
 void cli_query_usage(FILE *out);
 
-/* `otelprofd send ...`: returns 0 (all accepted), 1 (rejected, partial, unreadable file),
+/* `otelprofd send ...`: returns 0 (accepted, possibly with a warning that some samples
+ * were dropped), 1 (a profile rejected, nothing of a file stored, unreadable file),
  * 2 (usage) or 3 (receiver unreachable after the retries). */
 int cli_send(int argc, char **argv, int first);
 void cli_send_usage(FILE *out);

@@ -1250,21 +1250,27 @@ base_err tr__ingest_with_sink(const tr_request *req, const uint8_t *raw, size_t 
                                    .n_stacks = g.n_stacks,
                                    .samples = obs,
                                    .n_samples = (uint32_t)pi->n_obs,
-                                   .cache = NULL};
-                win_add_result added = {0, 0, 0};
+                                   .cache = NULL,
+                                   .restated = false};
+                win_add_result added = {0, 0, 0, 0};
                 char err[512] = "";
-                if (sink(ctx, &batch, &added, err, sizeof err) != 0) {
+                int sunk = sink(ctx, &batch, &added, err, sizeof err);
+                /* a store that ran out part-way keeps what landed and counts it: so do we */
+                uint64_t placed =
+                    added.samples_stored + added.samples_too_old + added.samples_too_new;
+                res->samples_stored += added.samples_stored;
+                res->samples_too_old += added.samples_too_old;
+                res->samples_too_new += added.samples_too_new;
+                res->samples_evicted += added.samples_evicted;
+                if (sunk != 0) {
                     snprintf(path, sizeof path, PROFILE_PATH_FMT, r, s, p);
                     res->profiles_accepted--;
                     res->profiles_rejected++;
-                    res->samples_rejected += pi->n_obs;
+                    res->samples_rejected += pi->n_obs > placed ? pi->n_obs - placed : 0;
                     snprintf(msg, sizeof msg, "%s: not stored: %s", path, err);
                     note_error(res, msg);
                     continue;
                 }
-                res->samples_stored += added.samples_stored;
-                res->samples_too_old += added.samples_too_old;
-                res->samples_too_new += added.samples_too_new;
                 if (!pi->derivable || ri[r].native_cpu)
                     continue;
                 /* the eBPF profiler's shape: counts of period-long cpu samples; scaled in
@@ -1273,8 +1279,14 @@ base_err tr__ingest_with_sink(const tr_request *req, const uint8_t *raw, size_t 
                 for (size_t k = 0; k < pi->n_obs; k++)
                     obs[k].value *= prof->period; /* validated to fit */
                 batch.profile_type = "cpu:nanoseconds";
+                batch.restated = true;
                 err[0] = '\0';
-                if (sink(ctx, &batch, &added, err, sizeof err) != 0) {
+                /* restates the same observations: only the evictions it caused (of what
+                 * the request stored before) are new */
+                added = (win_add_result){0, 0, 0, 0};
+                int derived_rc = sink(ctx, &batch, &added, err, sizeof err);
+                res->samples_evicted += added.samples_evicted;
+                if (derived_rc != 0) {
                     snprintf(path, sizeof path, PROFILE_PATH_FMT, r, s, p);
                     snprintf(msg, sizeof msg, "%s: derived cpu:nanoseconds not stored: %s", path,
                              err);
