@@ -10,6 +10,7 @@
 #ifndef OTELPROFD_CLI_H
 #define OTELPROFD_CLI_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "window/window.h"
@@ -35,9 +36,15 @@ void cli_query_usage(FILE *out);
 int cli_send(int argc, char **argv, int first);
 void cli_send_usage(FILE *out);
 
+/* What cli_demo_load stored: every accepted profile and stored sample, for get_status. */
+typedef struct cli_demo_stats {
+    uint64_t profiles;
+    uint64_t samples;
+} cli_demo_stats;
+
 /* Converts every DIR/\*.pb.gz (pprof) with service.name = the file name up to its first
- * dot, times moved to now, and ingests it into `store`, logging each. Returns how many
- * files were loaded, -1 when `dir` cannot be opened. */
-int cli_demo_load(win_store *store, const char *dir);
+ * dot, times moved to now, and ingests it into `store`, logging each and adding what was
+ * stored to `*stored`. Returns how many files were loaded, -1 when `dir` cannot be opened. */
+int cli_demo_load(win_store *store, const char *dir, cli_demo_stats *stored);
 
 #endif

@@ -703,7 +703,7 @@ static void shift_times(tr_request *req, int64_t now)
         }
 }
 
-int cli_demo_load(win_store *store, const char *dir)
+int cli_demo_load(win_store *store, const char *dir, cli_demo_stats *stored)
 {
     DIR *d = opendir(dir);
     if (!d) {
@@ -746,6 +746,9 @@ int cli_demo_load(win_store *store, const char *dir)
             /* a second back: the current bucket is then already queryable */
             shift_times(req, now - 1000000000);
             rc = tr_ingest(store, req, otlp, otlp_len, now, &arena, &tres);
+            /* valid profiles are stored even when a neighbour was not: count what is held */
+            stored->profiles += tres.profiles_accepted;
+            stored->samples += tres.samples_stored;
         }
         if (rc != BASE_OK || tres.profiles_rejected) {
             base_log(BASE_LOG_WARN, "--demo: %s not loaded: %s", path,

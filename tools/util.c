@@ -222,6 +222,23 @@ void tools__range(char *out, size_t out_len, int64_t start_ns, int64_t end_ns)
         snprintf(out, out_len, "%s..%s", a, b);
 }
 
+void tools__ingest_stats(const tools *t, otlp_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    if (t->receiver) {
+        otlp_receiver_stats(t->receiver, out);
+        out->samples_stored += t->preloaded.samples;
+    } else {
+        /* the store counted every sample it was given, preloaded ones included */
+        win_stats ws;
+        win_store_stats(t->store, &ws);
+        out->samples_stored = ws.samples_stored;
+        out->samples_too_old = ws.samples_too_old;
+        out->samples_too_new = ws.samples_too_new;
+    }
+    out->profiles_accepted += t->preloaded.profiles;
+}
+
 void tools__duration(char *out, size_t out_len, int64_t ns)
 {
     base_format_duration(out, out_len, ns);

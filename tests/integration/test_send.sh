@@ -228,6 +228,29 @@ expect_contains "--demo: compress_flate total (go tool pprof: 16.77s)" "Total 16
     "$(cat "$WORK/demo.out")"
 expect_contains "--demo: the top row is huffSym (3.14s flat, 3.91s cum)" \
     "3.14s,18.72,3.91s,23.32,compress/flate.(*decompressor).huffSym," "$(cat "$WORK/demo.out")"
+# get_status counts what --demo stored (it once said "0 profiles received" beside the data):
+# the text, structuredContent and /metrics agree with the profiles the log says were loaded.
+DEMO_PROFILES="$(sed -n 's/.*--demo: loaded .* (\([0-9]*\) profiles, .*/\1/p' "$D_LOG" | awk '{s += $1} END {print s + 0}')"
+DEMO_SAMPLES="$(sed -n 's/.*--demo: loaded .* profiles, \([0-9]*\) samples).*/\1/p' "$D_LOG" | awk '{s += $1} END {print s + 0}')"
+if [[ "$DEMO_PROFILES" -gt 0 && "$DEMO_SAMPLES" -gt 0 ]]; then
+    pass "--demo: the log says $DEMO_PROFILES profiles, $DEMO_SAMPLES samples loaded"
+else
+    fail "--demo: no profile counts in the log: $(grep -- '--demo' "$D_LOG" | head -3)"
+fi
+set +e
+"$OTELPROFD_BIN" query get_status --connect "$D_MCP/mcp" >"$WORK/status.out" 2>&1
+"$OTELPROFD_BIN" query get_status --connect "$D_MCP/mcp" --json >"$WORK/status.json" 2>&1
+set -e
+expect_contains "--demo: get_status text counts the preloaded profiles" \
+    "Ingest: $DEMO_PROFILES profiles received ($DEMO_PROFILES preloaded by --demo), 0 rejected; $DEMO_SAMPLES samples received, $DEMO_SAMPLES stored" \
+    "$(cat "$WORK/status.out")"
+st="$(cat "$WORK/status.json")"
+expect_eq "--demo: structuredContent received/preloaded profiles, stored/preloaded samples" \
+    "$DEMO_PROFILES $DEMO_PROFILES $DEMO_SAMPLES $DEMO_SAMPLES" \
+    "$(jget "$st" received_profiles) $(jget "$st" preloaded_profiles) $(jget "$st" stored_samples) $(jget "$st" preloaded_samples)"
+expect_eq "--demo: /metrics received and preloaded profiles, received samples" \
+    "$DEMO_PROFILES $DEMO_PROFILES $DEMO_SAMPLES" \
+    "$(metric "$D_MCP" received_profiles_total) $(metric "$D_MCP" preloaded_profiles_total) $(metric "$D_MCP" received_samples_total)"
 daemon_stop D
 
 set +e
