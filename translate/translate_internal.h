@@ -40,7 +40,8 @@ typedef struct tr__v19_hit {
 base_err tr__scan_v19(const uint8_t *buf, size_t len, base_arena *arena, tr__v19_hit **hits,
                       size_t *n_hits);
 
-/* Writes the user-facing message for a v1.9 hit. */
-void tr__v19_message(const tr__v19_hit *hit, char *buf, size_t len);
+/* Writes the user-facing message for a v1.9 hit; `why`, when not NULL, says what gave the
+ * numbering away (for shapes that only the whole profile tells apart). */
+void tr__v19_message(const tr__v19_hit *hit, const char *why, char *buf, size_t len);
 
 #endif
