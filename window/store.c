@@ -1324,8 +1324,9 @@ static void kept_compact(win__kept *k)
     k->n = o + 1;
 }
 
-/* Records n observations stored in `slot`. Best effort: without memory the run is not
- * recorded, and an eviction of it would go uncounted (the data is stored either way). */
+/* Records n observations stored in `slot`. Best effort: without memory, or past
+ * WIN__KEPT_MAX_RUNS distinct slots, the run is not recorded, and an eviction of it would
+ * go uncounted (the data is stored either way). */
 static void kept_add(win__kept *k, int64_t slot, uint64_t n)
 {
     if (!n)
@@ -1341,11 +1342,13 @@ static void kept_add(win__kept *k, int64_t slot, uint64_t n)
         if (k->n == k->cap || k->n > k->cap / 2) {
             uint32_t cap = k->cap ? k->cap * 2 : 16;
             win__slot_obs *grown =
-                cap > k->cap ? realloc(k->runs, (size_t)cap * sizeof *grown) : NULL;
-            if (!grown)
-                return;
-            k->runs = grown;
-            k->cap = cap;
+                cap <= WIN__KEPT_MAX_RUNS ? realloc(k->runs, (size_t)cap * sizeof *grown) : NULL;
+            if (grown) {
+                k->runs = grown;
+                k->cap = cap;
+            } else if (k->n == k->cap) {
+                return; /* no room even after compaction */
+            }
         }
     }
     k->runs[k->n++] = (win__slot_obs){slot, n};

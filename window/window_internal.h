@@ -187,6 +187,10 @@ typedef struct win__slot_obs {
     uint64_t n;
 } win__slot_obs;
 
+#define WIN__KEPT_MAX_RUNS                                                                         \
+    (1u << 20) /* 16 MiB: a request with more distinct slots (over a                               \
+                 million seconds of data at 1 s) is counted in part */
+
 typedef struct win__kept {
     win__slot_obs *runs;
     uint32_t n, cap;

@@ -346,6 +346,9 @@ static void test_parse_drops_strict(void **state)
     assert_false(tr_parse_drops("99999999999999999999 of 1 samples older than the retention (1h) "
                                 "were not stored",
                                 &d, &of));
+    /* a clause ends at its ';': the future wording must be inside it */
+    assert_false(
+        tr_parse_drops("1 of 2 samples more than x; y in the future were not stored", &d, &of));
     assert_true(tr_parse_drops("bad; 3 of 10 samples older than the retention (1h) were not "
                                "stored; 7 of 10 samples more than 1h in the future were not stored",
                                &d, &of));
