@@ -306,3 +306,51 @@ bool base_alloc_failed(void)
 {
     return alloc_failed;
 }
+
+void base_format_duration(char *out, size_t out_len, int64_t ns)
+{
+    if (!out || !out_len)
+        return;
+    if (ns <= 0) {
+        snprintf(out, out_len, "0s");
+        return;
+    }
+    if (ns % 1000000000 != 0) {
+        if (ns % 1000000 == 0)
+            snprintf(out, out_len, "%lldms", (long long)(ns / 1000000));
+        else
+            snprintf(out, out_len, "%.3fs", (double)ns / 1e9);
+        return;
+    }
+    int64_t s = ns / 1000000000;
+    int64_t d = s / 86400, h = s / 3600 % 24, m = s / 60 % 60, sec = s % 60;
+    size_t used = 0;
+    out[0] = '\0';
+    /* snprintf returns what it would have written: stop once the buffer is full */
+    if (d && used < out_len)
+        used += (size_t)snprintf(out + used, out_len - used, "%lldd", (long long)d);
+    if (h && used < out_len)
+        used += (size_t)snprintf(out + used, out_len - used, "%lldh", (long long)h);
+    if (m && used < out_len)
+        used += (size_t)snprintf(out + used, out_len - used, "%lldm", (long long)m);
+    if (sec && used < out_len)
+        snprintf(out + used, out_len - used, "%llds", (long long)sec);
+}
+
+void base_format_size(char *out, size_t out_len, uint64_t bytes)
+{
+    static const struct {
+        const char *suffix;
+        unsigned shift;
+    } units[] = {{"TiB", 40}, {"GiB", 30}, {"MiB", 20}, {"KiB", 10}};
+    if (!out || !out_len)
+        return;
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        uint64_t unit = (uint64_t)1 << units[i].shift;
+        if (bytes >= unit && bytes % unit == 0) {
+            snprintf(out, out_len, "%llu%s", (unsigned long long)(bytes / unit), units[i].suffix);
+            return;
+        }
+    }
+    snprintf(out, out_len, "%llu bytes", (unsigned long long)bytes);
+}

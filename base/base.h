@@ -243,5 +243,9 @@ int64_t base_now_mono_ns(void); /* CLOCK_MONOTONIC */
 int base_parse_size(const char *text, uint64_t *out_bytes);
 /* Parses "10s", "1h", "250ms", "15m", "2d"; a bare number is seconds. Returns 0 on success. */
 int base_parse_duration(const char *text, int64_t *out_ns);
+/* The inverse, for messages: 3600e9 -> "1h", 90e9 -> "1m30s", 250e6 -> "250ms"; <= 0 -> "0s". */
+void base_format_duration(char *out, size_t out_len, int64_t ns);
+/* 512 << 20 -> "512MiB", 1 << 30 -> "1GiB", 1000 -> "1000 bytes" (exact units only). */
+void base_format_size(char *out, size_t out_len, uint64_t bytes);
 
 #endif

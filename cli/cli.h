@@ -10,6 +10,7 @@
 #ifndef OTELPROFD_CLI_H
 #define OTELPROFD_CLI_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "window/window.h"
@@ -29,14 +30,21 @@ int cli_bridge(const char *url, const char *token, const char *tls_ca, const cha
 int cli_query(int argc, char **argv, int first);
 void cli_query_usage(FILE *out);
 
-/* `otelprofd send ...`: returns 0 (all accepted), 1 (rejected, partial, unreadable file),
+/* `otelprofd send ...`: returns 0 (accepted, possibly with a warning that some samples
+ * were dropped), 1 (a profile rejected, nothing of a file stored, unreadable file),
  * 2 (usage) or 3 (receiver unreachable after the retries). */
 int cli_send(int argc, char **argv, int first);
 void cli_send_usage(FILE *out);
 
+/* What cli_demo_load stored: every accepted profile and stored sample, for get_status. */
+typedef struct cli_demo_stats {
+    uint64_t profiles;
+    uint64_t samples;
+} cli_demo_stats;
+
 /* Converts every DIR/\*.pb.gz (pprof) with service.name = the file name up to its first
- * dot, times moved to now, and ingests it into `store`, logging each. Returns how many
- * files were loaded, -1 when `dir` cannot be opened. */
-int cli_demo_load(win_store *store, const char *dir);
+ * dot, times moved to now, and ingests it into `store`, logging each and adding what was
+ * stored to `*stored`. Returns how many files were loaded, -1 when `dir` cannot be opened. */
+int cli_demo_load(win_store *store, const char *dir, cli_demo_stats *stored);
 
 #endif

@@ -727,11 +727,12 @@ static int serve(serve_opts *o)
         return 1;
     }
 
+    cli_demo_stats demo = {0, 0};
     if (o->demo) {
         const char *dir = getenv("OTELPROFD_DEMO_DIR");
         if (!dir || !dir[0])
             dir = OTELPROFD_DEMO_DIR_DEFAULT;
-        if (cli_demo_load(store, dir) <= 0) {
+        if (cli_demo_load(store, dir, &demo) <= 0) {
             win_store_free(store);
             return 1;
         }
@@ -762,7 +763,10 @@ static int serve(serve_opts *o)
                     CLI_DEFAULT_MCP_URL);
         goto out;
     }
-    tools_config tc = {.store = store, .receiver = rcv, .version = OTELPROFD_VERSION};
+    tools_config tc = {.store = store,
+                       .receiver = rcv,
+                       .preloaded = {demo.profiles, demo.samples},
+                       .version = OTELPROFD_VERSION};
     tl = tools_new(&tc);
     mcp_server_info info = {
         .name = "otelprofd",

@@ -34,8 +34,11 @@ typedef Opentelemetry__Proto__Collector__Profiles__V1development__ExportProfiles
 /* The outcome of one export attempt. */
 typedef enum send_outcome {
     SEND_ACCEPTED,
-    SEND_PARTIAL,   /* the receiver answered with rejected profiles or an error status */
-    SEND_RETRYABLE, /* UNAVAILABLE, connection refused, HTTP 503/429: try again */
+    SEND_WARNED,      /* accepted, with an error_message and no rejected profile: some
+                         samples were dropped (too old, ...) or another receiver's warning */
+    SEND_NONE_STORED, /* accepted, but every sample was dropped (the message says why) */
+    SEND_PARTIAL,     /* the receiver answered with rejected profiles or an error status */
+    SEND_RETRYABLE,   /* UNAVAILABLE, connection refused, HTTP 503/429: try again */
 } send_outcome;
 
 typedef struct send_opts {
@@ -73,9 +76,16 @@ void cli_send_usage(FILE *out)
         "receiver started with --tls-client-ca.\n"
         "UNAVAILABLE, connection refused, failed TLS handshakes\n"
         "and HTTP 503/429 are retried with backoff (--retries times, 0.2 s doubling).\n"
-        "Prints per file \"sent FILE: N profiles, M samples; accepted\" or the partial\n"
-        "success. Exit status: 0 all accepted, 1 some profile rejected or a file that\n"
-        "cannot be read or converted, 2 usage, 3 receiver unreachable after the retries.\n",
+        "Prints per file \"sent FILE: N profiles, M samples; accepted\", or \"accepted\n"
+        "with a warning: ...\" when the receiver kept some samples but not all (e.g. too\n"
+        "old for its retention), or \"nothing stored: ...\" / the partial success.\n"
+        "Exit status (the highest over the files):\n"
+        "  0  accepted (also with a warning: some samples stored, some dropped)\n"
+        "  1  a profile rejected, nothing of a file stored (every sample dropped, e.g.\n"
+        "     older than the receiver's retention: try --time-now), or a file that\n"
+        "     cannot be read or converted\n"
+        "  2  usage\n"
+        "  3  receiver unreachable after the retries\n",
         HTTP_EXPORT_PATH);
 }
 
@@ -148,29 +158,45 @@ static void count_request(const tr_request *req, size_t *profiles, size_t *sampl
         }
 }
 
-/* Fills `why` with the partial success of a protobuf response body; returns true when
- * something was rejected. */
-static bool partial_of(const uint8_t *body, size_t len, char *why, size_t why_len)
+/* Reads the partial success of a protobuf response body into an outcome, `why` filled
+ * unless everything was accepted. OTLP lets a receiver send error_message with
+ * rejected_profiles 0 as a warning; otelprofd does so for samples its windows dropped, and
+ * when its counts say every sample went, nothing of the file was stored. */
+static send_outcome partial_of(const uint8_t *body, size_t len, char *why, size_t why_len)
 {
     export_response *resp =
         opentelemetry__proto__collector__profiles__v1development__export_profiles_service_response__unpack(
             NULL, len, body);
     if (!resp) {
         snprintf(why, why_len, "the response does not decode as ExportProfilesServiceResponse");
-        return true;
+        return SEND_PARTIAL;
     }
-    bool rejected = false;
-    if (resp->partial_success &&
-        (resp->partial_success->rejected_profiles || resp->partial_success->error_message[0])) {
+    send_outcome out = SEND_ACCEPTED;
+    const char *msg = resp->partial_success ? resp->partial_success->error_message : NULL;
+    if (resp->partial_success && resp->partial_success->rejected_profiles) {
         snprintf(why, why_len, "partial success: %lld profiles rejected: %s",
                  (long long)resp->partial_success->rejected_profiles,
-                 resp->partial_success->error_message[0] ? resp->partial_success->error_message
-                                                         : "(no message)");
-        rejected = true;
+                 msg && msg[0] ? msg : "(no message)");
+        out = SEND_PARTIAL;
+    } else if (msg && msg[0]) {
+        uint64_t dropped, of;
+        bool all = tr_parse_drops(msg, &dropped, &of) && of > 0 && dropped >= of;
+        snprintf(why, why_len, "%s: %s", all ? "nothing stored" : "accepted with a warning", msg);
+        out = all ? SEND_NONE_STORED : SEND_WARNED;
     }
     opentelemetry__proto__collector__profiles__v1development__export_profiles_service_response__free_unpacked(
         resp, NULL);
-    return rejected;
+    return out;
+}
+
+/* What to do about samples a receiver dropped for their time, or NULL. */
+static const char *time_hint(const send_opts *o, const char *why)
+{
+    if (!strstr(why, "older than the retention") && !strstr(why, " in the future were not stored"))
+        return NULL;
+    return o->time_now ? "this machine's clock and the receiver's differ by more than its retention"
+                       : "the profiles keep the time the pprof was recorded (time_nanos); "
+                         "--time-now stamps them with the send time";
 }
 
 static void shift_times(tr_request *req, int64_t now);
@@ -253,7 +279,7 @@ static send_outcome export_grpc(const send_opts *o, const uint8_t *body, size_t 
             if (!resp && recv_bb)
                 snprintf(why, why_len, "out of memory reading the response");
             else
-                out = partial_of(resp, resp_len, why, why_len) ? SEND_PARTIAL : SEND_ACCEPTED;
+                out = partial_of(resp, resp_len, why, why_len);
             free(resp);
         } else {
             char *msg = grpc_slice_to_c_string(details);
@@ -384,7 +410,7 @@ static send_outcome export_http(const send_opts *o, const uint8_t *body, size_t 
     long code = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
     if (code == 200) {
-        out = partial_of(resp.data, resp.len, why, why_len) ? SEND_PARTIAL : SEND_ACCEPTED;
+        out = partial_of(resp.data, resp.len, why, why_len);
     } else {
         snprintf(why, why_len, "HTTP %ld from %s", code, url);
         if (code == 503 || code == 429)
@@ -469,13 +495,18 @@ static int send_file(const send_opts *o, const char *path)
             break;
     }
     base_arena_free(&arena);
+    const char *hint = NULL;
     switch (out) {
     case SEND_ACCEPTED:
         printf("sent %s: %zu profiles, %zu samples; accepted\n", path, n_profiles, n_samples);
         return 0;
+    case SEND_WARNED:
+    case SEND_NONE_STORED:
     case SEND_PARTIAL:
         printf("sent %s: %zu profiles, %zu samples; %s\n", path, n_profiles, n_samples, why);
-        return 1;
+        if ((hint = time_hint(o, why)) != NULL)
+            fprintf(stderr, "otelprofd: send: %s: hint: %s\n", path, hint);
+        return out == SEND_WARNED ? 0 : 1;
     case SEND_RETRYABLE:
         break;
     }
@@ -672,7 +703,7 @@ static void shift_times(tr_request *req, int64_t now)
         }
 }
 
-int cli_demo_load(win_store *store, const char *dir)
+int cli_demo_load(win_store *store, const char *dir, cli_demo_stats *stored)
 {
     DIR *d = opendir(dir);
     if (!d) {
@@ -715,6 +746,9 @@ int cli_demo_load(win_store *store, const char *dir)
             /* a second back: the current bucket is then already queryable */
             shift_times(req, now - 1000000000);
             rc = tr_ingest(store, req, otlp, otlp_len, now, &arena, &tres);
+            /* valid profiles are stored even when a neighbour was not: count what is held */
+            stored->profiles += tres.profiles_accepted;
+            stored->samples += tres.samples_stored;
         }
         if (rc != BASE_OK || tres.profiles_rejected) {
             base_log(BASE_LOG_WARN, "--demo: %s not loaded: %s", path,

@@ -33,7 +33,7 @@ static void load(win_store *s)
         {.stack = 1, .value = 5 * MS, .time_ns = T0 + 20 * SEC, .n_attrs = 1, .attrs = &ty},
         {.stack = 2, .value = 2 * MS, .time_ns = T0, .n_attrs = 0, .attrs = NULL},
     };
-    win_batch b = {"cpu:nanoseconds", res, 2, frames, 3, stacks, 3, samples, 3, NULL};
+    win_batch b = {"cpu:nanoseconds", res, 2, frames, 3, stacks, 3, samples, 3, NULL, false};
     char err[256];
     win_add_result r;
     if (win_store_add(s, &b, T0 + 25 * SEC, &r, err, sizeof err) != 0)

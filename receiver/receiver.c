@@ -195,5 +195,7 @@ base_err otlp__handle(otlp_receiver *rcv, const char *transport, const uint8_t *
     if (res->profiles_rejected)
         warn_limited("otlp/%s: rejected %llu profile(s): %s", transport,
                      (unsigned long long)res->profiles_rejected, res->error_message);
+    else if (res->error_message[0]) /* accepted, but the store dropped some samples */
+        warn_limited("otlp/%s: %s", transport, res->error_message);
     return BASE_OK;
 }

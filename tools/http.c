@@ -51,9 +51,7 @@ static void metric(tools__buf *b, const char *name, const char *type, const char
 static bool serve_metrics(tools *t, mcp_http_response *out)
 {
     otlp_stats rs;
-    memset(&rs, 0, sizeof rs);
-    if (t->receiver)
-        otlp_receiver_stats(t->receiver, &rs);
+    tools__ingest_stats(t, &rs);
     win_stats ws;
     memset(&ws, 0, sizeof ws);
     win_store_stats(t->store, &ws);
@@ -69,8 +67,14 @@ static bool serve_metrics(tools *t, mcp_http_response *out)
     metric(&b, "otelprofd_received_bytes_total", "counter", "Uncompressed OTLP bytes received.",
            NULL, rs.bytes_received);
     metric(&b, "otelprofd_received_profiles_total", "counter",
-           "OTLP profiles received, accepted or rejected.", NULL,
+           "OTLP profiles received, accepted or rejected (preloaded ones included).", NULL,
            rs.profiles_accepted + rs.profiles_rejected);
+    metric(&b, "otelprofd_preloaded_profiles_total", "counter",
+           "OTLP profiles --demo stored at start (part of received_profiles_total).", NULL,
+           t->preloaded.profiles);
+    metric(&b, "otelprofd_preloaded_samples_total", "counter",
+           "Observations --demo stored at start (part of received_samples_total).", NULL,
+           t->preloaded.samples);
     metric(&b, "otelprofd_rejected_profiles_total", "counter",
            "OTLP profiles rejected whole because they break a rule of the spec.", NULL,
            rs.profiles_rejected);

@@ -26,14 +26,7 @@ int tools__get_status(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
     memset(&ws, 0, sizeof ws);
     win_store_stats(t->store, &ws);
     otlp_stats rs;
-    memset(&rs, 0, sizeof rs);
-    if (t->receiver) {
-        otlp_receiver_stats(t->receiver, &rs);
-    } else {
-        rs.samples_stored = ws.samples_stored;
-        rs.samples_too_old = ws.samples_too_old;
-        rs.samples_too_new = ws.samples_too_new;
-    }
+    tools__ingest_stats(t, &rs);
     char err[256] = "";
     win_listing *types =
         win_list_profile_types(t->store, NULL, INT64_MIN, INT64_MAX, err, sizeof err);
@@ -70,6 +63,8 @@ int tools__get_status(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
     cJSON_AddNumberToObject(s, "received_profiles",
                             (double)(rs.profiles_accepted + rs.profiles_rejected));
     cJSON_AddNumberToObject(s, "rejected_profiles", (double)rs.profiles_rejected);
+    cJSON_AddNumberToObject(s, "preloaded_profiles", (double)t->preloaded.profiles);
+    cJSON_AddNumberToObject(s, "preloaded_samples", (double)t->preloaded.samples);
     cJSON_AddNumberToObject(s, "received_samples", (double)samples_received);
     cJSON_AddNumberToObject(s, "stored_samples", (double)rs.samples_stored);
     cJSON_AddNumberToObject(s, "rejected_samples", (double)rs.samples_rejected);
@@ -96,10 +91,14 @@ int tools__get_status(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
                   "memory limit %llu, expired by age %llu\n",
                   cov, (unsigned long long)ws.series, used, lim, mem_pct,
                   (unsigned long long)ws.evicted_buckets, (unsigned long long)ws.expired_buckets);
+    char pre[96] = "";
+    if (t->preloaded.profiles)
+        snprintf(pre, sizeof pre, " (%llu preloaded by --demo)",
+                 (unsigned long long)t->preloaded.profiles);
     tools__printf(&b,
-                  "Ingest: %llu profiles received, %llu rejected; %llu samples received, %llu "
+                  "Ingest: %llu profiles received%s, %llu rejected; %llu samples received, %llu "
                   "stored, %llu invalid, %llu too old, %llu too new\n",
-                  (unsigned long long)(rs.profiles_accepted + rs.profiles_rejected),
+                  (unsigned long long)(rs.profiles_accepted + rs.profiles_rejected), pre,
                   (unsigned long long)rs.profiles_rejected, (unsigned long long)samples_received,
                   (unsigned long long)rs.samples_stored, (unsigned long long)rs.samples_rejected,
                   (unsigned long long)rs.samples_too_old, (unsigned long long)rs.samples_too_new);

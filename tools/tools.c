@@ -62,9 +62,10 @@ static const char OUT_STATUS[] =
     ",\"newest\":" TIME ",\"series\":" NUM ",\"profile_types\":{\"type\":\"array\",\"items\":{"
     "\"type\":\"object\",\"properties\":{\"profile_type\":" STR ",\"total\":" NUM ",\"series\":" NUM
     "}}},\"memory_used_bytes\":" NUM ",\"memory_limit_bytes\":" NUM ",\"memory_used_percent\":" NUM
-    ",\"received_profiles\":" NUM ",\"rejected_profiles\":" NUM ",\"received_samples\":" NUM
-    ",\"stored_samples\":" NUM ",\"rejected_samples\":" NUM ",\"samples_too_old\":" NUM
-    ",\"samples_too_new\":" NUM ",\"evicted_buckets\":" NUM ",\"expired_buckets\":" NUM
+    ",\"received_profiles\":" NUM ",\"rejected_profiles\":" NUM ",\"preloaded_profiles\":" NUM
+    ",\"preloaded_samples\":" NUM ",\"received_samples\":" NUM ",\"stored_samples\":" NUM
+    ",\"rejected_samples\":" NUM ",\"samples_too_old\":" NUM ",\"samples_too_new\":" NUM
+    ",\"evicted_buckets\":" NUM ",\"expired_buckets\":" NUM
     "},\"required\":[\"version\",\"series\",\"profile_types\"]}";
 
 static const char IN_TYPES[] =
@@ -270,6 +271,7 @@ tools *tools_new(const tools_config *cfg)
         return NULL;
     t->store = cfg->store;
     t->receiver = cfg->receiver;
+    t->preloaded = cfg->preloaded;
     t->version = strdup(cfg->version ? cfg->version : "unknown");
     t->http_base_url = cfg->http_base_url ? strdup(cfg->http_base_url) : NULL;
     t->started_mono_ns = base_now_mono_ns();

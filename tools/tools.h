@@ -24,6 +24,7 @@
 #define OTELPROFD_TOOLS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "mcp/mcp.h"
 #include "receiver/receiver.h"
@@ -31,9 +32,18 @@
 
 typedef struct tools tools;
 
+/* What `serve --demo` stored before the listeners started: get_status and /metrics count it
+ * as received (and say how much was preloaded), so the ingest counters agree with the data
+ * the store holds. */
+typedef struct tools_preloaded {
+    uint64_t profiles; /* OTLP profiles stored */
+    uint64_t samples;  /* observations stored */
+} tools_preloaded;
+
 typedef struct tools_config {
     win_store *store;
     const otlp_receiver *receiver; /* for ingest counters; may be NULL (e.g. --connect) */
+    tools_preloaded preloaded;     /* zero unless --demo */
     const char *http_base_url;     /* "http://127.0.0.1:4319" when the HTTP API listens, else
                                       NULL: export_pprof then embeds the profile only */
     const char *version;           /* for get_status */

@@ -40,6 +40,7 @@ static inline bool tools__given(const cJSON *args, const char *name)
 struct tools {
     win_store *store;
     const otlp_receiver *receiver;
+    tools_preloaded preloaded;
     char *version;
     int64_t started_mono_ns;
     pthread_mutex_t mu;
@@ -74,6 +75,10 @@ void tools__time(char *out, size_t out_len, int64_t ns);
 /* "2026-11-21T10:00:00Z..10:15:00Z" (the end shortened on the same day), or
  * "(no data)" when the range is empty. `out` >= 96 bytes. */
 void tools__range(char *out, size_t out_len, int64_t start_ns, int64_t end_ns);
+/* The ingest counters get_status and /metrics report: the receiver's (without one, the
+ * store's sample counts) plus what --demo preloaded, so they agree with the data held. */
+void tools__ingest_stats(const tools *t, otlp_stats *out);
+
 /* Duration text: 10s, 1m, 1h30m, 250ms. */
 void tools__duration(char *out, size_t out_len, int64_t ns);
 

@@ -222,31 +222,26 @@ void tools__range(char *out, size_t out_len, int64_t start_ns, int64_t end_ns)
         snprintf(out, out_len, "%s..%s", a, b);
 }
 
+void tools__ingest_stats(const tools *t, otlp_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    if (t->receiver) {
+        otlp_receiver_stats(t->receiver, out);
+        out->samples_stored += t->preloaded.samples;
+    } else {
+        /* the store counted every sample it was given, preloaded ones included */
+        win_stats ws;
+        win_store_stats(t->store, &ws);
+        out->samples_stored = ws.samples_stored;
+        out->samples_too_old = ws.samples_too_old;
+        out->samples_too_new = ws.samples_too_new;
+    }
+    out->profiles_accepted += t->preloaded.profiles;
+}
+
 void tools__duration(char *out, size_t out_len, int64_t ns)
 {
-    if (ns <= 0) {
-        snprintf(out, out_len, "0s");
-        return;
-    }
-    if (ns % 1000000000 != 0) {
-        if (ns % 1000000 == 0)
-            snprintf(out, out_len, "%lldms", (long long)(ns / 1000000));
-        else
-            snprintf(out, out_len, "%.3fs", (double)ns / 1e9);
-        return;
-    }
-    int64_t s = ns / 1000000000;
-    int64_t d = s / 86400, h = s / 3600 % 24, m = s / 60 % 60, sec = s % 60;
-    size_t used = 0;
-    out[0] = '\0';
-    if (d && used < out_len)
-        used += (size_t)snprintf(out + used, out_len - used, "%lldd", (long long)d);
-    if (h && used < out_len)
-        used += (size_t)snprintf(out + used, out_len - used, "%lldh", (long long)h);
-    if (m && used < out_len)
-        used += (size_t)snprintf(out + used, out_len - used, "%lldm", (long long)m);
-    if (sec && used < out_len)
-        snprintf(out + used, out_len - used, "%llds", (long long)sec);
+    base_format_duration(out, out_len, ns);
 }
 
 /* ---- errors ----------------------------------------------------------------------- */

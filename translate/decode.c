@@ -323,14 +323,14 @@ base_err tr__scan_v19(const uint8_t *buf, size_t len, base_arena *arena, tr__v19
     return BASE_OK;
 }
 
-void tr__v19_message(const tr__v19_hit *hit, char *buf, size_t len)
+void tr__v19_message(const tr__v19_hit *hit, const char *why, char *buf, size_t len)
 {
     snprintf(buf, len,
              "resource_profiles[%u].scope_profiles[%u].profiles[%u].samples[%u]: Sample fields "
-             "look like opentelemetry-proto v1.9 (values=2, attribute_indices=3, link_index=4); "
-             "this receiver speaks v1.10+ (attribute_indices=2, link_index=3, values=4): upgrade "
-             "the sender",
-             hit->resource, hit->scope, hit->profile, hit->sample);
+             "look like opentelemetry-proto v1.9 (values=2, attribute_indices=3, link_index=4)"
+             "%s%s; this receiver speaks v1.10+ (attribute_indices=2, link_index=3, values=4): "
+             "upgrade the sender",
+             hit->resource, hit->scope, hit->profile, hit->sample, why ? ": " : "", why ? why : "");
 }
 
 /* ---- decode ------------------------------------------------------------------------ */
@@ -409,7 +409,7 @@ base_err tr_decode_protobuf(const uint8_t *buf, size_t len, base_arena *arena, t
     tr__v19_hit *hits = NULL;
     size_t n_hits = 0;
     if (tr__scan_v19(buf, len, arena, &hits, &n_hits) == BASE_OK && n_hits) {
-        tr__v19_message(&hits[0], msg, sizeof msg);
+        tr__v19_message(&hits[0], NULL, msg, sizeof msg);
         set_err(err, err_len, msg);
         return BASE_ERR_DECODE;
     }

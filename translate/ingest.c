@@ -1095,6 +1095,83 @@ static bool may_be_v19(const pb_profile *prof)
     return false;
 }
 
+/* The v1.9 shape no single sample gives away. A v1.9 Sample with values and timestamps
+ * but no attributes or link is {stack_index=1, values=2, timestamps_unix_nano=5}: byte
+ * for byte a v1.10 Sample {stack_index=1, attribute_indices=2, timestamps_unix_nano=5},
+ * whose "attribute indices" are the values, one per timestamp (v1.9 required equal
+ * lengths). The raw-byte scan cannot tell them apart; the profile and the dictionary can,
+ * when the values betray themselves. A profile is suspect when no sample has values or a
+ * link and every sample with attribute_indices has exactly one per timestamp; it is then
+ * called v1.9 when some list holds what no v1.10 sender writes into an attribute list:
+ *   - an index outside attribute_table (v1.10 would be rejected as out of range anyway;
+ *     the message then names the likelier cause), e.g. nanoseconds or bytes as values;
+ *   - a (nonzero) index whose entry has no key;
+ *   - an index, or an attribute key, repeated within the list (attributes are a set with
+ *     unique keys; counts repeat), looked for among the 8 entries before each one, so a
+ *     hostile list costs 8 comparisons per entry.
+ * Index 0 is not evidence: the lenient "0 = unset" reading lets v1.10 senders write it.
+ * What stays ambiguous: a v1.9 profile whose values are all small, distinct-key, nonzero
+ * indices of attributes, e.g. single-observation counts of 1..9 against a table of nine
+ * thread names, is a valid v1.10 profile and is stored as one. Only called for protobuf
+ * input: OTLP/JSON names its fields, so no numbering can skew. Fills `why` and `*sample`
+ * when the profile is v1.9. */
+#define TR_V19_DUP_WINDOW 8
+
+static bool v19_values_as_attrs(const ing *g, const pb_profile *p, char *why, size_t wl,
+                                size_t *sample)
+{
+    bool any = false;
+    for (size_t i = 0; i < p->n_samples; i++) {
+        const pb_sample *s = p->samples[i];
+        if (!s)
+            continue;
+        if (s->n_values || s->link_index ||
+            (s->n_attribute_indices && s->n_attribute_indices != s->n_timestamps_unix_nano))
+            return false;
+        any |= s->n_attribute_indices != 0;
+    }
+    if (!any)
+        return false;
+    static const char lead[] = "its attribute_indices read as v1.9 values (one per timestamp in "
+                               "every sample, no values, no link)";
+    for (size_t i = 0; i < p->n_samples; i++) {
+        const pb_sample *s = p->samples[i];
+        if (!s || !s->n_attribute_indices)
+            continue;
+        const int32_t *a = s->attribute_indices;
+        *sample = i;
+        for (size_t k = 0; k < s->n_attribute_indices; k++) {
+            if (a[k] == 0)
+                continue;
+            if (a[k] < 0 || (size_t)a[k] >= g->n_attr) {
+                snprintf(
+                    why, wl,
+                    "%s, and attribute_indices[%zu] %d is outside attribute_table (%zu entries)",
+                    lead, k, a[k], g->n_attr);
+                return true;
+            }
+            int32_t key = kvu_at(g, a[k])->key_strindex;
+            if (!*str_at(g, key)) {
+                snprintf(why, wl, "%s, and attribute_indices[%zu] %d is an attribute without a key",
+                         lead, k, a[k]);
+                return true;
+            }
+            for (size_t j = k > TR_V19_DUP_WINDOW ? k - TR_V19_DUP_WINDOW : 0; j < k; j++) {
+                if (a[j] <= 0 || (size_t)a[j] >= g->n_attr)
+                    continue;
+                if (a[j] == a[k] || kvu_at(g, a[j])->key_strindex == key) {
+                    snprintf(why, wl,
+                             "%s, and attribute_indices[%zu] %d repeats the %s of "
+                             "attribute_indices[%zu]",
+                             lead, k, a[k], a[j] == a[k] ? "attribute" : "key", j);
+                    return true;
+                }
+            }
+        }
+    }
+    return false;
+}
+
 base_err tr__ingest_with_sink(const tr_request *req, const uint8_t *raw, size_t raw_len,
                               int64_t now_ns, base_arena *arena, tr__sink_fn sink, void *ctx,
                               tr_result *res)
@@ -1151,9 +1228,16 @@ base_err tr__ingest_with_sink(const tr_request *req, const uint8_t *raw, size_t 
                     hit++;
                 bool v19 = hit < n_hits && hits[hit].resource == r && hits[hit].scope == s &&
                            hits[hit].profile == p;
-                if (v19)
-                    tr__v19_message(&hits[hit], msg, sizeof msg);
-                else if (!ri[r].valid)
+                char why[256];
+                size_t at = 0;
+                if (v19) {
+                    tr__v19_message(&hits[hit], NULL, msg, sizeof msg);
+                } else if (raw && ri[r].valid &&
+                           v19_values_as_attrs(&g, prof, why, sizeof why, &at)) {
+                    tr__v19_hit h = {(uint32_t)r, (uint32_t)s, (uint32_t)p, (uint32_t)at};
+                    tr__v19_message(&h, why, msg, sizeof msg);
+                    v19 = true;
+                } else if (!ri[r].valid)
                     snprintf(msg, sizeof msg, "%s", ri[r].error);
                 pi->valid =
                     !v19 && ri[r].valid &&
@@ -1250,28 +1334,27 @@ base_err tr__ingest_with_sink(const tr_request *req, const uint8_t *raw, size_t 
                                    .n_stacks = g.n_stacks,
                                    .samples = obs,
                                    .n_samples = (uint32_t)pi->n_obs,
-                                   .cache = NULL};
-                win_add_result added = {0, 0, 0};
+                                   .cache = NULL,
+                                   .restated = false};
+                win_add_result added = {0, 0, 0, 0};
                 char err[512] = "";
-                if (sink(ctx, &batch, &added, err, sizeof err) != 0) {
-                    /* the store keeps what landed before memory ran out and says how much
-                     * (window.h): count that as stored, only the rest as rejected */
-                    uint64_t landed =
-                        added.samples_stored + added.samples_too_old + added.samples_too_new;
+                int sunk = sink(ctx, &batch, &added, err, sizeof err);
+                /* a store that ran out part-way keeps what landed and counts it: so do we */
+                uint64_t placed =
+                    added.samples_stored + added.samples_too_old + added.samples_too_new;
+                res->samples_stored += added.samples_stored;
+                res->samples_too_old += added.samples_too_old;
+                res->samples_too_new += added.samples_too_new;
+                res->samples_evicted += added.samples_evicted;
+                if (sunk != 0) {
                     snprintf(path, sizeof path, PROFILE_PATH_FMT, r, s, p);
                     res->profiles_accepted--;
                     res->profiles_rejected++;
-                    res->samples_stored += added.samples_stored;
-                    res->samples_too_old += added.samples_too_old;
-                    res->samples_too_new += added.samples_too_new;
-                    res->samples_rejected += pi->n_obs > landed ? pi->n_obs - landed : 0;
+                    res->samples_rejected += pi->n_obs > placed ? pi->n_obs - placed : 0;
                     snprintf(msg, sizeof msg, "%s: not stored: %s", path, err);
                     note_error(res, msg);
                     continue;
                 }
-                res->samples_stored += added.samples_stored;
-                res->samples_too_old += added.samples_too_old;
-                res->samples_too_new += added.samples_too_new;
                 if (!pi->derivable || ri[r].native_cpu)
                     continue;
                 /* the eBPF profiler's shape: counts of period-long cpu samples; scaled in
@@ -1280,8 +1363,14 @@ base_err tr__ingest_with_sink(const tr_request *req, const uint8_t *raw, size_t 
                 for (size_t k = 0; k < pi->n_obs; k++)
                     obs[k].value *= prof->period; /* validated to fit */
                 batch.profile_type = "cpu:nanoseconds";
+                batch.restated = true;
                 err[0] = '\0';
-                if (sink(ctx, &batch, &added, err, sizeof err) != 0) {
+                /* restates the same observations: only the evictions it caused (of what
+                 * the request stored before) are new */
+                added = (win_add_result){0, 0, 0, 0};
+                int derived_rc = sink(ctx, &batch, &added, err, sizeof err);
+                res->samples_evicted += added.samples_evicted;
+                if (derived_rc != 0) {
                     snprintf(path, sizeof path, PROFILE_PATH_FMT, r, s, p);
                     snprintf(msg, sizeof msg, "%s: derived cpu:nanoseconds not stored: %s", path,
                              err);

@@ -25,5 +25,6 @@ base_err tr_ingest(win_store *store, const tr_request *req, const uint8_t *raw, 
     store_sink s = {store, now_ns, win_intern_cache_new()};
     base_err rc = tr__ingest_with_sink(req, raw, raw_len, now_ns, arena, store_sink_fn, &s, res);
     win_intern_cache_free(s.cache);
+    tr__note_drops(res, win_store_retention(store), win_store_memory_limit(store));
     return rc;
 }

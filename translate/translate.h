@@ -29,6 +29,7 @@
 #ifndef OTELPROFD_TRANSLATE_H
 #define OTELPROFD_TRANSLATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,8 +46,14 @@ typedef struct tr_result {
     uint64_t samples_stored;    /* observations (sample x timestamp) that landed */
     uint64_t samples_rejected;  /* observations in rejected profiles */
     uint64_t samples_too_old;   /* older than the retention: counted, not stored */
-    uint64_t samples_too_new;
-    char error_message[1024]; /* first problem by path; "" when all was accepted */
+    uint64_t samples_too_new;   /* later than now + retention: counted, not stored */
+    uint64_t samples_evicted;   /* of samples_stored: dropped again at once for the memory
+                                   limit (they were the store's oldest data) */
+    /* -> partial_success.error_message: the first invalid profile by path, then (tr_ingest)
+     * what the store dropped of the accepted samples, e.g.
+     *   2436 of 2436 samples older than the retention (1h) were not stored
+     * also when no profile was rejected (OTLP: a warning); "" when everything landed. */
+    char error_message[1024];
 } tr_result;
 
 /* A protobuf-c allocator over an arena (free is a no-op, the arena frees) that remembers
@@ -75,9 +82,18 @@ base_err tr_decode_json(const char *buf, size_t len, base_arena *arena, tr_reque
 /* Validates and normalizes every profile of `req` and adds the valid ones to `store`.
  * `raw`/`raw_len`, when given, are the protobuf bytes `req` was decoded from: they let
  * v1.9-shaped profiles be recognised and rejected with a message that says so. Temporary
- * memory comes from `arena`. Always fills `res`; returns BASE_OK unless memory ran out. */
+ * memory comes from `arena`. Always fills `res`, error_message included (see tr_result);
+ * returns BASE_OK unless memory ran out. */
 base_err tr_ingest(win_store *store, const tr_request *req, const uint8_t *raw, size_t raw_len,
                    int64_t now_ns, base_arena *arena, tr_result *res);
+
+/* Reads the drop clauses tr_ingest writes into an error_message ("N of M samples older
+ * than the retention (...) were not stored", "... more than ... in the future were not
+ * stored", "... were evicted at once by the memory limit (...)"): *dropped = the sum of
+ * their N, *of = their M (the samples of the accepted profiles). Returns false when the
+ * message has none (another receiver's wording, or nothing was dropped). For senders
+ * (`otelprofd send`) that must tell "some dropped" from "nothing stored". */
+bool tr_parse_drops(const char *message, uint64_t *dropped, uint64_t *of);
 
 /* Largest pprof accepted by tr_pprof_to_otlp, after gzip decompression. */
 #define TR_PPROF_MAX_BYTES ((size_t)256 << 20)

@@ -23,6 +23,12 @@ base_err tr__ingest_with_sink(const tr_request *req, const uint8_t *raw, size_t 
                               int64_t now_ns, base_arena *arena, tr__sink_fn sink, void *ctx,
                               tr_result *res);
 
+/* Appends to res->error_message (after the first invalid profile's reason, if any, which
+ * is cut to make room) one clause per kind of drop the store reported: too old, too new
+ * (both measured with `retention_ns`), evicted at once for `memory_limit`. The whole
+ * message stays within the array. tr_ingest calls it; tests of the seam may too. */
+void tr__note_drops(tr_result *res, int64_t retention_ns, uint64_t memory_limit);
+
 /* A profile whose Sample fields carry opentelemetry-proto v1.9 numbering. */
 typedef struct tr__v19_hit {
     uint32_t resource, scope, profile, sample;
@@ -34,7 +40,8 @@ typedef struct tr__v19_hit {
 base_err tr__scan_v19(const uint8_t *buf, size_t len, base_arena *arena, tr__v19_hit **hits,
                       size_t *n_hits);
 
-/* Writes the user-facing message for a v1.9 hit. */
-void tr__v19_message(const tr__v19_hit *hit, char *buf, size_t len);
+/* Writes the user-facing message for a v1.9 hit; `why`, when not NULL, says what gave the
+ * numbering away (for shapes that only the whole profile tells apart). */
+void tr__v19_message(const tr__v19_hit *hit, const char *why, char *buf, size_t len);
 
 #endif

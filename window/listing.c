@@ -971,3 +971,8 @@ int64_t win_store_retention(const win_store *st)
 {
     return st ? st->cfg.retention_ns : 0;
 }
+
+uint64_t win_store_memory_limit(const win_store *st)
+{
+    return st ? st->cfg.memory_limit : 0;
+}

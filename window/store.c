@@ -1109,11 +1109,13 @@ static int slot_cmp(const void *a, const void *b)
 }
 
 /* Over the limit: drop the globally oldest buckets until under ~90% of it, sweeping so
- * interned data they alone used is freed as well. */
-static void evict_locked(win_store *st)
+ * interned data they alone used is freed as well. Returns the newest slot dropped (every
+ * bucket at or before it went, in every series), INT64_MIN when nothing was. */
+static int64_t evict_locked(win_store *st)
 {
+    int64_t dropped_to = INT64_MIN;
     if (st->mem <= st->limit)
-        return;
+        return dropped_to;
     uint64_t target = st->limit / 10 * 9;
     for (int round = 0; round < 64 && st->mem > target && st->n_buckets > 0; round++) {
         /* every entry "owns" an equal share of all memory, interned data included */
@@ -1148,9 +1150,12 @@ static void evict_locked(win_store *st)
                 st->evicted_buckets += k;
             }
         }
+        if (cut > dropped_to)
+            dropped_to = cut;
         series_remove_empty(st);
         win__sweep(st);
     }
+    return dropped_to;
 }
 
 void win_store_expire(win_store *st, int64_t now_ns)
@@ -1161,7 +1166,7 @@ void win_store_expire(win_store *st, int64_t now_ns)
     if (now_ns > st->now_ns)
         st->now_ns = now_ns;
     expire_locked(st);
-    evict_locked(st);
+    (void)evict_locked(st);
     pthread_rwlock_unlock(&st->lock);
 }
 
@@ -1278,7 +1283,10 @@ typedef struct ingest_tmp {
 
 win_intern_cache *win_intern_cache_new(void)
 {
-    return calloc(1, sizeof(win_intern_cache));
+    win_intern_cache *c = calloc(1, sizeof(win_intern_cache));
+    if (c)
+        c->kept.min_slot = INT64_MAX;
+    return c;
 }
 
 void win_intern_cache_free(win_intern_cache *c)
@@ -1287,7 +1295,84 @@ void win_intern_cache_free(win_intern_cache *c)
         return;
     free(c->frame_ids);
     free(c->stack_nodes);
+    free(c->kept.runs);
     free(c);
+}
+
+/* ---- what a request stored, for counting evictions of it --------------------------- */
+
+static int slot_obs_cmp(const void *a, const void *b)
+{
+    int64_t x = ((const win__slot_obs *)a)->slot, y = ((const win__slot_obs *)b)->slot;
+    return (x > y) - (x < y);
+}
+
+/* Sorts the runs by slot and merges equal slots. */
+static void kept_compact(win__kept *k)
+{
+    if (k->n < 2)
+        return;
+    qsort(k->runs, k->n, sizeof *k->runs, slot_obs_cmp);
+    uint32_t o = 0;
+    for (uint32_t i = 1; i < k->n; i++) {
+        if (k->runs[i].slot == k->runs[o].slot)
+            k->runs[o].n += k->runs[i].n;
+        else
+            k->runs[++o] = k->runs[i];
+    }
+    k->n = o + 1;
+}
+
+/* Records n observations stored in `slot`. Best effort: without memory, or past
+ * WIN__KEPT_MAX_RUNS distinct slots, the run is not recorded, and an eviction of it would
+ * go uncounted (the data is stored either way). */
+static void kept_add(win__kept *k, int64_t slot, uint64_t n)
+{
+    if (!n)
+        return;
+    if (slot < k->min_slot)
+        k->min_slot = slot;
+    if (k->n && k->runs[k->n - 1].slot == slot) {
+        k->runs[k->n - 1].n += n;
+        return;
+    }
+    if (k->n == k->cap) {
+        kept_compact(k);
+        if (k->n == k->cap || k->n > k->cap / 2) {
+            uint32_t cap = k->cap ? k->cap * 2 : 16;
+            win__slot_obs *grown =
+                cap <= WIN__KEPT_MAX_RUNS ? realloc(k->runs, (size_t)cap * sizeof *grown) : NULL;
+            if (grown) {
+                k->runs = grown;
+                k->cap = cap;
+            } else if (k->n == k->cap) {
+                return; /* no room even after compaction */
+            }
+        }
+    }
+    k->runs[k->n++] = (win__slot_obs){slot, n};
+}
+
+/* Observations recorded in slots at or before `dropped_to` (all evicted), which are
+ * forgotten so a later eviction does not count them again. */
+static uint64_t kept_evicted(win__kept *k, int64_t dropped_to)
+{
+    if (dropped_to < k->min_slot)
+        return 0;
+    uint64_t gone = 0;
+    uint32_t o = 0;
+    k->min_slot = INT64_MAX;
+    for (uint32_t i = 0; i < k->n; i++) {
+        if (k->runs[i].slot <= dropped_to) {
+            gone += k->runs[i].n;
+            continue;
+        }
+        if (k->runs[i].slot < k->min_slot)
+            k->min_slot = k->runs[i].slot;
+        k->runs[o++] = k->runs[i];
+    }
+    k->n = o;
+    return gone;
 }
 
 /* Grows `*ids` from `*n` to `want` entries, the new ones WIN__NONE. */
@@ -1610,6 +1695,11 @@ int win_store_add(win_store *st, const win_batch *batch, int64_t now_ns, win_add
     uint64_t stored = 0, too_old = 0, too_new = 0;
     win__series *series = NULL;
     int64_t last_time = 0, last_slot = 0; /* time 0 -> slot 0, for any resolution */
+    /* what this batch stores, per slot, joins what the request stored before */
+    win__kept own = {NULL, 0, 0, INT64_MAX};
+    win__kept *kept = batch->cache ? &batch->cache->kept : &own;
+    int64_t run_slot = 0;
+    uint64_t run_n = 0;
     for (uint32_t i = 0; i < batch->n_samples; i++) {
         const win_sample_in *s = &batch->samples[i];
         if (s->time_ns < lo) {
@@ -1631,7 +1721,16 @@ int win_store_add(win_store *st, const win_batch *batch, int64_t now_ns, win_add
         if (!b || !bucket_add(st, b, t.sample_node[i], t.sample_labels[i], s->value))
             break;
         stored++;
+        if (batch->restated)
+            continue;
+        if (run_n && run_slot != last_slot) {
+            kept_add(kept, run_slot, run_n);
+            run_n = 0;
+        }
+        run_slot = last_slot;
+        run_n++;
     }
+    kept_add(kept, run_slot, run_n);
     uint64_t placed = stored + too_old + too_new;
     st->samples_stored += stored;
     st->samples_too_old += too_old;
@@ -1639,7 +1738,8 @@ int win_store_add(win_store *st, const win_batch *batch, int64_t now_ns, win_add
     result->samples_stored = stored;
     result->samples_too_old = too_old;
     result->samples_too_new = too_new;
-    if (placed < batch->n_samples) {
+    bool partial = placed < batch->n_samples;
+    if (partial) {
         /* memory ran out mid-batch: what landed stays (it is consistent), the rest is lost */
         base_set_err(err, err_len,
                      "window: out of memory after storing %llu of %u samples (series %u, limit "
@@ -1648,10 +1748,14 @@ int win_store_add(win_store *st, const win_batch *batch, int64_t now_ns, win_add
                      (unsigned long long)st->limit);
         if (series && series->nb == 0)
             series_remove_empty(st);
-        evict_locked(st);
-        goto out_unlock;
     }
-    evict_locked(st);
+    /* Eviction drops every bucket at or before dropped_to, in every series: what the
+     * request stored there is gone, and its sender must hear that part of what it was
+     * told "stored" already is. */
+    result->samples_evicted = kept_evicted(kept, evict_locked(st));
+    free(own.runs);
+    if (partial)
+        goto out_unlock;
     rc = 0;
 out_unlock:
     pthread_rwlock_unlock(&st->lock);

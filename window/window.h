@@ -117,6 +117,10 @@ typedef struct win_batch {
     const win_sample_in *samples;
     uint32_t n_samples;
     win_intern_cache *cache; /* optional, see win_intern_cache; NULL = none */
+    /* the samples restate observations an earlier batch of the same request carried
+     * (translate/'s derived cpu:nanoseconds): stored, but not counted again in
+     * samples_evicted */
+    bool restated;
 } win_batch;
 
 typedef struct win_add_result {
@@ -124,13 +128,19 @@ typedef struct win_add_result {
     uint64_t samples_too_old; /* older than the retention: counted, not stored */
     uint64_t samples_too_new; /* later than now + retention (a clock far off): counted,
                                  not stored, so a bad clock cannot evict good data */
+    uint64_t samples_evicted; /* observations of this request (this batch and, through
+                                 the cache, earlier ones not `restated`) that the memory
+                                 limit dropped while this batch was added: they were
+                                 among the store's oldest data. Without a cache, this
+                                 batch's only. */
 } win_add_result;
 
 /* Adds a batch at wall-clock `now_ns` (the store's notion of "now" for expiry). Returns 0,
- * or -1 with `err` filled on a bad index (checked first: nothing is stored) or when memory
- * cannot be obtained even after eviction. Memory can run out part-way through placing the
- * samples: what landed before stays (it is consistent) and `result` counts it, so a caller
- * reports exactly what was kept (tests/torture checks this for every failure point). */
+ * or -1 with `err` filled: on a bad index or a full interning table the batch is left out
+ * whole (store unchanged); when memory runs out part-way, what landed stays and `result`
+ * counts it, so a caller reports exactly what was kept (tests/torture checks this for every
+ * failure point). Evicts for the memory limit before returning; `result->samples_evicted`
+ * says how much of this batch that took. */
 int win_store_add(win_store *store, const win_batch *batch, int64_t now_ns, win_add_result *result,
                   char *err, size_t err_len);
 
@@ -331,6 +341,8 @@ void win_timeseries_free(win_timeseries *ts);
 /* The store's bucket width and retention (fixed at creation). */
 int64_t win_store_resolution(const win_store *store);
 int64_t win_store_retention(const win_store *store);
+/* The store's memory limit in bytes (fixed at creation; 0 = none). */
+uint64_t win_store_memory_limit(const win_store *store);
 
 /* ---- status ------------------------------------------------------------------ */
 

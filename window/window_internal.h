@@ -176,6 +176,25 @@ void win__sweep(struct win_store *st);
  * arrays of many profiles (hundreds of thousands of samples) meet in this cache */
 #define WIN__LABEL_CACHE_SLOTS 1024u /* power of two */
 
+/* Observations a request stored, per time slot: the memory limit may evict a request's
+ * own data (it was the store's oldest), and the sender must hear how much. Runs of equal
+ * slots are merged as they come; when full the array is sorted and merged, and grows only
+ * if that freed less than half, so it holds at most twice the distinct slots. */
+typedef struct win__slot_obs {
+    int64_t slot;
+    uint64_t n;
+} win__slot_obs;
+
+#define WIN__KEPT_MAX_RUNS                                                                         \
+    (1u << 20) /* 16 MiB: a request with more distinct slots (over a                               \
+                 million seconds of data at 1 s) is counted in part */
+
+typedef struct win__kept {
+    win__slot_obs *runs;
+    uint32_t n, cap;
+    int64_t min_slot; /* oldest slot in runs; INT64_MAX when empty */
+} win__kept;
+
 struct win_intern_cache {
     const win_store *store; /* the store and sweep generation the ids below belong to */
     uint64_t sweep_gen;
@@ -197,6 +216,9 @@ struct win_intern_cache {
         uint32_t n_attrs;
         uint32_t id; /* WIN__NONE = empty slot */
     } label[WIN__LABEL_CACHE_SLOTS];
+    /* not interning: what the request's batches stored (those not `restated`), kept
+     * across its batches so a later batch evicting an earlier one's data is counted */
+    win__kept kept;
 };
 
 /* ---- selectors ---- */

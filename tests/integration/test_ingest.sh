@@ -123,4 +123,48 @@ for s in flate json; do
 done
 daemon_stop B
 
+# ---- samples the windows drop are said in the partial success -------------------------
+# cpu.pb as recorded (times at T0, long past) is valid but older than the 1 h retention:
+# the answer keeps rejected_profiles 0 (nothing invalid) and says in error_message how many
+# samples were not stored; the same shifted 2 h into the future is too new. The expected
+# count comes from the independent wire reader (otlp_inspect.mjs), not from otelprofd.
+OBS="$(node --input-type=module -e '
+import { inspect } from "'"$LIB"'/otlp_inspect.mjs";
+import { readFileSync } from "node:fs";
+const r = inspect(readFileSync(process.argv[1]));
+console.log(r.profiles.reduce((n, p) => n + Number(p.observations), 0));' "$TD/otlp/cpu.pb")"
+OLD_MSG="$OBS of $OBS samples older than the retention (1h) were not stored"
+NEW_MSG="$OBS of $OBS samples more than 1h in the future were not stored"
+node "$LIB/otlp_time.mjs" "$TD/otlp/cpu.pb" "$WORK/future.cpu.pb" --base-offset-ns 7200000000000 ||
+    die "otlp_time.mjs failed"
+daemon_start C
+
+# ps_check LABEL RESPONSE_JSON MESSAGE: rejected_profiles 0 and exactly that error_message.
+ps_check() {
+    expect_eq "$1: rejected_profiles 0" 0 "$(rejected "$2")"
+    expect_eq "$1: error_message" "$3" "$(jget "$2" partial_success.error_message)"
+}
+out="$(node "$LIB/send_grpc.mjs" "$C_GRPC" "$TD/otlp/cpu.pb" --gzip)"
+expect_eq "old cpu.pb over gRPC (grpc-js): status OK" OK "$(jget "$out" status)"
+ps_check "old cpu.pb over gRPC (grpc-js)" "$out" "$OLD_MSG"
+code="$(http_post "$C_HTTP/v1development/profiles" "$TD/otlp/cpu.pb" application/x-protobuf)"
+expect_eq "old cpu.pb over HTTP protobuf (curl): 200" 200 "$code"
+ps_check "old cpu.pb over HTTP protobuf (curl)" "$(response_json)" "$OLD_MSG"
+code="$(http_post "$C_HTTP/v1development/profiles" "$TD/otlp/cpu.json" application/json)"
+expect_eq "old cpu.json over HTTP JSON (curl): 200" 200 "$code"
+expect_contains "old cpu.json over HTTP JSON: proto3 JSON names" '"partialSuccess":{"rejectedProfiles":"0","errorMessage":' \
+    "$(cat "$WORK/body")"
+ps_check "old cpu.json over HTTP JSON (curl)" "$(response_json)" "$OLD_MSG"
+out="$(node "$LIB/send_grpc.mjs" "$C_GRPC" "$WORK/future.cpu.pb")"
+ps_check "cpu.pb 2 h in the future over gRPC (grpc-js)" "$out" "$NEW_MSG"
+code="$(http_post "$C_HTTP/v1development/profiles" "$WORK/future.cpu.pb" application/x-protobuf)"
+ps_check "cpu.pb 2 h in the future over HTTP protobuf (curl)" "$(response_json)" "$NEW_MSG"
+expect_eq "/metrics: rejected_samples_total{reason=\"too_old\"} counts all three" $((3 * OBS)) \
+    "$(metric "$C_MCP" 'rejected_samples_total{reason="too_old"}')"
+expect_eq "/metrics: rejected_samples_total{reason=\"too_new\"} counts both" $((2 * OBS)) \
+    "$(metric "$C_MCP" 'rejected_samples_total{reason="too_new"}')"
+expect_eq "/metrics: nothing was rejected as invalid" 0 "$(metric "$C_MCP" rejected_profiles_total)"
+expect_contains "the daemon logs the drop" "$OLD_MSG" "$(cat "$C_LOG")"
+daemon_stop C
+
 summary

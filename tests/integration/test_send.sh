@@ -128,6 +128,80 @@ expect_eq "send --http a profile the receiver rejects: exit 1" 1 "$RC"
 expect_contains "send --http a rejected profile: the partial success" \
     "partial success: 1 profiles rejected: " "$(cat "$WORK/send.out")"
 
+# ---- samples the receiver drops: it says so, and so does send ----------------------------
+# The Go runtime wrote these files long ago: without --time-now every sample is older than
+# the default 1 h retention. Nothing is invalid, so no profile is rejected; the receiver
+# says in partial_success.error_message what it did not store, and send, as nothing of the
+# file was stored, prints it with a hint and exits 1. Its own count of what it sent (1578)
+# must equal the receiver's.
+OLD_LINE="sent $PP/compress_flate.cpu.pb.gz: 2 profiles, 1578 samples; nothing stored: 1578 of 1578 samples older than the retention (1h) were not stored"
+run_send --endpoint "$S_GRPC" --retries 0 "$PP/compress_flate.cpu.pb.gz"
+expect_eq "send an old pprof without --time-now over gRPC: exit 1" 1 "$RC"
+expect_eq "send an old pprof over gRPC: the report line gives the receiver's counts" "$OLD_LINE" \
+    "$(cat "$WORK/send.out")"
+expect_contains "send an old pprof: the hint names --time-now" \
+    "hint: the profiles keep the time the pprof was recorded (time_nanos); --time-now stamps them with the send time" \
+    "$(cat "$WORK/send.err")"
+run_send --http --endpoint "${S_HTTP#http://}" --retries 0 "$PP/compress_flate.cpu.pb.gz"
+expect_eq "send --http an old pprof without --time-now: exit 1" 1 "$RC"
+expect_eq "send --http an old pprof: the report line" "$OLD_LINE" "$(cat "$WORK/send.out")"
+expect_contains "send --http an old pprof: the hint" "--time-now" "$(cat "$WORK/send.err")"
+expect_eq "/metrics: the dropped samples are counted too old" 3156 \
+    "$(metric "$S_MCP" 'rejected_samples_total{reason="too_old"}')"
+run_send --endpoint "$S_GRPC" --retries 0 --time-now "$PP/compress_flate.cpu.pb.gz"
+expect_eq "the same pprof with --time-now: exit 0" 0 "$RC"
+expect_contains "the same pprof with --time-now: accepted" "1578 samples; accepted" "$(cat "$WORK/send.out")"
+expect_eq "the same pprof with --time-now: no hint" "" "$(cat "$WORK/send.err")"
+expect_contains "send --help documents the exit status" "1  a profile rejected, nothing of a file stored" \
+    "$("$OTELPROFD_BIN" send --help)"
+
+# How send reads other answers, from an independent receiver (node:http + grpc-js) that
+# answers every export with a given partial success: part of the samples dropped (exit 0,
+# warning and hint), another receiver's wording (exit 0, warning, no hint), all dropped for
+# a clock far ahead (exit 1).
+SINK_PID=
+SINKS=0
+# answer_sink REJECTED MESSAGE: (re)starts lib/answer_sink.mjs; sets ANS_GRPC, ANS_HTTP.
+answer_sink() {
+    [[ -z "$SINK_PID" ]] || kill "$SINK_PID" 2>/dev/null || true
+    SINKS=$((SINKS + 1))
+    local out="$WORK/ans$SINKS.out" i # a file of its own: the last one may still be written
+    node "$LIB/answer_sink.mjs" --rejected "$1" --message "$2" >"$out" 2>"$WORK/ans.err" &
+    SINK_PID=$!
+    DAEMONS+=("$SINK_PID")
+    for ((i = 0; i < 100; i++)); do
+        [[ -s "$out" ]] && break
+        kill -0 "$SINK_PID" 2>/dev/null || die "answer_sink.mjs exited: $(cat "$WORK/ans.err")"
+        sleep 0.1
+    done
+    ANS_GRPC="127.0.0.1:$(jget "$(head -1 "$out")" grpc)"
+    ANS_HTTP="127.0.0.1:$(jget "$(head -1 "$out")" http)"
+}
+answer_sink 0 "700 of 1578 samples older than the retention (1h) were not stored"
+run_send --endpoint "$ANS_GRPC" --retries 0 "$PP/compress_flate.cpu.pb.gz"
+expect_eq "some samples dropped: exit 0" 0 "$RC"
+expect_contains "some samples dropped: the warning" \
+    "1578 samples; accepted with a warning: 700 of 1578 samples older than the retention (1h) were not stored" \
+    "$(cat "$WORK/send.out")"
+expect_contains "some samples dropped: the hint" "--time-now" "$(cat "$WORK/send.err")"
+run_send --http --endpoint "$ANS_HTTP" --retries 0 "$PP/compress_flate.cpu.pb.gz"
+expect_eq "some samples dropped, over HTTP: exit 0" 0 "$RC"
+answer_sink 0 "exporter queue 80% full"
+run_send --endpoint "$ANS_GRPC" --retries 0 --time-now "$PP/compress_flate.cpu.pb.gz"
+expect_eq "another receiver's warning: exit 0" 0 "$RC"
+expect_contains "another receiver's warning: printed" "; accepted with a warning: exporter queue 80% full" \
+    "$(cat "$WORK/send.out")"
+expect_eq "another receiver's warning: no hint" "" "$(cat "$WORK/send.err")"
+answer_sink 0 "1578 of 1578 samples more than 1h in the future were not stored"
+run_send --http --endpoint "$ANS_HTTP" --retries 0 --time-now "$PP/compress_flate.cpu.pb.gz"
+expect_eq "every sample too far in the future: exit 1" 1 "$RC"
+expect_contains "every sample too far in the future: nothing stored" "; nothing stored: 1578 of 1578" \
+    "$(cat "$WORK/send.out")"
+expect_contains "every sample too far in the future, with --time-now: the clocks differ" \
+    "hint: this machine's clock and the receiver's differ by more than its retention" \
+    "$(cat "$WORK/send.err")"
+kill "$SINK_PID" 2>/dev/null || true
+
 # Broken input and usage.
 printf 'not a profile' >"$WORK/junk.pb"
 run_send --endpoint "$S_GRPC" "$WORK/junk.pb"
@@ -154,6 +228,29 @@ expect_contains "--demo: compress_flate total (go tool pprof: 16.77s)" "Total 16
     "$(cat "$WORK/demo.out")"
 expect_contains "--demo: the top row is huffSym (3.14s flat, 3.91s cum)" \
     "3.14s,18.72,3.91s,23.32,compress/flate.(*decompressor).huffSym," "$(cat "$WORK/demo.out")"
+# get_status counts what --demo stored (it once said "0 profiles received" beside the data):
+# the text, structuredContent and /metrics agree with the profiles the log says were loaded.
+DEMO_PROFILES="$(sed -n 's/.*--demo: loaded .* (\([0-9]*\) profiles, .*/\1/p' "$D_LOG" | awk '{s += $1} END {print s + 0}')"
+DEMO_SAMPLES="$(sed -n 's/.*--demo: loaded .* profiles, \([0-9]*\) samples).*/\1/p' "$D_LOG" | awk '{s += $1} END {print s + 0}')"
+if [[ "$DEMO_PROFILES" -gt 0 && "$DEMO_SAMPLES" -gt 0 ]]; then
+    pass "--demo: the log says $DEMO_PROFILES profiles, $DEMO_SAMPLES samples loaded"
+else
+    fail "--demo: no profile counts in the log: $(grep -- '--demo' "$D_LOG" | head -3)"
+fi
+set +e
+"$OTELPROFD_BIN" query get_status --connect "$D_MCP/mcp" >"$WORK/status.out" 2>&1
+"$OTELPROFD_BIN" query get_status --connect "$D_MCP/mcp" --json >"$WORK/status.json" 2>&1
+set -e
+expect_contains "--demo: get_status text counts the preloaded profiles" \
+    "Ingest: $DEMO_PROFILES profiles received ($DEMO_PROFILES preloaded by --demo), 0 rejected; $DEMO_SAMPLES samples received, $DEMO_SAMPLES stored" \
+    "$(cat "$WORK/status.out")"
+st="$(cat "$WORK/status.json")"
+expect_eq "--demo: structuredContent received/preloaded profiles, stored/preloaded samples" \
+    "$DEMO_PROFILES $DEMO_PROFILES $DEMO_SAMPLES $DEMO_SAMPLES" \
+    "$(jget "$st" received_profiles) $(jget "$st" preloaded_profiles) $(jget "$st" stored_samples) $(jget "$st" preloaded_samples)"
+expect_eq "--demo: /metrics received and preloaded profiles, received samples" \
+    "$DEMO_PROFILES $DEMO_PROFILES $DEMO_SAMPLES" \
+    "$(metric "$D_MCP" received_profiles_total) $(metric "$D_MCP" preloaded_profiles_total) $(metric "$D_MCP" received_samples_total)"
 daemon_stop D
 
 set +e

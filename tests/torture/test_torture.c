@@ -217,8 +217,8 @@ static void op_store_add(void *ctx, bool *op_failed)
     hold();
     win_store *s = new_store();
     release();
-    win_batch b = {"cpu:nanoseconds", RES_CHECKOUT, 2,   FRAMES, N_FRAMES, STACKS, 3,
-                   SAMPLES,           N_SAMPLES,    NULL};
+    win_batch b = {"cpu:nanoseconds", RES_CHECKOUT, 2,    FRAMES, N_FRAMES, STACKS, 3,
+                   SAMPLES,           N_SAMPLES,    NULL, false};
     win_add_result r;
     memset(&r, 0, sizeof r);
     char err[256] = "";
@@ -254,8 +254,8 @@ static void test_store_add(void **state)
 static win_store *filled_store(void)
 {
     win_store *s = new_store();
-    win_batch b = {"cpu:nanoseconds", RES_CHECKOUT, 2,   FRAMES, N_FRAMES, STACKS, 3,
-                   SAMPLES,           N_SAMPLES,    NULL};
+    win_batch b = {"cpu:nanoseconds", RES_CHECKOUT, 2,    FRAMES, N_FRAMES, STACKS, 3,
+                   SAMPLES,           N_SAMPLES,    NULL, false};
     win_add_result r;
     char err[256];
     assert_int_equal(win_store_add(s, &b, NOW, &r, err, sizeof err), 0);

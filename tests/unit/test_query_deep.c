@@ -50,11 +50,12 @@ static void *run_deep(void *arg)
     win_sample_in over = {.stack = 1, .value = 5, .time_ns = T0};
     win_add_result added;
     /* the over-cap stack alone in its batch: refused whole, with a message */
-    win_batch b_over = {"cpu:nanoseconds", res, 1, frames, DEPTH + 1, stacks, 2, &over, 1, NULL};
+    win_batch b_over = {
+        "cpu:nanoseconds", res, 1, frames, DEPTH + 1, stacks, 2, &over, 1, NULL, false};
     r->over_cap_refused =
         win_store_add(st, &b_over, T0 + SEC, &added, r->err, sizeof r->err) != 0 &&
         strstr(r->err, "exceeds the limit of 16384") != NULL;
-    win_batch b = {"cpu:nanoseconds", res, 1, frames, DEPTH + 1, stacks, 1, &ok, 1, NULL};
+    win_batch b = {"cpu:nanoseconds", res, 1, frames, DEPTH + 1, stacks, 1, &ok, 1, NULL, false};
     if (win_store_add(st, &b, T0 + SEC, &added, r->err, sizeof r->err)) {
         r->failed_at = 2;
         goto out;

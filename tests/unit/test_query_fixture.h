@@ -69,8 +69,8 @@ static inline win_store *fx_hand_store(void)
         {.stack = 6, .value = 6, .time_ns = FX_T0},
         {.stack = 7, .value = 2, .time_ns = FX_T0},
     };
-    win_batch b1 = {"cpu:nanoseconds", res, 1, FX_FRAMES, FX_NF, FX_STACKS, 8, cpu, 7, NULL};
-    win_batch b2 = {"alloc:bytes", res, 1, FX_FRAMES, FX_NF, FX_STACKS, 8, mem, 2, NULL};
+    win_batch b1 = {"cpu:nanoseconds", res, 1, FX_FRAMES, FX_NF, FX_STACKS, 8, cpu, 7, NULL, false};
+    win_batch b2 = {"alloc:bytes", res, 1, FX_FRAMES, FX_NF, FX_STACKS, 8, mem, 2, NULL, false};
     char err[256];
     win_add_result r;
     if (win_store_add(st, &b1, FX_T0 + 60 * FX_SEC, &r, err, sizeof err) ||
@@ -167,8 +167,9 @@ static inline win_store *rx_store(const rx_profile *p)
     win_config_defaults(&cfg);
     win_store *st = win_store_new(&cfg);
     static const win_attr res[] = {{"service.name", "rnd"}};
-    win_batch b = {"cpu:nanoseconds", res,         1,          p->frames,    p->n_frames,
-                   p->stacks,         p->n_stacks, p->samples, p->n_samples, NULL};
+    win_batch b = {"cpu:nanoseconds", res,       1,           p->frames,
+                   p->n_frames,       p->stacks, p->n_stacks, p->samples,
+                   p->n_samples,      NULL,      false};
     char err[256];
     win_add_result r;
     if (!st || win_store_add(st, &b, FX_T0 + 200 * FX_SEC, &r, err, sizeof err)) {

@@ -271,7 +271,7 @@ static void test_table_filter_too_expensive(void **state)
     const win_stack_in stacks[] = {{stack, 2}};
     const win_attr res[] = {{"service.name", "svc"}};
     const win_sample_in samples[] = {{.stack = 0, .value = 3, .time_ns = FX_T0}};
-    win_batch b = {"cpu:nanoseconds", res, 1, frames, 2, stacks, 1, samples, 1, NULL};
+    win_batch b = {"cpu:nanoseconds", res, 1, frames, 2, stacks, 1, samples, 1, NULL, false};
     char err[512] = "";
     win_add_result r;
     assert_int_equal(win_store_add(st, &b, FX_T0, &r, err, sizeof err), 0);

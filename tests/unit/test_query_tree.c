@@ -367,7 +367,7 @@ static void test_flame_keeps_hot_path(void **state)
         samples[1 + i] = (win_sample_in){.stack = (uint32_t)(1 + i), .value = 10, .time_ns = FX_T0};
     }
     win_batch b = {"cpu:nanoseconds", NULL,    0,         frames, HOT + SMALL, stacks,
-                   1 + SMALL,         samples, 1 + SMALL, NULL};
+                   1 + SMALL,         samples, 1 + SMALL, NULL,   false};
     assert_int_equal(win_store_add(st, &b, FX_T0, NULL, NULL, 0), 0);
     win_merged *m = fx_merge(st, "cpu:nanoseconds", false);
     assert_non_null(m);

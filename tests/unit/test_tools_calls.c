@@ -43,7 +43,8 @@ typedef struct fixture {
 static void add(win_store *s, const win_attr *res, uint32_t n_res, const win_sample_in *samples,
                 uint32_t n)
 {
-    win_batch b = {"cpu:nanoseconds", res, n_res, FRAMES, N_FRAMES, STACKS, 4, samples, n, NULL};
+    win_batch b = {"cpu:nanoseconds", res, n_res, FRAMES, N_FRAMES, STACKS, 4,
+                   samples,           n,   NULL,  false};
     char err[256];
     win_add_result r;
     assert_int_equal(win_store_add(s, &b, T0 + 25 * SEC, &r, err, sizeof err), 0);
@@ -740,8 +741,8 @@ static void test_text_cap(void **state)
                                      .attrs = &attrs[i]};
     }
     static const win_attr res[] = {{"service.name", "big"}};
-    win_batch b = {"cpu:nanoseconds", res,     1,         frames, 1 + 2 * BIG_FUNCS, stacks,
-                   BIG_FUNCS,         samples, BIG_FUNCS, NULL};
+    win_batch b = {"cpu:nanoseconds", res,       1,    frames, 1 + 2 * BIG_FUNCS, stacks, BIG_FUNCS,
+                   samples,           BIG_FUNCS, NULL, false};
     char err[256];
     win_add_result ar;
     assert_int_equal(win_store_add(big.store, &b, T0 + 25 * SEC, &ar, err, sizeof err), 0);

@@ -44,7 +44,7 @@ static void add1(win_store *s, const char *type, const char *svc, uint32_t stack
 {
     win_attr res[] = {{"service.name", svc}};
     win_sample_in smp = {.stack = stack, .value = value, .time_ns = time_ns};
-    win_batch b = {type, res, 1, FRAMES, 2, STACKS, 2, &smp, 1, NULL};
+    win_batch b = {type, res, 1, FRAMES, 2, STACKS, 2, &smp, 1, NULL, false};
     char err[256];
     win_add_result r;
     assert_int_equal(win_store_add(s, &b, T0 + 25 * SEC, &r, err, sizeof err), 0);
@@ -479,7 +479,7 @@ static void *race_writer(void *arg)
         /* no cmocka assertions off the test's thread */
         win_attr res[] = {{"service.name", "r"}};
         win_sample_in smp = {.stack = 0, .value = 1, .time_ns = T0};
-        win_batch b = {type, res, 1, FRAMES, 2, STACKS, 2, &smp, 1, NULL};
+        win_batch b = {type, res, 1, FRAMES, 2, STACKS, 2, &smp, 1, NULL, false};
         win_add_result ar;
         if (win_store_add(rc->store, &b, T0 + 25 * SEC, &ar, err, sizeof err) != 0)
             abort();

@@ -56,8 +56,8 @@ static void *ingest(void *arg)
                                          .value = 1,
                                          .time_ns = T0 + (int64_t)(n % 50) * SEC};
         }
-        win_batch b = {"cpu:nanoseconds", &res,  1,   frames, BATCH + 1, stacks, BATCH,
-                       samples,           BATCH, NULL};
+        win_batch b = {"cpu:nanoseconds", &res,  1,    frames, BATCH + 1, stacks, BATCH,
+                       samples,           BATCH, NULL, false};
         win_add_result r;
         if (win_store_add(store, &b, T0 + 50 * SEC, &r, NULL, 0) != 0 || r.samples_stored != BATCH)
             atomic_fetch_add(&failures, 1);

@@ -64,7 +64,7 @@ static void add_profile(win_store *st, const char *ptype, const win_attr *res, u
         {.stack = 3, .value = 3 * scale, .time_ns = T0 + 25 * SEC, .n_attrs = 1, .attrs = TZ},
         {.stack = 0, .value = 4 * scale, .time_ns = T0 + 31 * SEC, .n_attrs = 1, .attrs = TY},
     };
-    win_batch b = {ptype, res, n_res, FRAMES, N_FRAMES, STACKS, 4, samples, 5, NULL};
+    win_batch b = {ptype, res, n_res, FRAMES, N_FRAMES, STACKS, 4, samples, 5, NULL, false};
     char err[256];
     win_add_result r;
     assert_int_equal(win_store_add(st, &b, T0 + 40 * SEC, &r, err, sizeof err), 0);
@@ -84,7 +84,7 @@ static int setup(void **state)
     add_profile(store, "alloc_space:bytes", CHECKOUT, 2, 1000);
     add_profile(store, "alloc_space:bytes", CART, 3, 10000);
     win_sample_in w = {.stack = 3, .value = 50, .time_ns = T0, .n_attrs = 1, .attrs = TW};
-    win_batch b = {"wall:nanoseconds", BATCH, 1, FRAMES, N_FRAMES, STACKS, 4, &w, 1, NULL};
+    win_batch b = {"wall:nanoseconds", BATCH, 1, FRAMES, N_FRAMES, STACKS, 4, &w, 1, NULL, false};
     return win_store_add(store, &b, T0 + 40 * SEC, NULL, NULL, 0);
 }
 
@@ -668,7 +668,7 @@ static void test_keep_labels_cancelling(void **state)
         {.stack = 1, .value = -2, .time_ns = T0, .n_attrs = 1, .attrs = TZ},
         {.stack = 2, .value = 6, .time_ns = T0, .n_attrs = 1, .attrs = TW},
     };
-    win_batch b = {"delta:count", NULL, 0, FRAMES, N_FRAMES, stacks, 3, samples, 5, NULL};
+    win_batch b = {"delta:count", NULL, 0, FRAMES, N_FRAMES, stacks, 3, samples, 5, NULL, false};
     assert_int_equal(win_store_add(st, &b, T0, NULL, NULL, 0), 0);
     win_query q = {"delta:count", NULL, INT64_MIN, INT64_MAX, true};
     win_merged *m = win_merge(st, &q, NULL, 0);
@@ -697,7 +697,8 @@ static void test_timeseries_other_first(void **state)
         {.stack = 0, .value = 4, .time_ns = T0 + 10 * SEC, .n_attrs = 1, .attrs = TZ},
         {.stack = 1, .value = 1, .time_ns = T0 + 10 * SEC}, /* no thread: the "" group */
     };
-    win_batch b = {"cpu:nanoseconds", CART, 3, FRAMES, N_FRAMES, STACKS, 4, samples, 4, NULL};
+    win_batch b = {"cpu:nanoseconds", CART, 3,    FRAMES, N_FRAMES, STACKS, 4,
+                   samples,           4,    NULL, false};
     assert_int_equal(win_store_add(st, &b, T0, NULL, NULL, 0), 0);
     win_query q = {"cpu:nanoseconds", NULL, INT64_MIN, INT64_MAX, false};
     char err[256];

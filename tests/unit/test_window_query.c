@@ -46,7 +46,7 @@ static void add_profile(const char *ptype, const win_attr *res, uint32_t n_res, 
         {.stack = 3, .value = 3 * scale, .time_ns = T0 + 2 * SEC, .n_attrs = 1, .attrs = &TY},
         {.stack = 4, .value = 2 * scale, .time_ns = T0 - 600 * SEC, .n_attrs = 1, .attrs = &TY},
     };
-    win_batch b = {ptype, res, n_res, FRAMES, N_FRAMES, STACKS, 5, samples, 5, NULL};
+    win_batch b = {ptype, res, n_res, FRAMES, N_FRAMES, STACKS, 5, samples, 5, NULL, false};
     char err[256];
     win_add_result r;
     assert_int_equal(win_store_add(store, &b, T0 + 5 * SEC, &r, err, sizeof err), 0);
@@ -275,7 +275,7 @@ static void test_negative_values_cancel(void **state)
         {.stack = 3, .value = 1, .time_ns = T0},
         {.stack = 3, .value = -1, .time_ns = T0 + 20 * SEC},
     };
-    win_batch b = {"delta:count", NULL, 0, FRAMES, N_FRAMES, STACKS, 5, samples, 5, NULL};
+    win_batch b = {"delta:count", NULL, 0, FRAMES, N_FRAMES, STACKS, 5, samples, 5, NULL, false};
     assert_int_equal(win_store_add(st, &b, T0, NULL, NULL, 0), 0);
     win_query q = {"delta:count", NULL, INT64_MIN, INT64_MAX, false};
     win_merged *m = win_merge(st, &q, NULL, 0);

@@ -232,7 +232,7 @@ static void test_match_limit_fails_store_queries(void **state)
     const win_attr labels[] = {{"thread.name", long_value}};
     const win_sample_in samples[] = {
         {.stack = 0, .value = 7, .time_ns = now, .n_attrs = 1, .attrs = labels}};
-    win_batch b = {"cpu:nanoseconds", res, 2, frames, 1, stacks, 1, samples, 1, NULL};
+    win_batch b = {"cpu:nanoseconds", res, 2, frames, 1, stacks, 1, samples, 1, NULL, false};
     char err[512];
     win_add_result r;
     assert_int_equal(win_store_add(st, &b, now, &r, err, sizeof err), 0);

@@ -94,7 +94,7 @@ static void test_prefix_tree(void **state)
         {.stack = 1, .value = 7, .time_ns = T0},
         {.stack = 2, .value = 11, .time_ns = T0 + 20 * SEC}, /* same stack, other bucket */
     };
-    win_batch b = {"cpu:nanoseconds", NULL, 0, frames, 4, stacks, 3, samples, 3, NULL};
+    win_batch b = {"cpu:nanoseconds", NULL, 0, frames, 4, stacks, 3, samples, 3, NULL, false};
     win_add_result r;
     assert_int_equal(add(st, &b, T0 + 30 * SEC, &r), 0);
     assert_int_equal(r.samples_stored, 3);
@@ -142,7 +142,7 @@ static void test_frames_intern(void **state)
         {.stack = 2, .value = 4, .time_ns = T0},
         {.stack = 3, .value = 8, .time_ns = T0},
     };
-    win_batch b = {"cpu:nanoseconds", NULL, 0, frames, 4, stacks, 4, samples, 4, NULL};
+    win_batch b = {"cpu:nanoseconds", NULL, 0, frames, 4, stacks, 4, samples, 4, NULL, false};
     assert_int_equal(add(st, &b, T0, NULL), 0);
     win_stats s = stats_of(st);
     assert_int_equal(s.frames, 2);
@@ -191,7 +191,7 @@ static void test_buckets_and_expiry(void **state)
         {.stack = 0, .value = 32, .time_ns = now - 61 * SEC}, /* too old */
         {.stack = 0, .value = 64, .time_ns = now + 61 * SEC}, /* too new */
     };
-    win_batch b = {"cpu:nanoseconds", NULL, 0, frames, 1, stacks, 1, samples, 7, NULL};
+    win_batch b = {"cpu:nanoseconds", NULL, 0, frames, 1, stacks, 1, samples, 7, NULL, false};
     win_add_result r;
     assert_int_equal(add(st, &b, now, &r), 0);
     assert_int_equal(r.samples_stored, 5);
@@ -276,7 +276,7 @@ static void test_expiry_mid_slot(void **state)
     uint32_t s0[] = {0};
     win_stack_in stacks[] = {{s0, 1}};
     win_sample_in samples[] = {{.stack = 0, .value = 1, .time_ns = T0 + 1 * SEC}};
-    win_batch b = {"cpu:nanoseconds", NULL, 0, frames, 1, stacks, 1, samples, 1, NULL};
+    win_batch b = {"cpu:nanoseconds", NULL, 0, frames, 1, stacks, 1, samples, 1, NULL, false};
     assert_int_equal(add(st, &b, T0 + 1 * SEC, NULL), 0);
     win_store_expire(st, T0 + 71 * SEC);
     win_store_expire(st, T0 + 74 * SEC);
@@ -296,7 +296,7 @@ static void test_bad_batches_leave_store_unchanged(void **state)
     win_stack_in stacks[] = {{good, 2}, {bad, 2}};
     win_sample_in samples[] = {{.stack = 0, .value = 1, .time_ns = T0},
                                {.stack = 1, .value = 1, .time_ns = T0}};
-    win_batch b = {"cpu:nanoseconds", NULL, 0, frames, 2, stacks, 2, samples, 2, NULL};
+    win_batch b = {"cpu:nanoseconds", NULL, 0, frames, 2, stacks, 2, samples, 2, NULL, false};
     char err[256];
     win_add_result r;
     assert_int_equal(win_store_add(st, &b, T0, &r, err, sizeof err), -1);
@@ -339,7 +339,7 @@ static void test_cap_fails_batch_cleanly(void **state)
     }
     win_stack_in stack = {idx, 40};
     win_sample_in sample = {.stack = 0, .value = 1, .time_ns = T0};
-    win_batch b = {"cpu:nanoseconds", NULL, 0, frames, 40, &stack, 1, &sample, 1, NULL};
+    win_batch b = {"cpu:nanoseconds", NULL, 0, frames, 40, &stack, 1, &sample, 1, NULL, false};
     st->nodes.max = 30; /* 40 nodes needed */
     char err[256];
     assert_int_equal(win_store_add(st, &b, T0, NULL, err, sizeof err), -1);
@@ -378,8 +378,8 @@ static void test_eviction_under_memory_limit(void **state)
             stacks[s] = (win_stack_in){idx[s], DEPTH};
             samples[s] = (win_sample_in){.stack = (uint32_t)s, .value = 3, .time_ns = now};
         }
-        win_batch b = {"cpu:nanoseconds", NULL,   0,   frames, STACKS * DEPTH, stacks, STACKS,
-                       samples,           STACKS, NULL};
+        win_batch b = {"cpu:nanoseconds", NULL,   0,    frames, STACKS * DEPTH, stacks, STACKS,
+                       samples,           STACKS, NULL, false};
         assert_int_equal(add(st, &b, now, NULL), 0);
         win_stats s = stats_of(st);
         if (s.memory_used > limit)
@@ -420,6 +420,109 @@ static void test_eviction_under_memory_limit(void **state)
     win_store_free(st);
 }
 
+/* A batch of `n` distinct one-frame stacks named "<tag>_<i>", each value 1, at `t`
+ * (sample i at t + (i % spread) s: with spread > 1 the slots alternate). */
+typedef struct gen_batch {
+    char names[400][24];
+    win_frame_in frames[400];
+    uint32_t idx[400];
+    win_stack_in stacks[400];
+    win_sample_in samples[400];
+    win_batch b;
+} gen_batch;
+
+static void gen(gen_batch *g, const char *tag, uint32_t n, int64_t t, uint32_t spread,
+                win_intern_cache *cache)
+{
+    assert_true(n <= 400);
+    for (uint32_t i = 0; i < n; i++) {
+        snprintf(g->names[i], sizeof g->names[i], "%s_%u", tag, i);
+        g->frames[i] = (win_frame_in){g->names[i], "gen.go", 1, 0, "app", NULL};
+        g->idx[i] = i;
+        g->stacks[i] = (win_stack_in){&g->idx[i], 1};
+        g->samples[i] =
+            (win_sample_in){.stack = i, .value = 1, .time_ns = t + (int64_t)(i % spread) * SEC};
+    }
+    g->b = (win_batch){"cpu:nanoseconds", NULL, 0,     g->frames, n, g->stacks, n,
+                       g->samples,        n,    cache, false};
+}
+
+/* The memory limit may evict the data a request just stored, when it was the store's
+ * oldest: win_add_result says how much, so the sender can be told. */
+static void test_eviction_counts_own_data(void **state)
+{
+    (void)state;
+    enum { OLD = 300, NEW = 5 };
+    const int64_t now = T0 + 1000 * SEC;
+    static gen_batch old_b, new_b;
+    gen(&old_b, "old", OLD, T0 + 10 * SEC, 1, NULL);
+    gen(&new_b, "new", NEW, T0 + 900 * SEC, 1, NULL);
+    win_add_result r;
+
+    /* how much both take, without a limit in the way */
+    win_store *st = new_store(3600, 1, 0);
+    assert_int_equal(add(st, &new_b.b, now, &r), 0);
+    assert_int_equal(add(st, &old_b.b, now, &r), 0);
+    uint64_t both = stats_of(st).memory_used;
+    win_store_free(st);
+
+    /* limit just under that: adding the old batch evicts it again at once */
+    st = new_store(3600, 1, both - 1);
+    assert_int_equal(add(st, &new_b.b, now, &r), 0);
+    assert_int_equal(r.samples_evicted, 0);
+    assert_int_equal(add(st, &old_b.b, now, &r), 0);
+    assert_int_equal(r.samples_stored, OLD);
+    assert_int_equal(r.samples_evicted, OLD);
+    win_merged *m = merge_all(st, "cpu:nanoseconds");
+    assert_int_equal(m->total, NEW); /* the newer data stayed */
+    win_merged_free(m);
+    win_store_free(st);
+
+    /* samples alternating over 50 slots (the per-slot record compacts itself): what was
+     * evicted and what is still there add up to the batch */
+    static gen_batch spread_b;
+    gen(&spread_b, "spread", OLD, T0 + 10 * SEC, 50, NULL);
+    st = new_store(3600, 1, both - 1);
+    assert_int_equal(add(st, &new_b.b, now, &r), 0);
+    assert_int_equal(add(st, &spread_b.b, now, &r), 0);
+    assert_true(r.samples_evicted > 0);
+    m = merge_all(st, "cpu:nanoseconds");
+    assert_int_equal(r.samples_evicted + (uint64_t)(m->total - NEW), OLD);
+    win_merged_free(m);
+    win_store_free(st);
+
+    /* in one request (one cache), the batch that pushes the limit reports what an earlier
+     * batch lost; a batch that only restates earlier observations is not counted again */
+    for (int restated = 0; restated < 2; restated++) {
+        win_intern_cache *cache = win_intern_cache_new();
+        assert_non_null(cache);
+        st = new_store(3600, 1, both - 1);
+        old_b.b.cache = new_b.b.cache = cache;
+        old_b.b.restated = restated;
+        assert_int_equal(add(st, &old_b.b, now, &r), 0);
+        assert_int_equal(r.samples_evicted, 0);
+        assert_int_equal(add(st, &new_b.b, now, &r), 0);
+        assert_int_equal(r.samples_stored, NEW);
+        assert_int_equal(r.samples_evicted, restated ? 0 : OLD);
+        assert_int_equal(stats_of(st).evicted_buckets, 1);
+        /* counted once: the next batch evicts nothing more of it */
+        assert_int_equal(add(st, &new_b.b, now, &r), 0);
+        assert_int_equal(r.samples_evicted, 0);
+        win_store_free(st);
+        win_intern_cache_free(cache);
+    }
+
+    /* without a cache, each batch answers for its own samples only */
+    st = new_store(3600, 1, both - 1);
+    old_b.b.cache = new_b.b.cache = NULL;
+    old_b.b.restated = false;
+    assert_int_equal(add(st, &old_b.b, now, &r), 0);
+    assert_int_equal(add(st, &new_b.b, now, &r), 0);
+    assert_int_equal(r.samples_evicted, 0);
+    assert_int_equal(stats_of(st).evicted_buckets, 1);
+    win_store_free(st);
+}
+
 /* Per-entry and per-stack memory stay within the design targets. */
 /* A request cache shared by batches must give the same store content as no cache, and
  * must not hand out ids that a sweep freed (or that belong to another store). */
@@ -434,7 +537,7 @@ static void test_intern_cache(void **state)
                                {.stack = 1, .value = 7, .time_ns = T0}};
     win_intern_cache *cache = win_intern_cache_new();
     assert_non_null(cache);
-    win_batch b = {"cpu:nanoseconds", NULL, 0, frames, 4, stacks, 2, samples, 2, cache};
+    win_batch b = {"cpu:nanoseconds", NULL, 0, frames, 4, stacks, 2, samples, 2, cache, false};
     win_batch nb = b;
     nb.cache = NULL;
     win_add_result r;
@@ -514,7 +617,8 @@ static void test_label_cache(void **state)
     win_stack_in stacks[] = {{s_main, 1}};
     win_intern_cache *cache = win_intern_cache_new();
     assert_non_null(cache);
-    win_batch b = {"cpu:nanoseconds", NULL, 0, frames, 1, stacks, 1, samples, N_SAMPLES, cache};
+    win_batch b = {"cpu:nanoseconds", NULL,      0,     frames, 1, stacks, 1,
+                   samples,           N_SAMPLES, cache, false};
     win_batch nb = b;
     nb.cache = NULL;
     win_add_result r;
@@ -578,7 +682,7 @@ static void test_memory_per_entry(void **state)
         stacks[i] = (win_stack_in){idx[i], 2};
         samples[i] = (win_sample_in){.stack = i, .value = 1, .time_ns = T0};
     }
-    win_batch b = {"cpu:nanoseconds", NULL, 0, frames, N + 1, stacks, N, samples, N, NULL};
+    win_batch b = {"cpu:nanoseconds", NULL, 0, frames, N + 1, stacks, N, samples, N, NULL, false};
     assert_int_equal(add(st, &b, T0, NULL), 0);
     uint64_t after_first = stats_of(st).memory_used;
     /* the same stacks in 20 more buckets: only bucket entries are new */
@@ -636,7 +740,7 @@ static void test_large_tables_dense(void **state)
         stacks[i] = (win_stack_in){idx[i], 2};
         samples[i] = (win_sample_in){.stack = i, .value = (int64_t)i + 1, .time_ns = T0};
     }
-    win_batch b = {"cpu:nanoseconds", NULL, 0, frames, N + 1, stacks, N, samples, N, NULL};
+    win_batch b = {"cpu:nanoseconds", NULL, 0, frames, N + 1, stacks, N, samples, N, NULL, false};
     assert_int_equal(add(st, &b, T0, NULL), 0);
     win_stats s = stats_of(st);
     assert_int_equal(s.nodes, N + 1u); /* main + one leaf per stack */
@@ -705,6 +809,7 @@ int main(void)
         cmocka_unit_test(test_bad_batches_leave_store_unchanged),
         cmocka_unit_test(test_cap_fails_batch_cleanly),
         cmocka_unit_test(test_eviction_under_memory_limit),
+        cmocka_unit_test(test_eviction_counts_own_data),
         cmocka_unit_test(test_intern_cache),
         cmocka_unit_test(test_label_cache),
         cmocka_unit_test(test_memory_per_entry),

@@ -116,7 +116,7 @@ static void check_round(uint64_t seed)
     for (int k = 0; k < 4; k++) {
         win_batch b = {"cpu:nanoseconds", svc[k], 1,        frames,
                        N_FRAMES,          stacks, N_STACKS, samples + k * (N_SAMPLES / 4),
-                       N_SAMPLES / 4,     NULL};
+                       N_SAMPLES / 4,     NULL,   false};
         char err[256];
         win_add_result r;
         assert_int_equal(win_store_add(st, &b, T0 + 60 * SEC, &r, err, sizeof err), 0);
