@@ -307,6 +307,11 @@ bool base_alloc_failed(void)
     return alloc_failed;
 }
 
+void base_alloc_failed_note(void)
+{
+    alloc_failed = true;
+}
+
 void base_format_duration(char *out, size_t out_len, int64_t ns)
 {
     if (!out || !out_len)

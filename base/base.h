@@ -108,6 +108,12 @@ void base_set_err(char *err, size_t err_len, const char *fmt, ...)
 void *base_hook_malloc(size_t size);
 void base_alloc_failed_reset(void);
 bool base_alloc_failed(void);
+/* Sets the flag. The contract across modules: code that fails (or degrades an answer) for
+ * want of memory behind an interface that only returns NULL and a message notes it here
+ * (base_regex_compile, the selector parser, query/, tools/' text buffers); a request
+ * handler resets the flag before and checks it after, and answers "out of memory" instead
+ * of whatever partial or misleading answer was built (the JSON-RPC dispatcher does). */
+void base_alloc_failed_note(void);
 
 /* ---- user-supplied regular expressions --------------------------------------- */
 

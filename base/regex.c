@@ -110,6 +110,7 @@ oom:
     pcre2_compile_context_free(cctx);
     base_regex_free(re);
     base_set_err(err, err_len, "out of memory compiling the regex");
+    base_alloc_failed_note();
     return NULL;
 }
 

@@ -141,7 +141,7 @@ static void load_template(const char *cpu_pb, tmpl *tp)
         res.samples_stored == 0) {
         die("cannot ingest the template");
     }
-    win_selector *sel = win_selector_parse("{service.name=\"flate\"}", err, sizeof err);
+    win_selector *sel = win_selector_parse("{service.name=\"flate\"}", NULL, err, sizeof err);
     win_query q = {.profile_type = "cpu:nanoseconds",
                    .selector = sel,
                    .start_ns = INT64_MIN,
@@ -406,7 +406,7 @@ static void export_range(win_store *st, const char *selector, int64_t start_ns, 
                          const char *path, size_t *bytes)
 {
     char err[256];
-    win_selector *sel = win_selector_parse(selector, err, sizeof err);
+    win_selector *sel = win_selector_parse(selector, NULL, err, sizeof err);
     win_query q = {.profile_type = "cpu:nanoseconds",
                    .selector = sel,
                    .start_ns = start_ns,
@@ -437,7 +437,7 @@ static void export_range(win_store *st, const char *selector, int64_t start_ns, 
 static char *top_flat_function(win_store *st, const char *selector)
 {
     char err[256];
-    win_selector *sel = win_selector_parse(selector, err, sizeof err);
+    win_selector *sel = win_selector_parse(selector, NULL, err, sizeof err);
     win_query q = {.profile_type = "cpu:nanoseconds",
                    .selector = sel,
                    .start_ns = INT64_MIN,

@@ -13,7 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(text, data, size);
     text[size] = '\0';
     char err[256];
-    win_selector *sel = win_selector_parse(text, err, sizeof err);
+    win_selector *sel = win_selector_parse(text, NULL, err, sizeof err);
     if (sel) {
         /* a long value lets backtracking patterns reach the match limit; an invalid UTF-8
          * one takes the U+FFFD path */

@@ -270,7 +270,7 @@ char *mcp_client_send(mcp_client *c, const char *json,
          * so the caller can match it like any other answer */
         if (req_id) {
             cJSON_DeleteItemFromObjectCaseSensitive(resp, "id");
-            cJSON_AddItemToObject(resp, "id", cJSON_Duplicate(req_id, true));
+            mcp_json_add(resp, "id", cJSON_Duplicate(req_id, true));
             out = cJSON_PrintUnformatted(resp);
         }
         const cJSON *e = cJSON_GetObjectItemCaseSensitive(resp, "error");

@@ -102,6 +102,13 @@ typedef struct mcp_tool_def {
 /* Returns 0, or -1 (bad schema JSON, duplicate name). */
 int mcp_server_add_tool(mcp_server *srv, const mcp_tool_def *def);
 
+/* cJSON_AddItemToObject / cJSON_AddItemToArray that always take `item`: when the add fails
+ * (a NULL container after an allocation failed) the item is deleted, where cJSON would
+ * leave it to the caller, who builds answers without checking every step. Return whether
+ * the item was added. */
+bool mcp_json_add(cJSON *obj, const char *key, cJSON *item);
+bool mcp_json_push(cJSON *array, cJSON *item);
+
 /* Fills `out` with an isError result whose text is printf-formatted. Convenience. */
 void mcp_tool_error(mcp_tool_result *out, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

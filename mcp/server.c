@@ -182,7 +182,7 @@ cJSON *mcp__error_response(const cJSON *id, int code, const char *message, cJSON
     }
     cJSON_AddStringToObject(r, "jsonrpc", "2.0");
     if (id)
-        cJSON_AddItemToObject(r, "id", cJSON_Duplicate(id, true));
+        mcp_json_add(r, "id", cJSON_Duplicate(id, true));
     else
         cJSON_AddNullToObject(r, "id");
     cJSON *e = cJSON_AddObjectToObject(r, "error");
@@ -190,7 +190,7 @@ cJSON *mcp__error_response(const cJSON *id, int code, const char *message, cJSON
         cJSON_AddNumberToObject(e, "code", code);
         cJSON_AddStringToObject(e, "message", message);
         if (data)
-            cJSON_AddItemToObject(e, "data", data);
+            mcp_json_add(e, "data", data);
         else
             cJSON_Delete(data);
     } else {
@@ -339,6 +339,22 @@ int mcp_server_add_tool(mcp_server *srv, const mcp_tool_def *def)
     t.user = def->user;
     srv->tools[srv->n_tools++] = t;
     return 0;
+}
+
+bool mcp_json_add(cJSON *obj, const char *key, cJSON *item)
+{
+    if (obj && item && cJSON_AddItemToObject(obj, key, item))
+        return true;
+    cJSON_Delete(item);
+    return false;
+}
+
+bool mcp_json_push(cJSON *array, cJSON *item)
+{
+    if (array && item && cJSON_AddItemToArray(array, item))
+        return true;
+    cJSON_Delete(item);
+    return false;
 }
 
 void mcp_tool_error(mcp_tool_result *out, const char *fmt, ...)
@@ -535,7 +551,7 @@ static void emit_notification(call_ctx *c, const char *method, cJSON *params)
     }
     cJSON_AddStringToObject(n, "jsonrpc", "2.0");
     cJSON_AddStringToObject(n, "method", method);
-    cJSON_AddItemToObject(n, "params", params);
+    mcp_json_add(n, "params", params);
     char *text = cJSON_PrintUnformatted(n);
     cJSON_Delete(n);
     if (text) {
@@ -552,7 +568,7 @@ static void call_progress(mcp_call *call, double progress, double total, const c
     cJSON *p = cJSON_CreateObject();
     if (!p)
         return;
-    cJSON_AddItemToObject(p, "progressToken", cJSON_Duplicate(c->progress_token, true));
+    mcp_json_add(p, "progressToken", cJSON_Duplicate(c->progress_token, true));
     cJSON_AddNumberToObject(p, "progress", progress);
     if (total > 0 && isfinite(total))
         cJSON_AddNumberToObject(p, "total", total);
@@ -648,7 +664,7 @@ static cJSON *call_request(mcp_call *call, const char *method, cJSON *params, in
     cJSON_AddStringToObject(req, "id", p->id);
     cJSON_AddStringToObject(req, "method", method);
     if (params)
-        cJSON_AddItemToObject(req, "params", params);
+        mcp_json_add(req, "params", params);
     char *text = cJSON_PrintUnformatted(req);
     cJSON_Delete(req);
     cJSON *resp = NULL;
@@ -800,15 +816,16 @@ static cJSON *m_tools_list(call_ctx *c, const cJSON *params, rpc_err *e)
     for (size_t i = 0; i < c->srv->n_tools; i++) {
         const tool_ent *t = &c->srv->tools[i];
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddItemToArray(arr, o);
+        if (!mcp_json_push(arr, o))
+            o = NULL; /* deleted: what follows adds to nothing */
         cJSON_AddStringToObject(o, "name", t->name);
         if (t->title)
             cJSON_AddStringToObject(o, "title", t->title);
         if (t->description)
             cJSON_AddStringToObject(o, "description", t->description);
-        cJSON_AddItemToObject(o, "inputSchema", cJSON_Duplicate(t->input_schema, true));
+        mcp_json_add(o, "inputSchema", cJSON_Duplicate(t->input_schema, true));
         if (t->output_schema)
-            cJSON_AddItemToObject(o, "outputSchema", cJSON_Duplicate(t->output_schema, true));
+            mcp_json_add(o, "outputSchema", cJSON_Duplicate(t->output_schema, true));
         cJSON *an = cJSON_AddObjectToObject(o, "annotations");
         if (t->title)
             cJSON_AddStringToObject(an, "title", t->title);
@@ -1135,7 +1152,7 @@ static cJSON *text_result(const char *text, bool is_error)
     cJSON *item = cJSON_CreateObject();
     cJSON_AddStringToObject(item, "type", "text");
     cJSON_AddStringToObject(item, "text", text);
-    cJSON_AddItemToArray(content, item);
+    mcp_json_push(content, item);
     cJSON_AddBoolToObject(r, "isError", is_error);
     return r;
 }
@@ -1193,20 +1210,20 @@ static cJSON *m_tools_call(call_ctx *c, const cJSON *params, rpc_err *e)
         cJSON *item = cJSON_CreateObject();
         cJSON_AddStringToObject(item, "type", "text");
         cJSON_AddStringToObject(item, "text", text);
-        cJSON_AddItemToArray(content, item);
+        mcp_json_push(content, item);
     }
     free(printed);
     if (cJSON_IsArray(out.extra_content)) {
         while (cJSON_GetArraySize(out.extra_content) > 0) {
             cJSON *item = cJSON_DetachItemFromArray(out.extra_content, 0);
             if (cJSON_IsObject(item))
-                cJSON_AddItemToArray(content, item);
+                mcp_json_push(content, item);
             else
                 cJSON_Delete(item);
         }
     }
     if (cJSON_IsObject(out.structured)) {
-        cJSON_AddItemToObject(r, "structuredContent", out.structured);
+        mcp_json_add(r, "structuredContent", out.structured);
         out.structured = NULL;
     }
     cJSON_AddBoolToObject(r, "isError", out.is_error);
@@ -1238,7 +1255,8 @@ static cJSON *m_resources_list(call_ctx *c, const cJSON *params, rpc_err *e, boo
         if (res->is_template != templates)
             continue;
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddItemToArray(arr, o);
+        if (!mcp_json_push(arr, o))
+            o = NULL; /* deleted: what follows adds to nothing */
         cJSON_AddStringToObject(o, templates ? "uriTemplate" : "uri", res->uri);
         add_resource_fields(o, res);
     }
@@ -1381,7 +1399,8 @@ static cJSON *m_resources_read(call_ctx *c, const cJSON *params, rpc_err *e)
     cJSON *r = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(r, "contents");
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddItemToArray(arr, o);
+    if (!mcp_json_push(arr, o))
+        o = NULL; /* deleted: what follows adds to nothing */
     cJSON_AddStringToObject(o, "uri", uri);
     if (rc.mime_type)
         cJSON_AddStringToObject(o, "mimeType", rc.mime_type);
@@ -1423,7 +1442,8 @@ static cJSON *m_prompts_list(call_ctx *c, const cJSON *params, rpc_err *e)
     for (size_t i = 0; i < c->srv->n_prompts; i++) {
         const prompt_ent *p = &c->srv->prompts[i];
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddItemToArray(arr, o);
+        if (!mcp_json_push(arr, o))
+            o = NULL; /* deleted: what follows adds to nothing */
         cJSON_AddStringToObject(o, "name", p->name);
         if (p->title)
             cJSON_AddStringToObject(o, "title", p->title);
@@ -1432,7 +1452,8 @@ static cJSON *m_prompts_list(call_ctx *c, const cJSON *params, rpc_err *e)
         cJSON *args = cJSON_AddArrayToObject(o, "arguments");
         for (size_t j = 0; j < p->n_args; j++) {
             cJSON *a = cJSON_CreateObject();
-            cJSON_AddItemToArray(args, a);
+            if (!mcp_json_push(args, a))
+                a = NULL; /* deleted: what follows adds to nothing */
             cJSON_AddStringToObject(a, "name", p->args[j].name);
             if (p->args[j].description)
                 cJSON_AddStringToObject(a, "description", p->args[j].description);
@@ -1499,7 +1520,7 @@ static cJSON *m_prompts_get(call_ctx *c, const cJSON *params, rpc_err *e)
     if (description || p->description)
         cJSON_AddStringToObject(r, "description", description ? description : p->description);
     free(description);
-    cJSON_AddItemToObject(r, "messages", messages);
+    mcp_json_add(r, "messages", messages);
     return r;
 }
 
@@ -1579,7 +1600,7 @@ static cJSON *m_complete(call_ctx *c, const cJSON *params, rpc_err *e)
             continue;
         all++;
         if (n < MAX_COMPLETIONS) {
-            cJSON_AddItemToArray(out, cJSON_CreateString(v->valuestring));
+            mcp_json_push(out, cJSON_CreateString(v->valuestring));
             n++;
         }
     }
@@ -1590,7 +1611,7 @@ static cJSON *m_complete(call_ctx *c, const cJSON *params, rpc_err *e)
         total = all;
     cJSON *r = cJSON_CreateObject();
     cJSON *comp = cJSON_AddObjectToObject(r, "completion");
-    cJSON_AddItemToObject(comp, "values", out);
+    mcp_json_add(comp, "values", out);
     if (total >= 0)
         cJSON_AddNumberToObject(comp, "total", total);
     cJSON_AddBoolToObject(comp, "hasMore", has_more);
@@ -1604,13 +1625,34 @@ static cJSON *success_response(const cJSON *id, cJSON *result)
 {
     cJSON *r = cJSON_CreateObject();
     cJSON_AddStringToObject(r, "jsonrpc", "2.0");
-    cJSON_AddItemToObject(r, "id", cJSON_Duplicate(id, true));
-    cJSON_AddItemToObject(r, "result", result);
+    mcp_json_add(r, "id", cJSON_Duplicate(id, true));
+    mcp_json_add(r, "result", result);
     return r;
 }
 
+static cJSON *dispatch_one_unchecked(mcp_server *srv, mcp_session *s, const cJSON *msg,
+                                     const mcp_call *tc, bool in_batch, mcp__outcome *oc);
+
+/* A response built while some cJSON allocation failed may lack a member (an empty content
+ * list with isError false was seen by tests/torture): cJSON's adders fail silently. Every
+ * cJSON allocation goes through base_hook_malloc, so a failure anywhere in handling one
+ * message is known here, and the honest answer is an internal error for that id. */
 static cJSON *dispatch_one(mcp_server *srv, mcp_session *s, const cJSON *msg, const mcp_call *tc,
                            bool in_batch, mcp__outcome *oc)
+{
+    base_alloc_failed_reset();
+    cJSON *resp = dispatch_one_unchecked(srv, s, msg, tc, in_batch, oc);
+    if (!resp || !base_alloc_failed())
+        return resp;
+    cJSON_Delete(resp);
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(msg, "id");
+    if (!cJSON_IsString(id) && !cJSON_IsNumber(id))
+        id = NULL;
+    return mcp__error_response(id, MCP__INTERNAL_ERROR, "internal error: out of memory", NULL);
+}
+
+static cJSON *dispatch_one_unchecked(mcp_server *srv, mcp_session *s, const cJSON *msg,
+                                     const mcp_call *tc, bool in_batch, mcp__outcome *oc)
 {
     if (!cJSON_IsObject(msg)) {
         oc->had_invalid = true;
@@ -1752,7 +1794,7 @@ cJSON *mcp__handle_json(mcp_server *srv, mcp_session *s, const cJSON *root,
     {
         cJSON *r = dispatch_one(srv, s, item, transport_call, true, oc);
         if (r)
-            cJSON_AddItemToArray(out, r);
+            mcp_json_push(out, r);
     }
     if (cJSON_GetArraySize(out) == 0) {
         cJSON_Delete(out);

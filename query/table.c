@@ -100,6 +100,7 @@ query_table *query_table_compute(const win_merged *m, const query_table_opts *o,
     return t;
 oom:
     base_set_err(err, err_len, "query: out of memory computing the table");
+    base_alloc_failed_note();
 fail:
     free(rows);
     base_regex_free(re);
@@ -249,5 +250,6 @@ oom:
     query__map_free(&idx);
     query_diff_free(d);
     base_set_err(err, err_len, "query: out of memory computing the diff");
+    base_alloc_failed_note();
     return NULL;
 }

@@ -89,7 +89,7 @@ static int add_user_message(cJSON *messages, const char *text)
     cJSON *c = cJSON_AddObjectToObject(msg, "content");
     cJSON_AddStringToObject(c, "type", "text");
     cJSON_AddStringToObject(c, "text", text);
-    cJSON_AddItemToArray(messages, msg);
+    mcp_json_push(messages, msg);
     return 0;
 }
 
@@ -212,7 +212,7 @@ static void complete_type(const char *type, void *ctx)
     if (strncmp(type, c->prefix, strlen(c->prefix)) != 0)
         return;
     if (c->total++ < 100)
-        cJSON_AddItemToArray(c->values, cJSON_CreateString(type));
+        mcp_json_push(c->values, cJSON_CreateString(type));
 }
 
 static int complete(void *user, const char *argument, const char *prefix, const cJSON *context_args,
@@ -236,7 +236,7 @@ static int complete(void *user, const char *argument, const char *prefix, const 
             if (strncmp(v[i].value, prefix, strlen(prefix)) != 0)
                 continue;
             if (c.total++ < 100)
-                cJSON_AddItemToArray(values, cJSON_CreateString(v[i].value));
+                mcp_json_push(values, cJSON_CreateString(v[i].value));
         }
         win_listing_free(l);
     }

@@ -148,7 +148,7 @@ static bool serve_top(tools *t, mcp_http_arg_fn arg, void *conn, mcp_http_respon
     char err[512] = "";
     win_selector *sel = NULL;
     if (sel_text && *sel_text) {
-        sel = win_selector_parse(sel_text, err, sizeof err);
+        sel = win_selector_parse(sel_text, NULL, err, sizeof err);
         if (!sel)
             return respond_msg(out, 400, err[0] ? err : "selector: cannot parse");
         q.selector = sel;

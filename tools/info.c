@@ -55,7 +55,7 @@ int tools__get_status(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
         cJSON_AddStringToObject(o, "profile_type", ti[i].profile_type);
         cJSON_AddNumberToObject(o, "total", (double)ti[i].total);
         cJSON_AddNumberToObject(o, "series", ti[i].n_series);
-        cJSON_AddItemToArray(arr, o);
+        mcp_json_push(arr, o);
     }
     cJSON_AddNumberToObject(s, "memory_used_bytes", (double)ws.memory_used);
     cJSON_AddNumberToObject(s, "memory_limit_bytes", (double)ws.memory_limit);
@@ -166,7 +166,7 @@ int tools__list_profile_types(void *user, mcp_call *call, const cJSON *args, mcp
         cJSON_AddNumberToObject(o, "series", ti[i].n_series);
         add_time(o, "start", ti[i].start_ns);
         add_time(o, "end", ti[i].end_ns);
-        cJSON_AddItemToArray(arr, o);
+        mcp_json_push(arr, o);
     }
     tools__printf(&b, "Profile types, %s, %s\n", a.selector_text,
                   a.has_start || a.has_end ? "requested range" : "all retained data");
@@ -240,7 +240,7 @@ int tools__list_labels(void *user, mcp_call *call, const cJSON *args, mcp_tool_r
             cJSON_AddStringToObject(o, "name", li[i].name);
             cJSON_AddNumberToObject(o, "values", li[i].n_values);
             cJSON_AddStringToObject(o, "level", level);
-            cJSON_AddItemToArray(arr, o);
+            mcp_json_push(arr, o);
         }
     }
     tools__printf(&b, "Labels, %s, %s, %s\n", a.profile_type ? a.profile_type : "all types",
@@ -334,7 +334,7 @@ int tools__list_label_values(void *user, mcp_call *call, const cJSON *args, mcp_
         cJSON_AddStringToObject(o, "value", lv[i].value);
         cJSON_AddNumberToObject(o, "total", (double)lv[i].total);
         cJSON_AddNumberToObject(o, "share_percent", share);
-        cJSON_AddItemToArray(arr, o);
+        mcp_json_push(arr, o);
         shown++;
     }
     /* summed from the rows left out, not sum - shown: a capped sum minus a capped sum

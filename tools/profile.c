@@ -126,7 +126,7 @@ static cJSON *table_json(const tools__args *a, const win_merged *m, const query_
         cJSON_AddNumberToObject(o, "cum", (double)r->cum);
         cJSON_AddNumberToObject(o, "flat_percent", pct(r->flat, m->total));
         cJSON_AddNumberToObject(o, "cum_percent", pct(r->cum, m->total));
-        cJSON_AddItemToArray(rows, o);
+        mcp_json_push(rows, o);
     }
     cJSON_AddNumberToObject(s, "other_flat", (double)tb->other_flat);
     return s;
@@ -213,7 +213,7 @@ static cJSON *flame_rows_json(const query_flame *f)
             cJSON_AddTrueToObject(o, "other");
         if (r->truncated)
             cJSON_AddTrueToObject(o, "truncated");
-        cJSON_AddItemToArray(rows, o);
+        mcp_json_push(rows, o);
     }
     return rows;
 }
@@ -374,7 +374,7 @@ int tools__flamegraph(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
             cJSON_AddStringToObject(out->structured, "selector", a.selector_text);
             cJSON_AddNumberToObject(out->structured, "total", 0);
             cJSON_AddNumberToObject(out->structured, "root_cum", 0);
-            cJSON_AddItemToObject(out->structured, "rows", cJSON_CreateArray());
+            mcp_json_add(out->structured, "rows", cJSON_CreateArray());
             query_flame_free(f);
             break;
         }
@@ -428,7 +428,7 @@ int tools__flamegraph(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
         cJSON_AddNumberToObject(s, "series", m->n_series);
         cJSON_AddNumberToObject(s, "root_cum", (double)f->root_cum);
         cJSON_AddNumberToObject(s, "pruned", f->n_pruned);
-        cJSON_AddItemToObject(s, "rows", flame_rows_json(f));
+        mcp_json_add(s, "rows", flame_rows_json(f));
         out->text = text;
         out->structured = s;
         query_flame_free(f);
@@ -508,8 +508,8 @@ int tools__sandwich(void *user, mcp_call *call, const cJSON *args, mcp_tool_resu
         cJSON_AddNumberToObject(s, "total", 0);
         cJSON_AddNumberToObject(s, "flat", 0);
         cJSON_AddNumberToObject(s, "cum", 0);
-        cJSON_AddItemToObject(s, "callers", cJSON_CreateArray());
-        cJSON_AddItemToObject(s, "callees", cJSON_CreateArray());
+        mcp_json_add(s, "callers", cJSON_CreateArray());
+        mcp_json_add(s, "callees", cJSON_CreateArray());
         out->text = tools__take(&b);
         out->structured = s;
         win_merged_free(m);
@@ -569,8 +569,8 @@ int tools__sandwich(void *user, mcp_call *call, const cJSON *args, mcp_tool_resu
         cJSON_AddNumberToObject(s, "total", (double)m->total);
         cJSON_AddNumberToObject(s, "flat", (double)sw->flat);
         cJSON_AddNumberToObject(s, "cum", (double)sw->cum);
-        cJSON_AddItemToObject(s, "callers", flame_rows_json(&sw->callers));
-        cJSON_AddItemToObject(s, "callees", flame_rows_json(&sw->callees));
+        mcp_json_add(s, "callers", flame_rows_json(&sw->callers));
+        mcp_json_add(s, "callees", flame_rows_json(&sw->callees));
         out->text = text;
         out->structured = s;
         query_sandwich_free(sw);
@@ -750,7 +750,7 @@ int tools__diff(void *user, mcp_call *call, const cJSON *args, mcp_tool_result *
             cJSON_AddNumberToObject(ro, "base_percent", r->base_share);
             cJSON_AddNumberToObject(ro, "cmp_percent", r->cmp_share);
             cJSON_AddNumberToObject(ro, "delta_pp", r->delta_share);
-            cJSON_AddItemToArray(rows, ro);
+            mcp_json_push(rows, ro);
         }
         cJSON_AddNumberToObject(s, "other_abs_delta_per_s", d->other_abs_delta_per_s);
         out->text = text;
@@ -980,9 +980,9 @@ int tools__timeseries(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
         cJSON_AddNumberToObject(o, "total", (double)ts->totals[g]);
         cJSON *vals = cJSON_AddArrayToObject(o, "values");
         for (uint32_t i = 0; i < ts->n_steps; i++)
-            cJSON_AddItemToArray(
-                vals, cJSON_CreateNumber((double)ts->values[(size_t)g * ts->n_steps + i]));
-        cJSON_AddItemToArray(groups, o);
+            mcp_json_push(vals,
+                          cJSON_CreateNumber((double)ts->values[(size_t)g * ts->n_steps + i]));
+        mcp_json_push(groups, o);
     }
     win_timeseries_free(ts);
     tools__args_free(&a);
@@ -1120,7 +1120,7 @@ int tools__export_pprof(void *user, mcp_call *call, const cJSON *args, mcp_tool_
             cJSON_AddStringToObject(r, "uri", uri.p ? uri.p : "");
             cJSON_AddStringToObject(r, "mimeType", "application/vnd.google.protobuf+gzip");
             cJSON_AddStringToObject(r, "blob", b64);
-            cJSON_AddItemToArray(items, item);
+            mcp_json_push(items, item);
             out->extra_content = items;
             free(b64);
         }

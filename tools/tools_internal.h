@@ -36,6 +36,11 @@ static inline bool tools__given(const cJSON *args, const char *name)
 #define TOOLS__MAX_TEXT ((size_t)64 << 20)
 /* above this the export's embedded resource carries no blob (the URL still works) */
 #define TOOLS__MAX_EMBED ((size_t)8 << 20)
+/* What a tool answers (isError) when memory ran out: the request was fine, so no hint to
+ * change it beyond narrowing what is asked. */
+#define TOOLS__OOM_TEXT                                                                            \
+    "internal error: otelprofd ran out of memory answering this; retry, or ask for a narrower "    \
+    "range or selector"
 
 struct tools {
     win_store *store;

@@ -13,12 +13,20 @@
 
 /* ---- text buffer ----------------------------------------------------------------- */
 
+/* A text buffer that could not grow drops the rest of the answer: note it, so the JSON-RPC
+ * dispatcher answers an internal error instead of a truncated (or empty) text. */
+static void buf_oom(tools__buf *b)
+{
+    b->failed = true;
+    base_alloc_failed_note();
+}
+
 static bool buf_reserve(tools__buf *b, size_t extra)
 {
     if (b->failed)
         return false;
     if (extra > TOOLS__MAX_TEXT || b->len + extra + 1 > TOOLS__MAX_TEXT) {
-        b->failed = true;
+        b->failed = true; /* a cap, not memory: the answers' own limits keep far below it */
         return false;
     }
     size_t need = b->len + extra + 1;
@@ -29,7 +37,7 @@ static bool buf_reserve(tools__buf *b, size_t extra)
         ncap *= 2;
     char *np = realloc(b->p, ncap);
     if (!np) {
-        b->failed = true;
+        buf_oom(b);
         return false;
     }
     b->p = np;
@@ -55,7 +63,7 @@ void tools__printf(tools__buf *b, const char *fmt, ...)
     int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
     if (n < 0 || !buf_reserve(b, (size_t)n)) {
-        b->failed = true;
+        buf_oom(b);
         return;
     }
     va_start(ap, fmt);
@@ -296,7 +304,12 @@ static void collect_type(const char *type, void *ctx)
 static char *types_snapshot(tools *t, const char *want, bool *found)
 {
     types_ctx c = {.want = want};
-    win_store_each_profile_type(t->store, collect_type, &c);
+    if (found)
+        *found = false;
+    if (win_store_each_profile_type(t->store, collect_type, &c) != 0) {
+        tools__buf_free(&c.b);
+        return NULL; /* out of memory: nothing is known, so nothing may be claimed */
+    }
     if (found)
         *found = c.found;
     if (c.n == 0) {
@@ -469,7 +482,12 @@ static int parse_selector(const char *text, const char *svc, const char *what, t
                           mcp_tool_result *out)
 {
     char err[512] = "";
-    win_selector *s = win_selector_parse(text, err, sizeof err);
+    base_err kind;
+    win_selector *s = win_selector_parse(text, &kind, err, sizeof err);
+    if (!s && kind == BASE_ERR_NOMEM) {
+        tools__error(out, "%s", TOOLS__OOM_TEXT);
+        return -1;
+    }
     if (!s) {
         /* window/ errors may already start with "selector: " */
         const char *e = err[0] ? err : "cannot parse";
@@ -479,9 +497,14 @@ static int parse_selector(const char *text, const char *svc, const char *what, t
         return -1;
     }
     if (!svc || !*svc) {
-        a->selector = s;
         a->selector_text = strdup(text[0] ? text : "{}");
-        return a->selector_text ? 0 : -1;
+        if (!a->selector_text) {
+            win_selector_free(s);
+            tools__error(out, "%s", TOOLS__OOM_TEXT);
+            return -1;
+        }
+        a->selector = s;
+        return 0;
     }
     win_selector_free(s);
     char *full = fold_service(text, svc);
@@ -490,7 +513,12 @@ static int parse_selector(const char *text, const char *svc, const char *what, t
                      SELECTOR_FIX);
         return -1;
     }
-    s = win_selector_parse(full, err, sizeof err);
+    s = win_selector_parse(full, &kind, err, sizeof err);
+    if (!s && kind == BASE_ERR_NOMEM) {
+        tools__error(out, "%s", TOOLS__OOM_TEXT);
+        free(full);
+        return -1;
+    }
     if (!s) {
         tools__error(out, "service_name \"%s\" does not make a valid selector with %s: %s", svc,
                      text, err[0] ? err : "cannot parse");
@@ -577,6 +605,10 @@ int tools__parse_common(tools *t, const cJSON *args, tools__ptype_need need, too
          * selector or range is an empty answer from the tool itself (tools__no_samples). */
         bool found = false;
         char *types = types_snapshot(t, ptype, &found);
+        if (!types) {
+            tools__error(out, "%s", TOOLS__OOM_TEXT);
+            return -1;
+        }
         if (!found) {
             tools__error(out,
                          "profile_type \"%s\" has no data: no series of it is retained "

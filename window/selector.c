@@ -38,6 +38,14 @@ static bool name_char(char c)
     return isalnum((unsigned char)c) || c == '_' || c == '.' || c == '-' || c == '/' || c == ':';
 }
 
+/* Every allocation failure of the parser goes through here, so win_selector_parse can say
+ * its kind (BASE_ERR_NOMEM, not a syntax error); base_regex_compile notes its own. */
+static void selector_oom(char *err, size_t err_len)
+{
+    base_set_err(err, err_len, "selector: out of memory");
+    base_alloc_failed_note();
+}
+
 /* Parses a quoted value at t[*pos] (the quote). Escapes: \" \' \\ become the character;
  * any other backslash is kept, so regexes such as "a\.b" need no double escaping. */
 static char *parse_string(const char *t, size_t *pos, char *err, size_t err_len)
@@ -47,7 +55,7 @@ static char *parse_string(const char *t, size_t *pos, char *err, size_t err_len)
     size_t i = start + 1, n = 0;
     char *out = malloc(strlen(t + start) + 1);
     if (!out) {
-        base_set_err(err, err_len, "selector: out of memory");
+        selector_oom(err, err_len);
         return NULL;
     }
     for (;;) {
@@ -109,7 +117,7 @@ static bool add_matcher(win_selector *sel, char *name, char *value, win__op op, 
     win__matcher *arr = realloc(sel->m, (sel->n + 1) * sizeof *arr);
     if (!arr) {
         base_regex_free(m.re);
-        base_set_err(err, err_len, "selector: out of memory");
+        selector_oom(err, err_len);
         goto fail;
     }
     sel->m = arr;
@@ -121,13 +129,18 @@ fail:
     return false;
 }
 
-win_selector *win_selector_parse(const char *text, char *err, size_t err_len)
+win_selector *win_selector_parse(const char *text, base_err *kind, char *err, size_t err_len)
 {
     if (err && err_len)
         err[0] = '\0';
+    if (kind)
+        *kind = BASE_OK;
+    base_alloc_failed_reset();
     win_selector *sel = calloc(1, sizeof *sel);
     if (!sel) {
-        base_set_err(err, err_len, "selector: out of memory");
+        selector_oom(err, err_len);
+        if (kind)
+            *kind = BASE_ERR_NOMEM;
         return NULL;
     }
     base_regex_budget_init(&sel->budget, BASE_REGEX_QUERY_BUDGET_NS);
@@ -206,7 +219,7 @@ win_selector *win_selector_parse(const char *text, char *err, size_t err_len)
         char *name = alias ? strdup("service.name") : strndup(text + name_start_pos, name_len);
         if (!name) {
             free(value);
-            base_set_err(err, err_len, "selector: out of memory");
+            selector_oom(err, err_len);
             goto fail;
         }
         if (!add_matcher(sel, name, value, op, err, err_len))
@@ -238,6 +251,8 @@ win_selector *win_selector_parse(const char *text, char *err, size_t err_len)
     return sel;
 fail:
     win_selector_free(sel);
+    if (kind)
+        *kind = base_alloc_failed() ? BASE_ERR_NOMEM : BASE_ERR_BAD_ARGUMENT;
     return NULL;
 }
 

@@ -1812,22 +1812,26 @@ static int u32_cmp(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-void win_store_each_profile_type(win_store *st, void (*fn)(const char *type, void *ctx), void *ctx)
+int win_store_each_profile_type(win_store *st, void (*fn)(const char *type, void *ctx), void *ctx)
 {
     if (!st || !fn)
-        return;
+        return 0;
     pthread_rwlock_rdlock(&st->lock);
     uint32_t *ids = malloc(((size_t)st->n_series + 1) * 4);
-    if (ids) {
-        for (uint32_t i = 0; i < st->n_series; i++)
-            ids[i] = st->series[i]->ptype;
-        qsort(ids, st->n_series, 4, u32_cmp);
-        for (uint32_t i = 0; i < st->n_series; i++)
-            if (i == 0 || ids[i] != ids[i - 1])
-                fn(win__str_get(st, ids[i]), ctx);
-        free(ids);
+    if (!ids) {
+        pthread_rwlock_unlock(&st->lock);
+        base_alloc_failed_note();
+        return -1;
     }
+    for (uint32_t i = 0; i < st->n_series; i++)
+        ids[i] = st->series[i]->ptype;
+    qsort(ids, st->n_series, 4, u32_cmp);
+    for (uint32_t i = 0; i < st->n_series; i++)
+        if (i == 0 || ids[i] != ids[i - 1])
+            fn(win__str_get(st, ids[i]), ctx);
+    free(ids);
     pthread_rwlock_unlock(&st->lock);
+    return 0;
 }
 
 /* ---- accounting self-check (tests) ------------------------------------------------- */

@@ -32,6 +32,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/base.h"
+
 typedef struct win_store win_store;
 
 /* ---- configuration ----------------------------------------------------------- */
@@ -162,8 +164,10 @@ void win_store_expire(win_store *store, int64_t now_ns);
 typedef struct win_selector win_selector;
 
 /* Parses `text`. Returns NULL and writes a message naming the position of the problem to
- * `err` on a syntax error or a bad regex. */
-win_selector *win_selector_parse(const char *text, char *err, size_t err_len);
+ * `err` on a syntax error or a bad regex (`*kind` = BASE_ERR_BAD_ARGUMENT), or when memory
+ * ran out (`*kind` = BASE_ERR_NOMEM: not the user's fault, not to be reported as a syntax
+ * error). `kind` may be NULL. */
+win_selector *win_selector_parse(const char *text, base_err *kind, char *err, size_t err_len);
 void win_selector_free(win_selector *sel);
 /* Matches one attribute set (used by the store; exposed for tests and for callers that
  * filter their own rows). `attrs` may list resource and sample attributes together.
@@ -368,8 +372,9 @@ typedef struct win_stats {
 void win_store_stats(win_store *store, win_stats *out);
 
 /* Profile types present, for listing. Calls `fn` once per distinct type under the read
- * lock (do not call back into the store from `fn`). */
-void win_store_each_profile_type(win_store *store, void (*fn)(const char *type, void *ctx),
-                                 void *ctx);
+ * lock (do not call back into the store from `fn`). Returns 0, or -1 when memory ran out
+ * before any call (noted with base_alloc_failed_note: "no types" would be a lie). */
+int win_store_each_profile_type(win_store *store, void (*fn)(const char *type, void *ctx),
+                                void *ctx);
 
 #endif

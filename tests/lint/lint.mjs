@@ -65,7 +65,9 @@ function checkSymbols(pairs) {
       const m = /^[0-9a-f]+ ([A-Za-z]) (\S+)$/.exec(line);
       if (!m) continue;
       seen++;
-      if (!m[2].startsWith(prefix)) report(`${module} (${relative(src, lib)})`, `global symbol ${m[2]} lacks the prefix ${prefix}`);
+      // ASan's one-definition-rule markers (__odr_asan.NAME) name our global NAME
+      const sym = m[2].replace(/^__odr_asan\./, '');
+      if (!sym.startsWith(prefix)) report(`${module} (${relative(src, lib)})`, `global symbol ${sym} lacks the prefix ${prefix}`);
     }
     if (seen === 0) report(lib, 'defines no global symbol: wrong library?');
   }

@@ -5,8 +5,7 @@
  * checks: no crash (ASan/UBSan abort), no leak (LeakSanitizer's recoverable check after
  * every iteration, in the sanitized build), no lie (what the operation says it did is what
  * the store holds). Operations: store add, merge + top, OTLP ingest (decode + validate +
- * store), pprof export. (A tools/call through the JSON-RPC handler is next: it finds
- * out-of-memory answered as "no data" or "invalid selector" in tools/.)
+ * store), pprof export, and a tools/call through the JSON-RPC handler.
  *
  * Runs in the ASan stage of scripts/test.sh (it also runs, without the leak check, in the
  * release build). Every allocation index up to the operation's count is failed once, so
@@ -21,8 +20,11 @@
 
 #include <cjson/cJSON.h>
 #include <cmocka.h>
+#include <execinfo.h>
 
+#include "mcp/mcp.h"
 #include "query/query.h"
+#include "tools/tools.h"
 #include "translate/translate.h"
 #include "window/window.h"
 
@@ -61,6 +63,10 @@ static bool should_fail(void)
     if (++alloc_count != fail_at)
         return false;
     failed = true;
+    if (getenv("TORTURE_BACKTRACE")) { /* where the failing allocation was made */
+        void *frames[12];
+        backtrace_symbols_fd(frames, backtrace(frames, 12), 2);
+    }
     return true;
 }
 
@@ -265,7 +271,7 @@ static win_store *filled_store(void)
 static void op_merge(void *ctx, bool *op_failed)
 {
     win_store *s = ctx;
-    win_selector *sel = win_selector_parse("{service.name=\"checkout\"}", NULL, 0);
+    win_selector *sel = win_selector_parse("{service.name=\"checkout\"}", NULL, NULL, 0);
     char err[256] = "";
     if (!sel) {
         *op_failed = true;
@@ -471,6 +477,98 @@ static void test_ingest_pb(void **state)
     free(in.buf);
 }
 
+/* ---- JSON-RPC handler: tools/call ------------------------------------------------- */
+
+typedef struct rpc_ctx {
+    mcp_server *srv;
+    mcp_session *session;
+} rpc_ctx;
+
+static const char CALL[] =
+    "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\",\"params\":{\"name\":"
+    "\"query_profile_table\",\"arguments\":{\"profile_type\":\"cpu:nanoseconds\","
+    "\"selector\":\"{service.name=\\\"checkout\\\"}\"}}}";
+
+static void op_rpc(void *ctx, bool *op_failed)
+{
+    rpc_ctx *c = ctx;
+    char *out = mcp_handle_message(c->srv, c->session, CALL, sizeof CALL - 1, NULL);
+    disarm();
+    if (!out) {
+        *op_failed = true; /* no answer at all: the transport answers 500 */
+        return;
+    }
+    cJSON *resp = cJSON_Parse(out);
+    if (getenv("TORTURE_VERBOSE"))
+        fprintf(stderr, "allocation %llu failed: %s\n", (unsigned long long)fail_at_last, out);
+    assert_non_null(resp); /* whatever came back is valid JSON-RPC */
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(resp, "id");
+    const cJSON *result = cJSON_GetObjectItemCaseSensitive(resp, "result");
+    const cJSON *error = cJSON_GetObjectItemCaseSensitive(resp, "error");
+    assert_true((result != NULL) != (error != NULL)); /* exactly one of them */
+    if (error) {
+        *op_failed = true;
+        /* out of memory is an internal error, never blamed on the request */
+        const cJSON *code = cJSON_GetObjectItemCaseSensitive(error, "code");
+        assert_true(cJSON_IsNumber(code) && code->valueint == -32603);
+        /* the id is echoed unless the message could not even be read */
+        assert_true(cJSON_IsNull(id) || (cJSON_IsNumber(id) && id->valuedouble == 7));
+    } else {
+        assert_true(cJSON_IsNumber(id) && id->valuedouble == 7);
+    }
+    const cJSON *content = result ? cJSON_GetObjectItemCaseSensitive(result, "content") : NULL;
+    const cJSON *first = cJSON_GetArrayItem(content, 0);
+    const cJSON *text = first ? cJSON_GetObjectItemCaseSensitive(first, "text") : NULL;
+    if (error) {
+    } else if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(result, "isError"))) {
+        *op_failed = true;
+        /* the only thing wrong was memory: an error that says anything else ("no data",
+         * "selector is invalid", a hint to fix the filter) is a lie */
+        assert_true(cJSON_IsString(text));
+        if (!strstr(text->valuestring, "out of memory") || strstr(text->valuestring, "Fix:") ||
+            strstr(text->valuestring, "Use an"))
+            fail_msg("allocation %llu failed and the tool said: %s",
+                     (unsigned long long)fail_at_last, text->valuestring);
+    } else {
+        /* a successful answer carries the right numbers, in its text too */
+        const cJSON *sc = cJSON_GetObjectItemCaseSensitive(result, "structuredContent");
+        const cJSON *total = cJSON_GetObjectItemCaseSensitive(sc, "total");
+        assert_true(cJSON_IsNumber(total));
+        assert_true(total->valuedouble == (double)STORED_SUM);
+        assert_true(cJSON_IsString(text));
+        if (!strstr(text->valuestring, "Total 18ms"))
+            fail_msg("allocation %llu failed and the text says: \"%s\"",
+                     (unsigned long long)fail_at_last, text->valuestring);
+    }
+    cJSON_Delete(resp);
+    free(out);
+}
+
+static void test_rpc(void **state)
+{
+    (void)state;
+    win_store *s = filled_store();
+    tools_config tc = {.store = s, .version = "0.0.0"};
+    tools *t = tools_new(&tc);
+    assert_non_null(t);
+    mcp_server_info info = {.name = "torture", .version = "0"};
+    rpc_ctx c = {mcp_server_new(&info), NULL};
+    assert_non_null(c.srv);
+    assert_int_equal(tools_register(t, c.srv), 0);
+    c.session = mcp_session_new(c.srv);
+    static const char init[] =
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"protocolVersion\":"
+        "\"2025-06-18\",\"capabilities\":{},\"clientInfo\":{\"name\":\"t\",\"version\":\"1\"}}}";
+    free(mcp_handle_message(c.srv, c.session, init, sizeof init - 1, NULL));
+    static const char inited[] = "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}";
+    free(mcp_handle_message(c.srv, c.session, inited, sizeof inited - 1, NULL));
+    torture("mcp_handle_message(tools/call)", op_rpc, &c);
+    mcp_session_free(c.session);
+    mcp_server_free(c.srv);
+    tools_free(t);
+    win_store_free(s);
+}
+
 int main(void)
 {
     /* cJSON's hooks are the product's (base_hook_malloc, installed by translate/ and mcp/
@@ -478,7 +576,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_store_add), cmocka_unit_test(test_merge),
         cmocka_unit_test(test_export),    cmocka_unit_test(test_ingest),
-        cmocka_unit_test(test_ingest_pb),
+        cmocka_unit_test(test_ingest_pb), cmocka_unit_test(test_rpc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

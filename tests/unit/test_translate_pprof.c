@@ -132,7 +132,7 @@ static void check_top(win_store *store, const char *svc, const char *type, const
 {
     char sel_text[128], err[512] = "";
     snprintf(sel_text, sizeof sel_text, "{service.name=\"%s\"}", svc);
-    win_selector *sel = win_selector_parse(sel_text, err, sizeof err);
+    win_selector *sel = win_selector_parse(sel_text, NULL, err, sizeof err);
     assert_non_null(sel);
     win_query q = {
         .profile_type = type, .selector = sel, .start_ns = INT64_MIN, .end_ns = INT64_MAX};

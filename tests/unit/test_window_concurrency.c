@@ -71,7 +71,7 @@ static void *reader(void *arg)
     (void)arg;
     char err[256];
     win_selector *sel =
-        win_selector_parse("{service.name=\"svc\", thread.name=~\"t.\"}", err, sizeof err);
+        win_selector_parse("{service.name=\"svc\", thread.name=~\"t.\"}", NULL, err, sizeof err);
     int64_t last = 0;
     while (!atomic_load(&stop)) {
         /* every other merge keeps labels: its pairs must still sum to the total */

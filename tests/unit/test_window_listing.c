@@ -98,7 +98,7 @@ static int teardown(void **state)
 static win_selector *sel_of(const char *text)
 {
     char err[256];
-    win_selector *sel = win_selector_parse(text, err, sizeof err);
+    win_selector *sel = win_selector_parse(text, NULL, err, sizeof err);
     assert_non_null(sel);
     return sel;
 }

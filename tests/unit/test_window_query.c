@@ -77,7 +77,7 @@ static int teardown(void **state)
 static win_merged *query(const char *ptype, const char *selector, int64_t start, int64_t end)
 {
     char err[256];
-    win_selector *sel = win_selector_parse(selector, err, sizeof err);
+    win_selector *sel = win_selector_parse(selector, NULL, err, sizeof err);
     assert_non_null(sel);
     win_query q = {ptype, sel, start, end, false};
     win_merged *m = win_merge(store, &q, err, sizeof err);

@@ -29,7 +29,7 @@ static void answered_quickly(const char *text, const char *refusal)
 {
     int64_t t0 = base_now_mono_ns();
     char err[256] = "";
-    win_selector *sel = win_selector_parse(text, err, sizeof err);
+    win_selector *sel = win_selector_parse(text, NULL, err, sizeof err);
     if (refusal) {
         assert_null(sel);
         if (!strstr(err, refusal))
@@ -61,7 +61,7 @@ static void test_regex_blowup_answered_quickly(void **state)
     answered_quickly("{a=~\"(x+x+)+y\"}", NULL);
     /* ordinary regexes still work */
     char err[256] = "";
-    win_selector *sel = win_selector_parse("{a=~\"x.*\",b!~\"y+|z{2}\"}", err, sizeof err);
+    win_selector *sel = win_selector_parse("{a=~\"x.*\",b!~\"y+|z{2}\"}", NULL, err, sizeof err);
     assert_non_null(sel);
     const win_attr attrs[] = {{"a", "xyz"}, {"b", "w"}};
     assert_int_equal(win_selector_matches(sel, attrs, 2), 1);

@@ -22,7 +22,7 @@ static const win_attr ATTRS[] = {
 static bool matches(const char *text)
 {
     char err[256];
-    win_selector *sel = win_selector_parse(text, err, sizeof err);
+    win_selector *sel = win_selector_parse(text, NULL, err, sizeof err);
     if (!sel)
         fail_msg("parse of %s failed: %s", text, err);
     int r = win_selector_matches(sel, ATTRS, N_ATTRS);
@@ -79,7 +79,8 @@ static void test_alias_quotes_whitespace(void **state)
 
     win_attr a[] = {{"path", "a\"b\\c"}, {"re", "x.y"}};
     char err[256];
-    win_selector *sel = win_selector_parse("{path=\"a\\\"b\\\\c\", re=~'x\\.y'}", err, sizeof err);
+    win_selector *sel =
+        win_selector_parse("{path=\"a\\\"b\\\\c\", re=~'x\\.y'}", NULL, err, sizeof err);
     assert_non_null(sel);
     assert_int_equal(win_selector_matches(sel, a, 2), 1);
     a[1].value = "xzy"; /* \. is kept for the regex: a literal dot */
@@ -104,7 +105,7 @@ static void test_first_occurrence_wins(void **state)
     (void)state;
     win_attr a[] = {{"thread.name", "main"}, {"thread.name", "gc"}};
     char err[256];
-    win_selector *sel = win_selector_parse("{thread.name=\"main\"}", err, sizeof err);
+    win_selector *sel = win_selector_parse("{thread.name=\"main\"}", NULL, err, sizeof err);
     assert_non_null(sel);
     assert_true(win_selector_matches(sel, a, 2));
     assert_false(win_selector_matches(sel, a + 1, 1));
@@ -114,7 +115,7 @@ static void test_first_occurrence_wins(void **state)
 static void expect_error(const char *text, const char *message)
 {
     char err[256];
-    win_selector *sel = win_selector_parse(text, err, sizeof err);
+    win_selector *sel = win_selector_parse(text, NULL, err, sizeof err);
     if (sel) {
         win_selector_free(sel);
         fail_msg("%s parsed, expected: %s", text, message);
@@ -158,7 +159,7 @@ static void test_errors(void **state)
     };
     for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++) {
         char err[512];
-        win_selector *sel = win_selector_parse(refs[i], err, sizeof err);
+        win_selector *sel = win_selector_parse(refs[i], NULL, err, sizeof err);
         assert_null(sel);
         snprintf(want, sizeof want, "for %s: %s", i ? "a" : "service.name", BACKREF);
         if (!strstr(err, want))
@@ -168,7 +169,7 @@ static void test_errors(void **state)
     char text[BASE_REGEX_MAX_LEN + 32];
     snprintf(text, sizeof text, "{a=~\"%0*d\"}", BASE_REGEX_MAX_LEN + 1, 0);
     char err[256];
-    assert_null(win_selector_parse(text, err, sizeof err));
+    assert_null(win_selector_parse(text, NULL, err, sizeof err));
     assert_non_null(strstr(err, "regex longer than 1024 bytes"));
 }
 
@@ -201,14 +202,14 @@ static void test_match_limit_is_an_error(void **state)
     };
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
         char err[256];
-        win_selector *sel = win_selector_parse(texts[i], err, sizeof err);
+        win_selector *sel = win_selector_parse(texts[i], NULL, err, sizeof err);
         assert_non_null(sel);
         assert_int_equal(win_selector_matches(sel, attrs, 2), -1);
         win_selector_free(sel);
     }
     /* an earlier matcher that fails decides before the expensive one runs */
     char err[256];
-    win_selector *sel = win_selector_parse("{b=\"long\", a=~\"(a+)+\"}", err, sizeof err);
+    win_selector *sel = win_selector_parse("{b=\"long\", a=~\"(a+)+\"}", NULL, err, sizeof err);
     assert_int_equal(win_selector_matches(sel, attrs, 2), 0);
     win_selector_free(sel);
 }
@@ -244,7 +245,7 @@ static void test_match_limit_fails_store_queries(void **state)
         {"{thread.name!~\"(a|aa)+\"}", "selector: thread.name!~\"(a|aa)+\": regex too expensive"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        win_selector *sel = win_selector_parse(cases[i].sel, err, sizeof err);
+        win_selector *sel = win_selector_parse(cases[i].sel, NULL, err, sizeof err);
         assert_non_null(sel);
         win_query q = {"cpu:nanoseconds", sel, INT64_MIN, INT64_MAX, false};
         err[0] = '\0';
@@ -271,7 +272,7 @@ static void test_match_limit_fails_store_queries(void **state)
     }
     /* a bounded regex on the same values answers */
     win_selector *sel =
-        win_selector_parse("{host.name=~\"a+b\", thread.name!~\"x.*\"}", err, sizeof err);
+        win_selector_parse("{host.name=~\"a+b\", thread.name!~\"x.*\"}", NULL, err, sizeof err);
     assert_non_null(sel);
     win_query q = {"cpu:nanoseconds", sel, INT64_MIN, INT64_MAX, false};
     win_merged *m = win_merge(st, &q, err, sizeof err);
