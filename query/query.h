@@ -115,22 +115,49 @@ void q_flame_free(q_flame *f);
 
 /* ---- sandwich ------------------------------------------------------------------ */
 
+/* Nodes one sandwich tree may hold below level 1 before new paths are cut (about 100
+ * bytes each while it is built and emitted), whatever the depth or number of stacks. */
+#define Q_SANDWICH_TREE_NODES (1u << 17)
+
 typedef struct q_sandwich_opts {
-    const char *function; /* function key */
-    uint32_t max_depth;   /* levels each way; 0 = default 8 */
-    uint32_t max_nodes;   /* rows per tree; 0 = default 60 */
-    double min_percent;   /* as for the flame graph, of the function's cum; <0 = default 0.5 */
+    const char *function;    /* function key */
+    uint32_t max_depth;      /* levels each way; 0 = default 8 */
+    uint32_t max_nodes;      /* rows per tree; 0 = default 60 */
+    double min_percent;      /* as for the flame graph, of the function's cum; <0 = default 0.5 */
+    uint32_t max_tree_nodes; /* node budget per tree (see below); 0 = Q_SANDWICH_TREE_NODES */
 } q_sandwich_opts;
 
 /* Callers: row 0 is the function (cum = its cum, flat = its flat); its children are its
  * direct callers, their children the callers' callers, up to the roots. Callees: row 0 is
- * the function, children are the functions it calls, down to the leaves. Level 1 of each
- * equals `go tool pprof -peek` for the function: an edge caller->function (function->
- * callee) carries the value of the samples in which that edge appears, each distinct edge
- * counted once per sample. Deeper levels follow the outermost occurrence of the function
- * in each stack (so recursion is not double counted). "(other)" rows as in q_flame.
- * Row 0 of the callers tree has cum = the function's cum and flat = the value of stacks
- * in which the function has no caller (it is the root), so row 0 == flat + children; the
+ * the function, children are the functions it calls, down to the leaves. "(other)" rows
+ * as in q_flame.
+ *
+ * Level 1 of each equals `go tool pprof -peek` for the function: an edge caller->function
+ * (function->callee) carries the value of the samples in which that edge appears, each
+ * distinct edge counted once per sample; a run of the function calling itself directly is
+ * one occurrence (pprof has no self edges). Each edge continues from its outermost
+ * occurrence in the stack. Which paths go on below level 1, per stack:
+ *   - callers: the edge of the innermost such occurrence continues up to the root (through
+ *     every outer occurrence of the function, so the recursion shows), callees: the edge of
+ *     the outermost occurrence down to the leaf (through every inner one). This is the one
+ *     path per stack that pprof's flame-graph pivot draws (each stack counted once per row).
+ *   - every other edge's path stops where it reaches the function again: that row (the
+ *     function's name) has one child "(recursion)" that carries the value (flat = cum);
+ *     what lies beyond is the function's own callers / callees, i.e. row 0's children.
+ * For stacks in which the function occurs at most twice (two runs) this is exactly the
+ * full path of every edge. With more occurrences a full path per occurrence would cost
+ * depth x occurrences per stack (a 16,384-frame stack alternating the function with other
+ * functions: ~8 GB), so the work is one walk of the merged tree plus, per kept edge, a
+ * path of at most max_depth + 1 levels.
+ *
+ * Bounds: each tree holds max_depth + 1 levels (frames deeper than what can be shown add to
+ * the last level, so every row shown keeps its exact cum, and rows at max_depth still
+ * report `truncated`). Below level 1 a tree holds at most max_tree_nodes nodes (plus one
+ * pseudo row per node); past that, a path that needs a new node ends in a "(cut)" row
+ * under the deepest node it reached, carrying its value, and `cut` is set.
+ *
+ * Row 0 of the callers tree has cum = the function's cum and flat = the value of stacks in
+ * which the function has no caller (it is the root), so row 0 == flat + children; the
  * function's own flat/cum are in q_sandwich.flat/.cum. With recursion through other
  * functions, level-1 edges follow pprof (each distinct edge once per sample), so row 0's
  * children may sum to more than its cum; every deeper row keeps the q_flame invariants. */
@@ -138,7 +165,11 @@ typedef struct q_sandwich {
     int64_t total;
     int64_t flat, cum; /* of the function */
     bool found;
-    q_flame callers; /* rows with the same invariants as q_flame */
+    bool cut;            /* a tree reached max_tree_nodes: "(cut)" rows carry the rest */
+    bool recursion;      /* some path stopped at a repeated occurrence: "(recursion)" rows */
+    uint32_t tree_nodes; /* nodes built in both trees (roots and pseudo rows included) */
+    uint64_t work;       /* merged nodes visited + tree steps taken (for tests of the bound) */
+    q_flame callers;     /* rows with the same invariants as q_flame */
     q_flame callees;
     struct q_priv *priv;
 } q_sandwich;

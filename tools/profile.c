@@ -527,6 +527,17 @@ int tools__sandwich(void *user, mcp_call *call, const cJSON *args, mcp_tool_resu
                       o.function, fl, pct(sw->flat, m->total), cu, pct(sw->cum, m->total), total,
                       o.max_nodes, cut ? " (lowered to stay under ~4,000 tokens)" : "",
                       o.max_depth);
+        if (sw->recursion)
+            tools__printf(&b,
+                          "A \"(recursion)\" row: that path reaches %s again and stops; what "
+                          "lies beyond is %s's own callers/callees (row 0's children).\n",
+                          o.function, o.function);
+        if (sw->cut)
+            tools__printf(&b,
+                          "Cut: a tree reached its budget of %u nodes; \"(cut)\" rows carry the "
+                          "value of the paths not expanded (narrow the selector or the range, or "
+                          "lower max_depth).\n",
+                          Q_SANDWICH_TREE_NODES);
         tools__printf(&b, "Callers (row 0 is the function; children are who calls it, up to "
                           "the roots):\n");
         render_flame_rows(&b, &sw->callers, m->total, unit);
@@ -554,6 +565,7 @@ int tools__sandwich(void *user, mcp_call *call, const cJSON *args, mcp_tool_resu
         cJSON_AddNumberToObject(s, "total", (double)m->total);
         cJSON_AddNumberToObject(s, "flat", (double)sw->flat);
         cJSON_AddNumberToObject(s, "cum", (double)sw->cum);
+        cJSON_AddBoolToObject(s, "cut", sw->cut);
         cJSON_AddItemToObject(s, "callers", flame_rows_json(&sw->callers));
         cJSON_AddItemToObject(s, "callees", flame_rows_json(&sw->callees));
         out->text = text;

@@ -141,7 +141,7 @@ static const char IN_SANDWICH[] =
 static const char OUT_SANDWICH[] =
     "{\"type\":\"object\",\"properties\":{\"profile_type\":" STR ",\"unit\":" STR
     ",\"selector\":" STR ",\"function\":" STR ",\"total\":" NUM ",\"flat\":" NUM ",\"cum\":" NUM
-    ",\"callers\":" FLAME_ROWS ",\"callees\":" FLAME_ROWS
+    ",\"cut\":" BOOL ",\"callers\":" FLAME_ROWS ",\"callees\":" FLAME_ROWS
     "},\"required\":[\"function\",\"callers\",\"callees\"]}";
 
 #define SIDE_IN                                                                                    \
