@@ -211,6 +211,28 @@ void q_diff_free(q_diff *d);
 
 /* ---- pprof export -------------------------------------------------------------- */
 
+/* Export limits, in profile.proto bytes before gzip and in samples. The stacks alone may
+ * fill MAX_BYTES (as large as the default largest OTLP request); sample labels, which
+ * multiply the samples of a stack, are kept only within LABEL_BYTES: 16 MiB of location
+ * ids is ~8 M frames over all samples, which `go tool pprof -top` already needs about half
+ * a minute to read (its cost follows samples x depth). */
+#define Q_PPROF_MAX_BYTES   ((uint64_t)64 << 20)
+#define Q_PPROF_LABEL_BYTES ((uint64_t)16 << 20)
+#define Q_PPROF_MAX_SAMPLES 1000000u
+
+typedef struct q_pprof_opts {
+    uint64_t max_bytes;   /* 0 = Q_PPROF_MAX_BYTES */
+    uint64_t label_bytes; /* 0 = Q_PPROF_LABEL_BYTES (at most max_bytes) */
+    uint64_t max_samples; /* 0 = Q_PPROF_MAX_SAMPLES */
+} q_pprof_opts;
+
+typedef struct q_pprof_info {
+    uint64_t samples;       /* samples written */
+    uint64_t encoded_bytes; /* profile.proto bytes before gzip */
+    uint64_t folded;        /* (stack, label set) pairs whose labels were dropped at the limits */
+    int64_t folded_value;   /* their value, kept in unlabelled samples of the same stacks */
+} q_pprof_info;
+
 /* Encodes the merge as a gzipped pprof profile.proto: sample_type and period_type from
  * the profile type ("cpu:nanoseconds" -> type "cpu", unit "nanoseconds"), one Function
  * per (name, file), one Location per frame (an unsymbolized one keeps its address and
@@ -219,8 +241,19 @@ void q_diff_free(q_diff *d);
  * Mappings by (file, build id), one Sample per (leaf, label set) with string labels from
  * the sample attributes (with keep_labels merges; otherwise one per leaf) and
  * "trace_id"/"span_id" labels in hex, time_nanos/duration_nanos from the covered range.
- * `go tool pprof -top` of the output equals q_table of `m`. Returns 0 and a malloc'd
- * buffer in *out (caller frees), or -1 with `err`. */
-int q_export_pprof(const win_merged *m, uint8_t **out, size_t *out_len, char *err, size_t err_len);
+ * `go tool pprof -top` of the output equals q_table of `m`.
+ *
+ * Limits (`o`, NULL for the defaults): every stack that carries value is written whole,
+ * once, without labels if need be, within max_bytes and max_samples; a profile whose
+ * stacks alone exceed them is refused (-1, `err` gives the sizes) rather than cut.
+ * Labeled samples are then kept, heaviest first, while the profile stays within
+ * label_bytes and max_samples, and the value of the label sets past them goes to that one
+ * unlabelled sample of the same stack. So stacks, totals and `-top` stay exact and only
+ * labels are lost, which `info` reports (folded > 0; NULL when not wanted). Memory: the
+ * output and per-node/per-label-set tables; samples are encoded straight into the gzip
+ * stream.
+ * Returns 0 and a malloc'd buffer in *out (caller frees), or -1 with `err`. */
+int q_export_pprof(const win_merged *m, const q_pprof_opts *o, q_pprof_info *info, uint8_t **out,
+                   size_t *out_len, char *err, size_t err_len);
 
 #endif

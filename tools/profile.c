@@ -986,7 +986,8 @@ int tools__export_pprof(void *user, mcp_call *call, const cJSON *args, mcp_tool_
     uint8_t *pb = NULL;
     size_t pb_len = 0;
     char err[512] = "";
-    if (q_export_pprof(m, &pb, &pb_len, err, sizeof err) != 0) {
+    q_pprof_info info;
+    if (q_export_pprof(m, NULL, &info, &pb, &pb_len, err, sizeof err) != 0) {
         tools__error(out, "cannot export: %s", err[0] ? err : "out of memory");
         win_merged_free(m);
         tools__args_free(&a);
@@ -1009,6 +1010,18 @@ int tools__export_pprof(void *user, mcp_call *call, const cJSON *args, mcp_tool_
                   "Total %s over %u series; %zu bytes of gzipped profile.proto with sample "
                   "labels.\n",
                   total, m->n_series, pb_len);
+    if (info.folded) {
+        char fv[32];
+        tools__human(fv, sizeof fv, (double)info.folded_value, unit);
+        tools__printf(
+            &b,
+            "Cut: the export limits for labels (%llu MiB, %u samples) were reached: %llu labeled "
+            "samples (%s) lost their labels; their value is in one unlabelled sample "
+            "per stack, so stacks, totals and go tool pprof -top stay exact. Narrow "
+            "the selector or the range to keep every label.\n",
+            (unsigned long long)(Q_PPROF_LABEL_BYTES >> 20), Q_PPROF_MAX_SAMPLES,
+            (unsigned long long)info.folded, fv);
+    }
     if (base)
         tools__printf(&b,
                       "Download: %s\nRun: go tool pprof -top '%s'  (or -http=: for the web "
@@ -1032,6 +1045,8 @@ int tools__export_pprof(void *user, mcp_call *call, const cJSON *args, mcp_tool_
     add_time(s, "start", m->start_ns, m->start_ns < m->end_ns);
     add_time(s, "end", m->end_ns, m->start_ns < m->end_ns);
     cJSON_AddNumberToObject(s, "bytes", (double)pb_len);
+    cJSON_AddBoolToObject(s, "cut", info.folded > 0);
+    cJSON_AddNumberToObject(s, "labels_folded", (double)info.folded);
     if (base) {
         cJSON_AddStringToObject(s, "url", url.p);
         tools__buf cmd = {0};
@@ -1072,7 +1087,7 @@ int tools__export_pprof(void *user, mcp_call *call, const cJSON *args, mcp_tool_
 
 int tools__pprof_bytes(tools *t, const char *profile_type, const char *selector,
                        const char *service_name, const char *start, const char *end, uint8_t **out,
-                       size_t *out_len, char *err, size_t err_len)
+                       size_t *out_len, q_pprof_info *info, char *err, size_t err_len)
 {
     cJSON *args = cJSON_CreateObject();
     if (!args) {
@@ -1102,7 +1117,7 @@ int tools__pprof_bytes(tools *t, const char *profile_type, const char *selector,
         tools__args_free(&a);
         goto out;
     }
-    rc = q_export_pprof(m, out, out_len, err, err_len);
+    rc = q_export_pprof(m, NULL, info, out, out_len, err, err_len);
     win_merged_free(m);
     tools__args_free(&a);
 out:

@@ -190,7 +190,8 @@ static const char IN_EXPORT[] = "{\"type\":\"object\",\"properties\":{" COMMON_R
 static const char OUT_EXPORT[] =
     "{\"type\":\"object\",\"properties\":{\"profile_type\":" STR ",\"unit\":" STR
     ",\"selector\":" STR ",\"total\":" NUM ",\"start\":" TIME ",\"end\":" TIME ",\"bytes\":" NUM
-    ",\"url\":" TIME ",\"command\":" STR ",\"resource_uri\":" STR ",\"embedded\":" BOOL
+    ",\"cut\":" BOOL ",\"labels_folded\":" NUM ",\"url\":" TIME ",\"command\":" STR
+    ",\"resource_uri\":" STR ",\"embedded\":" BOOL
     "},\"required\":[\"profile_type\",\"bytes\",\"resource_uri\"]}";
 
 /* ---- the registry ---------------------------------------------------------------------- */
