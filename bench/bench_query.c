@@ -416,7 +416,7 @@ static void export_range(win_store *st, const char *selector, int64_t start_ns, 
     uint8_t *out = NULL;
     size_t len = 0;
     int rc = -1;
-    if (m && query_export_pprof(m, &out, &len, err, sizeof err) == 0) {
+    if (m && query_export_pprof(m, NULL, NULL, &out, &len, err, sizeof err) == 0) {
         FILE *f = fopen(path, "wb");
         if (f && fwrite(out, 1, len, f) == len)
             rc = 0;

@@ -557,6 +557,8 @@ static enum MHD_Result serve_route(mcp_http *h, struct MHD_Connection *conn, htt
             MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, out.content_encoding);
         if (out.extra_header_name && out.extra_header_value)
             MHD_add_response_header(resp, out.extra_header_name, out.extra_header_value);
+        if (out.extra_header2_name && out.extra_header2_value)
+            MHD_add_response_header(resp, out.extra_header2_name, out.extra_header2_value);
         enum MHD_Result ret =
             MHD_queue_response(conn, out.status > 0 ? (unsigned)out.status : 200u, resp);
         MHD_destroy_response(resp);

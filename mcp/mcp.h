@@ -204,7 +204,8 @@ typedef struct mcp_http_response {
     const char *content_encoding; /* static string or NULL */
     uint8_t *body;                /* malloc'd; the library frees it */
     size_t len;
-    const char *extra_header_name, *extra_header_value; /* static, optional */
+    const char *extra_header_name, *extra_header_value;   /* static, optional */
+    const char *extra_header2_name, *extra_header2_value; /* a second one, likewise */
 } mcp_http_response;
 
 /* Looks up a query-string argument of the current request (NULL when absent). */

@@ -122,6 +122,7 @@ oom:
         query__fns_free(&fns);
     query_flame_free(f);
     base_set_err(err, err_len, "query: out of memory building the call tree");
+    base_alloc_failed_note();
     return NULL;
 }
 
@@ -135,88 +136,333 @@ void query_sandwich_free(query_sandwich *s)
     free(s);
 }
 
+/* What the depth-first walk keeps per level of the current path (index = depth in the
+ * merged tree, 0 = its root). */
+typedef struct sw_level {
+    uint32_t fn;             /* function of the frame */
+    uint32_t n_f;            /* frames of F on the path down to here */
+    bool past;               /* F's first run has ended on the path (a non-F frame followed it) */
+    uint32_t kept_in;        /* caller X of a kept edge X->F whose run of F starts here */
+    uint32_t kept_out;       /* callee Y of a kept edge F->Y that starts here */
+    uint32_t last_kept;      /* deepest level <= here where a kept X->F run starts */
+    int64_t deeper;          /* (at a kept run start) value under deeper kept run starts */
+    uint32_t full, full_dep; /* callees: node of the full copy below F's first run */
+    uint32_t seg, seg_dep;   /* callees: node of the segment of a kept inner edge */
+} sw_level;
+
 typedef struct sandwich_state {
     const win_merged *m;
     query__fns fns;
-    bool *is_f;
-    uint8_t *has_f;      /* per merged node: F occurs on the path from the root */
-    uint32_t *stamp_in;  /* per function: last sample whose caller edge X->F was counted */
-    uint32_t *stamp_out; /* per function: same for callee edges F->Y */
-    uint32_t *path;      /* functions of one stack, root first */
-    uint32_t path_cap;
+    bool *is_f;        /* per function */
+    uint8_t *seen_in;  /* per function X: a kept edge X->F is on the current path */
+    uint8_t *seen_out; /* per function Y: a kept edge F->Y is on the current path */
+    uint32_t rec_fn;   /* pseudo-function "(recursion)" */
+    uint32_t cut_fn;   /* pseudo-function "(cut)" */
+    uint32_t levels;   /* tree levels built below row 0: max_depth + 1 */
+    uint32_t budget;   /* tree nodes before new paths are cut */
     query__tree callers, callees;
     int64_t flat, cum, no_caller;
+    uint64_t work;
+    bool cut, recursion;
+    bool failed; /* an allocation failed: the walk stops and the result is dropped */
+    uint32_t memo_parent[2], memo_end[2]; /* last callers walk of each kind, by merged parent */
 } sandwich_state;
 
-/* Adds one sample stack (functions p[0..len), root first, value v) to both trees.
- * Level 1 follows pprof's edge rule: each distinct caller->F and F->callee edge of the
- * stack counts once, and F->F edges do not exist (a run of F is one occurrence). Below
- * level 1 each edge continues from the outermost occurrence that has it. */
-static int sandwich_add(sandwich_state *s, uint32_t sample, const uint32_t *p, uint32_t len,
-                        int64_t v)
+/* The child of `parent` for `fn` within the node budget. Level 1 (parent 0) is always
+ * built: it is pprof -peek's answer and holds at most one node per function. Below it,
+ * once the tree holds `budget` nodes a missing child is replaced by the parent's one
+ * "(cut)" child, and a "(cut)" node is its own child, so a path that ran out of budget
+ * ends there and its value stays in the tree. QUERY__NONE on allocation failure. */
+static uint32_t sw_child(sandwich_state *s, query__tree *t, uint32_t parent, uint32_t fn)
 {
-    s->cum = query__sat_add(s->cum, v);
-    if (s->is_f[p[len - 1]])
-        s->flat = query__sat_add(s->flat, v);
-    for (uint32_t j = 0; j < len; j++) {
-        if (!s->is_f[p[j]])
-            continue;
-        bool run_start = j == 0 || !s->is_f[p[j - 1]];
-        bool run_end = j + 1 == len || !s->is_f[p[j + 1]];
-        if (run_start) {
-            if (j == 0) {
-                s->no_caller = query__sat_add(s->no_caller, v);
-            } else if (s->stamp_in[p[j - 1]] != sample) {
-                s->stamp_in[p[j - 1]] = sample;
-                uint32_t node = 0;
-                for (uint32_t q = j; q-- > 0;) {
-                    node = query__tree_child(&s->callers, node, p[q]);
-                    if (node == QUERY__NONE)
-                        return -1;
-                }
-                s->callers.flat[node] = query__sat_add(s->callers.flat[node], v);
-            }
-        }
-        if (run_end && j + 1 < len && s->stamp_out[p[j + 1]] != sample) {
-            s->stamp_out[p[j + 1]] = sample;
-            uint32_t node = 0;
-            for (uint32_t q = j + 1; q < len; q++) {
-                node = query__tree_child(&s->callees, node, p[q]);
-                if (node == QUERY__NONE)
-                    return -1;
-            }
-            s->callees.flat[node] = query__sat_add(s->callees.flat[node], v);
+    s->work++;
+    if (t->fn[parent] == s->cut_fn)
+        return parent;
+    if (parent != 0 && t->n >= s->budget) {
+        uint32_t c = query__map_find(&t->index, ((uint64_t)parent << 32) | fn);
+        if (c != QUERY__NONE)
+            return c;
+        s->cut = true;
+        fn = s->cut_fn;
+    }
+    uint32_t c = query__tree_child(t, parent, fn);
+    s->failed |= c == QUERY__NONE;
+    return c;
+}
+
+/* A pseudo row under `node` ("(recursion)"), outside the budget: each node has at most
+ * one, so they at most double the tree. */
+static uint32_t sw_pseudo(sandwich_state *s, query__tree *t, uint32_t node, uint32_t fn)
+{
+    s->work++;
+    if (t->fn[node] == s->cut_fn)
+        return node;
+    uint32_t c = query__tree_child(t, node, fn);
+    s->failed |= c == QUERY__NONE;
+    return c;
+}
+
+/* Callees: the child of `node` (at tree depth `dep`) for `fn`, unless the tree already
+ * holds every level that can be shown: then deeper frames add to `node` itself (its
+ * parent is the last row shown, marked truncated, and its cum stays exact). */
+static uint32_t sw_down(sandwich_state *s, uint32_t node, uint32_t dep, uint32_t fn,
+                        uint32_t *out_dep)
+{
+    if (dep >= s->levels) {
+        *out_dep = dep;
+        return node;
+    }
+    *out_dep = dep + 1;
+    return sw_child(s, &s->callees, node, fn);
+}
+
+/* Callers: inserts the path from the caller of the run of F at `lv[d]` towards the root
+ * (lv[d - 1], lv[d - 2], ..., lv[1]); with `stop_at_f` it ends at the first frame of F it
+ * reaches, under which a "(recursion)" row takes the value. Returns the node that takes
+ * the value, QUERY__NONE on allocation failure. Only the levels that can be shown are
+ * built. `parent` (the merged node of lv[d - 1]) remembers the last walk of each kind:
+ * sibling runs of F under one caller frame (F's other lines) share it. */
+static uint32_t callers_walk(sandwich_state *s, const sw_level *lv, uint32_t d, uint32_t parent,
+                             bool stop_at_f)
+{
+    int kind = stop_at_f ? 1 : 0;
+    if (s->memo_parent[kind] == parent)
+        return s->memo_end[kind];
+    uint32_t node = 0, dep = 0;
+    for (uint32_t q = d; q-- > 1 && dep < s->levels;) {
+        node = sw_child(s, &s->callers, node, lv[q].fn);
+        if (node == QUERY__NONE)
+            return QUERY__NONE;
+        dep++;
+        if (s->callers.fn[node] == s->cut_fn)
+            break;
+        if (stop_at_f && s->is_f[lv[q].fn]) {
+            node = sw_pseudo(s, &s->callers, node, s->rec_fn);
+            s->recursion = true;
+            break;
         }
     }
+    s->memo_parent[kind] = parent;
+    s->memo_end[kind] = node;
+    return node;
+}
+
+static int sw_add(query__tree *t, uint32_t node, int64_t v)
+{
+    if (node == QUERY__NONE)
+        return -1;
+    t->flat[node] = query__sat_add(t->flat[node], v);
     return 0;
 }
 
+/* Entering merged node x (value under it `sub`) at depth d: F's flat and cum, the kept
+ * edges, and the callees copies. */
+static int sw_enter(sandwich_state *s, sw_level *lv, uint32_t d, uint32_t x, int64_t sub)
+{
+    const win_node *nd = &s->m->nodes[x];
+    uint32_t fx = s->fns.fn_of_frame[nd->frame];
+    bool f = s->is_f[fx], pf = d >= 2 && s->is_f[lv[d - 1].fn];
+    sw_level *l = &lv[d], *p = &lv[d - 1];
+    l->fn = fx;
+    l->n_f = p->n_f + (f ? 1 : 0);
+    l->past = p->past || (p->n_f > 0 && !f);
+    l->kept_in = l->kept_out = QUERY__NONE;
+    l->last_kept = p->last_kept;
+    l->deeper = 0;
+    l->full = l->seg = QUERY__NONE;
+    l->full_dep = l->seg_dep = 0;
+    s->work++;
+    if (f) {
+        s->flat = query__sat_add(s->flat, nd->self);
+        if (p->n_f == 0)
+            s->cum = query__sat_add(s->cum, sub); /* the outermost F: once per stack */
+    }
+    /* callers: a run of F starts here */
+    if (f && !pf) {
+        if (d == 1) {
+            s->no_caller = query__sat_add(s->no_caller, sub);
+        } else if (!s->seen_in[p->fn]) {
+            s->seen_in[p->fn] = 1;
+            l->kept_in = p->fn;
+            if (p->last_kept != QUERY__NONE)
+                lv[p->last_kept].deeper = query__sat_add(lv[p->last_kept].deeper, sub);
+            l->last_kept = d;
+        }
+    }
+    /* callees */
+    if (!f && pf) { /* an edge F -> fx */
+        if (!p->past) {
+            /* the end of F's first run: the full copy starts (no edge is on the path yet) */
+            s->seen_out[fx] = 1;
+            l->kept_out = fx;
+            l->full = sw_child(s, &s->callees, 0, fx);
+            l->full_dep = 1;
+        } else {
+            l->full = sw_down(s, p->full, p->full_dep, fx, &l->full_dep);
+            if (!s->seen_out[fx]) {
+                s->seen_out[fx] = 1;
+                l->kept_out = fx;
+                l->seg = sw_child(s, &s->callees, 0, fx);
+                l->seg_dep = 1;
+            }
+        }
+    } else {
+        if (p->full != QUERY__NONE)
+            l->full = sw_down(s, p->full, p->full_dep, fx, &l->full_dep);
+        if (p->seg != QUERY__NONE) {
+            uint32_t dep;
+            uint32_t node = sw_down(s, p->seg, p->seg_dep, fx, &dep);
+            if (s->failed)
+                return -1;
+            if (!f) {
+                l->seg = node;
+                l->seg_dep = dep;
+            } else {
+                /* F again: this segment ends; what follows is F's own callees (row 0) */
+                if (dep > p->seg_dep && s->callees.fn[node] != s->cut_fn) {
+                    node = sw_pseudo(s, &s->callees, node, s->rec_fn);
+                    s->recursion = true;
+                }
+                if (sw_add(&s->callees, node, sub))
+                    return -1;
+            }
+        }
+    }
+    if (s->failed)
+        return -1;
+    if (l->full != QUERY__NONE)
+        sw_add(&s->callees, l->full, nd->self);
+    if (l->seg != QUERY__NONE)
+        sw_add(&s->callees, l->seg, nd->self);
+    return 0;
+}
+
+/* Leaving merged node x at depth d: a kept run start inserts its callers paths, now that
+ * the value under deeper kept runs is known. */
+static int sw_leave(sandwich_state *s, sw_level *lv, uint32_t d, uint32_t x, int64_t sub)
+{
+    sw_level *l = &lv[d];
+    if (l->kept_out != QUERY__NONE)
+        s->seen_out[l->kept_out] = 0;
+    if (l->kept_in == QUERY__NONE)
+        return 0;
+    s->seen_in[l->kept_in] = 0;
+    uint32_t parent = (uint32_t)s->m->nodes[x].parent;
+    int64_t deeper = l->deeper;
+    int64_t innermost; /* value of stacks in which this is the innermost kept run */
+    if (__builtin_sub_overflow(sub, deeper, &innermost))
+        innermost = sub > 0 ? INT64_MAX : INT64_MIN;
+    if (lv[d - 1].n_f == 0) {
+        /* no F above: the path to the root is both the full path and the segment */
+        if (sub != 0 && sw_add(&s->callers, callers_walk(s, lv, d, parent, false), sub))
+            return -1;
+        return 0;
+    }
+    if (innermost != 0 && sw_add(&s->callers, callers_walk(s, lv, d, parent, false), innermost))
+        return -1;
+    if (deeper != 0 && sw_add(&s->callers, callers_walk(s, lv, d, parent, true), deeper))
+        return -1;
+    return 0;
+}
+
+/* One depth-first walk of the merged tree: every node is entered and left once, and
+ * a node's value is the sum of the subtree (like win_top's linear pass), so the work does
+ * not grow with the number of samples or their depth beyond the trees' paths. */
 static int sandwich_walk(sandwich_state *s)
 {
     const win_merged *m = s->m;
-    for (uint32_t i = 1; i < m->n_nodes; i++) {
-        const win_node *nd = &m->nodes[i];
-        uint32_t fn = s->fns.fn_of_frame[nd->frame];
-        s->has_f[i] = s->has_f[nd->parent] || s->is_f[fn];
-        if (!s->has_f[i] || nd->self == 0)
-            continue;
-        uint32_t len = 0;
-        for (uint32_t j = i; j != 0; j = (uint32_t)m->nodes[j].parent)
-            len++;
-        if (len > s->path_cap) {
-            uint32_t *np = realloc(s->path, (size_t)len * sizeof *np);
-            if (!np)
-                return -1;
-            s->path = np;
-            s->path_cap = len;
-        }
-        uint32_t k = len;
-        for (uint32_t j = i; j != 0; j = (uint32_t)m->nodes[j].parent)
-            s->path[--k] = s->fns.fn_of_frame[m->nodes[j].frame];
-        if (sandwich_add(s, i, s->path, len, nd->self))
-            return -1;
+    uint32_t n = m->n_nodes;
+    int64_t *sub = malloc((size_t)n * sizeof *sub);
+    uint32_t *first = calloc((size_t)n + 1, sizeof *first);
+    uint32_t *kids = malloc((size_t)n * sizeof *kids);
+    uint32_t *next = malloc((size_t)n * sizeof *next);
+    uint32_t *path = NULL;
+    sw_level *lv = NULL;
+    int rc = -1;
+    if (!sub || !first || !kids || !next)
+        goto out;
+    /* depth of every node (in `next`, reused below), for the per-level arrays */
+    uint32_t max_depth = 0;
+    next[0] = 0;
+    for (uint32_t i = 1; i < n; i++) {
+        next[i] = next[m->nodes[i].parent] + 1;
+        if (next[i] > max_depth)
+            max_depth = next[i];
     }
-    return 0;
+    path = malloc(((size_t)max_depth + 1) * sizeof *path);
+    lv = calloc((size_t)max_depth + 1, sizeof *lv);
+    if (!path || !lv)
+        goto out;
+    for (uint32_t i = 0; i < n; i++)
+        sub[i] = m->nodes[i].self;
+    for (uint32_t i = n; i-- > 1;) {
+        uint32_t p = (uint32_t)m->nodes[i].parent;
+        sub[p] = query__sat_add(sub[p], sub[i]);
+        first[p + 1]++;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        first[i + 1] += first[i];
+    for (uint32_t i = 0; i < n; i++)
+        next[i] = first[i];
+    for (uint32_t i = 1; i < n; i++)
+        kids[next[m->nodes[i].parent]++] = i;
+    for (uint32_t i = 0; i < n; i++)
+        next[i] = first[i];
+    lv[0] = (sw_level){.fn = QUERY__NONE,
+                       .kept_in = QUERY__NONE,
+                       .kept_out = QUERY__NONE,
+                       .last_kept = QUERY__NONE,
+                       .full = QUERY__NONE,
+                       .seg = QUERY__NONE};
+    uint32_t depth = 0;
+    path[0] = 0;
+    for (;;) {
+        uint32_t v = path[depth];
+        if (next[v] < first[v + 1]) {
+            uint32_t c = kids[next[v]++];
+            path[++depth] = c;
+            if (sw_enter(s, lv, depth, c, sub[c]))
+                goto out;
+        } else {
+            if (depth == 0)
+                break;
+            if (sw_leave(s, lv, depth, v, sub[v]))
+                goto out;
+            depth--;
+        }
+    }
+    rc = 0;
+out:
+    free(sub);
+    free(first);
+    free(kids);
+    free(next);
+    free(path);
+    free(lv);
+    return rc;
+}
+
+/* Appends a pseudo-function (a row name that no frame has) to `f`; its id, or
+ * QUERY__NONE on allocation failure. */
+static uint32_t add_pseudo(query__fns *f, const char *name)
+{
+    size_t n = (size_t)f->n + 2;
+    const char **nm = realloc((void *)f->name, n * sizeof *nm);
+    if (nm)
+        f->name = nm;
+    uint64_t *ad = realloc(f->address, n * sizeof *ad);
+    if (ad)
+        f->address = ad;
+    bool *un = realloc(f->unsymbolized, n * sizeof *un);
+    if (un)
+        f->unsymbolized = un;
+    if (!nm || !ad || !un)
+        return QUERY__NONE;
+    uint32_t id = f->n++;
+    f->name[id] = name;
+    f->address[id] = 0;
+    f->unsymbolized[id] = false;
+    return id;
 }
 
 query_sandwich *query_sandwich_compute(const win_merged *m, const query_sandwich_opts *o, char *err,
@@ -235,6 +481,7 @@ query_sandwich *query_sandwich_compute(const win_merged *m, const query_sandwich
     sandwich_state s;
     memset(&s, 0, sizeof s);
     s.m = m;
+    s.memo_parent[0] = s.memo_parent[1] = QUERY__NONE;
     bool fns_ok = false;
     if (!out || !(out->priv = query__priv_new()))
         goto oom;
@@ -244,10 +491,9 @@ query_sandwich *query_sandwich_compute(const win_merged *m, const query_sandwich
     fns_ok = true;
     size_t nfn = (size_t)s.fns.n + 1;
     s.is_f = calloc(nfn, sizeof *s.is_f);
-    s.stamp_in = calloc(nfn, sizeof *s.stamp_in);
-    s.stamp_out = calloc(nfn, sizeof *s.stamp_out);
-    s.has_f = calloc(m->n_nodes, sizeof *s.has_f);
-    if (!s.is_f || !s.stamp_in || !s.stamp_out || !s.has_f)
+    s.seen_in = calloc(nfn, sizeof *s.seen_in);
+    s.seen_out = calloc(nfn, sizeof *s.seen_out);
+    if (!s.is_f || !s.seen_in || !s.seen_out)
         goto oom;
     uint32_t first_f = QUERY__NONE;
     for (uint32_t fn = 0; fn < s.fns.n; fn++) {
@@ -259,12 +505,23 @@ query_sandwich *query_sandwich_compute(const win_merged *m, const query_sandwich
     }
     if (first_f == QUERY__NONE)
         goto done; /* found = false, empty trees */
+    /* after the matching, so that no user text names them; no frame maps to them, so
+     * is_f/seen_* (sized before) are never indexed by them */
+    if ((s.rec_fn = add_pseudo(&s.fns, "(recursion)")) == QUERY__NONE ||
+        (s.cut_fn = add_pseudo(&s.fns, "(cut)")) == QUERY__NONE)
+        goto oom;
+    uint32_t depth = o->max_depth ? o->max_depth : SANDWICH_DEFAULT_DEPTH;
+    uint32_t nodes = o->max_nodes ? o->max_nodes : SANDWICH_DEFAULT_NODES;
+    double pct = o->min_percent < 0 ? FLAME_DEFAULT_PERCENT : o->min_percent;
+    s.levels = depth < UINT32_MAX ? depth + 1 : depth;
+    s.budget = o->max_tree_nodes ? o->max_tree_nodes : QUERY_SANDWICH_TREE_NODES;
     if (query__tree_init(&s.callers) || query__tree_init(&s.callees))
         goto oom;
     if (sandwich_walk(&s))
         goto oom;
     s.callers.flat[0] = s.no_caller;
     s.callees.flat[0] = s.flat;
+    out->tree_nodes = s.callers.n + s.callees.n;
     if (query__tree_finish(&s.callers) || query__tree_finish(&s.callees))
         goto oom;
     /* with indirect recursion the edge rule counts a sample under several callers (as
@@ -274,9 +531,9 @@ query_sandwich *query_sandwich_compute(const win_merged *m, const query_sandwich
     out->found = true;
     out->flat = s.flat;
     out->cum = s.cum;
-    uint32_t depth = o->max_depth ? o->max_depth : SANDWICH_DEFAULT_DEPTH;
-    uint32_t nodes = o->max_nodes ? o->max_nodes : SANDWICH_DEFAULT_NODES;
-    double pct = o->min_percent < 0 ? FLAME_DEFAULT_PERCENT : o->min_percent;
+    out->cut = s.cut;
+    out->recursion = s.recursion;
+    out->work = s.work;
     const char *name = s.fns.name[first_f];
     out->callers.total = out->callees.total = m->total;
     out->callers.focus_found = out->callees.focus_found = true;
@@ -289,23 +546,20 @@ done:
     query__tree_free(&s.callers);
     query__tree_free(&s.callees);
     free(s.is_f);
-    free(s.stamp_in);
-    free(s.stamp_out);
-    free(s.has_f);
-    free(s.path);
+    free(s.seen_in);
+    free(s.seen_out);
     query__fns_free(&s.fns);
     return out;
 oom:
     query__tree_free(&s.callers);
     query__tree_free(&s.callees);
     free(s.is_f);
-    free(s.stamp_in);
-    free(s.stamp_out);
-    free(s.has_f);
-    free(s.path);
+    free(s.seen_in);
+    free(s.seen_out);
     if (fns_ok)
         query__fns_free(&s.fns);
     query_sandwich_free(out);
     base_set_err(err, err_len, "query: out of memory building the sandwich");
+    base_alloc_failed_note();
     return NULL;
 }

@@ -123,22 +123,49 @@ void query_flame_free(query_flame *f);
 
 /* ---- sandwich ------------------------------------------------------------------ */
 
+/* Nodes one sandwich tree may hold below level 1 before new paths are cut (about 100
+ * bytes each while it is built and emitted), whatever the depth or number of stacks. */
+#define QUERY_SANDWICH_TREE_NODES (1u << 17)
+
 typedef struct query_sandwich_opts {
-    const char *function; /* function key */
-    uint32_t max_depth;   /* levels each way; 0 = default 8 */
-    uint32_t max_nodes;   /* rows per tree; 0 = default 60 */
-    double min_percent;   /* as for the flame graph, of the function's cum; <0 = default 0.5 */
+    const char *function;    /* function key */
+    uint32_t max_depth;      /* levels each way; 0 = default 8 */
+    uint32_t max_nodes;      /* rows per tree; 0 = default 60 */
+    double min_percent;      /* as for the flame graph, of the function's cum; <0 = default 0.5 */
+    uint32_t max_tree_nodes; /* node budget per tree (see below); 0 = QUERY_SANDWICH_TREE_NODES */
 } query_sandwich_opts;
 
 /* Callers: row 0 is the function (cum = its cum, flat = its flat); its children are its
  * direct callers, their children the callers' callers, up to the roots. Callees: row 0 is
- * the function, children are the functions it calls, down to the leaves. Level 1 of each
- * equals `go tool pprof -peek` for the function: an edge caller->function (function->
- * callee) carries the value of the samples in which that edge appears, each distinct edge
- * counted once per sample. Deeper levels follow the outermost occurrence of the function
- * in each stack (so recursion is not double counted). "(other)" rows as in query_flame.
- * Row 0 of the callers tree has cum = the function's cum and flat = the value of stacks
- * in which the function has no caller (it is the root), so row 0 == flat + children; the
+ * the function, children are the functions it calls, down to the leaves. "(other)" rows
+ * as in query_flame.
+ *
+ * Level 1 of each equals `go tool pprof -peek` for the function: an edge caller->function
+ * (function->callee) carries the value of the samples in which that edge appears, each
+ * distinct edge counted once per sample; a run of the function calling itself directly is
+ * one occurrence (pprof has no self edges). Each edge continues from its outermost
+ * occurrence in the stack. Which paths go on below level 1, per stack:
+ *   - callers: the edge of the innermost such occurrence continues up to the root (through
+ *     every outer occurrence of the function, so the recursion shows), callees: the edge of
+ *     the outermost occurrence down to the leaf (through every inner one). This is the one
+ *     path per stack that pprof's flame-graph pivot draws (each stack counted once per row).
+ *   - every other edge's path stops where it reaches the function again: that row (the
+ *     function's name) has one child "(recursion)" that carries the value (flat = cum);
+ *     what lies beyond is the function's own callers / callees, i.e. row 0's children.
+ * For stacks in which the function occurs at most twice (two runs) this is exactly the
+ * full path of every edge. With more occurrences a full path per occurrence would cost
+ * depth x occurrences per stack (a 16,384-frame stack alternating the function with other
+ * functions: ~8 GB), so the work is one walk of the merged tree plus, per kept edge, a
+ * path of at most max_depth + 1 levels.
+ *
+ * Bounds: each tree holds max_depth + 1 levels (frames deeper than what can be shown add to
+ * the last level, so every row shown keeps its exact cum, and rows at max_depth still
+ * report `truncated`). Below level 1 a tree holds at most max_tree_nodes nodes (plus one
+ * pseudo row per node); past that, a path that needs a new node ends in a "(cut)" row
+ * under the deepest node it reached, carrying its value, and `cut` is set.
+ *
+ * Row 0 of the callers tree has cum = the function's cum and flat = the value of stacks in
+ * which the function has no caller (it is the root), so row 0 == flat + children; the
  * function's own flat/cum are in query_sandwich.flat/.cum. With recursion through other
  * functions, level-1 edges follow pprof (each distinct edge once per sample), so row 0's
  * children may sum to more than its cum; every deeper row keeps the query_flame invariants. */
@@ -146,6 +173,10 @@ typedef struct query_sandwich {
     int64_t total;
     int64_t flat, cum; /* of the function */
     bool found;
+    bool cut;            /* a tree reached max_tree_nodes: "(cut)" rows carry the rest */
+    bool recursion;      /* some path stopped at a repeated occurrence: "(recursion)" rows */
+    uint32_t tree_nodes; /* nodes built in both trees (roots and pseudo rows included) */
+    uint64_t work;       /* merged nodes visited + tree steps taken (for tests of the bound) */
     query_flame callers; /* rows with the same invariants as query_flame */
     query_flame callees;
     struct query_priv *priv;
@@ -188,6 +219,28 @@ void query_diff_free(query_diff *d);
 
 /* ---- pprof export -------------------------------------------------------------- */
 
+/* Export limits, in profile.proto bytes before gzip and in samples. The stacks alone may
+ * fill MAX_BYTES (as large as the default largest OTLP request); sample labels, which
+ * multiply the samples of a stack, are kept only within LABEL_BYTES: 16 MiB of location
+ * ids is ~8 M frames over all samples, which `go tool pprof -top` already needs about half
+ * a minute to read (its cost follows samples x depth). */
+#define QUERY_PPROF_MAX_BYTES   ((uint64_t)64 << 20)
+#define QUERY_PPROF_LABEL_BYTES ((uint64_t)16 << 20)
+#define QUERY_PPROF_MAX_SAMPLES 1000000u
+
+typedef struct query_pprof_opts {
+    uint64_t max_bytes;   /* 0 = QUERY_PPROF_MAX_BYTES */
+    uint64_t label_bytes; /* 0 = QUERY_PPROF_LABEL_BYTES (at most max_bytes) */
+    uint64_t max_samples; /* 0 = QUERY_PPROF_MAX_SAMPLES */
+} query_pprof_opts;
+
+typedef struct query_pprof_info {
+    uint64_t samples;       /* samples written */
+    uint64_t encoded_bytes; /* profile.proto bytes before gzip */
+    uint64_t folded;        /* (stack, label set) pairs whose labels were dropped at the limits */
+    int64_t folded_value;   /* their value, kept in unlabelled samples of the same stacks */
+} query_pprof_info;
+
 /* Encodes the merge as a gzipped pprof profile.proto: sample_type and period_type from
  * the profile type ("cpu:nanoseconds" -> type "cpu", unit "nanoseconds"), one Function
  * per (name, file), one Location per frame (an unsymbolized one keeps its address and
@@ -196,9 +249,19 @@ void query_diff_free(query_diff *d);
  * Mappings by (file, build id), one Sample per (leaf, label set) with string labels from
  * the sample attributes (with keep_labels merges; otherwise one per leaf) and
  * "trace_id"/"span_id" labels in hex, time_nanos/duration_nanos from the covered range.
- * `go tool pprof -top` of the output equals query_table of `m`. Returns 0 and a malloc'd
- * buffer in *out (caller frees), or -1 with `err`. */
-int query_export_pprof(const win_merged *m, uint8_t **out, size_t *out_len, char *err,
-                       size_t err_len);
+ * `go tool pprof -top` of the output equals query_table of `m`.
+ *
+ * Limits (`o`, NULL for the defaults): every stack that carries value is written whole,
+ * once, without labels if need be, within max_bytes and max_samples; a profile whose
+ * stacks alone exceed them is refused (-1, `err` gives the sizes) rather than cut.
+ * Labeled samples are then kept, heaviest first, while the profile stays within
+ * label_bytes and max_samples, and the value of the label sets past them goes to that one
+ * unlabelled sample of the same stack. So stacks, totals and `-top` stay exact and only
+ * labels are lost, which `info` reports (folded > 0; NULL when not wanted). Memory: the
+ * output and per-node/per-label-set tables; samples are encoded straight into the gzip
+ * stream.
+ * Returns 0 and a malloc'd buffer in *out (caller frees), or -1 with `err`. */
+int query_export_pprof(const win_merged *m, const query_pprof_opts *o, query_pprof_info *info,
+                       uint8_t **out, size_t *out_len, char *err, size_t err_len);
 
 #endif

@@ -193,8 +193,10 @@ static bool serve_pprof(tools *t, mcp_http_arg_fn arg, void *conn, mcp_http_resp
     uint8_t *pb = NULL;
     size_t len = 0;
     char err[1024] = "";
+    query_pprof_info info;
     if (tools__pprof_bytes(t, type, arg(conn, "selector"), arg(conn, "service_name"),
-                           arg(conn, "start"), arg(conn, "end"), &pb, &len, err, sizeof err) != 0)
+                           arg(conn, "start"), arg(conn, "end"), &pb, &len, &info, err,
+                           sizeof err) != 0)
         return respond_msg(out, 400, err[0] ? err : "cannot export the profile");
     out->status = 200;
     out->content_type = "application/octet-stream";
@@ -202,6 +204,13 @@ static bool serve_pprof(tools *t, mcp_http_arg_fn arg, void *conn, mcp_http_resp
     out->len = len;
     out->extra_header_name = "Content-Disposition";
     out->extra_header_value = "attachment; filename=\"profile.pb.gz\"";
+    /* the body is the profile, so a cut can only be said in a header */
+    if (info.folded) {
+        out->extra_header2_name = "X-Otelprofd-Export-Cut";
+        out->extra_header2_value = "labels: the export limits were reached, some samples lost "
+                                   "their labels; their value is in unlabelled samples of the "
+                                   "same stacks, totals and stacks are exact";
+    }
     return true;
 }
 

@@ -542,6 +542,17 @@ int tools__sandwich(void *user, mcp_call *call, const cJSON *args, mcp_tool_resu
                       o.function, fl, pct(sw->flat, m->total), cu, pct(sw->cum, m->total), total,
                       o.max_nodes, cut ? " (lowered to stay under ~4,000 tokens)" : "",
                       o.max_depth);
+        if (sw->recursion)
+            tools__printf(&b,
+                          "A \"(recursion)\" row: that path reaches %s again and stops; what "
+                          "lies beyond is %s's own callers/callees (row 0's children).\n",
+                          o.function, o.function);
+        if (sw->cut)
+            tools__printf(&b,
+                          "Cut: a tree reached its budget of %u nodes; \"(cut)\" rows carry the "
+                          "value of the paths not expanded (narrow the selector or the range, or "
+                          "lower max_depth).\n",
+                          QUERY_SANDWICH_TREE_NODES);
         tools__printf(&b, "Callers (row 0 is the function; children are who calls it, up to "
                           "the roots):\n");
         render_flame_rows(&b, &sw->callers, m->total, unit);
@@ -569,6 +580,7 @@ int tools__sandwich(void *user, mcp_call *call, const cJSON *args, mcp_tool_resu
         cJSON_AddNumberToObject(s, "total", (double)m->total);
         cJSON_AddNumberToObject(s, "flat", (double)sw->flat);
         cJSON_AddNumberToObject(s, "cum", (double)sw->cum);
+        cJSON_AddBoolToObject(s, "cut", sw->cut);
         mcp_json_add(s, "callers", flame_rows_json(&sw->callers));
         mcp_json_add(s, "callees", flame_rows_json(&sw->callees));
         out->text = text;
@@ -1053,7 +1065,8 @@ int tools__export_pprof(void *user, mcp_call *call, const cJSON *args, mcp_tool_
     uint8_t *pb = NULL;
     size_t pb_len = 0;
     char err[512] = "";
-    if (query_export_pprof(m, &pb, &pb_len, err, sizeof err) != 0) {
+    query_pprof_info info;
+    if (query_export_pprof(m, NULL, &info, &pb, &pb_len, err, sizeof err) != 0) {
         tools__error(out, "cannot export: %s", err[0] ? err : "out of memory");
         win_merged_free(m);
         tools__args_free(&a);
@@ -1075,6 +1088,18 @@ int tools__export_pprof(void *user, mcp_call *call, const cJSON *args, mcp_tool_
                   "Total %s over %u series; %zu bytes of gzipped profile.proto with sample "
                   "labels.\n",
                   total, m->n_series, pb_len);
+    if (info.folded) {
+        char fv[32];
+        tools__human(fv, sizeof fv, (double)info.folded_value, unit);
+        tools__printf(
+            &b,
+            "Cut: the export limits for labels (%llu MiB, %u samples) were reached: %llu labeled "
+            "samples (%s) lost their labels; their value is in one unlabelled sample "
+            "per stack, so stacks, totals and go tool pprof -top stay exact. Narrow "
+            "the selector or the range to keep every label.\n",
+            (unsigned long long)(QUERY_PPROF_LABEL_BYTES >> 20), QUERY_PPROF_MAX_SAMPLES,
+            (unsigned long long)info.folded, fv);
+    }
     if (base)
         tools__printf(&b,
                       "Download: %s\nRun: go tool pprof -top '%s'  (or -http=: for the web "
@@ -1098,6 +1123,8 @@ int tools__export_pprof(void *user, mcp_call *call, const cJSON *args, mcp_tool_
     add_time(s, "start", m->start_ns, m->start_ns < m->end_ns);
     add_time(s, "end", m->end_ns, m->start_ns < m->end_ns);
     cJSON_AddNumberToObject(s, "bytes", (double)pb_len);
+    cJSON_AddBoolToObject(s, "cut", info.folded > 0);
+    cJSON_AddNumberToObject(s, "labels_folded", (double)info.folded);
     if (base) {
         cJSON_AddStringToObject(s, "url", url.p);
         tools__buf cmd = {0};
@@ -1138,7 +1165,7 @@ int tools__export_pprof(void *user, mcp_call *call, const cJSON *args, mcp_tool_
 
 int tools__pprof_bytes(tools *t, const char *profile_type, const char *selector,
                        const char *service_name, const char *start, const char *end, uint8_t **out,
-                       size_t *out_len, char *err, size_t err_len)
+                       size_t *out_len, query_pprof_info *info, char *err, size_t err_len)
 {
     cJSON *args = cJSON_CreateObject();
     if (!args) {
@@ -1168,7 +1195,7 @@ int tools__pprof_bytes(tools *t, const char *profile_type, const char *selector,
         tools__args_free(&a);
         goto out;
     }
-    rc = query_export_pprof(m, out, out_len, err, err_len);
+    rc = query_export_pprof(m, NULL, info, out, out_len, err, err_len);
     win_merged_free(m);
     tools__args_free(&a);
 out:

@@ -142,7 +142,7 @@ static const char IN_SANDWICH[] =
 static const char OUT_SANDWICH[] =
     "{\"type\":\"object\",\"properties\":{\"profile_type\":" STR ",\"unit\":" STR
     ",\"selector\":" STR ",\"function\":" STR ",\"total\":" NUM ",\"flat\":" NUM ",\"cum\":" NUM
-    ",\"callers\":" FLAME_ROWS ",\"callees\":" FLAME_ROWS
+    ",\"cut\":" BOOL ",\"callers\":" FLAME_ROWS ",\"callees\":" FLAME_ROWS
     "},\"required\":[\"function\",\"callers\",\"callees\"]}";
 
 #define SIDE_IN                                                                                    \
@@ -191,7 +191,8 @@ static const char IN_EXPORT[] = "{\"type\":\"object\",\"properties\":{" COMMON_R
 static const char OUT_EXPORT[] =
     "{\"type\":\"object\",\"properties\":{\"profile_type\":" STR ",\"unit\":" STR
     ",\"selector\":" STR ",\"total\":" NUM ",\"start\":" TIME ",\"end\":" TIME ",\"bytes\":" NUM
-    ",\"url\":" TIME ",\"command\":" STR ",\"resource_uri\":" STR ",\"embedded\":" BOOL
+    ",\"cut\":" BOOL ",\"labels_folded\":" NUM ",\"url\":" TIME ",\"command\":" STR
+    ",\"resource_uri\":" STR ",\"embedded\":" BOOL
     "},\"required\":[\"profile_type\",\"bytes\",\"resource_uri\"]}";
 
 /* ---- the registry ---------------------------------------------------------------------- */

@@ -176,9 +176,10 @@ int tools__call(tools *t, const char *name, const cJSON *args, mcp_tool_result *
 extern const char tools__guide_md[];
 int tools__register_guide(tools *t, mcp_server *srv);
 
-/* The exported pprof for HTTP: 0 with a malloc'd gzipped body, or -1 with `err`. */
+/* The exported pprof for HTTP: 0 with a malloc'd gzipped body (and what the export limits
+ * cut in *info), or -1 with `err`. */
 int tools__pprof_bytes(tools *t, const char *profile_type, const char *selector,
                        const char *service_name, const char *start, const char *end, uint8_t **out,
-                       size_t *out_len, char *err, size_t err_len);
+                       size_t *out_len, query_pprof_info *info, char *err, size_t err_len);
 
 #endif

@@ -319,7 +319,7 @@ static void op_export(void *ctx, bool *op_failed)
     uint8_t *out = NULL;
     size_t len = 0;
     char err[256] = "";
-    int rc = query_export_pprof(m, &out, &len, err, sizeof err);
+    int rc = query_export_pprof(m, NULL, NULL, &out, &len, err, sizeof err);
     disarm();
     if (rc != 0) {
         *op_failed = true;

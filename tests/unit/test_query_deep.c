@@ -103,7 +103,7 @@ static void *run_deep(void *arg)
     }
     uint8_t *buf = NULL;
     size_t len = 0;
-    if (!r->failed_at && query_export_pprof(m, &buf, &len, r->err, sizeof r->err))
+    if (!r->failed_at && query_export_pprof(m, NULL, NULL, &buf, &len, r->err, sizeof r->err))
         r->failed_at = 8;
     r->pprof_len = len;
     free(buf);

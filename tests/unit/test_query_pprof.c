@@ -53,7 +53,7 @@ static pb_profile *export_and_decode(const win_merged *m, const char *save_as)
     uint8_t *buf = NULL;
     size_t len = 0;
     char err[256] = "";
-    int rc = query_export_pprof(m, &buf, &len, err, sizeof err);
+    int rc = query_export_pprof(m, NULL, NULL, &buf, &len, err, sizeof err);
     if (rc)
         print_message("query_export_pprof: %s\n", err);
     assert_int_equal(rc, 0);
@@ -69,6 +69,42 @@ static pb_profile *export_and_decode(const win_merged *m, const char *save_as)
     pb_profile *p = decode(buf, len);
     free(buf);
     return p;
+}
+
+static pb_profile *export_opts(const win_merged *m, const query_pprof_opts *o,
+                               query_pprof_info *info)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    char err[256] = "";
+    int rc = query_export_pprof(m, o, info, &buf, &len, err, sizeof err);
+    if (rc)
+        print_message("query_export_pprof: %s\n", err);
+    assert_int_equal(rc, 0);
+    pb_profile *p = decode(buf, len);
+    free(buf);
+    return p;
+}
+
+/* Bytes the gzip stream inflates to, without keeping them. */
+static uint64_t inflated_size(const uint8_t *gz, size_t len)
+{
+    static uint8_t chunk[1 << 16];
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    assert_int_equal(inflateInit2(&zs, 16 + MAX_WBITS), Z_OK);
+    zs.next_in = (Bytef *)(uintptr_t)gz;
+    zs.avail_in = (uInt)len;
+    int rc;
+    do {
+        zs.next_out = chunk;
+        zs.avail_out = sizeof chunk;
+        rc = inflate(&zs, Z_NO_FLUSH);
+    } while (rc == Z_OK);
+    assert_int_equal(rc, Z_STREAM_END);
+    uint64_t n = zs.total_out;
+    inflateEnd(&zs);
+    return n;
 }
 
 static const char *pstr(const pb_profile *p, int64_t i)
@@ -214,7 +250,7 @@ static void test_export_hand(void **state)
     char err[128] = "";
     uint8_t *buf;
     size_t len;
-    assert_int_equal(query_export_pprof(NULL, &buf, &len, err, sizeof err), -1);
+    assert_int_equal(query_export_pprof(NULL, NULL, NULL, &buf, &len, err, sizeof err), -1);
     assert_true(err[0] != '\0');
     win_store_free(st);
 }
@@ -279,11 +315,159 @@ static void test_export_random(void **state)
             check_structure(p);
             check_top(p, m);
             perftools__profiles__profile__free_unpacked(p, NULL);
+            if (keep && m->labeled) {
+                /* a sample limit that leaves room for the stacks and `extra` label sets:
+                 * the rest are folded, and the table stays exact */
+                uint32_t stacks = 0, entries = 0;
+                uint8_t *seen = calloc(m->n_nodes, 1);
+                for (uint32_t i = 0; i < m->n_labeled; i++) {
+                    if (m->labeled[i].value == 0)
+                        continue;
+                    entries++;
+                    stacks += !seen[m->labeled[i].node];
+                    seen[m->labeled[i].node] = 1;
+                }
+                free(seen);
+                for (uint32_t extra = 0; extra <= 3; extra++) {
+                    query_pprof_opts o = {0, 0, (uint64_t)stacks + extra};
+                    query_pprof_info info;
+                    p = export_opts(m, &o, &info);
+                    check_structure(p);
+                    check_top(p, m);
+                    assert_true(p->n_sample <= o.max_samples);
+                    uint32_t labeled = entries - (uint32_t)info.folded;
+                    assert_true(labeled <= extra);
+                    perftools__profiles__profile__free_unpacked(p, NULL);
+                }
+            }
             win_merged_free(m);
         }
         win_store_free(st);
     }
     free(rp);
+}
+
+/* Issue 10: one 4,096-frame stack shared by 20,000 samples with distinct thread.id (a
+ * 2.8 MB request) took the daemon from 48 MB to 807 MB in export_pprof: a location list
+ * per sample in protobuf-c structs. Samples are now encoded into the gzip stream, within
+ * byte and sample limits; label sets past them fold into one unlabelled sample of the
+ * stack, the heaviest keep their labels, and the totals stay exact. */
+static void test_export_many_labels_on_a_deep_stack(void **state)
+{
+    (void)state;
+    enum { DEPTH = 4096, N = 20000 };
+    static char names[DEPTH][12];
+    static win_frame_in frames[DEPTH];
+    static uint32_t idx[DEPTH];
+    static char tids[N][12];
+    static win_attr attrs[N];
+    static win_sample_in smp[N];
+    for (uint32_t i = 0; i < DEPTH; i++) {
+        snprintf(names[i], sizeof names[i], "f%u", i);
+        frames[i] = (win_frame_in){names[i], "d.go", (int64_t)i + 1, 0x1000u + i, NULL, NULL};
+        idx[i] = i; /* leaf first: f0 */
+    }
+    for (uint32_t i = 0; i < N; i++) {
+        snprintf(tids[i], sizeof tids[i], "%u", i + 1);
+        attrs[i] = (win_attr){"thread.id", tids[i]};
+        /* distinct values, so "heaviest first" is checkable: sample i weighs i + 1 */
+        smp[i] = (win_sample_in){.stack = 0,
+                                 .n_attrs = 1,
+                                 .attrs = &attrs[i],
+                                 .value = (int64_t)i + 1,
+                                 .time_ns = FX_T0};
+    }
+    win_config cfg;
+    win_config_defaults(&cfg);
+    win_store *st = win_store_new(&cfg);
+    assert_non_null(st);
+    static const win_attr res[] = {{"service.name", "deep-labels"}};
+    win_stack_in stack = {idx, DEPTH};
+    win_batch b = {"cpu:nanoseconds", res, 1, frames, DEPTH, &stack, 1, smp, N, NULL, false};
+    char err[256] = "";
+    win_add_result r;
+    assert_int_equal(win_store_add(st, &b, FX_T0 + 60 * FX_SEC, &r, err, sizeof err), 0);
+    win_merged *m = fx_merge(st, "cpu:nanoseconds", true);
+    assert_non_null(m);
+    assert_int_equal(m->total, (int64_t)N * (N + 1) / 2);
+    if (!m->labeled)
+        skip();
+
+    /* the default limits: labels kept within QUERY_PPROF_LABEL_BYTES encoded (the full
+     * profile would be ~170 MB), and the gzip stream inflates to exactly what was counted */
+    uint8_t *gz = NULL;
+    size_t gz_len = 0;
+    query_pprof_info info;
+    assert_int_equal(query_export_pprof(m, NULL, &info, &gz, &gz_len, err, sizeof err), 0);
+    print_message("defaults: %llu samples, %llu bytes encoded, %zu gzipped, %llu folded\n",
+                  (unsigned long long)info.samples, (unsigned long long)info.encoded_bytes, gz_len,
+                  (unsigned long long)info.folded);
+    assert_true(info.encoded_bytes <= QUERY_PPROF_LABEL_BYTES);
+    assert_true(info.folded > 0 && info.folded < N);
+    assert_int_equal(info.samples, N - info.folded + 1);
+    assert_true(gz_len < info.encoded_bytes / 8); /* one stack repeated: compresses well */
+    assert_int_equal(inflated_size(gz, gz_len), info.encoded_bytes);
+    free(gz);
+
+    /* a 2 MiB limit, decoded: every sample is the whole stack, the labeled ones are the
+     * heaviest, and one unlabelled sample carries the rest exactly */
+    query_pprof_opts o = {(uint64_t)2 << 20, 0, 0};
+    pb_profile *p = export_opts(m, &o, &info);
+    check_structure(p);
+    assert_true(info.encoded_bytes <= o.max_bytes);
+    assert_int_equal(p->n_sample, info.samples);
+    uint64_t kept = N - info.folded;
+    assert_int_equal(p->n_sample, kept + 1);
+    assert_true(kept > 100);
+    int64_t total = 0, unlabelled = 0, min_labeled = INT64_MAX;
+    for (size_t i = 0; i < p->n_sample; i++) {
+        const Perftools__Profiles__Sample *smpl = p->sample[i];
+        assert_int_equal(smpl->n_location_id, DEPTH);
+        for (size_t k = 0; k < DEPTH; k++)
+            assert_int_equal(smpl->location_id[k], p->sample[0]->location_id[k]);
+        assert_string_equal(loc_fn(p, smpl->location_id[0]), "f0");
+        assert_string_equal(loc_fn(p, smpl->location_id[DEPTH - 1]), "f4095");
+        total += smpl->value[0];
+        if (label_of(p, smpl, "thread.id")) {
+            if (smpl->value[0] < min_labeled)
+                min_labeled = smpl->value[0];
+        } else {
+            assert_int_equal(smpl->n_label, 0);
+            unlabelled += smpl->value[0];
+        }
+    }
+    assert_int_equal(total, m->total);
+    int64_t folded = (int64_t)info.folded;
+    assert_int_equal(unlabelled, folded * (folded + 1) / 2); /* the lightest N - kept */
+    assert_int_equal(info.folded_value, unlabelled);
+    assert_int_equal(min_labeled, folded + 1);
+    perftools__profiles__profile__free_unpacked(p, NULL);
+
+    /* a label budget smaller than the stack itself: every label folds, the export stands */
+    o = (query_pprof_opts){0, 4096, 0};
+    p = export_opts(m, &o, &info);
+    assert_int_equal(p->n_sample, 1);
+    assert_int_equal(p->sample[0]->n_label, 0);
+    assert_int_equal(p->sample[0]->value[0], m->total);
+    assert_int_equal(info.folded, N);
+    perftools__profiles__profile__free_unpacked(p, NULL);
+
+    /* too little room even for the stack itself: refused, saying why */
+    o = (query_pprof_opts){4096, 0, 0};
+    gz = NULL;
+    assert_int_equal(query_export_pprof(m, &o, &info, &gz, &gz_len, err, sizeof err), -1);
+    assert_null(gz);
+    assert_non_null(strstr(err, "even without sample labels"));
+    win_merged_free(m);
+
+    /* and unlabelled: one sample, nothing folded */
+    m = fx_merge(st, "cpu:nanoseconds", false);
+    assert_int_equal(query_export_pprof(m, NULL, &info, &gz, &gz_len, err, sizeof err), 0);
+    assert_int_equal(info.samples, 1);
+    assert_int_equal(info.folded, 0);
+    free(gz);
+    win_merged_free(m);
+    win_store_free(st);
 }
 
 int main(void)
@@ -292,6 +476,7 @@ int main(void)
         cmocka_unit_test(test_export_hand),
         cmocka_unit_test(test_export_labels),
         cmocka_unit_test(test_export_random),
+        cmocka_unit_test(test_export_many_labels_on_a_deep_stack),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -328,7 +328,7 @@ static void test_flame_random(void **state)
 static query_sandwich *sandwich(const win_merged *m, const char *fn, uint32_t depth, double pct,
                                 uint32_t nodes)
 {
-    query_sandwich_opts o = {fn, depth, nodes, pct};
+    query_sandwich_opts o = {fn, depth, nodes, pct, 0};
     char err[256] = "";
     query_sandwich *s = query_sandwich_compute(m, &o, err, sizeof err);
     if (!s)
@@ -448,7 +448,7 @@ static void test_sandwich_hand(void **state)
     assert_int_equal(s->callers.n_rows, 0);
     assert_int_equal(s->callees.n_rows, 0);
     query_sandwich_free(s);
-    query_sandwich_opts o = {NULL, 0, 0, -1};
+    query_sandwich_opts o = {NULL, 0, 0, -1, 0};
     char err[256] = "";
     assert_null(query_sandwich_compute(m, &o, err, sizeof err));
     assert_non_null(strstr(err, "function is required"));
@@ -545,12 +545,291 @@ static void test_sandwich_random(void **state)
     free(p);
 }
 
+/* ---- sandwich: recursion and the work bound (issue 10) ---- */
+
+/* A store from stacks written root first ("main F x F"), one frame per distinct name. */
+static win_store *named_store(const char *const *stacks, const int64_t *values, uint32_t n)
+{
+    enum { MAXF = 16, MAXD = 16 };
+    static char names[MAXF][8];
+    static win_frame_in frames[MAXF];
+    static uint32_t idx[MAXF][MAXD];
+    win_stack_in st_in[MAXF];
+    win_sample_in smp[MAXF];
+    uint32_t n_frames = 0;
+    assert_true(n <= MAXF);
+    for (uint32_t i = 0; i < n; i++) {
+        char buf[128];
+        snprintf(buf, sizeof buf, "%s", stacks[i]);
+        const char *tok[MAXD];
+        uint32_t d = 0;
+        for (char *save = NULL, *t = strtok_r(buf, " ", &save); t; t = strtok_r(NULL, " ", &save))
+            tok[d++] = t;
+        for (uint32_t k = 0; k < d; k++) {
+            uint32_t f = 0;
+            while (f < n_frames && strcmp(names[f], tok[k]) != 0)
+                f++;
+            if (f == n_frames) {
+                assert_true(n_frames < MAXF);
+                snprintf(names[f], sizeof names[f], "%s", tok[k]);
+                frames[f] = (win_frame_in){names[f], "r.go", 1, 0x100u + f, NULL, NULL};
+                n_frames++;
+            }
+            idx[i][d - 1 - k] = f; /* leaf first */
+        }
+        st_in[i] = (win_stack_in){idx[i], d};
+        smp[i] = (win_sample_in){.stack = i, .value = values[i], .time_ns = FX_T0};
+    }
+    win_config cfg;
+    win_config_defaults(&cfg);
+    win_store *st = win_store_new(&cfg);
+    assert_non_null(st);
+    static const win_attr res[] = {{"service.name", "rec"}};
+    win_batch b = {"cpu:nanoseconds", res, 1, frames, n_frames, st_in, n, smp, n, NULL, false};
+    char err[256] = "";
+    win_add_result r;
+    assert_int_equal(win_store_add(st, &b, FX_T0 + 60 * FX_SEC, &r, err, sizeof err), 0);
+    return st;
+}
+
+/* The query_flame invariants below row 0 (row 0 may count a sample under several callers). */
+static void check_sandwich_tree(const query_flame *f)
+{
+    int64_t *sumc = calloc(f->n_rows + 1, sizeof *sumc);
+    uint32_t *kids = calloc(f->n_rows + 1, sizeof *kids);
+    assert_non_null(sumc);
+    assert_non_null(kids);
+    for (uint32_t i = 1; i < f->n_rows; i++) {
+        assert_true(f->rows[i].parent >= 0 && (uint32_t)f->rows[i].parent < i);
+        sumc[f->rows[i].parent] += f->rows[i].cum;
+        kids[f->rows[i].parent]++;
+    }
+    for (uint32_t i = 1; i < f->n_rows; i++) {
+        if (kids[i])
+            assert_int_equal(f->rows[i].cum, f->rows[i].flat + sumc[i]);
+        else if (!f->rows[i].truncated)
+            assert_int_equal(f->rows[i].cum, f->rows[i].flat);
+    }
+    free(sumc);
+    free(kids);
+}
+
+/* Small recursive stacks, computed by hand from the contract in query.h. */
+static void test_sandwich_recursion_hand(void **state)
+{
+    (void)state;
+    /* three runs of F: the innermost caller edge (y) goes on to the root, the middle one
+     * (x) stops at the F above it; the outermost callee edge (x) goes on to the leaf, the
+     * middle one (y) stops at the next F, the last one (z) reaches the leaf anyway. (A
+     * path per occurrence would have given x -> F -> main and y -> F -> z.) */
+    static const char *const three[] = {"main F x F y F z"};
+    static const int64_t ten[] = {10};
+    win_store *st = named_store(three, ten, 1);
+    win_merged *m = fx_merge(st, "cpu:nanoseconds", false);
+    assert_non_null(m);
+    query_sandwich *s = sandwich(m, "F", 0, 0, 0);
+    assert_int_equal(s->cum, 10);
+    assert_int_equal(s->flat, 0);
+    assert_true(s->recursion);
+    assert_false(s->cut);
+    static const want_row callers3[] = {
+        {-1, 10, 0, "F"},
+        {0, 10, 10, "main"},
+        {0, 10, 0, "x"},
+        {0, 10, 0, "y"},
+        {2, 10, 0, "F"},
+        {3, 10, 0, "F"},
+        {4, 10, 10, "(recursion)"},
+        {5, 10, 0, "x"},
+        {7, 10, 0, "F"},
+        {8, 10, 10, "main"},
+    };
+    assert_rows(&s->callers, callers3, 10);
+    static const want_row callees3[] = {
+        {-1, 10, 0, "F"}, {0, 10, 0, "x"},  {0, 10, 0, "y"}, {0, 10, 10, "z"},
+        {1, 10, 0, "F"},  {2, 10, 0, "F"},  {4, 10, 0, "y"}, {5, 10, 10, "(recursion)"},
+        {6, 10, 0, "F"},  {8, 10, 10, "z"},
+    };
+    assert_rows(&s->callees, callees3, 10);
+    check_sandwich_tree(&s->callers);
+    check_sandwich_tree(&s->callees);
+    query_sandwich_free(s);
+    win_merged_free(m);
+    win_store_free(st);
+
+    /* F at the root and at the leaf: row 0's flat is both "no caller" and F's flat */
+    static const char *const ends[] = {"F x F"};
+    static const int64_t five[] = {5};
+    st = named_store(ends, five, 1);
+    m = fx_merge(st, "cpu:nanoseconds", false);
+    s = sandwich(m, "F", 0, 0, 0);
+    assert_int_equal(s->cum, 5);
+    assert_int_equal(s->flat, 5);
+    assert_false(s->recursion);
+    static const want_row callers_ends[] = {{-1, 5, 5, "F"}, {0, 5, 0, "x"}, {1, 5, 5, "F"}};
+    assert_rows(&s->callers, callers_ends, 3);
+    static const want_row callees_ends[] = {{-1, 5, 5, "F"}, {0, 5, 0, "x"}, {1, 5, 5, "F"}};
+    assert_rows(&s->callees, callees_ends, 3);
+    query_sandwich_free(s);
+    win_merged_free(m);
+    win_store_free(st);
+
+    /* a repeated edge counts once, from its outermost occurrence (a -> F at the top),
+     * while F -> b, seen only lower down, is an edge of its own; two stacks share rows */
+    static const char *const rep[] = {"main a F a F b", "main a F c"};
+    static const int64_t vals[] = {7, 3};
+    st = named_store(rep, vals, 2);
+    m = fx_merge(st, "cpu:nanoseconds", false);
+    s = sandwich(m, "F", 0, 0, 0);
+    assert_int_equal(s->cum, 10);
+    static const want_row callers_rep[] = {{-1, 10, 0, "F"}, {0, 10, 0, "a"}, {1, 10, 10, "main"}};
+    assert_rows(&s->callers, callers_rep, 3);
+    static const want_row callees_rep[] = {
+        {-1, 10, 0, "F"}, {0, 7, 0, "a"}, {0, 7, 7, "b"},
+        {0, 3, 3, "c"},   {1, 7, 0, "F"}, {4, 7, 7, "b"},
+    };
+    assert_rows(&s->callees, callees_rep, 6);
+    query_sandwich_free(s);
+    win_merged_free(m);
+    win_store_free(st);
+}
+
+/* The stack of issue 10: F alternating with distinct functions, root first
+ * F a1 F a2 ... (depth frames, the leaf a_{depth/2}); with `every_level` each prefix is a
+ * sample of its own (value 1), else the whole stack is one sample of 100. */
+static win_store *alternating_store(uint32_t depth, bool every_level)
+{
+    uint32_t n_fns = depth / 2 + 1;
+    win_frame_in *frames = calloc(n_fns, sizeof *frames);
+    char(*names)[16] = calloc(n_fns, sizeof *names);
+    uint32_t *idx = calloc(depth, sizeof *idx);
+    uint32_t n_stacks = every_level ? depth : 1;
+    win_stack_in *stacks = calloc(n_stacks, sizeof *stacks);
+    win_sample_in *smp = calloc(n_stacks, sizeof *smp);
+    assert_true(frames && names && idx && stacks && smp);
+    for (uint32_t i = 0; i < n_fns; i++) {
+        snprintf(names[i], sizeof names[i], i ? "a%u" : "F", i);
+        frames[i] = (win_frame_in){names[i], "h.c", 1, 0x1000u + i, NULL, NULL};
+    }
+    for (uint32_t k = 0; k < depth; k++) /* k = 0 is the root */
+        idx[depth - 1 - k] = k % 2 ? (k + 1) / 2 : 0;
+    for (uint32_t i = 0; i < n_stacks; i++) {
+        /* the prefix of length d (leaf first: the last d entries of idx) */
+        uint32_t d = every_level ? i + 1 : depth;
+        stacks[i] = (win_stack_in){idx + (depth - d), d};
+        smp[i] = (win_sample_in){.stack = i, .value = every_level ? 1 : 100, .time_ns = FX_T0};
+    }
+    win_config cfg;
+    win_config_defaults(&cfg);
+    win_store *st = win_store_new(&cfg);
+    assert_non_null(st);
+    static const win_attr res[] = {{"service.name", "alt"}};
+    win_batch b = {"cpu:nanoseconds", res, 1,        frames, n_fns, stacks,
+                   n_stacks,          smp, n_stacks, NULL,   false};
+    char err[256] = "";
+    win_add_result r;
+    assert_int_equal(win_store_add(st, &b, FX_T0 + 60 * FX_SEC, &r, err, sizeof err), 0);
+    free(frames);
+    free(names);
+    free(idx);
+    free(stacks);
+    free(smp);
+    return st;
+}
+
+/* Issue 10: one sample of that stack, 4,096 frames deep, took the daemon from 19 MB to
+ * 590 MB (8,192: 2.1 GB and 14 s) because every occurrence of F inserted its whole caller
+ * and callee paths. The trees and the work now grow linearly with the depth. */
+static void test_sandwich_alternating_is_linear(void **state)
+{
+    (void)state;
+    static const uint32_t depths[] = {4096, WIN_MAX_STACK_DEPTH};
+    for (size_t i = 0; i < sizeof depths / sizeof *depths; i++) {
+        uint32_t depth = depths[i];
+        win_store *st = alternating_store(depth, false);
+        win_merged *m = fx_merge(st, "cpu:nanoseconds", false);
+        assert_non_null(m);
+        static const uint32_t max_depths[] = {0, 64};
+        for (size_t k = 0; k < 2; k++) {
+            query_sandwich *s = sandwich(m, "F", max_depths[k], -1, 0);
+            print_message("depth %u max_depth %u: %u tree nodes, work %llu\n", depth, max_depths[k],
+                          s->tree_nodes, (unsigned long long)s->work);
+            assert_int_equal(s->cum, 100);
+            assert_int_equal(s->flat, 0);
+            assert_false(s->cut);
+            assert_true(s->recursion);
+            /* a path per occurrence: depth^2 / 4 nodes (4.2 M at 4,096; 67 M at 16,384) */
+            assert_true(s->tree_nodes <= 4 * depth);
+            assert_true(s->work <= 8 * (uint64_t)depth);
+            /* level 1 is still pprof -peek: every a_i calls F (F at the root has no caller) */
+            assert_int_equal(s->callers.rows[0].flat, 100);
+            int64_t lvl1 = 0;
+            for (uint32_t r = 1; r < s->callers.n_rows; r++)
+                if (s->callers.rows[r].parent == 0)
+                    lvl1 += s->callers.rows[r].cum;
+            assert_int_equal(lvl1, (int64_t)(depth / 2 - 1) * 100);
+            lvl1 = 0;
+            for (uint32_t r = 1; r < s->callees.n_rows; r++)
+                if (s->callees.rows[r].parent == 0)
+                    lvl1 += s->callees.rows[r].cum;
+            assert_int_equal(lvl1, (int64_t)(depth / 2) * 100);
+            check_sandwich_tree(&s->callers);
+            check_sandwich_tree(&s->callees);
+            query_sandwich_free(s);
+        }
+        win_merged_free(m);
+        win_store_free(st);
+    }
+
+    /* every prefix a sample: each kept edge's own samples continue to the root, so the
+     * trees would hold (depth / 2) x (max_depth + 1) nodes; a small node budget cuts them,
+     * the "(cut)" rows keep the values, and level 1 stays whole */
+    uint32_t depth = 4096;
+    win_store *st = alternating_store(depth, true);
+    win_merged *m = fx_merge(st, "cpu:nanoseconds", false);
+    assert_non_null(m);
+    query_sandwich_opts o = {"F", 64, 1000, 0, 2000};
+    char err[256] = "";
+    query_sandwich *s = query_sandwich_compute(m, &o, err, sizeof err);
+    assert_non_null(s);
+    print_message("every level, budget 2000: %u tree nodes, work %llu\n", s->tree_nodes,
+                  (unsigned long long)s->work);
+    assert_int_equal(s->cum, depth);
+    assert_true(s->cut);
+    /* per tree: the budget, level 1 (depth / 2 functions) and one pseudo row per node */
+    assert_true(s->tree_nodes <= 2 * 2 * (2000 + depth / 2 + 1));
+    assert_true(s->work <= (uint64_t)depth * (64 + 2) * 2);
+    bool cut_row = false;
+    for (uint32_t r = 0; r < s->callers.n_rows; r++)
+        cut_row |= strcmp(s->callers.rows[r].name, "(cut)") == 0;
+    assert_true(cut_row);
+    check_sandwich_tree(&s->callers);
+    check_sandwich_tree(&s->callees);
+    int64_t lvl1 = 0;
+    for (uint32_t r = 1; r < s->callers.n_rows; r++)
+        if (s->callers.rows[r].parent == 0)
+            lvl1 += s->callers.rows[r].cum;
+    /* a_i calls F in the prefixes longer than 2i: depth - 2i of them, value 1 each */
+    int64_t want = 0;
+    for (uint32_t i = 1; i < depth / 2; i++)
+        want += depth - 2 * i;
+    assert_int_equal(lvl1, want);
+    query_sandwich_free(s);
+    win_merged_free(m);
+    win_store_free(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_flame_hand),      cmocka_unit_test(test_focus),
-        cmocka_unit_test(test_flame_random),    cmocka_unit_test(test_sandwich_hand),
-        cmocka_unit_test(test_sandwich_random), cmocka_unit_test(test_flame_keeps_hot_path),
+        cmocka_unit_test(test_flame_hand),
+        cmocka_unit_test(test_focus),
+        cmocka_unit_test(test_flame_random),
+        cmocka_unit_test(test_sandwich_hand),
+        cmocka_unit_test(test_sandwich_random),
+        cmocka_unit_test(test_flame_keeps_hot_path),
+        cmocka_unit_test(test_sandwich_recursion_hand),
+        cmocka_unit_test(test_sandwich_alternating_is_linear),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

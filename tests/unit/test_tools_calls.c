@@ -810,6 +810,107 @@ static void test_text_cap(void **state)
     free(threads);
 }
 
+/* Issue 10: what the tools say when a query hit its bounds. export_pprof over one
+ * 4,096-frame stack shared by 5,000 thread ids (~41 MB as a full pprof) folds labels past
+ * the 16 MiB limit and says so in its text, its structured output and, over HTTP, a header;
+ * a sandwich whose path meets the function again says what "(recursion)" means. */
+static void test_bounded_answers_say_so(void **state)
+{
+    (void)state;
+    enum { DEPTH = 4096, N = 5000 };
+    win_frame_in *frames = calloc(DEPTH, sizeof *frames);
+    char(*names)[12] = calloc(DEPTH, sizeof *names);
+    uint32_t *idx = calloc(DEPTH, sizeof *idx);
+    win_sample_in *smp = calloc(N, sizeof *smp);
+    win_attr *attrs = calloc(N, sizeof *attrs);
+    char(*tids)[12] = calloc(N, sizeof *tids);
+    assert_true(frames && names && idx && smp && attrs && tids);
+    for (uint32_t i = 0; i < DEPTH; i++) {
+        snprintf(names[i], sizeof names[i], "f%u", i);
+        frames[i] = (win_frame_in){names[i], "d.go", 1, 0x1000u + i, NULL, NULL};
+        idx[i] = i;
+    }
+    for (uint32_t i = 0; i < N; i++) {
+        snprintf(tids[i], sizeof tids[i], "%u", i);
+        attrs[i] = (win_attr){"thread.id", tids[i]};
+        smp[i] = (win_sample_in){
+            .stack = 0, .n_attrs = 1, .attrs = &attrs[i], .value = MS, .time_ns = T0};
+    }
+    win_config cfg;
+    win_config_defaults(&cfg);
+    win_store *st = win_store_new(&cfg);
+    static const win_attr deep[] = {{"service.name", "deep"}};
+    win_stack_in stack = {idx, DEPTH};
+    win_batch b = {"cpu:nanoseconds", deep, 1, frames, DEPTH, &stack, 1, smp, N, NULL, false};
+    char err[256];
+    win_add_result r;
+    assert_int_equal(win_store_add(st, &b, T0 + 25 * SEC, &r, err, sizeof err), 0);
+    /* and a recursive stack elsewhere: main F x F y F z (root first) */
+    static const win_frame_in rf[] = {{"main", "r.go", 1, 0x1, NULL, NULL},
+                                      {"F", "r.go", 2, 0x2, NULL, NULL},
+                                      {"x", "r.go", 3, 0x3, NULL, NULL},
+                                      {"y", "r.go", 4, 0x4, NULL, NULL},
+                                      {"z", "r.go", 5, 0x5, NULL, NULL}};
+    static const uint32_t rs[] = {4, 1, 3, 1, 2, 1, 0};
+    static const win_attr rec[] = {{"service.name", "rec"}};
+    win_stack_in rstack = {rs, 7};
+    win_sample_in rsmp = {.stack = 0, .value = MS, .time_ns = T0};
+    win_batch rb = {"cpu:nanoseconds", rec, 1, rf, 5, &rstack, 1, &rsmp, 1, NULL, false};
+    assert_int_equal(win_store_add(st, &rb, T0 + 25 * SEC, &r, err, sizeof err), 0);
+    tools_config tc = {.store = st, .version = "9.9.9"};
+    fixture f = {st, tools_new(&tc)};
+    assert_non_null(f.t);
+
+    mcp_tool_result res = call(&f, "export_pprof",
+                               "{\"profile_type\":\"cpu:nanoseconds\","
+                               "\"selector\":\"{service.name=\\\"deep\\\"}\"}");
+    assert_false(res.is_error);
+    assert_non_null(strstr(res.text, "Cut: the export limits"));
+    assert_non_null(strstr(res.text, "lost their labels"));
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(res.structured, "cut")));
+    double folded = num(res.structured, "labels_folded");
+    assert_true(folded > 0 && folded < N);
+    release(&res);
+
+    kv q[] = {
+        {"profile_type", "cpu:nanoseconds"}, {"selector", "{service.name=\"deep\"}"}, {NULL, NULL}};
+    mcp_http_response out;
+    memset(&out, 0, sizeof out);
+    assert_true(tools_http_route(f.t, "GET", "/api/pprof", kv_arg, q, &out));
+    assert_int_equal(out.status, 200);
+    assert_string_equal(out.extra_header_name, "Content-Disposition");
+    assert_string_equal(out.extra_header2_name, "X-Otelprofd-Export-Cut");
+    assert_non_null(strstr(out.extra_header2_value, "totals and stacks are exact"));
+    free(out.body);
+    /* an export within the limits has no such header */
+    kv small[] = {
+        {"profile_type", "cpu:nanoseconds"}, {"selector", "{service.name=\"rec\"}"}, {NULL, NULL}};
+    memset(&out, 0, sizeof out);
+    assert_true(tools_http_route(f.t, "GET", "/api/pprof", kv_arg, small, &out));
+    assert_int_equal(out.status, 200);
+    assert_null(out.extra_header2_name);
+    free(out.body);
+
+    res = call(&f, "query_profile_sandwich",
+               "{\"profile_type\":\"cpu:nanoseconds\",\"selector\":\"{service.name=\\\"rec\\\"}\","
+               "\"function\":\"F\"}");
+    assert_false(res.is_error);
+    assert_non_null(strstr(res.text, "A \"(recursion)\" row: that path reaches F again"));
+    assert_non_null(strstr(res.text, ",(recursion)\n"));
+    assert_null(strstr(res.text, "Cut:"));
+    assert_false(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(res.structured, "cut")));
+    release(&res);
+
+    tools_free(f.t);
+    win_store_free(st);
+    free(frames);
+    free(names);
+    free(idx);
+    free(smp);
+    free(attrs);
+    free(tids);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -824,6 +925,7 @@ int main(void)
         cmocka_unit_test(test_http_routes),
         cmocka_unit_test(test_mcp_registration),
         cmocka_unit_test(test_text_cap),
+        cmocka_unit_test(test_bounded_answers_say_so),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
