@@ -66,7 +66,7 @@ function report(diffs, what) {
 const url = `${o.base}/debug/top?profile_type=${encodeURIComponent(o.type)}&selector=${encodeURIComponent(o.selector)}`;
 let text;
 try {
-  const res = await fetch(url);
+  const res = await fetch(url, { signal: AbortSignal.timeout(120000) });
   text = await res.text();
   if (res.status !== 200) {
     console.error(`FAIL ${label}: GET ${url} -> HTTP ${res.status}: ${text.slice(0, 300)}`);
