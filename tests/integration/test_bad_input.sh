@@ -120,7 +120,8 @@ out="$(node "$LIB/send_grpc.mjs" "$D_GRPC" "$CPU_PB")"
 expect_eq "cpu.pb over gRPC afterwards: OK" OK "$(jget "$out" status)"
 check "cpu.pb over gRPC afterwards answers exactly" node "$LIB/check_top.mjs" --base "$D_MCP" \
     --label "flate cpu after the bad inputs" --type cpu:nanoseconds --selector '{service.name="flate"}' \
-    --file "$CPU_PB" --match service.name=flate
+    --file "$CPU_PB" --match service.name=flate \
+    --expected "$TD/expected/compress_flate.cpu.cpu.top.txt"
 rej="$(metric "$D_MCP" rejected_profiles_total)"
 if [[ "$rej" =~ ^[0-9]+$ && "$rej" -ge 2 ]]; then
     pass "/metrics: otelprofd_rejected_profiles_total = $rej (>= 2)"

@@ -405,7 +405,8 @@ out="$(node "$LIB/send_grpc.mjs" "$GRPC_ADDR" "$CPU_PB")"
 expect_eq "cpu.pb over gRPC after the corpus: OK" OK "$(jget "$out" status)"
 check "cpu.pb after the corpus answers exactly" node "$LIB/check_top.mjs" --base "$D_MCP" \
     --label "flate cpu after the hostile corpus" --type cpu:nanoseconds --selector '{service.name="flate"}' \
-    --file "$CPU_PB" --match service.name=flate
+    --file "$CPU_PB" --match service.name=flate \
+    --expected "$TD/expected/compress_flate.cpu.cpu.top.txt"
 if get_top "$D_MCP" cpu:nanoseconds '{service.name="hostile-deep"}' "$WORK/deep.top"; then
     expect_eq "the 10,000-frame stack is still stored" "total 100|100 100 d0" "$(head -n 2 "$WORK/deep.top" | paste -sd'|')"
 else

@@ -43,7 +43,7 @@ expect_eq "A: ebpf_style.json over HTTP JSON: 200, nothing rejected" "200 0" "$c
 # ---- the SDK: every tool, prompts, resources, completion, token -----------------------
 check "SDK over Streamable HTTP: every tool and its answers (see the mcp/http lines)" \
     node "$LIB/mcp_http_check.mjs" --url "$A_MCP" --td "$TD" --work "$WORK" \
-    --sent "$TD/otlp/cpu.pb" --sent "$TD/otlp/mem.pb" --sent "$TD/otlp/ebpf_style.pb" \
+    --sent "$WORK/shifted.cpu.pb" --sent "$WORK/shifted.mem.pb" --sent "$WORK/shifted.ebpf_style.json" \
     --data-start-ns "$DATA_START_NS" --token-url "$T_MCP" --token "$TOKEN"
 
 # ---- /api/pprof directly ------------------------------------------------------------------

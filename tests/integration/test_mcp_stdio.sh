@@ -22,10 +22,10 @@ daemon_start B
 out="$(node "$LIB/send_grpc.mjs" "$B_GRPC" "$CPU_PB")"
 expect_eq "B: cpu.pb over gRPC: OK, nothing rejected" "OK 0" "$(jget "$out" status) $(rejected "$out")"
 
-ports=($(free_ports 2))
+# Port 0: the check reads the bound ports from the daemon's stderr (no port race).
 check "SDK over stdio: embedded receiver, every tool, framing, bridge (see the mcp/stdio lines)" \
     node "$LIB/mcp_stdio_check.mjs" --bin "$OTELPROFD_BIN" \
-    --grpc "127.0.0.1:${ports[0]}" --http "127.0.0.1:${ports[1]}" \
+    --grpc 127.0.0.1:0 --http 127.0.0.1:0 \
     --td "$TD" --work "$WORK" --cpu "$CPU_PB" --mem "$MEM_PB" --bridge-url "$B_MCP/mcp"
 
 # An OTLP port that is taken: `otelprofd mcp` must say so on stderr and point at --connect,

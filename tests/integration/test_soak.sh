@@ -5,11 +5,14 @@
 # @grpc/grpc-js sends cpu.pb, mem.pb, ebpf_style.pb in turn at SOAK_RATE requests/s for
 # SOAK_SECONDS, each request's times moved to its send time, half of them gzip; SOAK_CLIENTS
 # SDK sessions loop get_status / table / flame graph / time series (SOAK_QUERY_PAUSE_MS
-# apart, default 10). Every query answers within SOAK_MAX_LATENCY_MS (default 10000), every
-# total lies between what was acknowledged and what was dispatched, and at the end every
-# profile type's total equals what the bytes sent carry (computed by the wire reader, not
-# by otelprofd); /metrics counters agree with the sender. SOAK_RATE defaults to 5/s,
-# SOAK_CLIENTS to 2.
+# apart, default 10), starting once a first Export was acknowledged and asking only for
+# profile types of which something was acknowledged before they asked. Every query and
+# every Export answers within SOAK_MAX_LATENCY_MS (default 10000); no query is an isError;
+# every total lies between what was acknowledged when the query was issued and what was
+# dispatched when it answered (a selector with nothing acknowledged yet answers empty);
+# at the end, every request acknowledged, every profile type's total equals what the bytes
+# sent carry (computed by the wire reader, not by otelprofd); /metrics counters agree with
+# the sender. SOAK_RATE defaults to 5/s, SOAK_CLIENTS to 2.
 #
 # SOAK_SECONDS defaults to 60, or 20 for an AddressSanitizer binary (detected with ldd, or
 # OTELPROFD_SANITIZED=1), whose latency bound defaults to 30000 ms.

@@ -106,33 +106,14 @@ expect_contains "serve --help: MCP HTTP binds 127.0.0.1 by default" "default 127
 tls_daemon_start() {
     local name="$1"
     shift
-    local ports grpc http mcp log pid i
-    log="$WORK/$name.log"
-    read -r -a ports <<<"$(free_ports 3)"
-    grpc=${ports[0]} http=${ports[1]} mcp=${ports[2]}
-    "$OTELPROFD_BIN" serve --otlp-grpc "127.0.0.1:$grpc" --otlp-http "127.0.0.1:$http" \
-        --mcp-http "127.0.0.1:$mcp" "${SRV[@]}" "$@" 2>"$log" &
+    local log="$WORK/$name.log" pid
+    "$OTELPROFD_BIN" serve --otlp-grpc 127.0.0.1:0 --otlp-http 127.0.0.1:0 \
+        --mcp-http 127.0.0.1:0 "${SRV[@]}" "$@" 2>"$log" &
     pid=$!
     DAEMONS+=("$pid")
     printf -v "${name}_PID" '%s' "$pid"
-    printf -v "${name}_GRPC" '%s' "127.0.0.1:$grpc"
-    printf -v "${name}_HTTP" '%s' "https://127.0.0.1:$http"
-    printf -v "${name}_MCP" '%s' "https://127.0.0.1:$mcp"
     printf -v "${name}_LOG" '%s' "$log"
-    for ((i = 0; i < 100; i++)); do
-        if ! kill -0 "$pid" 2>/dev/null; then
-            tail -n 30 "$log" >&2
-            die "otelprofd serve (TLS) $* exited during start-up"
-        fi
-        if [[ "$(curl -s --max-time 1 --cacert "$CA" "${CLIENT[@]}" \
-            "https://127.0.0.1:$mcp/healthz" 2>/dev/null)" == ok* ]]; then
-            echo "started $name (pid $pid, TLS): grpc $grpc, http $http, mcp $mcp $*"
-            return 0
-        fi
-        sleep 0.1
-    done
-    tail -n 30 "$log" >&2
-    die "otelprofd (TLS) did not answer https://127.0.0.1:$mcp/healthz within 10 s"
+    daemon_wait_ready "$name" "$pid" "$log" https --cacert "$CA" "${CLIENT[@]}"
 }
 
 # curl_code URL [curl options...]: the HTTP status, or curl-error:N when curl failed.
@@ -218,11 +199,10 @@ daemon_stop T
 # ---- the MCP warning stays with TLS --------------------------------------------------------
 # warn_check DESC EXPECT(yes|no) [options...]: MCP on 0.0.0.0 with TLS; is the loud warning logged?
 warn_check() {
-    local desc="$1" expect="$2" port log="$WORK/warn.log" pid i
+    local desc="$1" expect="$2" log="$WORK/warn.log" pid i
     shift 2
-    port="$(free_ports 1)"
     : >"$log"
-    "$OTELPROFD_BIN" serve --otlp-grpc off --otlp-http off --mcp-http "0.0.0.0:$port" \
+    "$OTELPROFD_BIN" serve --otlp-grpc off --otlp-http off --mcp-http 0.0.0.0:0 \
         "${SRV[@]}" "$@" 2>"$log" &
     pid=$!
     DAEMONS+=("$pid")

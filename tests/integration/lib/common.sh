@@ -6,7 +6,8 @@
 #   OTELPROFD_TESTDATA  the shared testdata folder (otlp/, expected/)
 #   OTELPROFD_SRC       the repo root (node_modules live in tests/node_modules)
 # Daemon helpers: daemon_start NAME [serve options...] sets NAME_PID, NAME_GRPC,
-# NAME_HTTP, NAME_MCP (ports) and NAME_LOG; every daemon is stopped by the EXIT trap.
+# NAME_HTTP, NAME_MCP (the ports the daemon bound) and NAME_LOG; every daemon is stopped by
+# the EXIT trap.
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 LIB="$HERE"
@@ -79,7 +80,9 @@ need_tools() {
 }
 
 # free_ports N: prints N distinct loopback ports that were free a moment ago (the kernel
-# picks them, so parallel test scripts do not collide on a fixed list).
+# picks them). Only for peers that cannot bind port 0 and report it: between this and their
+# bind another process may take the port. otelprofd itself is started on port 0
+# (daemon_start reads the bound ports from its log), which cannot collide.
 free_ports() {
     node -e '
 const net = require("net");
@@ -95,6 +98,42 @@ const n = Number(process.argv[1]); const servers = []; const ports = [];
 })();' "$1"
 }
 
+# bound_port LOG WHAT: the port of otelprofd's "WHAT listening on HOST:PORT[ (TLS...)]" log
+# line (WHAT: OTLP/gRPC, OTLP/HTTP, "MCP (/mcp) and HTTP API"); empty before it is logged,
+# and before the log file exists (the child's redirection may not have run yet).
+bound_port() {
+    [[ -f "$1" ]] || return 0
+    sed -n "s#^.*$2 listening on [^ ]*:\([0-9][0-9]*\)\( .*\)\{0,1\}\$#\1#p" "$1" | head -n 1
+}
+
+# daemon_wait_ready NAME PID LOG SCHEME [curl options...]: waits (up to 60 s: a sanitized
+# binary on a loaded machine starts slowly) until the daemon has logged its MCP listener and
+# answers /healthz there, then sets NAME_GRPC (host:port), NAME_HTTP and NAME_MCP (URLs)
+# from the ports it logged.
+daemon_wait_ready() {
+    local name="$1" pid="$2" log="$3" scheme="$4" i mcp grpc http
+    shift 4
+    for ((i = 0; i < 600; i++)); do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            echo "--- $log:" >&2
+            tail -n 30 "$log" >&2
+            die "otelprofd serve ($name) exited during start-up"
+        fi
+        mcp="$(bound_port "$log" 'MCP (/mcp) and HTTP API')"
+        if [[ -n "$mcp" && "$(curl -s --max-time 2 "$@" "$scheme://127.0.0.1:$mcp/healthz" 2>/dev/null)" == ok* ]]; then
+            grpc="$(bound_port "$log" OTLP/gRPC)" http="$(bound_port "$log" OTLP/HTTP)"
+            printf -v "${name}_GRPC" '%s' "127.0.0.1:$grpc"
+            printf -v "${name}_HTTP" '%s' "$scheme://127.0.0.1:$http"
+            printf -v "${name}_MCP" '%s' "$scheme://127.0.0.1:$mcp"
+            echo "started $name (pid $pid): grpc $grpc, http $http, mcp $mcp"
+            return 0
+        fi
+        sleep 0.1
+    done
+    tail -n 30 "$log" >&2
+    die "otelprofd ($name) did not answer /healthz within 60 s"
+}
+
 cleanup() {
     local pid
     for pid in "${DAEMONS[@]}"; do
@@ -107,39 +146,20 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# daemon_start NAME [options...]: starts `otelprofd serve` on fresh loopback ports and
-# waits for /healthz. Options are appended to the listener options.
+# daemon_start NAME [options...]: starts `otelprofd serve` with every listener on loopback
+# port 0 (the kernel picks a free one: no race with other tests for a port) and waits for
+# /healthz. Options are appended to the listener options (a later --otlp-grpc ADDR wins).
 daemon_start() {
     local name="$1"
     shift
-    local ports grpc http mcp
-    ports=($(free_ports 3))
-    grpc=${ports[0]} http=${ports[1]} mcp=${ports[2]}
     local log="$WORK/$name.log"
-    "$OTELPROFD_BIN" serve --otlp-grpc "127.0.0.1:$grpc" --otlp-http "127.0.0.1:$http" \
-        --mcp-http "127.0.0.1:$mcp" "$@" 2>"$log" &
+    "$OTELPROFD_BIN" serve --otlp-grpc 127.0.0.1:0 --otlp-http 127.0.0.1:0 \
+        --mcp-http 127.0.0.1:0 "$@" 2>"$log" &
     local pid=$!
     DAEMONS+=("$pid")
     printf -v "${name}_PID" '%s' "$pid"
-    printf -v "${name}_GRPC" '%s' "127.0.0.1:$grpc"
-    printf -v "${name}_HTTP" '%s' "http://127.0.0.1:$http"
-    printf -v "${name}_MCP" '%s' "http://127.0.0.1:$mcp"
     printf -v "${name}_LOG" '%s' "$log"
-    local i
-    for ((i = 0; i < 100; i++)); do
-        if ! kill -0 "$pid" 2>/dev/null; then
-            echo "--- $log:" >&2
-            tail -n 30 "$log" >&2
-            die "otelprofd serve $* exited during start-up"
-        fi
-        if [[ "$(curl -s --max-time 1 "http://127.0.0.1:$mcp/healthz" 2>/dev/null)" == ok* ]]; then
-            echo "started $name (pid $pid): grpc $grpc, http $http, mcp $mcp $*"
-            return 0
-        fi
-        sleep 0.1
-    done
-    tail -n 30 "$log" >&2
-    die "otelprofd did not answer /healthz on 127.0.0.1:$mcp within 10 s"
+    daemon_wait_ready "$name" "$pid" "$log" http
 }
 
 # daemon_stop NAME: SIGTERM, and the daemon must exit 0 within 10 s.

@@ -8,12 +8,11 @@
 // Rules: every expected function with flat or cum != 0 must be present with exactly those
 // values (times --scale), no actual function with a nonzero value may be extra, and the
 // totals must agree when both are known. Unsymbolized rows ("0x…") are compared by
-// numeric address. With --addresses (an eBPF-shaped profile compared with the answer for
-// its fully symbolized original): expected functions may be missing when the actual has
-// address rows, as long as the address rows' flat equals the missing functions' flat;
-// every symbolized function present must still match exactly.
+// numeric address. There is no tolerant mode: an answer with unsymbolized frames is
+// compared with a reference computed from the same bytes (otlp_top.mjs), not with the
+// answer for its symbolized original.
 //
-// CLI: node compare_top.mjs EXPECTED ACTUAL [--scale N] [--addresses] [--label TEXT]
+// CLI: node compare_top.mjs EXPECTED ACTUAL [--scale N] [--label TEXT]
 // Exit 0 when equal, 1 with a diff on stderr otherwise.
 import { readFileSync } from 'node:fs';
 
@@ -65,7 +64,7 @@ export function parseTop(text, where) {
 }
 
 // Returns a list of human-readable differences (empty when equal).
-export function compareTop(expected, actual, { scale = 1n, addresses = false } = {}) {
+export function compareTop(expected, actual, { scale = 1n } = {}) {
   const diffs = [];
   const exp = new Map();
   for (const [n, r] of expected.rows) {
@@ -84,22 +83,8 @@ export function compareTop(expected, actual, { scale = 1n, addresses = false } =
     }
   }
   const extra = [...act].filter(([n]) => !exp.has(n));
-  const addrExtra = extra.filter(([n]) => ADDR_RE.test(n));
-  if (addresses && addrExtra.length > 0) {
-    const missFlat = missing.reduce((s, [, e]) => s + e.flat, 0n);
-    const addrFlat = addrExtra.reduce((s, [, a]) => s + a.flat, 0n);
-    if (missFlat !== addrFlat) {
-      diffs.push(
-        `address rows carry flat=${addrFlat} but the ${missing.length} functions missing carry flat=${missFlat}`,
-      );
-    }
-    for (const [n, a] of extra) {
-      if (!ADDR_RE.test(n)) diffs.push(`extra  ${n}: flat=${a.flat} cum=${a.cum} (not expected)`);
-    }
-  } else {
-    for (const [n, e] of missing) diffs.push(`missing ${n}: expected flat=${e.flat} cum=${e.cum}`);
-    for (const [n, a] of extra) diffs.push(`extra  ${n}: flat=${a.flat} cum=${a.cum} (not expected)`);
-  }
+  for (const [n, e] of missing) diffs.push(`missing ${n}: expected flat=${e.flat} cum=${e.cum}`);
+  for (const [n, a] of extra) diffs.push(`extra  ${n}: flat=${a.flat} cum=${a.cum} (not expected)`);
   if (expected.total !== null && actual.total !== null && expected.total * scale !== actual.total) {
     diffs.push(`total: expected ${expected.total * scale}, got ${actual.total}`);
   }
@@ -114,12 +99,11 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   let label = '';
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--scale') opts.scale = BigInt(args[++i]);
-    else if (args[i] === '--addresses') opts.addresses = true;
     else if (args[i] === '--label') label = args[++i];
     else pos.push(args[i]);
   }
   if (pos.length !== 2) {
-    console.error('usage: compare_top.mjs EXPECTED ACTUAL [--scale N] [--addresses] [--label TEXT]');
+    console.error('usage: compare_top.mjs EXPECTED ACTUAL [--scale N] [--label TEXT]');
     process.exit(2);
   }
   let diffs;

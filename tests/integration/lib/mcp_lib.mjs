@@ -11,7 +11,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import { compareTop, parseTop } from './compare_top.mjs';
-import { inspect } from './otlp_inspect.mjs';
+import { profileTotals } from './otlp_top.mjs';
 
 export const TOOL_NAMES = [
   'get_status',
@@ -162,15 +162,15 @@ export function goPeek(file, name, unit, work) {
   return out;
 }
 
-// Totals per (profile type, resource match) from the bytes sent: the wire reader's
-// value_sum, with the eBPF rule (samples:count with a cpu:nanoseconds period also
-// answers cpu:nanoseconds as count x period when the resource has no native one).
+// Totals per (profile type, resource match) from the bytes sent (.pb through the wire
+// reader, .json through otlp_top.mjs's own JSON reader), with the eBPF rule (samples:count
+// with a cpu:nanoseconds period also answers cpu:nanoseconds as count x period when the
+// resource has no native one).
 export function sentTotals(files) {
   const rows = [];
   for (const { file, repeat = 1 } of files) {
-    const s = inspect(readFileSync(file));
     const byRes = new Map();
-    for (const p of s.profiles) {
+    for (const p of profileTotals(readFileSync(file))) {
       const key = JSON.stringify(p.resource);
       if (!byRes.has(key)) byRes.set(key, []);
       byRes.get(key).push(p);
@@ -379,6 +379,15 @@ export async function toolSuite(ctx) {
     const unit = t.endsWith('space') ? 'bytes' : 'count';
     await tableOracle(`table flate ${t}:${unit}`, { profile_type: `${t}:${unit}`, selector: ctx.selMem }, `${E}/compress_flate.mem.${t}.top.txt`);
   }
+  // The second resource of the same requests (service.name="json"), every sample type: the
+  // two resources share one dictionary, so a mix-up between them shows only here.
+  const selJson = (sel) => sel.replace('"flate"', '"json"');
+  await tableOracle('table json cpu:nanoseconds', { profile_type: 'cpu:nanoseconds', selector: selJson(ctx.selCpu) }, `${E}/encoding_json.cpu.cpu.top.txt`);
+  await tableOracle('table json samples:count', { profile_type: 'samples:count', selector: selJson(ctx.selCpu) }, `${E}/encoding_json.cpu.samples.top.txt`);
+  for (const t of ['alloc_space', 'inuse_space', 'alloc_objects', 'inuse_objects']) {
+    const unit = t.endsWith('space') ? 'bytes' : 'count';
+    await tableOracle(`table json ${t}:${unit}`, { profile_type: `${t}:${unit}`, selector: selJson(ctx.selMem) }, `${E}/encoding_json.mem.${t}.top.txt`);
+  }
   if (ctx.selCpuShort) {
     await tableOracle(
       'table via service_name shorthand + time range now-1h..now',
@@ -577,6 +586,13 @@ export async function toolSuite(ctx) {
     });
     r.check(`diff: baseline flat/cum of every row (${allRows.length}) == go tool pprof on flate`, allRows.length > 10 && wrong.length === 0,
       () => wrong.slice(0, 4).map((x) => `${x.function}: ${x.base_flat}/${x.base_cum} vs ${JSON.stringify(exp.rows.get(x.function) ?? null, (k, v) => (typeof v === 'bigint' ? String(v) : v))}`).join('; '));
+    const expJ = parseTop(readFileSync(`${E}/encoding_json.cpu.cpu.top.txt`, 'utf8'), 'expected json');
+    const wrongJ = allRows.filter((x) => {
+      const e = expJ.rows.get(x.function) ?? { flat: 0n, cum: 0n };
+      return big(x.cmp_flat) !== e.flat || big(x.cmp_cum) !== e.cum;
+    });
+    r.check(`diff: comparison flat/cum of every row (${allRows.length}) == go tool pprof on json`, allRows.length > 10 && wrongJ.length === 0,
+      () => wrongJ.slice(0, 4).map((x) => `${x.function}: ${x.cmp_flat}/${x.cmp_cum} vs ${JSON.stringify(expJ.rows.get(x.function) ?? null, (k, v) => (typeof v === 'bigint' ? String(v) : v))}`).join('; '));
     const same = await call('query_profile_diff', { profile_type: 'cpu:nanoseconds', selector: base, baseline: {}, comparison: {} });
     r.check('diff of the same data on both sides: isError saying how to pick two ranges or selectors', same.isError === true && /baseline/.test(textOf(same)) && /comparison/.test(textOf(same)), textOf(same).slice(0, 300));
   });
@@ -705,10 +721,36 @@ export function checkTable(r, call, label, args, expectedFile, { scale = 1n } = 
         const cutFlat = nonzero.filter(([n]) => !rows.has(n)).reduce((a, [, v]) => a + v.flat * scale, 0n);
         r.eq(`${label}: other_flat == flat of the ${cut.length} functions cut (pprof)`, cutFlat, big(sc.other_flat));
         r.check(`${label}: the text says the limit was lowered`, /lowered|cut|shown/.test(textOf(res)), textOf(res).slice(0, 300));
-        for (let i = 0; i < cut.length; i += 40) {
-          const part = cut.slice(i, i + 40);
-          const more = await call('query_profile_table', { ...args, limit: 500, filter: `^(${part.map(reEscape).join('|')})$` });
-          (more.structuredContent?.rows ?? []).forEach(put);
+        // Groups of up to 40 names whose filter regex stays within the documented 1,024
+        // bytes (a longer one is an isError, which fails here, never skipped). The answer to
+        // a filtered call has the same text budget, so it may cut again (rows with flat 0
+        // go last): names still missing are asked again in smaller groups, down to one a
+        // call; one that never comes back stays missing and fails below.
+        const groups = (names, size) => {
+          const out = [];
+          let cur = [];
+          for (const n of names) {
+            const next = [...cur, n];
+            if (cur.length && (next.length > size || `^(${next.map(reEscape).join('|')})$`.length > 1000)) {
+              out.push(cur);
+              cur = [n];
+            } else cur = next;
+          }
+          if (cur.length) out.push(cur);
+          return out;
+        };
+        let pending = cut;
+        for (let size = 40; pending.length > 0; size = Math.max(1, size >> 2)) {
+          for (const part of groups(pending, size)) {
+            const filter = `^(${part.map(reEscape).join('|')})$`;
+            const more = await call('query_profile_table', { ...args, limit: 500, filter });
+            if (more.isError) r.fail(`${label}: filtered call for ${part.length} cut functions`, `isError: ${textOf(more).slice(0, 200)}`);
+            (more.structuredContent?.rows ?? []).forEach(put);
+          }
+          const still = pending.filter((n) => !rows.has(n));
+          if (size === 1 || still.length === 0) break;
+          console.log(`     ${label}: ${still.length} cut functions re-asked in groups of ${Math.max(1, size >> 2)}`);
+          pending = still;
         }
       }
       const actual = { total: big(sc.total), rows };

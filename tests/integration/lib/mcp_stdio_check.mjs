@@ -1,7 +1,7 @@
 // mcp_stdio_check.mjs — the official MCP SDK client over stdio.
 //
 // 1. StdioClientTransport spawns `otelprofd mcp --otlp-grpc G --otlp-http H` (receiver
-//    embedded); while it runs, cpu.pb goes in over gRPC (grpc-js) and mem.pb over HTTP;
+//    embedded; with port 0 the bound ports are read from its stderr log); while it runs, cpu.pb goes in over gRPC (grpc-js) and mem.pb over HTTP;
 //    then tools/list and every tool (mcp_lib.mjs toolSuite, export as embedded blob: no
 //    HTTP listener in this mode). Any non-JSON-RPC line on stdout fails the SDK's framing
 //    (client.onerror) and the test; stderr must carry the logs.
@@ -44,6 +44,23 @@ try {
   r.summary();
   process.exit(1);
 }
+
+// The listeners' addresses: as given, or for port 0 the ports it logged on stderr
+// ("OTLP/gRPC listening on 127.0.0.1:PORT"), which leaves no window for another process to
+// take a port picked in advance.
+async function bound(what, given) {
+  if (!given.endsWith(':0')) return given;
+  const re = new RegExp(`${what} listening on (\\S+:\\d+)`);
+  for (let i = 0; i < 600; i++) {
+    const m = re.exec(Buffer.concat(stderrChunks).toString());
+    if (m) return m[1];
+    await sleep(100);
+  }
+  r.fail(`\`otelprofd mcp\` logs its ${what} listener on stderr within 60 s`, Buffer.concat(stderrChunks).toString().slice(0, 400));
+  return given;
+}
+o.grpc = await bound('OTLP/gRPC', o.grpc);
+o.http = await bound('OTLP/HTTP', o.http);
 
 // OTLP into the running stdio server (its listeners may need a moment after initialize).
 let sent = false;

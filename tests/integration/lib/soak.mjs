@@ -7,11 +7,18 @@
 // The first request is a hand-framed gzip gRPC message over node:http2, which proves the
 // server advertises and accepts gzip (grpc-js silently falls back to identity otherwise).
 // Queriers: --clients SDK sessions loop get_status, query_profile_table,
-// query_profile_flamegraph, query_profile_timeseries over the profile types and three
-// selectors. Every answer must come (no protocol error, no isError), and every total must
-// lie between what had been acknowledged when the query was issued (nothing acknowledged
-// may be missing) and what had been dispatched when it answered (nothing counted twice).
-// At the end, with the sender idle, every total equals what was sent, exactly.
+// query_profile_flamegraph, query_profile_timeseries over the profile types and five
+// selectors. They start only once a first Export has been acknowledged, and ask only for
+// a profile type of which something had been acknowledged before they asked (a type the
+// daemon has never been told about is rightly an isError naming the types present; a
+// type sent but not yet acknowledged may or may not be there yet). Every answer must come
+// (no protocol error, no isError), and every total must lie between what had been
+// acknowledged when the query was issued (a lower bound: nothing acknowledged may be
+// missing) and what had been dispatched when it answered (nothing counted twice). A
+// selector that matches nothing acknowledged yet (e.g. cpu:nanoseconds on the heap-only
+// host.name="node-b", or the eBPF host before its first ack) must answer empty, not with
+// an error. At the end, with every request acknowledged and the sender idle, every total
+// equals what was sent, exactly.
 //
 // Sent totals are computed from the bytes by the wire reader (mcp_lib.mjs sentTotals,
 // otlp_inspect.mjs), never by otelprofd.
@@ -62,38 +69,51 @@ const OFFSET_NS = -10n * 1000000000n;
 const r = new Reporter('soak: ');
 
 // ---- what each file carries, from its bytes -------------------------------------------
-const FILES = ['cpu.pb', 'mem.pb', 'ebpf_style.pb'].map((name) => {
+const FILES = ['cpu.pb', 'mem.pb', 'ebpf_style.pb'].map((name, index) => {
   const path = `${o.td}/otlp/${name}`;
   const buf = readFileSync(path);
   const s = inspect(buf);
-  const totals = new Map();
-  const add = (k, v) => totals.set(k, (totals.get(k) ?? 0n) + v);
-  for (const row of sentTotals([{ file: path }]).rows) {
-    add(row.type, row.total);
-    add(`${row.type}|${row.resource['service.name'] ?? ''}`, row.total);
-  }
   return {
     name,
+    index,
     buf,
-    totals,
+    rows: sentTotals([{ file: path }]).rows, // {resource, type, total}, eBPF cpu derived
     profiles: s.profiles.length,
     observations: s.profiles.reduce((a, p) => a + BigInt(p.observations), 0n),
   };
 });
-const TYPES = [...new Set(FILES.flatMap((f) => [...f.totals.keys()].filter((k) => !k.includes('|'))))].sort();
+const TYPES = [...new Set(FILES.flatMap((f) => f.rows.map((x) => x.type)))].sort();
+// [selector, the resource attributes it requires]. The last two match only part of the
+// data: heap profiles only, and eBPF data only (none of it until ebpf_style's first ack).
 const SELECTORS = [
-  ['{}', ''],
-  ['{service.name="flate"}', 'flate'],
-  ['{service.name="json"}', 'json'],
+  ['{}', {}],
+  ['{service.name="flate"}', { 'service.name': 'flate' }],
+  ['{service.name="json"}', { 'service.name': 'json' }],
+  ['{host.name="node-b"}', { 'host.name': 'node-b' }],
+  ['{service.name="json", host.name="node-c"}', { 'service.name': 'json', 'host.name': 'node-c' }],
 ];
-const keyOf = (type, service) => (service ? `${type}|${service}` : type);
 
-// dispatched: handed to the transport; acked: answered OK with nothing rejected.
-const dispatched = new Map();
-const acked = new Map();
-const bump = (m, f) => {
-  for (const [k, v] of f.totals) m.set(k, (m.get(k) ?? 0n) + v);
-};
+// How many copies of each file were dispatched (handed to the transport) and acknowledged
+// (answered OK with nothing rejected); what a (type, selector) must total follows from the
+// bytes of each file.
+const dispatched = FILES.map(() => 0n);
+const acked = FILES.map(() => 0n);
+function amount(counts, type, match = {}) {
+  let t = 0n;
+  for (const f of FILES) {
+    if (counts[f.index] === 0n) continue;
+    for (const x of f.rows) {
+      if (x.type === type && Object.entries(match).every(([k, v]) => x.resource[k] === v)) t += counts[f.index] * x.total;
+    }
+  }
+  return t;
+}
+let firstAck;
+const firstAckSeen = new Promise((res) => (firstAck = res));
+function ack(f) {
+  acked[f.index]++;
+  firstAck();
+}
 const sent = { requests: 0, gzip: 0, ok: 0, profiles: 0n, observations: 0n, errors: [], latencies: [], late_ms: 0, backpressure: 0 };
 
 function sendError(i, f, what) {
@@ -104,10 +124,13 @@ function sendError(i, f, what) {
 function gzipProbe(addr, payload) {
   return new Promise((resolve) => {
     const session = http2.connect(`http://${addr}`);
+    let timer;
     const done = (x) => {
+      clearTimeout(timer);
       session.close();
       resolve(x);
     };
+    timer = setTimeout(() => done({ error: 'no answer within 60 s' }), 60000);
     session.on('error', (e) => done({ error: e.message }));
     const z = gzipSync(payload);
     const frame = Buffer.alloc(5 + z.length);
@@ -168,7 +191,7 @@ async function runSender() {
     if (gz) sent.gzip++;
     sent.profiles += BigInt(f.profiles);
     sent.observations += f.observations;
-    bump(dispatched, f);
+    dispatched[f.index]++;
     const t0 = performance.now();
     const p = new Promise((resolve) => {
       clients[gz ? 1 : 0].Export(payload, { deadline: new Date(Date.now() + 30000) }, (err, resp) => {
@@ -184,7 +207,7 @@ async function runSender() {
           if (ps && (ps.rejected_profiles !== '0' || ps.error_message)) sendError(i, f, `partial_success ${JSON.stringify(ps)}`);
           else {
             sent.ok++;
-            bump(acked, f);
+            ack(f);
           }
         }
         resolve();
@@ -202,8 +225,10 @@ async function runSender() {
 const lat = new Map(); // tool -> [ms]
 const queryErrors = [];
 let queries = 0;
+let queriesWhileSending = 0;
 let boundViolations = 0;
 let boundChecks = 0; // with something acknowledged before the query: the lower bound bites
+let emptyAnswers = 0; // nothing acknowledged for the selector yet: an empty answer, no error
 function qerr(msg) {
   if (queryErrors.length < 10) queryErrors.push(msg);
 }
@@ -235,9 +260,12 @@ async function timed(client, name, args) {
   return res;
 }
 
-function checkBounds(what, key, lo, got) {
-  const hi = dispatched.get(key) ?? 0n;
+// lo: acknowledged when the query was issued; the upper bound is what had been dispatched
+// when it answered.
+function checkBounds(what, type, match, lo, got) {
+  const hi = amount(dispatched, type, match);
   if (lo > 0n) boundChecks++;
+  else if (got === 0n) emptyAnswers++;
   if (got < lo || got > hi) {
     boundViolations++;
     qerr(`${what}: total ${got} outside [acked at issue ${lo}, dispatched at answer ${hi}]`);
@@ -254,11 +282,13 @@ async function runQuerier(id) {
   }
   let lastReceived = -1;
   for (let i = 0; sending; i++) {
-    const type = TYPES[(i + id) % TYPES.length];
-    const [selector, service] = SELECTORS[Math.floor(i / 4 + id) % SELECTORS.length];
-    const key = keyOf(type, service);
-    const lo = acked.get(key) ?? 0n;
+    // Only a type of which something was acknowledged before the query is issued.
+    const known = TYPES.filter((t) => amount(acked, t) > 0n);
+    const type = known[(i + id) % known.length];
+    const [selector, match] = SELECTORS[Math.floor(i / 4 + id) % SELECTORS.length];
+    const lo = amount(acked, type, match);
     const args = { profile_type: type, selector };
+    queriesWhileSending++;
     try {
       switch (i % 4) {
         case 0: {
@@ -270,14 +300,14 @@ async function runQuerier(id) {
         }
         case 1: {
           const res = await timed(client, 'query_profile_table', args);
-          if (res) checkBounds(`table ${type} ${selector}`, key, lo, big(res.structuredContent.total));
+          if (res) checkBounds(`table ${type} ${selector}`, type, match, lo, big(res.structuredContent.total));
           break;
         }
         case 2: {
           const res = await timed(client, 'query_profile_flamegraph', args);
           if (res) {
             const total = big(res.structuredContent.total ?? 0);
-            checkBounds(`flamegraph ${type} ${selector}`, key, lo, total);
+            checkBounds(`flamegraph ${type} ${selector}`, type, match, lo, total);
             const rows = res.structuredContent.rows ?? [];
             const top = rows.filter((x) => x.parent === -1).reduce((a, x) => a + big(x.cum), 0n);
             if (rows.length && top !== total) qerr(`flamegraph ${type} ${selector}: top-level cum ${top} != total ${total}`);
@@ -288,7 +318,7 @@ async function runQuerier(id) {
           const res = await timed(client, 'query_profile_timeseries', args);
           if (res) {
             const groups = field(res.structuredContent, 'groups') ?? [];
-            checkBounds(`timeseries ${type} ${selector}`, key, lo, groups.reduce((a, g) => a + big(g.total), 0n));
+            checkBounds(`timeseries ${type} ${selector}`, type, match, lo, groups.reduce((a, g) => a + big(g.total), 0n));
           }
         }
       }
@@ -308,6 +338,7 @@ function pct(xs, p) {
 }
 
 // ---- run ---------------------------------------------------------------------------------
+const soakStartMs = Date.now(); // nothing sent carries a time before this - 10 s (OFFSET_NS)
 const probe = await gzipProbe(o.grpc, shiftToNow(FILES[1].buf, { offsetNs: OFFSET_NS }));
 {
   const f = FILES[1];
@@ -315,7 +346,7 @@ const probe = await gzipProbe(o.grpc, shiftToNow(FILES[1].buf, { offsetNs: OFFSE
   sent.gzip++;
   sent.profiles += BigInt(f.profiles);
   sent.observations += f.observations;
-  bump(dispatched, f);
+  dispatched[f.index]++;
   const status = probe.trailers?.['grpc-status'] ?? probe.headers?.['grpc-status'];
   const accept = String(probe.headers?.['grpc-accept-encoding'] ?? '');
   const body = probe.body ? Buffer.concat(probe.body) : Buffer.alloc(0);
@@ -333,24 +364,34 @@ const probe = await gzipProbe(o.grpc, shiftToNow(FILES[1].buf, { offsetNs: OFFSE
     )
   ) {
     sent.ok++;
-    bump(acked, f);
+    ack(f);
   }
 }
 
+// The queriers start once a first Export has been acknowledged (the probe's, or else the
+// sender's first); if none ever is, they do not start and the checks below say so.
+const senderDone = runSender().then(() => {
+  sending = false;
+});
+await Promise.race([firstAckSeen, senderDone]);
 const queriers = [];
-for (let c = 0; c < CLIENTS; c++) queriers.push(runQuerier(c));
-await runSender();
-sending = false;
+if (acked.some((n) => n > 0n)) for (let c = 0; c < CLIENTS; c++) queriers.push(runQuerier(c));
+await senderDone;
 await Promise.all(queriers);
 
 const planned = Math.ceil(SECONDS * RATE);
-r.check(`sender: ${sent.requests - 1} requests on schedule (${RATE}/s for ${SECONDS} s, planned ${planned})`, sent.requests - 1 >= planned - 1, `${sent.requests - 1}`);
-r.check(`sender: the rate held (at most ${Math.round(sent.late_ms)} ms behind schedule, ${sent.backpressure} waits for ${MAX_IN_FLIGHT} in flight)`, sent.late_ms <= 1000);
+r.eq(`sender: ${planned} requests on schedule (${RATE}/s for ${SECONDS} s) after the probe`, planned, sent.requests - 1);
+// The daemon's pace is held by the answer times (the same bound as the queries'); how far
+// the sender's schedule slipped also depends on the node process getting the CPU on a
+// shared machine, so it is held to that bound too, not to a fixed second.
+const sendMax = Math.max(0, ...sent.latencies);
+r.check(`sender: every Export answered within the latency bound (max ${sendMax.toFixed(0)} ms <= ${MAX_LATENCY_MS} ms)`, sendMax <= MAX_LATENCY_MS);
+r.check(`sender: the schedule held (at most ${Math.round(sent.late_ms)} ms behind <= ${MAX_LATENCY_MS} ms, ${sent.backpressure} waits for ${MAX_IN_FLIGHT} in flight)`, sent.late_ms <= MAX_LATENCY_MS);
 r.eq('sender: every request answered OK with nothing rejected', [], sent.errors);
 r.check(`sender: half the requests gzip (${sent.gzip} of ${sent.requests})`, Math.abs(2 * sent.gzip - sent.requests) <= 2, `${sent.gzip}`);
 r.eq('queries: every one answered (no protocol error, no isError, totals in bounds)', [], queryErrors);
-r.check(`queries: ran concurrently with the sender (${queries} calls from ${CLIENTS} SDK clients)`, queries >= CLIENTS * 8 && lat.size === 4, `${queries} calls, tools ${[...lat.keys()]}`);
-r.check(`queries: ${boundChecks} totals were checked against data acknowledged before they were asked`, boundChecks >= CLIENTS * 4, `${boundChecks}`);
+r.check(`queries: ran concurrently with the sender (${queriesWhileSending} calls from ${CLIENTS} SDK clients, every tool)`, queriesWhileSending >= CLIENTS * 8 && lat.size === 4, `${queriesWhileSending} calls, tools ${[...lat.keys()]}`);
+r.check(`queries: ${boundChecks} totals were checked against data acknowledged before they were asked (and ${emptyAnswers} empty answers where nothing was)`, boundChecks >= CLIENTS * 4, `${boundChecks}`);
 const all = [...lat.values()].flat();
 const p50 = pct(all, 50);
 const p99 = pct(all, 99);
@@ -359,7 +400,8 @@ for (const [t, xs] of lat) console.log(`     ${t}: ${xs.length} calls, median ${
 r.check(`query latency bounded: max ${max.toFixed(0)} ms <= ${MAX_LATENCY_MS} ms (median ${p50.toFixed(1)}, p99 ${p99.toFixed(1)})`, max <= MAX_LATENCY_MS);
 
 // ---- the end: the sender is idle, every total equals what was sent ---------------------
-const want = (type, service) => dispatched.get(keyOf(type, service)) ?? 0n;
+r.eq('sender: every request dispatched was acknowledged', dispatched.map(String), acked.map(String));
+const want = (type, match) => amount(dispatched, type, match);
 let timeseriesSteps = 0;
 await r.step('final totals', async () => {
   const client = await connect('otelprofd-soak-final');
@@ -368,13 +410,15 @@ await r.step('final totals', async () => {
   r.eq('list_profile_types: exactly the types sent', TYPES, [...got.keys()].sort());
   for (const t of TYPES) r.eq(`list_profile_types: ${t} total == sent`, want(t), got.get(t) ?? null);
   for (const t of TYPES) {
-    for (const [sel, svc] of SELECTORS) {
+    for (const [sel, match] of SELECTORS) {
+      // (cpu:nanoseconds on the heap-only host: 0, answered as an empty table, not an error)
       const res = await client.callTool({ name: 'query_profile_table', arguments: { profile_type: t, selector: sel, limit: 1 } });
-      r.eq(`table ${t} ${sel}: total == sent`, want(t, svc), res.isError ? textOf(res) : big(res.structuredContent.total));
+      r.eq(`table ${t} ${sel}: total == sent`, want(t, match), res.isError ? textOf(res) : big(res.structuredContent.total));
     }
   }
-  // Explicit range and 10 s steps: the data spread over the buckets as it was sent.
-  const startIso = new Date(Date.now() - (SECONDS + 60) * 1000).toISOString();
+  // Explicit range and 10 s steps: the data spread over the buckets as it was sent. The range
+  // starts a minute before anything sent (however long the run took), ends after now.
+  const startIso = new Date(soakStartMs + Number(OFFSET_NS / 1000000n) - 60000).toISOString();
   const endIso = new Date(Date.now() + 5000).toISOString();
   for (const t of ['cpu:nanoseconds', 'alloc_space:bytes']) {
     const res = await client.callTool({
@@ -383,7 +427,7 @@ await r.step('final totals', async () => {
     });
     if (!r.check(`timeseries ${t} by service.name: answers`, !res.isError, textOf(res).slice(0, 300))) continue;
     const groups = new Map((res.structuredContent.groups ?? []).map((g) => [g.name, g]));
-    for (const svc of ['flate', 'json']) r.eq(`timeseries ${t} group ${svc}: total == sent`, want(t, svc), groups.has(svc) ? big(groups.get(svc).total) : null);
+    for (const svc of ['flate', 'json']) r.eq(`timeseries ${t} group ${svc}: total == sent`, want(t, { 'service.name': svc }), groups.has(svc) ? big(groups.get(svc).total) : null);
     const steps = new Set();
     for (const g of groups.values()) (g.values ?? []).forEach((v, i) => v > 0 && steps.add(i));
     timeseriesSteps = Math.max(timeseriesSteps, steps.size);
@@ -411,6 +455,8 @@ const summary = {
   send_median_ms: pct(sl, 50),
   send_p99_ms: pct(sl, 99),
   queries,
+  queries_while_sending: queriesWhileSending,
+  empty_answers: emptyAnswers,
   bound_violations: boundViolations,
   bound_checks: boundChecks,
   query_median_ms: p50,
