@@ -211,7 +211,7 @@ static void assert_top_equals(win_store *store, const char *selector, const char
                               const char *name, int64_t scale)
 {
     char err[512] = "";
-    win_selector *sel = win_selector_parse(selector, err, sizeof err);
+    win_selector *sel = win_selector_parse(selector, NULL, err, sizeof err);
     if (!sel)
         fail_msg("%s: %s", selector, err);
     win_query q = {
@@ -346,7 +346,7 @@ static void test_ebpf_style_store_totals(void **state)
             snprintf(sel_text, sizeof sel_text, "{service.name=\"%s\", host.name=\"node-c\"}",
                      BENCH[b][0]);
             snprintf(name, sizeof name, "%s.cpu.samples", BENCH[b][1]);
-            win_selector *sel = win_selector_parse(sel_text, err, sizeof err);
+            win_selector *sel = win_selector_parse(sel_text, NULL, err, sizeof err);
             assert_non_null(sel);
             static const struct {
                 const char *type;
