@@ -359,3 +359,22 @@ void base_format_size(char *out, size_t out_len, uint64_t bytes)
     }
     snprintf(out, out_len, "%llu bytes", (unsigned long long)bytes);
 }
+
+/* ---- growable arrays -------------------------------------------------------------- */
+
+bool base_grow(void **arr, uint32_t *cap, uint32_t need, size_t elem)
+{
+    if (need <= *cap)
+        return true;
+    uint64_t nc = *cap ? (uint64_t)*cap * 2 : 64;
+    while (nc < need)
+        nc *= 2;
+    if (nc > UINT32_MAX / 2 || elem > SIZE_MAX / nc)
+        return false;
+    void *q = realloc(*arr, (size_t)nc * elem);
+    if (!q)
+        return false;
+    *arr = q;
+    *cap = (uint32_t)nc;
+    return true;
+}

@@ -218,6 +218,26 @@ unsigned base_conn_timeout_s(unsigned default_s);
  * list the server loaded; false with the reason in `why` when it must be refused. */
 bool base_tls_verify_peer(void *gnutls_session, char *why, size_t why_len);
 
+/* ---- hashing and growable arrays ------------------------------------------------ */
+
+/* The 64-bit finalizer of MurmurHash3: every bit of x affects every bit of the result.
+ * The store's and the queries' hash tables scramble their keys with it; inline because it
+ * runs once per table probe (out-of-line calls were ~10% of a query's instructions). */
+static inline uint64_t base_mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+/* Makes room for `need` elements of `elem` bytes in the malloc'd array *arr of *cap
+ * elements, doubling from 64 and never past UINT32_MAX / 2 elements. Returns false (the
+ * array untouched) when that cap is passed or memory runs out. */
+bool base_grow(void **arr, uint32_t *cap, uint32_t need, size_t elem);
+
 /* ---- saturating int64 arithmetic ------------------------------------------------ */
 
 /* Sums and differences of profile values and times that clamp to INT64_MAX / INT64_MIN

@@ -23,16 +23,6 @@ void query__priv_free(struct query_priv *p)
     free(p);
 }
 
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-}
-
 /* Eight bytes per step: function names are long (package paths), and hashing them a byte
  * at a time was most of building the function keys of a large merge. */
 uint64_t query__hash_str(const char *s)
@@ -48,7 +38,7 @@ uint64_t query__hash_str(const char *s)
     uint64_t w = 0;
     memcpy(&w, s, len);
     h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
-    return mix64(h);
+    return base_mix64(h);
 }
 
 /* ---- map ---- */
@@ -63,7 +53,7 @@ void query__map_free(query__map *m)
 static size_t map_probe(const query__map *m, uint64_t key)
 {
     size_t mask = m->cap - 1;
-    for (size_t i = (size_t)mix64(key) & mask;; i = (i + 1) & mask)
+    for (size_t i = (size_t)base_mix64(key) & mask;; i = (i + 1) & mask)
         if (m->vals[i] == QUERY__NONE || m->keys[i] == key)
             return i;
 }
@@ -178,7 +168,7 @@ int query__fns_build(const win_merged *m, query__fns *f)
                 slot = query__map_get(&by_name, h, f->n, &ins);
                 if (!slot || ins || strcmp(f->name[*slot], fr->function) == 0)
                     break;
-                h = mix64(h + 1);
+                h = base_mix64(h + 1);
             }
         }
         if (!slot)

@@ -82,7 +82,7 @@ query_flame *query_flame_compute(const win_merged *m, const query_flame_opts *o,
         tn[i] = query__tree_child(&t, tn[nd->parent], fns.fn_of_frame[nd->frame]);
         if (tn[i] == QUERY__NONE)
             goto oom;
-        t.flat[tn[i]] = query__sat_add(t.flat[tn[i]], nd->self);
+        t.flat[tn[i]] = base_sat_add(t.flat[tn[i]], nd->self);
     }
     if (query__tree_finish(&t))
         goto oom;
@@ -251,7 +251,7 @@ static int sw_add(query__tree *t, uint32_t node, int64_t v)
 {
     if (node == QUERY__NONE)
         return -1;
-    t->flat[node] = query__sat_add(t->flat[node], v);
+    t->flat[node] = base_sat_add(t->flat[node], v);
     return 0;
 }
 
@@ -273,19 +273,19 @@ static int sw_enter(sandwich_state *s, sw_level *lv, uint32_t d, uint32_t x, int
     l->full_dep = l->seg_dep = 0;
     s->work++;
     if (f) {
-        s->flat = query__sat_add(s->flat, nd->self);
+        s->flat = base_sat_add(s->flat, nd->self);
         if (p->n_f == 0)
-            s->cum = query__sat_add(s->cum, sub); /* the outermost F: once per stack */
+            s->cum = base_sat_add(s->cum, sub); /* the outermost F: once per stack */
     }
     /* callers: a run of F starts here */
     if (f && !pf) {
         if (d == 1) {
-            s->no_caller = query__sat_add(s->no_caller, sub);
+            s->no_caller = base_sat_add(s->no_caller, sub);
         } else if (!s->seen_in[p->fn]) {
             s->seen_in[p->fn] = 1;
             l->kept_in = p->fn;
             if (p->last_kept != QUERY__NONE)
-                lv[p->last_kept].deeper = query__sat_add(lv[p->last_kept].deeper, sub);
+                lv[p->last_kept].deeper = base_sat_add(lv[p->last_kept].deeper, sub);
             l->last_kept = d;
         }
     }
@@ -397,7 +397,7 @@ static int sandwich_walk(sandwich_state *s)
         sub[i] = m->nodes[i].self;
     for (uint32_t i = n; i-- > 1;) {
         uint32_t p = (uint32_t)m->nodes[i].parent;
-        sub[p] = query__sat_add(sub[p], sub[i]);
+        sub[p] = base_sat_add(sub[p], sub[i]);
         first[p + 1]++;
     }
     for (uint32_t i = 0; i < n; i++)

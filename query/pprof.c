@@ -39,23 +39,6 @@ typedef struct enc {
     query__map map_idx;
 } enc;
 
-static bool grow(void **arr, uint32_t *cap, uint32_t need, size_t elem)
-{
-    if (need <= *cap)
-        return true;
-    uint64_t nc = *cap ? (uint64_t)*cap * 2 : 64;
-    while (nc < need)
-        nc *= 2;
-    if (nc > UINT32_MAX / 2)
-        return false;
-    void *q = realloc(*arr, (size_t)nc * elem);
-    if (!q)
-        return false;
-    *arr = q;
-    *cap = (uint32_t)nc;
-    return true;
-}
-
 static uint64_t next_probe(uint64_t h)
 {
     return h * 0x9e3779b97f4a7c15ULL + 0x632be59bd9b4e019ULL;
@@ -79,7 +62,7 @@ static int64_t str_id(enc *e, const char *s)
             continue;
         }
         void *arr = e->strs;
-        if (!grow(&arr, &e->strs_cap, e->n_strs + 1, sizeof(char *)))
+        if (!base_grow(&arr, &e->strs_cap, e->n_strs + 1, sizeof(char *)))
             return -1;
         e->strs = arr;
         /* the string table references strings that outlive the encoding (the merge's) */
@@ -106,7 +89,7 @@ static uint64_t function_id(enc *e, int64_t name, int64_t file)
         }
         void *arr = e->fns;
         pb_function *f = base_arena_alloc(&e->arena, sizeof *f);
-        if (!f || !grow(&arr, &e->fns_cap, e->n_fns + 1, sizeof(pb_function *)))
+        if (!f || !base_grow(&arr, &e->fns_cap, e->n_fns + 1, sizeof(pb_function *)))
             return 0;
         e->fns = arr;
         perftools__profiles__function__init(f);
@@ -138,7 +121,7 @@ static uint64_t mapping_id(enc *e, int64_t file, int64_t build_id)
         }
         void *arr = e->maps;
         pb_mapping *mp = base_arena_alloc(&e->arena, sizeof *mp);
-        if (!mp || !grow(&arr, &e->maps_cap, e->n_maps + 1, sizeof(pb_mapping *)))
+        if (!mp || !base_grow(&arr, &e->maps_cap, e->n_maps + 1, sizeof(pb_mapping *)))
             return UINT64_MAX;
         e->maps = arr;
         perftools__profiles__mapping__init(mp);
@@ -627,11 +610,11 @@ int query_export_pprof(const win_merged *m, const query_pprof_opts *o, query_ppr
                 if (write_sample(&x, lb->node, lb->value, lb->labels))
                     goto fail;
             } else {
-                fold[lb->node] = query__sat_add(fold[lb->node], lb->value);
+                fold[lb->node] = base_sat_add(fold[lb->node], lb->value);
                 folded[lb->node] = 1;
                 if (info) {
                     info->folded++;
-                    info->folded_value = query__sat_add(info->folded_value, lb->value);
+                    info->folded_value = base_sat_add(info->folded_value, lb->value);
                 }
             }
         }

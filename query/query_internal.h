@@ -19,12 +19,6 @@ struct query_priv {
 struct query_priv *query__priv_new(void);
 void query__priv_free(struct query_priv *p);
 
-/* base_sat_add under the module's old name, which flame.c and table.c still call */
-static inline int64_t query__sat_add(int64_t a, int64_t b)
-{
-    return base_sat_add(a, b);
-}
-
 /* Open-addressing map uint64 -> uint32, for child lookup and joins. */
 typedef struct query__map {
     uint64_t *keys;

@@ -90,9 +90,9 @@ query_table *query_table_compute(const win_merged *m, const query_table_opts *o,
                 goto oom;
             r->flat = rows[i].flat;
             r->cum = rows[i].cum;
-            t->shown_flat = query__sat_add(t->shown_flat, rows[i].flat);
+            t->shown_flat = base_sat_add(t->shown_flat, rows[i].flat);
         } else {
-            t->other_flat = query__sat_add(t->other_flat, rows[i].flat);
+            t->other_flat = base_sat_add(t->other_flat, rows[i].flat);
         }
     }
     free(rows);

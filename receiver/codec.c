@@ -386,3 +386,26 @@ base_err otlp__encode_status_json(int code, const char *message, base_arena *are
     *out_len = n;
     return BASE_OK;
 }
+
+otlp__status otlp__status_of(base_err kind)
+{
+    switch (kind) {
+    case BASE_OK:
+        return (otlp__status){200, OTLP__GRPC_OK};
+    case BASE_ERR_DECODE:
+    case BASE_ERR_INVALID:
+    case BASE_ERR_BAD_ARGUMENT:
+        return (otlp__status){400, OTLP__GRPC_INVALID_ARGUMENT};
+    case BASE_ERR_TOO_LARGE:
+        return (otlp__status){413, OTLP__GRPC_RESOURCE_EXHAUSTED};
+    case BASE_ERR_UNSUPPORTED:
+        return (otlp__status){415, OTLP__GRPC_UNIMPLEMENTED};
+    case BASE_ERR_NOT_FOUND:
+        return (otlp__status){404, OTLP__GRPC_UNIMPLEMENTED};
+    case BASE_ERR_NOMEM:
+    case BASE_ERR_IO:
+    case BASE_ERR_COUNT:
+        break;
+    }
+    return (otlp__status){503, OTLP__GRPC_UNAVAILABLE};
+}

@@ -279,20 +279,10 @@ static void serve(struct worker *w, call_ctx *ctx)
             }
             otlp__budget_release(&rcv->budget, held);
         }
-        switch (status == GRPC_STATUS_OK ? rc : BASE_OK) {
-        case BASE_OK:
-            break;
-        case BASE_ERR_DECODE:
-            status = GRPC_STATUS_INVALID_ARGUMENT;
-            break;
-        case BASE_ERR_TOO_LARGE:
-            status = GRPC_STATUS_RESOURCE_EXHAUSTED;
-            break;
-        default:
-            status = GRPC_STATUS_RESOURCE_EXHAUSTED;
+        if (status == GRPC_STATUS_OK && rc != BASE_OK) {
+            status = (grpc_status_code)otlp__status_of(rc).grpc; /* the table both share */
             if (!err[0])
                 snprintf(err, sizeof err, "%s", base_err_str(rc));
-            break;
         }
     }
 
@@ -304,7 +294,7 @@ static void serve(struct worker *w, call_ctx *ctx)
             ctx->response = grpc_raw_byte_buffer_create(&slice, 1);
             grpc_slice_unref(slice);
         } else {
-            status = GRPC_STATUS_RESOURCE_EXHAUSTED;
+            status = (grpc_status_code)otlp__status_of(BASE_ERR_NOMEM).grpc;
             snprintf(err, sizeof err, "out of memory encoding the response");
         }
     }

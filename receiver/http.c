@@ -253,15 +253,11 @@ static enum MHD_Result finish(otlp_receiver *rcv, struct MHD_Connection *conn, h
         size_t ilen = 0;
         base_err rc = otlp__gunzip(data, len, (size_t)rcv->cfg.max_message_size, &inflated, &ilen,
                                    msg, sizeof msg);
-        if (rc == BASE_ERR_TOO_LARGE)
-            return respond_error(rcv, conn, r, MHD_HTTP_CONTENT_TOO_LARGE,
-                                 OTLP__GRPC_RESOURCE_EXHAUSTED, msg);
-        if (rc == BASE_ERR_DECODE)
-            return respond_error(rcv, conn, r, MHD_HTTP_BAD_REQUEST, OTLP__GRPC_INVALID_ARGUMENT,
-                                 msg);
-        if (rc != BASE_OK)
-            return respond_error(rcv, conn, r, MHD_HTTP_INTERNAL_SERVER_ERROR, OTLP__GRPC_INTERNAL,
-                                 "out of memory while decompressing");
+        if (rc != BASE_OK) {
+            otlp__status st = otlp__status_of(rc);
+            return respond_error(rcv, conn, r, st.http, st.grpc,
+                                 rc == BASE_ERR_NOMEM ? "out of memory while decompressing" : msg);
+        }
         /* the compressed body is no longer needed: give its memory back before decoding */
         drop_body(rcv, r);
         data = inflated;
@@ -290,14 +286,14 @@ static enum MHD_Result finish(otlp_receiver *rcv, struct MHD_Connection *conn, h
                       ? respond(conn, r, MHD_HTTP_OK, "application/x-protobuf", out, n, false)
                       : MHD_NO;
         }
-    } else if (rc == BASE_ERR_DECODE) {
-        ret = respond_error(rcv, conn, r, MHD_HTTP_BAD_REQUEST, OTLP__GRPC_INVALID_ARGUMENT, msg);
-    } else if (rc == BASE_ERR_TOO_LARGE) {
-        ret = respond_error(rcv, conn, r, MHD_HTTP_CONTENT_TOO_LARGE, OTLP__GRPC_RESOURCE_EXHAUSTED,
-                            msg);
+        if (erc != BASE_OK) { /* as gRPC answers it: the same table */
+            otlp__status st = otlp__status_of(erc);
+            ret = respond_error(rcv, conn, r, st.http, st.grpc,
+                                "out of memory encoding the response");
+        }
     } else {
-        ret =
-            respond_error(rcv, conn, r, MHD_HTTP_SERVICE_UNAVAILABLE, OTLP__GRPC_UNAVAILABLE, msg);
+        otlp__status st = otlp__status_of(rc); /* the table both transports share */
+        ret = respond_error(rcv, conn, r, st.http, st.grpc, msg);
     }
     base_arena_free(&arena);
     return ret;

@@ -34,6 +34,17 @@ enum {
     OTLP__GRPC_UNAVAILABLE = 14,
 };
 
+/* One answer per kind of failure, for both transports, so an exporter retries (or not)
+ * the same way whichever it speaks. OTLP's rules: a retryable failure is UNAVAILABLE / 503
+ * (with Retry-After); RESOURCE_EXHAUSTED is retried only with RetryInfo, which otelprofd
+ * does not send, so it is kept for what is too large to ever succeed (413). Out of memory
+ * is the server's momentary state, not the request's fault: retryable. */
+typedef struct otlp__status {
+    unsigned http; /* HTTP status code */
+    int grpc;      /* gRPC status code (also carried in an OTLP/HTTP Status body) */
+} otlp__status;
+otlp__status otlp__status_of(base_err kind);
+
 /* ---- codec.c ----------------------------------------------------------------- */
 
 typedef enum otlp__content_type {

@@ -8,18 +8,6 @@
 
 #include "base/base.h"
 
-/* A local inline copy of win__mix64: it runs once per map probe, and the out-of-line calls
- * into store.c were ~10% of a query's instructions (sums use the inline base_sat_add). */
-static inline uint64_t q_mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-}
-
 /* ---- a small open-addressing map, per query (not store memory) ---- */
 
 void win__qmap_free(win__qmap *m)
@@ -49,7 +37,7 @@ static bool qmap_alloc(win__qmap *m, size_t cap)
 static size_t qmap_probe(const win__qmap *m, uint64_t key)
 {
     size_t mask = m->cap - 1;
-    for (size_t i = (size_t)q_mix64(key) & mask;; i = (i + 1) & mask)
+    for (size_t i = (size_t)base_mix64(key) & mask;; i = (i + 1) & mask)
         if (!m->used[i] || m->keys[i] == key)
             return i;
 }
@@ -131,23 +119,6 @@ typedef struct builder {
     uint32_t nodes_cap, frames_cap, fn_cap;
 } builder;
 
-static bool grow(void **arr, uint32_t *cap, uint32_t need, size_t elem)
-{
-    if (need <= *cap)
-        return true;
-    uint64_t nc = *cap ? (uint64_t)*cap * 2 : 64;
-    while (nc < need)
-        nc *= 2;
-    if (nc > UINT32_MAX / 2)
-        return false;
-    void *q = realloc(*arr, (size_t)nc * elem);
-    if (!q)
-        return false;
-    *arr = q;
-    *cap = (uint32_t)nc;
-    return true;
-}
-
 static const char *copy_str(builder *b, uint32_t id)
 {
     if (id >= b->n_str_ids) /* cannot happen: frames and sets hold live string ids */
@@ -172,10 +143,10 @@ static uint32_t map_frame(builder *b, uint32_t fid)
     const win__frame *f = &win__frames(b->st)[fid];
     void *fr = m->frames, *ff = pv->fn_of_frame;
     uint32_t c1 = b->frames_cap, c2 = b->frames_cap;
-    if (!grow(&fr, &c1, m->n_frames + 1, sizeof(win_frame)))
+    if (!base_grow(&fr, &c1, m->n_frames + 1, sizeof(win_frame)))
         return WIN__NONE;
     m->frames = fr;
-    if (!grow(&ff, &c2, m->n_frames + 1, sizeof(uint32_t)))
+    if (!base_grow(&ff, &c2, m->n_frames + 1, sizeof(uint32_t)))
         return WIN__NONE;
     pv->fn_of_frame = ff;
     if (c1 != c2) /* keep both arrays at one capacity */
@@ -205,10 +176,10 @@ static uint32_t map_frame(builder *b, uint32_t fid)
     if (*fn_slot == WIN__NONE) {
         void *fnn = (void *)pv->fn_name, *fnf = (void *)pv->fn_file;
         uint32_t a1 = b->fn_cap, a2 = b->fn_cap;
-        if (!grow(&fnn, &a1, pv->n_fn + 1, sizeof(char *)))
+        if (!base_grow(&fnn, &a1, pv->n_fn + 1, sizeof(char *)))
             return WIN__NONE;
         pv->fn_name = fnn;
-        if (!grow(&fnf, &a2, pv->n_fn + 1, sizeof(char *)))
+        if (!base_grow(&fnf, &a2, pv->n_fn + 1, sizeof(char *)))
             return WIN__NONE;
         pv->fn_file = fnf;
         if (a1 != a2)
@@ -246,7 +217,7 @@ static bool emit_path(builder *b, const int64_t *acc, uint32_t leaf, uint32_t **
             break;
         }
         void *p = *path;
-        if (!grow(&p, path_cap, len + 1, sizeof(uint32_t)))
+        if (!base_grow(&p, path_cap, len + 1, sizeof(uint32_t)))
             return false;
         *path = p;
         (*path)[len++] = id;
@@ -259,7 +230,7 @@ static bool emit_path(builder *b, const int64_t *acc, uint32_t leaf, uint32_t **
         if (f == WIN__NONE)
             return false;
         void *arr = m->nodes;
-        if (!grow(&arr, &b->nodes_cap, m->n_nodes + 1, sizeof(win_node)))
+        if (!base_grow(&arr, &b->nodes_cap, m->n_nodes + 1, sizeof(win_node)))
             return false;
         m->nodes = arr;
         m->nodes[m->n_nodes] = (win_node){(int32_t)parent_out, f, acc[nid]};
@@ -277,7 +248,7 @@ static bool touch(uint8_t *seen, uint32_t nid, uint32_t **touched, uint32_t *n, 
     if (nid == 0)
         return true;
     void *arr = *touched;
-    if (!grow(&arr, cap, *n + 1, sizeof(uint32_t)))
+    if (!base_grow(&arr, cap, *n + 1, sizeof(uint32_t)))
         return false;
     *touched = arr;
     (*touched)[(*n)++] = nid;
@@ -401,7 +372,7 @@ static bool collect_labeled(builder *b, const win__qmap *pairs)
         }
         if (sets.aux[ss] == WIN__NONE) {
             void *arr = m->label_sets;
-            if (!grow(&arr, &cap_s, m->n_label_sets + 1, sizeof(win_label_set))) {
+            if (!base_grow(&arr, &cap_s, m->n_label_sets + 1, sizeof(win_label_set))) {
                 ok = false;
                 break;
             }
@@ -413,7 +384,7 @@ static bool collect_labeled(builder *b, const win__qmap *pairs)
             sets.aux[ss] = m->n_label_sets++;
         }
         void *arr = m->labeled;
-        if (!grow(&arr, &cap_l, m->n_labeled + 1, sizeof(win_labeled))) {
+        if (!base_grow(&arr, &cap_l, m->n_labeled + 1, sizeof(win_labeled))) {
             ok = false;
             break;
         }
@@ -677,7 +648,7 @@ win_merged *win_merge(win_store *st, const win_query *q, char *err, size_t err_l
         void *arr = m->nodes;
         if (want > n_ids + 1)
             want = n_ids + 1;
-        if (!grow(&arr, &b.nodes_cap, want, sizeof(win_node)))
+        if (!base_grow(&arr, &b.nodes_cap, want, sizeof(win_node)))
             ok = false;
         else
             m->nodes = arr;

@@ -11,16 +11,6 @@
 
 /* ---- small helpers -------------------------------------------------------------- */
 
-uint64_t win__mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-}
-
 int64_t win__floor_div(int64_t a, int64_t b)
 {
     int64_t q = a / b;
@@ -46,7 +36,7 @@ static uint32_t hash_bytes(uint64_t seed, const void *p, size_t n)
     for (size_t i = 0; i < n; i++)
         tail |= (uint64_t)b[i] << (8 * i);
     h = (h ^ tail) * 0xc4ceb9fe1a85ec53ULL;
-    return (uint32_t)win__mix64(h);
+    return (uint32_t)base_mix64(h);
 }
 
 /* ---- accounted memory ------------------------------------------------------------ */
@@ -333,7 +323,7 @@ static bool frame_create(win_store *st, uint32_t id, const void *key)
 /* nodes */
 static uint32_t node_hash(const win_store *st, uint32_t parent, uint32_t frame)
 {
-    return (uint32_t)win__mix64((((uint64_t)parent << 32) | frame) ^ st->seed);
+    return (uint32_t)base_mix64((((uint64_t)parent << 32) | frame) ^ st->seed);
 }
 static uint32_t node_hash_of(const win_store *st, uint32_t id)
 {
@@ -505,7 +495,7 @@ static uint32_t intern_set(win_store *st, win_intern_cache *cache, bool labels,
         memcpy(k.span_id, span_id, 8);
     }
     uint64_t h = hash_bytes(st->seed, kv, (size_t)m * 8);
-    h = win__mix64(h ^ ((uint64_t)hash_bytes(st->seed, k.trace_id, 16) << 1) ^
+    h = base_mix64(h ^ ((uint64_t)hash_bytes(st->seed, k.trace_id, 16) << 1) ^
                    ((uint64_t)hash_bytes(st->seed, k.span_id, 8) << 17) ^
                    ((uint64_t)k.has_trace << 40) ^ ((uint64_t)k.has_span << 41));
     k.hash = (uint32_t)h;
@@ -559,7 +549,7 @@ win_store *win_store_new(const win_config *cfg)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     /* a per-store seed so crafted strings cannot aim at one hash chain */
-    st->seed = win__mix64((uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^ (uintptr_t)st);
+    st->seed = base_mix64((uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^ (uintptr_t)st);
     st->mem = sizeof *st + WIN__ALLOC_OVERHEAD;
     st->now_ns = INT64_MIN;
     table_init(&st->strings, sizeof(win__str), 1u << 26, str_hash_of, str_live);
@@ -636,7 +626,7 @@ void win_store_free(win_store *st)
 
 static uint32_t series_hash(const win_store *st, uint32_t ptype, uint32_t rattr)
 {
-    return (uint32_t)win__mix64((((uint64_t)ptype << 32) | rattr) ^ (st->seed >> 1));
+    return (uint32_t)base_mix64((((uint64_t)ptype << 32) | rattr) ^ (st->seed >> 1));
 }
 
 static bool series_index_rebuild(win_store *st)
@@ -735,7 +725,7 @@ static void series_remove_empty(win_store *st)
 
 static uint32_t entry_hash(const win_store *st, uint32_t node, uint32_t labels)
 {
-    return (uint32_t)win__mix64((((uint64_t)node << 32) | labels) ^ (st->seed >> 3));
+    return (uint32_t)base_mix64((((uint64_t)node << 32) | labels) ^ (st->seed >> 3));
 }
 
 static bool bucket_index_build(win_store *st, win__bucket *b, uint32_t min_items)
@@ -1425,7 +1415,7 @@ static uint32_t intern_labels_cached(win_store *st, ingest_tmp *t, const win_sam
         return intern_set(st, NULL, true, s->attrs, s->n_attrs, s->trace_id, s->span_id);
     uint64_t k = (uint64_t)(uintptr_t)s->attrs ^ ((uint64_t)(uintptr_t)s->trace_id * 31u) ^
                  ((uint64_t)(uintptr_t)s->span_id * 17u) ^ s->n_attrs;
-    uint32_t slot = (uint32_t)(win__mix64(k) & (WIN__LABEL_CACHE_SLOTS - 1));
+    uint32_t slot = (uint32_t)(base_mix64(k) & (WIN__LABEL_CACHE_SLOTS - 1));
     win_intern_cache *c = t->cache;
     if (c->label[slot].id != WIN__NONE && c->label[slot].attrs == s->attrs &&
         c->label[slot].n_attrs == s->n_attrs && c->label[slot].trace_id == s->trace_id &&

@@ -134,7 +134,6 @@ struct win_store {
 
 /* ---- helpers shared across the files of window/ ---- */
 
-uint64_t win__mix64(uint64_t x);
 int64_t win__floor_div(int64_t a, int64_t b);
 
 static inline const win__str *win__strs(const struct win_store *st)

@@ -367,6 +367,35 @@ static void test_status_encoding(void **state)
     base_arena_free(&arena);
 }
 
+/* One status table for both transports (issue 16): every kind has an answer, and the
+ * retryable ones are retryable on both (UNAVAILABLE / 503), the request's faults are not. */
+static void test_status_table(void **state)
+{
+    (void)state;
+    struct {
+        base_err kind;
+        unsigned http;
+        int grpc;
+    } want[] = {
+        {BASE_OK, 200, OTLP__GRPC_OK},
+        {BASE_ERR_DECODE, 400, OTLP__GRPC_INVALID_ARGUMENT},
+        {BASE_ERR_INVALID, 400, OTLP__GRPC_INVALID_ARGUMENT},
+        {BASE_ERR_BAD_ARGUMENT, 400, OTLP__GRPC_INVALID_ARGUMENT},
+        {BASE_ERR_TOO_LARGE, 413, OTLP__GRPC_RESOURCE_EXHAUSTED},
+        {BASE_ERR_UNSUPPORTED, 415, OTLP__GRPC_UNIMPLEMENTED},
+        {BASE_ERR_NOT_FOUND, 404, OTLP__GRPC_UNIMPLEMENTED},
+        /* was RESOURCE_EXHAUSTED on gRPC (not retried without RetryInfo) and 503 on HTTP */
+        {BASE_ERR_NOMEM, 503, OTLP__GRPC_UNAVAILABLE},
+        {BASE_ERR_IO, 503, OTLP__GRPC_UNAVAILABLE},
+    };
+    assert_int_equal(sizeof want / sizeof want[0], BASE_ERR_COUNT); /* every kind listed */
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        otlp__status st = otlp__status_of(want[i].kind);
+        assert_int_equal(st.http, want[i].http);
+        assert_int_equal(st.grpc, want[i].grpc);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -380,6 +409,7 @@ int main(void)
         cmocka_unit_test(test_response_pb),
         cmocka_unit_test(test_response_json),
         cmocka_unit_test(test_status_encoding),
+        cmocka_unit_test(test_status_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
