@@ -41,13 +41,14 @@ function walk(dir, out = []) {
 
 function trackedFiles() {
   // git knows what is ours; outside a checkout (a source tarball) walk the product folders.
-  // The self-test's fixture breaks every rule on purpose: it is linted only on its own.
+  // The self-test's fixture breaks every rule on purpose: it is linted only on its own
+  // (its files end in .in; selftest.sh copies them out).
   try {
-    return execFileSync('git', ['-C', src, 'ls-files', '--cached', '--others', '--exclude-standard'], { encoding: 'utf8' })
+    return execFileSync('git', ['-C', src, 'ls-files', '--cached', '--others', '--exclude-standard'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
       .split('\n').filter(Boolean).filter((f) => !f.startsWith('tests/lint/fixture/'))
       .map((f) => join(src, f));
   } catch {
-    return PRODUCT_DIRS.concat(['tests', 'bench', 'fuzz']).flatMap((d) => {
+    return PRODUCT_DIRS.concat(['tests', 'bench', 'fuzz', 'docs']).flatMap((d) => {
       try { return walk(join(src, d)); } catch { return []; }
     });
   }

@@ -1,9 +1,17 @@
 #!/usr/bin/env bash
 # Proves each lint check can fail: runs it over tests/lint/fixture/, which breaks every
-# rule once, and expects exactly those findings.
+# rule once, and expects exactly those findings. The fixture's files end in .in, so no
+# formatter or linter of the repository itself trips over them; they are copied, without
+# the suffix, into a scratch folder (with the repository's .clang-format) and linted there.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-fixture=$here/fixture
+fixture=$(mktemp -d)
+trap 'rm -rf "$fixture"' EXIT
+(cd "$here/fixture" && find . -type f -name '*.in') | while read -r f; do
+    mkdir -p "$fixture/$(dirname "$f")"
+    cp "$here/fixture/$f" "$fixture/${f%.in}"
+done
+cp "$here/../../.clang-format" "$fixture/"
 fail=0
 expect() { # expect CHECK PATTERN [ARGS...]: the check exits 1 and prints PATTERN
     local check=$1 pattern=$2; shift 2
