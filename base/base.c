@@ -18,6 +18,7 @@ static const char *const err_messages[BASE_ERR_COUNT] = {
     [BASE_ERR_NOT_FOUND] = "not found",
     [BASE_ERR_BAD_ARGUMENT] = "bad argument",
     [BASE_ERR_IO] = "input/output error",
+    [BASE_ERR_UNAVAILABLE] = "cannot be kept now; retry later",
 };
 
 const char *base_err_str(base_err err)

@@ -35,6 +35,8 @@ typedef enum base_err {
     BASE_ERR_NOT_FOUND,    /* no such resource or endpoint */
     BASE_ERR_BAD_ARGUMENT, /* a caller-supplied argument (CLI, query) is malformed */
     BASE_ERR_IO,           /* socket / file failure */
+    BASE_ERR_UNAVAILABLE,  /* cannot be kept now (log full or unwritable, cluster without
+                              quorum): nothing was acknowledged, the sender should retry */
     BASE_ERR_COUNT
 } base_err;
 

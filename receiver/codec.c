@@ -404,6 +404,7 @@ otlp__status otlp__status_of(base_err kind)
         return (otlp__status){404, OTLP__GRPC_UNIMPLEMENTED};
     case BASE_ERR_NOMEM:
     case BASE_ERR_IO:
+    case BASE_ERR_UNAVAILABLE:
     case BASE_ERR_COUNT:
         break;
     }
