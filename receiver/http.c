@@ -1,4 +1,5 @@
-/* receiver/http.c — OTLP/HTTP on libmicrohttpd: POST /v1development/profiles.
+/* receiver/http.c — OTLP/HTTP on libmicrohttpd: POST /v1development/profiles, and
+ * Pyroscope's POST /ingest (parsed in pyroscope.c) under the same limits.
  *
  * The body is accumulated with a cap (max_message_size on the wire; a Content-Length that
  * announces more is refused before anything is read), then gunzipped with the same cap on
@@ -52,6 +53,7 @@ struct otlp__http {
 };
 
 typedef struct http_req {
+    bool pyroscope; /* POST /ingest: errors as text, the body parsed by pyroscope.c */
     otlp__content_type ct;
     otlp__encoding enc;
     bool responded;    /* an answer is queued: ignore whatever else arrives */
@@ -145,18 +147,24 @@ static enum MHD_Result begin(otlp_receiver *rcv, struct MHD_Connection *conn, co
 {
     const char *ct_header = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
     r->ct = otlp__parse_content_type(ct_header);
-    if (strcmp(url, OTLP_PATH) != 0) {
+    r->pyroscope = strcmp(url, OTLP__PYRO_PATH) == 0;
+    if (r->pyroscope)
+        r->ct = OTLP__CT_NONE; /* Pyroscope's SDKs read errors as text */
+    else if (strcmp(url, OTLP_PATH) != 0) {
         r->ct = OTLP__CT_NONE;
         return respond_error(rcv, conn, r, MHD_HTTP_NOT_FOUND, OTLP__GRPC_NOT_FOUND,
-                             "not found: OTLP profiles are accepted at POST " OTLP_PATH);
+                             "not found: OTLP profiles are accepted at POST " OTLP_PATH
+                             ", Pyroscope pushes at POST " OTLP__PYRO_PATH);
     }
     if (strcmp(method, "POST") != 0) {
         char msg[160];
-        snprintf(msg, sizeof msg, "method %.32s not allowed: use POST " OTLP_PATH, method);
+        snprintf(msg, sizeof msg, "method %.32s not allowed: use POST %s", method,
+                 r->pyroscope ? OTLP__PYRO_PATH : OTLP_PATH);
         return respond_error(rcv, conn, r, MHD_HTTP_METHOD_NOT_ALLOWED, OTLP__GRPC_UNIMPLEMENTED,
                              msg);
     }
-    if (r->ct != OTLP__CT_PROTOBUF && r->ct != OTLP__CT_JSON) {
+    /* /ingest takes any Content-Type: multipart or a raw pprof (pyroscope.c decides) */
+    if (!r->pyroscope && r->ct != OTLP__CT_PROTOBUF && r->ct != OTLP__CT_JSON) {
         char msg[200];
         snprintf(msg, sizeof msg,
                  "unsupported content type \"%.64s\": use application/x-protobuf or "
@@ -235,6 +243,42 @@ static void append(otlp_receiver *rcv, http_req *r, const char *data, size_t n)
     r->len += n;
 }
 
+/* POST /ingest: pyroscope.c parses and ingests through otlp__handle; the answer is
+ * Pyroscope's (200 and an empty body, errors as text), with what OTLP would put in
+ * partial_success as text on a 200, and a 400 when every profile was rejected (an SDK
+ * logs only non-2xx answers). */
+static enum MHD_Result finish_pyroscope(otlp_receiver *rcv, struct MHD_Connection *conn,
+                                        http_req *r, const uint8_t *data, size_t len,
+                                        base_arena *arena, char *msg, size_t msg_len)
+{
+#define QUERY_ARG(key) MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, key)
+    otlp__pyro_query q = {
+        .name = QUERY_ARG("name"),
+        .from = QUERY_ARG("from"),
+        .until = QUERY_ARG("until"),
+        .format = QUERY_ARG("format"),
+        .spy_name = QUERY_ARG("spyName"),
+        .sample_rate = QUERY_ARG("sampleRate"),
+        .units = QUERY_ARG("units"),
+        .aggregation_type = QUERY_ARG("aggregationType"),
+    };
+#undef QUERY_ARG
+    const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
+    const char *tenant = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Scope-OrgID");
+    tr_result res;
+    base_err rc = otlp__pyro_ingest(rcv, &q, ct, tenant, data, len, arena, &res, msg, msg_len);
+    if (rc != BASE_OK) {
+        otlp__status st = otlp__status_of(rc);
+        return respond_error(rcv, conn, r, st.http, st.grpc, msg);
+    }
+    if (res.profiles_rejected && !res.profiles_accepted)
+        return respond_error(rcv, conn, r, MHD_HTTP_BAD_REQUEST, OTLP__GRPC_INVALID_ARGUMENT,
+                             res.error_message);
+    char *text = res.error_message[0] ? base_arena_printf(arena, "%s\n", res.error_message) : "";
+    return respond(conn, r, MHD_HTTP_OK, "text/plain; charset=utf-8", text ? text : "",
+                   text ? strlen(text) : 0, false);
+}
+
 static enum MHD_Result finish(otlp_receiver *rcv, struct MHD_Connection *conn, http_req *r)
 {
     char msg[1200] = "";
@@ -265,6 +309,12 @@ static enum MHD_Result finish(otlp_receiver *rcv, struct MHD_Connection *conn, h
     }
     base_arena arena;
     base_arena_init(&arena, (size_t)64 << 10, rcv->arena_cap);
+    if (r->pyroscope) {
+        enum MHD_Result pret = finish_pyroscope(rcv, conn, r, data, len, &arena, msg, sizeof msg);
+        free(inflated);
+        base_arena_free(&arena);
+        return pret;
+    }
     tr_result res;
     base_err rc =
         otlp__handle(rcv, "http", data, len, r->ct == OTLP__CT_JSON, &arena, &res, msg, sizeof msg);

@@ -133,6 +133,68 @@ base_err otlp__handle(otlp_receiver *rcv, const char *transport, const uint8_t *
                       bool json, base_arena *arena, tr_result *res, char *err, size_t err_len);
 void otlp__count_failed(otlp_receiver *rcv, const char *transport, const char *why);
 
+/* ---- pyroscope.c --------------------------------------------------------------- */
+
+/* Pyroscope's push API on the OTLP/HTTP listener: POST /ingest?name=APP{k=v,...}&from=..
+ * with a pprof body, raw or as the multipart/form-data part "profile" (the Go, Node.js,
+ * Python, Ruby, .NET and Rust SDKs). Parsing is here, pure (no MHD); http.c routes. */
+#define OTLP__PYRO_PATH "/ingest"
+/* labels in one name={...}; a name carrying more is refused whole (400) */
+#define OTLP__PYRO_MAX_LABELS 64
+/* bytes of the name parameter (application name and labels) */
+#define OTLP__PYRO_MAX_NAME 4096
+/* multipart parts looked at in one body; a body with more is refused (400) */
+#define OTLP__PYRO_MAX_PARTS 16
+
+/* The query parameters /ingest reads (URL-decoded, borrowed; NULL when absent). */
+typedef struct otlp__pyro_query {
+    const char *name, *from, *until, *format, *spy_name;
+    const char *sample_rate, *units, *aggregation_type; /* accepted; pprof carries its own */
+} otlp__pyro_query;
+
+/* A parsed push: what tr_pprof_to_otlp needs. Everything lives in the caller's arena or
+ * points into the body it was parsed from. */
+typedef struct otlp__pyro_push {
+    win_attr resource[OTLP__PYRO_MAX_LABELS + 4]; /* service.name, labels, tenant, spy */
+    size_t n_resource;
+    int64_t from_ns, until_ns; /* from/until, else now */
+    const uint8_t *pprof;      /* the pprof bytes (gzipped or not), inside the body */
+    size_t pprof_len;
+} otlp__pyro_push;
+
+/* Pyroscope's name: "app.cpu{env=prod,region=eu}" -> service "app" (a profile-type suffix
+ * such as .cpu, .alloc_objects, .wall stripped) and its labels, with Pyroscope's character
+ * rules. Up to OTLP__PYRO_MAX_LABELS labels into keys/values (arena strings); a repeated
+ * key keeps its last value; an empty value drops the label. BASE_ERR_BAD_ARGUMENT with
+ * `err` when missing, too long or invalid. */
+base_err otlp__pyro_parse_name(const char *name, base_arena *arena, const char **service,
+                               const char **keys, const char **values, size_t *n_labels, char *err,
+                               size_t err_len);
+/* Pyroscope's from/until (attime.Parse): digits are unix seconds, or milliseconds (13
+ * digits), microseconds (16), nanoseconds (19), or a YYYYMMDD date (8); "now", "now-1h"
+ * and other relative forms are relative to now_ns. BASE_ERR_BAD_ARGUMENT when out of
+ * range or unreadable. */
+base_err otlp__pyro_parse_time(const char *text, int64_t now_ns, int64_t *out_ns);
+/* The part named `part` of a multipart/form-data body whose Content-Type header is
+ * `content_type` (boundary parameter). *found false when the body has no such part.
+ * BASE_ERR_DECODE with `err` when the body is not well-formed multipart. */
+base_err otlp__pyro_multipart_part(const char *content_type, const uint8_t *body, size_t len,
+                                   const char *part, const uint8_t **out, size_t *out_len,
+                                   bool *found, char *err, size_t err_len);
+/* Reads a whole push: the query, the Content-Type (multipart or raw), the tenant
+ * (X-Scope-OrgID, may be NULL) and the body. BASE_ERR_UNSUPPORTED (415) for a format other
+ * than pprof, naming what is taken; BASE_ERR_BAD_ARGUMENT / BASE_ERR_DECODE (400) for a
+ * bad name, time or multipart body. An empty profile gives BASE_OK with pprof_len 0. */
+base_err otlp__pyro_prepare(const otlp__pyro_query *q, const char *content_type, const char *tenant,
+                            const uint8_t *body, size_t len, int64_t now_ns, base_arena *arena,
+                            otlp__pyro_push *out, char *err, size_t err_len);
+/* prepare, then the pprof (inflated within max_message_size when gzipped) converted by
+ * translate/ and ingested through otlp__handle, as an OTLP request would be. BASE_OK with
+ * `res` filled (all zero when the profile was empty); otherwise as otlp__handle. */
+base_err otlp__pyro_ingest(otlp_receiver *rcv, const otlp__pyro_query *q, const char *content_type,
+                           const char *tenant, const uint8_t *body, size_t len, base_arena *arena,
+                           tr_result *res, char *err, size_t err_len);
+
 /* ---- grpc.c / http.c ----------------------------------------------------------- */
 
 base_err otlp__grpc_start(otlp_receiver *rcv, char *err, size_t err_len);

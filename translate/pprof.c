@@ -33,6 +33,8 @@ typedef Opentelemetry__Proto__Resource__V1__Resource o_resource;
 typedef Opentelemetry__Proto__Common__V1__InstrumentationScope o_scope;
 
 #define CAST_ALLOC(T, n) ((T *)base_arena_calloc(arena, (n), sizeof(T)))
+/* 1971-01-01T00:00:00Z: pprof times before it are treated as missing (see below) */
+#define PPROF_FIRST_REAL_TIME_NS ((int64_t)365 * 86400 * 1000000000)
 
 /* ---- gzip ----------------------------------------------------------------------- */
 
@@ -622,8 +624,11 @@ base_err tr_pprof_to_otlp(const uint8_t *pprof, size_t len, const win_attr *reso
     res->n_attributes = n_resource;
     res->attributes = attrs;
 
-    uint64_t when = p->time_nanos > 0 ? (uint64_t)p->time_nanos
-                                      : (time_ns_if_missing > 0 ? (uint64_t)time_ns_if_missing : 0);
+    /* a time within 1970 is no real profile's: old py-spy, rbspy and pyroscope-rs wrote
+     * microseconds there (Pyroscope's fixTime replaces it too) */
+    uint64_t when = p->time_nanos >= PPROF_FIRST_REAL_TIME_NS
+                        ? (uint64_t)p->time_nanos
+                        : (time_ns_if_missing > 0 ? (uint64_t)time_ns_if_missing : 0);
     for (size_t t = 0; t < p->n_sample_type; t++) {
         o_profile *op = CAST_ALLOC(o_profile, 1);
         o_sample **samples = CAST_ALLOC(o_sample *, p->n_sample + 1);

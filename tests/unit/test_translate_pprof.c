@@ -324,8 +324,13 @@ static void test_small_and_broken(void **state)
     assert_string_equal(d->string_table[kv->key_strindex], "k");
     assert_string_equal(d->string_table[kv->value->string_value_strindex], "v");
 
+    assert_int_equal(convert_small(0, 1700000000123456789, err, sizeof err, &req), BASE_OK);
+    assert_int_equal(req->resource_profiles[0]->scope_profiles[0]->profiles[0]->time_unix_nano,
+                     1700000000123456789);
+    /* a time within 1970 (old SDKs wrote microseconds) is missing: the fallback is used */
     assert_int_equal(convert_small(0, 99, err, sizeof err, &req), BASE_OK);
-    assert_int_equal(req->resource_profiles[0]->scope_profiles[0]->profiles[0]->time_unix_nano, 99);
+    assert_int_equal(req->resource_profiles[0]->scope_profiles[0]->profiles[0]->time_unix_nano,
+                     1234567);
 
     assert_int_equal(convert_small(1, 0, err, sizeof err, NULL), BASE_ERR_INVALID);
     assert_string_equal(err, "function[0].name 99 out of range: string_table has 7 entries");
