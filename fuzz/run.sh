@@ -16,7 +16,7 @@ secs=${1:-30}
 testdata=$(scripts/testdata.sh)
 build=build/fuzz
 targets=(fuzz_otlp_protobuf fuzz_otlp_json fuzz_pprof fuzz_selector fuzz_time fuzz_mcp
-         fuzz_receiver_codec)
+         fuzz_receiver_codec fuzz_pyroscope)
 CC=clang cmake -S . -B $build -DBUILD_FUZZERS=ON -DBUILD_TESTING=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build $build -j"$(nproc)" --target "${targets[@]}" >/dev/null
 mkdir -p fuzz/crashes
@@ -67,5 +67,6 @@ run fuzz_selector "$(seed selector fuzz/seeds/selector/*)"
 run fuzz_time "$(seed time fuzz/seeds/time/*)"
 run fuzz_mcp "$(seed mcp fuzz/seeds/mcp/*)" -max_len=4096
 run fuzz_receiver_codec "$(seed receiver_codec fuzz/seeds/receiver_codec/*)" -max_len=200000
+run fuzz_pyroscope "$(seed pyroscope fuzz/seeds/pyroscope/*)" -max_len=200000
 if [[ $failed != 0 ]]; then echo "fuzz: crashes found, inputs in fuzz/crashes/" >&2; exit 1; fi
 echo "fuzz: all targets clean"
