@@ -440,6 +440,13 @@ base_err otlp__pyro_multipart_part(const char *content_type, const uint8_t *body
 
 /* ---- the push ------------------------------------------------------------------------- */
 
+/* Pyroscope keeps no "__"-prefixed label but the Go SDK's __session_id__
+ * (IsLabelAllowedForIngestion) */
+static bool label_ingested(const char *key)
+{
+    return strncmp(key, "__", 2) != 0 || strcmp(key, "__session_id__") == 0;
+}
+
 static base_err unsupported_format(const char *format, char *err, size_t err_len)
 {
     base_set_err(err, err_len,
@@ -514,7 +521,7 @@ base_err otlp__pyro_prepare(const otlp__pyro_query *q, const char *content_type,
         r[n++] = (win_attr){"app_name", service};
     for (size_t i = 0; i < n_labels && n < OTLP__PYRO_MAX_LABELS + 2; i++)
         if (strcmp(keys[i], "service_name") != 0 && strcmp(keys[i], "service.name") != 0 &&
-            !(strcmp(keys[i], "tenant") == 0 && tenant && *tenant))
+            !(strcmp(keys[i], "tenant") == 0 && tenant && *tenant) && label_ingested(keys[i]))
             r[n++] = (win_attr){keys[i], values[i]};
     if (tenant && *tenant) {
         r[n++] = (win_attr){"tenant", base_arena_strndup(arena, tenant, strnlen(tenant, 256))};

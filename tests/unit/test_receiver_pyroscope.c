@@ -282,7 +282,8 @@ static void test_prepare(void **state)
     otlp__pyro_push push;
     char err[600];
     /* raw, format=pprof: the body is the pprof; labels, tenant, spy become attributes */
-    otlp__pyro_query q = {.name = "api.cpu{env=prod,service_name=checkout}",
+    otlp__pyro_query q = {.name = "api.cpu{env=prod,service_name=checkout,__private__=x,"
+                                  "__session_id__=8f2c}",
                           .from = "1700000001",
                           .until = "1700000011",
                           .format = "pprof",
@@ -299,6 +300,9 @@ static void test_prepare(void **state)
     assert_string_equal(attr(&push, "tenant"), "team-a");
     assert_string_equal(attr(&push, "pyroscope_spy"), "gospy");
     assert_null(attr(&push, "service_name"));
+    /* "__" labels are dropped, but for the Go SDK's session id (as Pyroscope does) */
+    assert_null(attr(&push, "__private__"));
+    assert_string_equal(attr(&push, "__session_id__"), "8f2c");
 
     /* multipart: the profile part, whatever format= says (none here) */
     char body[1024];
