@@ -5,7 +5,11 @@
  *     ProfilesService/Export, gzip handled by the core, several completion-queue threads;
  *   - HTTP/1.1, on libmicrohttpd: POST /v1development/profiles with
  *     Content-Type application/x-protobuf or application/json (parameters ignored) and
- *     Content-Encoding gzip or none; the response uses the request's content type.
+ *     Content-Encoding gzip or none; the response uses the request's content type;
+ *   - on the same HTTP listener, Grafana Pyroscope's push API: POST /ingest with a pprof
+ *     (raw with format=pprof, or the multipart/form-data part "profile"), name=APP{labels},
+ *     from/until, X-Scope-OrgID; converted by translate/ and then handled exactly as an
+ *     OTLP request (same limits, budget and counters), answered as Pyroscope answers.
  * Both decode with a per-request arena, check --max-message-size after decompression
  * (413 / RESOURCE_EXHAUSTED), answer 400 / INVALID_ARGUMENT when a request does not
  * decode, 415 for other content types, 405 for other methods, and hand decoded requests
