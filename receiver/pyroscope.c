@@ -246,7 +246,10 @@ base_err otlp__pyro_parse_time(const char *text, int64_t now_ns, int64_t *out_ns
             unsigned y = (unsigned)(v / 10000), m = (unsigned)(v / 100 % 100),
                      d = (unsigned)(v % 100);
             if (y > 1900 && m >= 1 && m <= 12 && d >= 1 && d <= 31) {
-                *out_ns = days_from_civil(y, m, d) * 86400 * (int64_t)1000000000;
+                int64_t secs = days_from_civil(y, m, d) * 86400;
+                if (secs > INT64_MAX / 1000000000) /* past 2262 */
+                    return BASE_ERR_BAD_ARGUMENT;
+                *out_ns = secs * 1000000000;
                 return BASE_OK;
             }
         }

@@ -157,9 +157,13 @@ static void test_time(void **state)
             fail_msg("%s: %lld, not %lld", ok[i].text, (long long)t, (long long)ok[i].ns);
     }
     /* unreadable, more than 19 digits, or a value whose nanoseconds overflow */
-    const char *bad[] = {
-        "yesterday",   "now-banana",      "99999999999999999999", "12345678901234567890123",
-        "99999999999", "9999999999999999"};
+    const char *bad[] = {"yesterday",
+                         "now-banana",
+                         "99999999999999999999",
+                         "12345678901234567890123",
+                         "99999999999",
+                         "9999999999999999",
+                         "99991231" /* a date past 2262 */};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         if (otlp__pyro_parse_time(bad[i], NOW_NS, &t) != BASE_ERR_BAD_ARGUMENT)
             fail_msg("%s was taken as %lld", bad[i], (long long)t);
