@@ -12,7 +12,8 @@
 # format=jfr, no format on a raw body, too many labels, an oversized name, a bad label
 # name, no name, a multipart body without its profile part, prev_profile, bad time): each a
 # clear 4xx naming the problem, the daemon healthy, and a good push afterwards stored,
-# raw and as multipart, with a bearer token and a tenant.
+# raw and as multipart, with a bearer token and a tenant. Last, --max-message-size holds for
+# the inflated pprof (a gzip bomb in a small body) and for the body itself (413).
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 need_tools
@@ -142,4 +143,17 @@ expect_eq "after: the stored cpu total equals the pushed pprof's (go tool pprof)
 check "/metrics counts the failed pushes" test "$(metric "$S_MCP" failed_requests_total)" -ge 13
 
 daemon_stop S
+
+# ---- the OTLP size limit applies to the inflated pprof: a 1 MiB gzip bomb in a small body ----
+daemon_start L --max-message-size 64KiB
+head -c $((1 << 20)) /dev/zero | gzip -c >"$WORK/bomb.gz"
+code="$(curl -sS --max-time 30 -o "$WORK/body" -w '%{http_code}' -F "profile=@$WORK/bomb.gz" \
+    "$L_HTTP/ingest?name=bomb")"
+expect_eq "a pprof that inflates past --max-message-size: 413" 413 "$code"
+expect_contains "413 names the limit" "inflates to more than --max-message-size" "$(cat "$WORK/body")"
+code="$(curl -sS --max-time 30 -o "$WORK/body" -w '%{http_code}' -H 'Content-Type: application/octet-stream' \
+    --data-binary "@$TD/pprof/encoding_json.cpu.pb.gz" "$L_HTTP/ingest?name=big&format=pprof")"
+expect_eq "a 66 KB body over a 64 KiB --max-message-size: 413" 413 "$code"
+check "L healthy after" curl -sS --fail --max-time 5 -o /dev/null "$L_MCP/healthz"
+daemon_stop L
 summary
