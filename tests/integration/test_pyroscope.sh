@@ -31,21 +31,23 @@ for ((i = 0; i < 100; i++)); do [[ -s "$WORK/recorder.port" ]] && break; sleep 0
 REC_PORT="$(cat "$WORK/recorder.port")"
 [[ -n "$REC_PORT" ]] || die "the recorder did not start: $(cat "$WORK/recorder.err")"
 
-# burn.mjs imports @pyroscope/nodejs: run a copy next to tests/node_modules
-cp "$OTELPROFD_SRC/examples/pyroscope/burn.mjs" "$OTELPROFD_SRC/tests/.burn.$$.mjs"
+# burn.mjs imports @pyroscope/nodejs: a copy in $WORK beside a link to tests/node_modules
+mkdir -p "$WORK/app"
+cp "$OTELPROFD_SRC/examples/pyroscope/burn.mjs" "$WORK/app/burn.mjs"
+ln -s "$OTELPROFD_SRC/tests/node_modules" "$WORK/app/node_modules"
 set +e
 PYROSCOPE_SERVER_ADDRESS="http://127.0.0.1:$REC_PORT" PYROSCOPE_FLUSH_MS=1000 \
     PYROSCOPE_APP=node-burn PYROSCOPE_TENANT=team-a PYROSCOPE_AUTH_TOKEN=glc_sometoken \
-    timeout 60 node "$OTELPROFD_SRC/tests/.burn.$$.mjs" 4 >"$WORK/burn.out" 2>&1
+    timeout 60 node "$WORK/app/burn.mjs" 4 >"$WORK/burn.out" 2>&1
 RC=$?
 set -e
-rm -f "$OTELPROFD_SRC/tests/.burn.$$.mjs"
 kill "$REC_PID" 2>/dev/null || true
 wait "$REC_PID" 2>/dev/null || true
 expect_eq "burn.mjs under @pyroscope/nodejs exits 0" 0 "$RC"
 [[ $RC -eq 0 ]] || cat "$WORK/burn.out" >&2
-check "the SDK's pushes carry the bearer token and X-Scope-OrgID" \
-    grep -q '"x-scope-orgid": "team-a"' "$WORK/pushes/push0.json"
+check "the SDK's pushes carry X-Scope-OrgID" grep -q '"x-scope-orgid": "team-a"' "$WORK/pushes/push0.json"
+check "the SDK's pushes carry the bearer token (accepted)" \
+    grep -q '"authorization": "Bearer glc_sometoken"' "$WORK/pushes/push0.json"
 check "the SDK's pushes carry name=node-burn{...}" grep -q 'name=node-burn%7B' "$WORK/pushes/push0.json"
 
 check "MCP table per sample type == go tool pprof -top of the pushed pprofs" \
