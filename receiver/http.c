@@ -274,7 +274,8 @@ static enum MHD_Result finish_pyroscope(otlp_receiver *rcv, struct MHD_Connectio
     if (res.profiles_rejected && !res.profiles_accepted)
         return respond_error(rcv, conn, r, MHD_HTTP_BAD_REQUEST, OTLP__GRPC_INVALID_ARGUMENT,
                              res.error_message);
-    char *text = res.error_message[0] ? base_arena_printf(arena, "%s\n", res.error_message) : "";
+    const char *text =
+        res.error_message[0] ? base_arena_printf(arena, "%s\n", res.error_message) : "";
     return respond(conn, r, MHD_HTTP_OK, "text/plain; charset=utf-8", text ? text : "",
                    text ? strlen(text) : 0, false);
 }
