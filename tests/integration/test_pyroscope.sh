@@ -139,8 +139,16 @@ expect_eq "good multipart push: empty answer (everything stored)" "" "$(cat "$WO
 sel="$(node -e 'console.log(encodeURIComponent(process.argv[1]))' '{service.name="after",tenant="team-b",env="prod"}')"
 check "after.cpu is stored as service.name=after with tenant and env labels" \
     curl -sS --fail --max-time 10 -o "$WORK/after.pb.gz" "$S_MCP/api/pprof?profile_type=cpu:nanoseconds&selector=$sel"
-a="$(node -e 'import("'"$LIB"'/mcp_lib.mjs").then((m) => { const t = m.goTop(process.argv[1], process.argv[2], ["-sample_index=cpu", "-unit=nanoseconds"]); console.log(String(t.total)); })' "$PP" "$WORK")"
-b="$(node -e 'import("'"$LIB"'/mcp_lib.mjs").then((m) => { const t = m.goTop(process.argv[1], process.argv[2], ["-unit=nanoseconds"]); console.log(String(t.total)); })' "$WORK/after.pb.gz" "$WORK")"
+# total_of FILE [pprof options...]: the "of N total" of go tool pprof -top, units dropped
+total_of() {
+    local f="$1"
+    shift
+    HOME="$WORK" PPROF_TMPDIR="$WORK" go tool pprof -top -nodecount=1 "$@" "$f" 2>/dev/null |
+        sed -n 's/.* of \([0-9][0-9]*\)[a-z]* total.*/\1/p'
+}
+a="$(total_of "$PP" -sample_index=cpu -unit=nanoseconds)"
+b="$(total_of "$WORK/after.pb.gz" -unit=nanoseconds)"
+check "after: go tool pprof states a total for the pushed pprof ($a)" test -n "$a"
 expect_eq "after: the stored cpu total equals the pushed pprof's (go tool pprof)" "$a" "$b"
 check "/metrics counts the failed pushes" test "$(metric "$S_MCP" failed_requests_total)" -ge 13
 

@@ -62,11 +62,15 @@ for (const t of types) {
   const top = goPprof(['-top', '-nodecount=100000', '-nodefraction=0', '-edgefraction=0', `-sample_index=${si}`, `-unit=${unit}`, ...files], o.work)
     .split('\n')
     .map((l) => l.replace(/^(\s*-?\d+)[a-zA-Z]*(\s+\S+%\s+\S+%\s+-?\d+)[a-zA-Z]*(\s+\S+%\s)/, '$1$2$3'))
+    .map((l) => l.replace(/of (-?\d+)[a-zA-Z]* total/, 'of $1 total')) // so the totals are compared too
     .join('\n');
+  const goTotal = /of (-?\d+) total/.exec(top)?.[1];
+  r.check(`${pt}: go tool pprof states the pushed total`, goTotal !== undefined, top.slice(0, 300));
   const expFile = `${o.work}/expected.${si}.top.txt`;
   writeFileSync(expFile, top);
   const got = await checkTable(r, call, `query_profile_table ${pt} for ${o.service}`, { profile_type: pt, selector }, expFile);
   if (!got) continue;
+  r.eq(`${pt}: the table's total == the pushed pprofs' total (go tool pprof)`, BigInt(goTotal ?? -1), got.total);
   // the named functions lead: each is among the top rows by cum (after the callers
   // every stack passes through: the event loop's frames and the round() driver)
   const byCum = [...got.rows].sort((a, b) => (b[1].cum > a[1].cum ? 1 : b[1].cum < a[1].cum ? -1 : 0)).map(([n]) => n);
