@@ -7,7 +7,7 @@
 //
 // Rules: every expected function with flat or cum != 0 must be present with exactly those
 // values (times --scale), no actual function with a nonzero value may be extra, and the
-// totals must agree when both are known. Unsymbolized rows ("0x…") are compared by
+// totals must agree (a total known on one side only is a difference). Unsymbolized rows ("0x…") are compared by
 // numeric address. There is no tolerant mode: an answer with unsymbolized frames is
 // compared with a reference computed from the same bytes (otlp_top.mjs), not with the
 // answer for its symbolized original.
@@ -48,7 +48,7 @@ export function parseTop(text, where) {
   }
   let i = 0;
   for (; i < lines.length; i++) {
-    const t = /of (-?\d+) total/.exec(lines[i]);
+    const t = /of (-?\d+)[a-zA-Z]* total/.exec(lines[i]);
     if (t) total = BigInt(t[1]);
     if (/^\s*flat\s+flat%\s+sum%\s+cum\s+cum%\s*$/.test(lines[i])) break;
   }
@@ -85,7 +85,11 @@ export function compareTop(expected, actual, { scale = 1n } = {}) {
   const extra = [...act].filter(([n]) => !exp.has(n));
   for (const [n, e] of missing) diffs.push(`missing ${n}: expected flat=${e.flat} cum=${e.cum}`);
   for (const [n, a] of extra) diffs.push(`extra  ${n}: flat=${a.flat} cum=${a.cum} (not expected)`);
-  if (expected.total !== null && actual.total !== null && expected.total * scale !== actual.total) {
+  // A total on one side only is a difference, never a skipped check: a header that no
+  // longer parses (pprof's "of 16.77s total" with a unit) must fail loudly.
+  if ((expected.total === null) !== (actual.total === null)) {
+    diffs.push(`total: known on one side only (expected ${expected.total}, got ${actual.total})`);
+  } else if (expected.total !== null && expected.total * scale !== actual.total) {
     diffs.push(`total: expected ${expected.total * scale}, got ${actual.total}`);
   }
   if (exp.size > 0 && act.size === 0) diffs.unshift('actual answer has no rows at all');
