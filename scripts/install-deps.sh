@@ -15,8 +15,9 @@ want_test=0
 
 build_pkgs=(build-essential cmake pkg-config libgrpc-dev libprotobuf-c-dev protobuf-c-compiler
             libmicrohttpd-dev libgnutls28-dev libcjson-dev zlib1g-dev libcurl4-openssl-dev
-            libpcre2-dev)
-test_pkgs=(libcmocka-dev curl openssl nodejs npm golang-go clang libclang-rt-14-dev clang-format)
+            libpcre2-dev libcairo2-dev)
+test_pkgs=(libcmocka-dev curl openssl nodejs npm golang-go clang libclang-rt-14-dev clang-format
+           chromium)
 
 pkgs=("${build_pkgs[@]}")
 [[ $want_test == 1 ]] && pkgs+=("${test_pkgs[@]}")
