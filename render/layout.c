@@ -36,6 +36,19 @@ void render__cut_note(const render_info *info, char *out, size_t out_len)
         snprintf(out + n, out_len - n, " not drawn");
 }
 
+/* Why a node is not drawn. */
+enum { WHY_DRAWN, WHY_NARROW, WHY_DEEP, WHY_OVER };
+
+static void count_why(render_info *info, uint8_t why)
+{
+    if (why == WHY_NARROW)
+        info->narrow++;
+    else if (why == WHY_DEEP)
+        info->deep++;
+    else if (why == WHY_OVER)
+        info->over++;
+}
+
 base_err render__layout_compute(const render_flame_input *in, render__layout *l, char *err,
                                 size_t err_len)
 {
@@ -69,8 +82,10 @@ base_err render__layout_compute(const render_flame_input *in, render__layout *l,
     double *x = malloc((n ? n : 1) * sizeof *x);
     double *next = malloc((n ? n : 1) * sizeof *next);
     uint32_t *depth = malloc((n ? n : 1) * sizeof *depth);
+    uint8_t *why = malloc(n ? n : 1);
     l->boxes = malloc((n < RENDER_MAX_FRAMES ? (n ? n : 1) : RENDER_MAX_FRAMES) * sizeof *l->boxes);
-    if (!x || !next || !depth || !l->boxes) {
+    if (!x || !next || !depth || !why || !l->boxes) {
+        free(why);
         free(x);
         free(next);
         free(depth);
@@ -86,26 +101,21 @@ base_err render__layout_compute(const render_flame_input *in, render__layout *l,
         double bw = r->cum > 0 ? (double)r->cum * scale : 0.0;
         x[i] = -1;
         next[i] = 0;
-        if (p >= 0 && x[p] < 0) { /* the parent was not drawn: neither is its subtree */
-            if (depth[i] > RENDER_MAX_DEPTH)
-                l->info.deep++;
-            else
-                l->info.narrow++;
+        if (p >= 0 && x[p] < 0) { /* the parent was not drawn: neither is its subtree,
+                                     counted under the parent's reason */
+            why[i] = depth[i] > RENDER_MAX_DEPTH ? WHY_DEEP : why[p];
+            count_why(&l->info, why[i]);
             continue;
         }
         double bx = p < 0 ? RENDER__PAD : next[p];
         if (p >= 0 && r->cum > 0)
             next[p] += bw;
-        if (depth[i] > RENDER_MAX_DEPTH) {
-            l->info.deep++;
-            continue;
-        }
-        if (bw < 1.0) {
-            l->info.narrow++;
-            continue;
-        }
-        if (l->n_boxes >= RENDER_MAX_FRAMES) {
-            l->info.over++;
+        why[i] = depth[i] > RENDER_MAX_DEPTH       ? WHY_DEEP
+                 : bw < 1.0                        ? WHY_NARROW
+                 : l->n_boxes >= RENDER_MAX_FRAMES ? WHY_OVER
+                                                   : WHY_DRAWN;
+        if (why[i] != WHY_DRAWN) {
+            count_why(&l->info, why[i]);
             continue;
         }
         x[i] = bx;
@@ -114,6 +124,7 @@ base_err render__layout_compute(const render_flame_input *in, render__layout *l,
         if (depth[i] > l->max_depth)
             l->max_depth = depth[i];
     }
+    free(why);
     free(x);
     free(next);
     free(depth);
