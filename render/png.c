@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include <cairo.h>
+#include <fontconfig/fontconfig.h>
 
 #include "render/render_internal.h"
 
@@ -191,4 +192,10 @@ base_err render_flame_png(const render_flame_input *in, uint8_t **png, size_t *l
     if (info)
         info->bytes = sink.len;
     return BASE_OK;
+}
+
+void render_shutdown(void)
+{
+    cairo_debug_reset_static_data();
+    FcFini();
 }

@@ -108,4 +108,9 @@ size_t render_package_len(const char *name);
  * length written. `cap` >= 1. */
 size_t render_clean_text(const char *in, char *out, size_t cap);
 
+/* Frees the font caches cairo and fontconfig keep for the process (they would otherwise
+ * stay reachable until exit, and leak checkers report them). Call once, at exit, when no
+ * render_* call runs or will run; harmless when nothing was drawn. */
+void render_shutdown(void);
+
 #endif

@@ -13,8 +13,9 @@
 #define RENDER__HEADER_H  58.0 /* title, subtitle, buttons */
 #define RENDER__FOOTER_H  34.0 /* the details line and what was not drawn */
 #define RENDER__FONT_SIZE 12.0
-#define RENDER__CHAR_W    7.0 /* estimated px per character of the SVG font (flamegraph.pl: 0.59 em) \
-                               */
+#define RENDER__CHAR_W                                                                             \
+    7.0 /* estimated px per character of the SVG font (flamegraph.pl: 0.59 em)                     \
+         */
 #define RENDER__MIN_LABEL_W 21.0 /* a box narrower than this gets no label */
 
 /* One box to draw (index into the input's nodes). */

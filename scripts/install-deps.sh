@@ -5,7 +5,8 @@
 #                                    packages of tests/package-lock.json and
 #                                    tests/conformance/package-lock.json, curl, Go for
 #                                    `go tool pprof`, the oracle for numbers; clang and
-#                                    its libFuzzer runtime for fuzz/run.sh)
+#                                    its libFuzzer runtime for fuzz/run.sh; Chromium, which
+#                                    test_flame_picture.sh drives headless through puppeteer-core)
 # Installs with apt-get as root (or through sudo); otherwise says exactly what to run.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -233,5 +233,7 @@ int main(void)
         cmocka_unit_test(test_hostile_names), cmocka_unit_test(test_bad_rows),
         cmocka_unit_test(test_bounds),        cmocka_unit_test(test_colours),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    render_shutdown();
+    return failed;
 }
