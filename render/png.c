@@ -1,4 +1,5 @@
 /* render/png.c — the flame graph as a PNG with cairo (image surface, toy text API). */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,11 +87,30 @@ static void fit_text(cairo_t *cr, const char *text, double x, double y, double a
     cairo_show_text(cr, buf);
 }
 
+static atomic_uint drawing; /* PNGs being drawn now */
+
+static base_err draw_png(const render_flame_input *in, uint8_t **png, size_t *len,
+                         render_info *info, char *err, size_t err_len);
+
 base_err render_flame_png(const render_flame_input *in, uint8_t **png, size_t *len,
                           render_info *info, char *err, size_t err_len)
 {
     *png = NULL;
     *len = 0;
+    if (atomic_fetch_add(&drawing, 1) >= RENDER_MAX_CONCURRENT) {
+        atomic_fetch_sub(&drawing, 1);
+        snprintf(err, err_len, "%d flame graph pictures are being drawn now; retry in a moment",
+                 RENDER_MAX_CONCURRENT);
+        return BASE_ERR_UNAVAILABLE;
+    }
+    base_err rc = draw_png(in, png, len, info, err, err_len);
+    atomic_fetch_sub(&drawing, 1);
+    return rc;
+}
+
+static base_err draw_png(const render_flame_input *in, uint8_t **png, size_t *len,
+                         render_info *info, char *err, size_t err_len)
+{
     render__layout l;
     base_err rc = render__layout_compute(in, &l, err, err_len);
     if (rc != BASE_OK)

@@ -42,6 +42,8 @@
 #define RENDER_MAX_PNG_BYTES ((size_t)16 << 20)
 #define RENDER_MAX_SVG_BYTES ((size_t)16 << 20)
 #define RENDER_MAX_NODES     100000u /* input rows accepted */
+/* PNGs drawn at once: each holds a surface of up to ~22 MB (2400 x ~2300 px x 4 bytes) */
+#define RENDER_MAX_CONCURRENT 4
 
 /* One node of the call tree. Rows come parents first: parent < own index, -1 only at
  * index 0 (the root); siblings are drawn in the order they appear. */
@@ -79,7 +81,8 @@ typedef struct render_info {
 
 /* A PNG of the flame graph. BASE_OK with *png (malloc'd) and *len; otherwise the kind
  * (BASE_ERR_BAD_ARGUMENT: rows not parents-first or too many; BASE_ERR_NOMEM; BASE_ERR_
- * TOO_LARGE: over RENDER_MAX_PNG_BYTES) with the reason in `err`. */
+ * TOO_LARGE: over RENDER_MAX_PNG_BYTES; BASE_ERR_UNAVAILABLE: RENDER_MAX_CONCURRENT PNGs
+ * are being drawn, retry) with the reason in `err`. */
 base_err render_flame_png(const render_flame_input *in, uint8_t **png, size_t *len,
                           render_info *info, char *err, size_t err_len);
 
