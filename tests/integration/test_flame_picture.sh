@@ -24,6 +24,14 @@ expect_eq "A: cpu.pb over gRPC: OK, nothing rejected" "OK 0" "$(jget "$out" stat
 check "MCP image content, SVG and the page in headless Chromium (see the picture: lines)" \
     node "$LIB/flame_picture_check.mjs" --url "$A_MCP" --td "$TD" --work "$WORK" --chromium "$CHROMIUM"
 
+# ---- otelprofd query --image saves the picture (read back by pngjs) -------------------------
+"$OTELPROFD_BIN" query query_profile_flamegraph \
+    '{"profile_type":"cpu:nanoseconds","service_name":"flate","format":"image","width":1400}' \
+    --connect "$A_MCP/mcp" --image "$WORK/cli.png" >"$WORK/cli.txt" 2>"$WORK/cli.err" || true
+expect_contains "otelprofd query --image: says where the PNG went" "to $WORK/cli.png" "$(cat "$WORK/cli.err")"
+expect_eq "otelprofd query --image: the file is a 1400 px wide PNG (pngjs)" 1400 \
+    "$(cd "$OTELPROFD_SRC/tests" && node -e 'const { PNG } = require("pngjs"); console.log(PNG.sync.read(require("fs").readFileSync(process.argv[1])).width)' "$WORK/cli.png" 2>&1)"
+
 # ---- same token, Origin and Host rules as /mcp --------------------------------------------
 code() { curl -s -o "$WORK/body" -w '%{http_code}' "$@"; }
 SVGQ="/flamegraph.svg?profile_type=cpu:nanoseconds"
