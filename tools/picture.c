@@ -177,8 +177,12 @@ int tools__flame_picture(tools *t, const cJSON *args, tools__picture_kind kind, 
                   kind == TOOLS__PICTURE_PNG ? "Image (PNG)" : "SVG", ri.width, ri.height, pic->len,
                   ri.drawn);
     not_drawn(&b, &ri);
-    tools__printf(&b, ". Root at the top, width = cum, colour by package, grey = (other).\n"
-                      "Next: the same call with \"format\": \"text\" gives the rows (id, "
+    bool kinds = false;
+    for (uint32_t i = 0; i < f->n_rows && !kinds; i++)
+        kinds = nodes[i].kind && nodes[i].kind[0];
+    tools__printf(&b, ". Root at the top, width = cum, colour by %s, grey = (other).\n",
+                  kinds ? "frame kind (shaded by package)" : "package");
+    tools__printf(&b, "Next: the same call with \"format\": \"text\" gives the rows (id, "
                       "parent, cum, flat, name); zoom with focus_path = names from the root.\n");
     add_time(s, "start", m->start_ns, m->start_ns < m->end_ns);
     add_time(s, "end", m->end_ns, m->start_ns < m->end_ns);
