@@ -20,6 +20,7 @@
 #include "cli/cli.h"
 #include "mcp/mcp.h"
 #include "receiver/receiver.h"
+#include "render/render.h"
 #include "tools/tools.h"
 #include "window/window.h"
 
@@ -870,6 +871,7 @@ out:
     mcp_server_free(srv);
     tools_free(tl);
     win_store_free(store);
+    render_shutdown(); /* every request has ended: the picture font caches can go */
     return rc;
 }
 

@@ -1,7 +1,9 @@
 /* cli/remote.c — commands that talk to a running otelprofd over Streamable HTTP:
  * `otelprofd mcp --connect URL` (stdio <-> HTTP bridge for MCP clients that only spawn
  * processes) and `otelprofd query TOOL [JSON]` (one tool call from a shell). */
+#include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,7 +96,7 @@ void cli_query_usage(FILE *out)
 {
     fprintf(out,
             "usage: otelprofd query [TOOL ['{json arguments}']] [--connect URL] [--mcp-token T] "
-            "[--json]\n\n"
+            "[--json] [--image FILE]\n\n"
             "Calls one tool on a running otelprofd (its MCP endpoint) and prints the answer.\n"
             "Without TOOL, lists the tools.\n\n"
             "  --connect URL     MCP endpoint, default %s\n"
@@ -102,11 +104,15 @@ void cli_query_usage(FILE *out)
             "  --tls-ca FILE     for an https:// URL: trust this PEM CA (default: the system's)\n"
             "  --tls-cert FILE --tls-key FILE\n"
             "                    PEM client certificate, for a daemon with --tls-client-ca\n"
-            "  --json            print the structured content instead of the text\n\n"
+            "  --json            print the structured content instead of the text\n"
+            "  --image FILE      write the answer's image content (the PNG of\n"
+            "                    query_profile_flamegraph with \"format\": \"image\") to FILE\n\n"
             "examples:\n"
             "  otelprofd query get_status\n"
             "  otelprofd query query_profile_table '{\"profile_type\":\"cpu:nanoseconds\","
-            "\"service_name\":\"checkout\",\"start\":\"now-15m\"}'\n\n"
+            "\"service_name\":\"checkout\",\"start\":\"now-15m\"}'\n"
+            "  otelprofd query query_profile_flamegraph '{\"profile_type\":\"cpu:nanoseconds\","
+            "\"format\":\"image\"}' --image flame.png\n\n"
             "exit codes: 0 ok, 1 the tool answered an error, 2 usage, 3 the daemon cannot be "
             "reached\n",
             CLI_DEFAULT_MCP_URL);
@@ -170,10 +176,67 @@ static int list_tools(mcp_client *c, const char *url)
     return 0;
 }
 
+static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* Decodes base64 `in` (padding optional, no other characters) into a malloc'd buffer. */
+static uint8_t *unbase64(const char *in, size_t *out_len)
+{
+    size_t n = strlen(in);
+    uint8_t *out = malloc(n / 4 * 3 + 3);
+    if (!out)
+        return NULL;
+    uint32_t acc = 0;
+    int bits = 0;
+    size_t o = 0;
+    for (size_t i = 0; i < n && in[i] != '='; i++) {
+        const char *p = strchr(B64, in[i]);
+        if (!p) {
+            free(out);
+            return NULL;
+        }
+        acc = (acc << 6) | (uint32_t)(p - B64);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (uint8_t)(acc >> bits);
+        }
+    }
+    *out_len = o;
+    return out;
+}
+
+/* Writes an image content item to `file`, or says how to (stderr) when no file was given. */
+static int save_image(const char *file, const char *data, const char *mime)
+{
+    size_t len = 0;
+    uint8_t *bytes = unbase64(data, &len);
+    if (!bytes) {
+        fprintf(stderr, "otelprofd: query: the answer's %s content is not valid base64\n", mime);
+        return -1;
+    }
+    if (!file) {
+        fprintf(stderr, "(the answer carries %s content, %zu bytes: add --image FILE to save it)\n",
+                mime, len);
+        free(bytes);
+        return 0;
+    }
+    FILE *f = fopen(file, "wb");
+    bool ok = f && fwrite(bytes, 1, len, f) == len;
+    if (f && fclose(f) != 0)
+        ok = false;
+    free(bytes);
+    if (!ok) {
+        fprintf(stderr, "otelprofd: query: cannot write %s: %s\n", file, strerror(errno));
+        return -1;
+    }
+    fprintf(stderr, "wrote %s (%zu bytes) to %s\n", mime, len, file);
+    return 0;
+}
+
 int cli_query(int argc, char **argv, int first)
 {
     const char *url = CLI_DEFAULT_MCP_URL, *token = getenv("OTELPROFD_MCP_TOKEN");
-    const char *tool = NULL, *args = NULL;
+    const char *tool = NULL, *args = NULL, *image_file = NULL;
     mcp_client_tls tls = {0};
     bool json = false;
     for (int a = first; a < argc; a++) {
@@ -185,7 +248,7 @@ int cli_query(int argc, char **argv, int first)
             json = true;
         } else if (strcmp(s, "--connect") == 0 || strcmp(s, "--mcp-token") == 0 ||
                    strcmp(s, "--tls-ca") == 0 || strcmp(s, "--tls-cert") == 0 ||
-                   strcmp(s, "--tls-key") == 0) {
+                   strcmp(s, "--tls-key") == 0 || strcmp(s, "--image") == 0) {
             if (a + 1 >= argc) {
                 fprintf(stderr, "otelprofd: %s needs a value\n", s);
                 return CLI_EXIT_USAGE;
@@ -199,6 +262,8 @@ int cli_query(int argc, char **argv, int first)
                 tls.ca_file = v;
             else if (strcmp(s, "--tls-cert") == 0)
                 tls.cert_file = v;
+            else if (strcmp(s, "--image") == 0)
+                image_file = v;
             else
                 tls.key_file = v;
         } else if (strncmp(s, "--connect=", 10) == 0) {
@@ -285,6 +350,19 @@ int cli_query(int argc, char **argv, int first)
             }
         }
     }
+    int rc = is_error ? 1 : 0;
+    const cJSON *item;
+    cJSON_ArrayForEach(item, content)
+    {
+        const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(item, "type"));
+        const char *data = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(item, "data"));
+        const char *mime = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(item, "mimeType"));
+        if (!type || strcmp(type, "image") != 0 || !data)
+            continue;
+        if (save_image(image_file, data, mime ? mime : "image") != 0)
+            rc = 1;
+        break; /* one picture per answer */
+    }
     cJSON_Delete(r);
-    return is_error ? 1 : 0;
+    return rc;
 }

@@ -1,6 +1,6 @@
 /* tools/http.c — the HTTP API served beside /mcp: /healthz, Prometheus /metrics,
- * /api/pprof (the export as a download) and /debug/top (pprof -top over a merge, used by
- * the ingest integration tests). */
+ * /api/pprof (the export as a download), /flamegraph.svg and / (picture.c) and /debug/top (pprof
+ * -top over a merge, used by the ingest integration tests). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -219,7 +219,8 @@ bool tools_http_route(void *user, const char *method, const char *path, mcp_http
 {
     tools *t = user;
     bool known = strcmp(path, "/healthz") == 0 || strcmp(path, "/metrics") == 0 ||
-                 strcmp(path, "/debug/top") == 0 || strcmp(path, "/api/pprof") == 0;
+                 strcmp(path, "/debug/top") == 0 || strcmp(path, "/api/pprof") == 0 ||
+                 strcmp(path, "/flamegraph.svg") == 0 || strcmp(path, "/") == 0;
     if (!known)
         return false;
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
@@ -233,5 +234,9 @@ bool tools_http_route(void *user, const char *method, const char *path, mcp_http
         return serve_metrics(t, out);
     if (strcmp(path, "/debug/top") == 0)
         return serve_top(t, arg, conn, out);
+    if (strcmp(path, "/flamegraph.svg") == 0)
+        return tools__serve_flame_svg(t, arg, conn, out);
+    if (strcmp(path, "/") == 0)
+        return tools__serve_page(t, arg, conn, out);
     return serve_pprof(t, arg, conn, out);
 }

@@ -237,9 +237,7 @@ static const char *first_child(const query_flame *f)
 
 /* ---- query_profile_flamegraph ------------------------------------------------------ */
 
-#define MAX_FOCUS 64
-
-static void focus_json_list(tools__buf *b, const char *const *path, uint32_t n, const char *more)
+void tools__focus_json_list(tools__buf *b, const char *const *path, uint32_t n, const char *more)
 {
     tools__append(b, "[", 1);
     for (uint32_t i = 0; i < n; i++) {
@@ -261,7 +259,7 @@ static void focus_json_list(tools__buf *b, const char *const *path, uint32_t n, 
 
 /* focus_path matched nothing: find its longest prefix that matches, and name the frames
  * that may follow it, so the model can correct the path. */
-static void focus_not_found(const win_merged *m, const char *const *path, uint32_t n,
+void tools__focus_not_found(const win_merged *m, const char *const *path, uint32_t n,
                             mcp_tool_result *out)
 {
     tools__buf b = {0};
@@ -278,14 +276,14 @@ static void focus_not_found(const win_merged *m, const char *const *path, uint32
         f = NULL;
     }
     tools__printf(&b, "focus_path matches no stack: ");
-    focus_json_list(&b, path, n, NULL);
+    tools__focus_json_list(&b, path, n, NULL);
     if (f) {
         tools__printf(&b,
                       " stops matching at element %u (\"%s\"). focus_path lists frames "
                       "from the root (outermost caller first, as in the rows of an "
                       "unfocused query_profile_flamegraph). Frames that follow ",
                       k, path[k]);
-        focus_json_list(&b, path, k, NULL);
+        tools__focus_json_list(&b, path, k, NULL);
         tools__printf(&b, " are: ");
         bool any = false;
         for (uint32_t i = 1; i < f->n_rows; i++) {
@@ -303,7 +301,7 @@ static void focus_not_found(const win_merged *m, const char *const *path, uint32
     tools__buf_free(&b);
 }
 
-static int focus_arg(const cJSON *args, const char **path, uint32_t *n, mcp_tool_result *out)
+int tools__focus_arg(const cJSON *args, const char **path, uint32_t *n, mcp_tool_result *out)
 {
     *n = 0;
     const cJSON *fp = cJSON_GetObjectItemCaseSensitive(args, "focus_path");
@@ -314,11 +312,11 @@ static int focus_arg(const cJSON *args, const char **path, uint32_t *n, mcp_tool
             path[(*n)++] = fp->valuestring;
         return 0;
     }
-    if (!cJSON_IsArray(fp) || cJSON_GetArraySize(fp) > MAX_FOCUS) {
+    if (!cJSON_IsArray(fp) || cJSON_GetArraySize(fp) > TOOLS__MAX_FOCUS) {
         tools__error(out,
                      "focus_path must be an array of at most %d function names (or 0x "
                      "addresses) from the root, e.g. [\"main\", \"handleRequest\"]",
-                     MAX_FOCUS);
+                     TOOLS__MAX_FOCUS);
         return -1;
     }
     const cJSON *it;
@@ -338,11 +336,13 @@ int tools__flamegraph(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
 {
     (void)call;
     tools *t = user;
-    const char *path[MAX_FOCUS];
+    const char *path[TOOLS__MAX_FOCUS];
     query_flame_opts o = {0};
     double min_pct;
     uint32_t max_nodes;
-    if (focus_arg(args, path, &o.n_focus, out) != 0 ||
+    if (tools__flame_format_is_image(args))
+        return tools__flamegraph_image(t, args, out);
+    if (tools__focus_arg(args, path, &o.n_focus, out) != 0 ||
         tools__uint_arg(args, "max_depth", 16, 1, 256, &o.max_depth, out) != 0 ||
         tools__double_arg(args, "min_percent", 0.5, 0, 100, &min_pct, out) != 0 ||
         tools__uint_arg(args, "max_nodes", 120, 2, 2000, &max_nodes, out) != 0)
@@ -380,7 +380,7 @@ int tools__flamegraph(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
         }
         if (!f->focus_found) {
             query_flame_free(f);
-            focus_not_found(m, path, o.n_focus, out);
+            tools__focus_not_found(m, path, o.n_focus, out);
             break;
         }
         tools__buf b = {0};
@@ -391,7 +391,7 @@ int tools__flamegraph(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
         tools__printf(&b, "Total %s over %u series", total, m->n_series);
         if (o.n_focus) {
             tools__printf(&b, "; focus ");
-            focus_json_list(&b, path, o.n_focus, NULL);
+            tools__focus_json_list(&b, path, o.n_focus, NULL);
             tools__printf(&b, " has cum %s (%.2f%% of total)", root, pct(f->root_cum, m->total));
         }
         uint32_t trunc = count_truncated(f);
@@ -405,7 +405,7 @@ int tools__flamegraph(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
         if (child) {
             tools__printf(&b, "To zoom into a subtree call again with focus_path = the names "
                               "from the root down to it, e.g. ");
-            focus_json_list(&b, path, o.n_focus, child);
+            tools__focus_json_list(&b, path, o.n_focus, child);
             tools__printf(&b, ".\n");
         }
         render_flame_rows(&b, f, m->total, unit);

@@ -122,12 +122,20 @@ static const char IN_FLAME[] =
     "\"max_depth\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":256,\"default\":16},"
     "\"min_percent\":{\"type\":\"number\",\"minimum\":0,\"maximum\":100,\"default\":0.5,"
     "\"description\":\"children under this % of the root are folded into (other)\"},"
-    "\"max_nodes\":{\"type\":\"integer\",\"minimum\":2,\"maximum\":2000,\"default\":120}}"
+    "\"max_nodes\":{\"type\":\"integer\",\"minimum\":2,\"maximum\":2000,\"default\":120,"
+    "\"description\":\"rows (default 300 with format image)\"},"
+    "\"format\":{\"type\":\"string\",\"enum\":[\"text\",\"image\"],\"default\":\"text\","
+    "\"description\":\"image: the tree drawn as a PNG flame graph (MCP image content) after "
+    "the header text, for a model that can look at pictures\"},"
+    "\"width\":{\"type\":\"integer\",\"minimum\":1200,\"maximum\":2400,\"default\":1200,"
+    "\"description\":\"px, with format image\"}}"
     "}";
 static const char OUT_FLAME[] =
     "{\"type\":\"object\",\"properties\":{\"profile_type\":" STR ",\"unit\":" STR
     ",\"selector\":" STR ",\"total\":" NUM ",\"start\":" TIME ",\"end\":" TIME ",\"series\":" NUM
     ",\"root_cum\":" NUM ",\"pruned\":" NUM ",\"rows\":" FLAME_ROWS
+    ",\"image\":{\"type\":\"object\",\"description\":\"with format image: the picture's "
+    "mime_type, width, height, bytes, frames drawn and not_drawn\"}"
     "},\"required\":[\"profile_type\",\"total\",\"rows\"]}";
 
 static const char IN_SANDWICH[] =
@@ -235,7 +243,8 @@ static const tool_entry TOOLS[] = {
      "The call tree as breadth-first rows id,parent,depth,cum,flat,name: which call paths the "
      "time goes through. Small children are folded into (other) rows so every level sums to "
      "its parent. Zoom with focus_path (frames from the root down to a subtree, copied from "
-     "the rows); tune max_depth, min_percent, max_nodes.",
+     "the rows); tune max_depth, min_percent, max_nodes. With \"format\": \"image\" the same "
+     "tree comes as a PNG flame graph to look at.",
      IN_FLAME, OUT_FLAME, tools__flamegraph},
     {"query_profile_sandwich", "Callers and callees of a function",
      "For one function (exact name from query_profile_table): its callers tree walking up to "

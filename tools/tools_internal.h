@@ -163,6 +163,50 @@ int tools__list_labels(void *user, mcp_call *call, const cJSON *args, mcp_tool_r
 int tools__list_label_values(void *user, mcp_call *call, const cJSON *args, mcp_tool_result *out);
 int tools__table(void *user, mcp_call *call, const cJSON *args, mcp_tool_result *out);
 int tools__flamegraph(void *user, mcp_call *call, const cJSON *args, mcp_tool_result *out);
+
+/* ---- flame graph pieces shared by profile.c and picture.c ---------------------------- */
+
+#define TOOLS__MAX_FOCUS 64 /* focus_path elements */
+/* Reads focus_path (array of names, or one string) into `path` (TOOLS__MAX_FOCUS slots,
+ * borrowing the argument's strings). 0, or -1 with isError. */
+int tools__focus_arg(const cJSON *args, const char **path, uint32_t *n, mcp_tool_result *out);
+/* The isError answer when focus_path matched nothing: where it stops matching and what
+ * may follow. */
+void tools__focus_not_found(const win_merged *m, const char *const *path, uint32_t n,
+                            mcp_tool_result *out);
+/* `path` as a JSON array (plus `more` at the end when non-NULL) onto `b`. */
+void tools__focus_json_list(tools__buf *b, const char *const *path, uint32_t n, const char *more);
+
+/* picture.c: query_profile_flamegraph with "format": "image" — the same call tree drawn as
+ * a PNG (MCP image content) after the usual header text. */
+bool tools__flame_format_is_image(const cJSON *args);
+int tools__flamegraph_image(tools *t, const cJSON *args, mcp_tool_result *out);
+
+typedef enum tools__picture_kind {
+    TOOLS__PICTURE_PNG,
+    TOOLS__PICTURE_SVG,          /* a standalone SVG document */
+    TOOLS__PICTURE_SVG_EMBEDDED, /* an <svg> element for the page (script included by it) */
+} tools__picture_kind;
+
+/* A drawn flame graph for `args` (query_profile_flamegraph's arguments, "width" too):
+ * the picture bytes, the header text and the structuredContent of the answer. */
+typedef struct tools__picture {
+    uint8_t *data; /* malloc'd; NULL when there was nothing to draw (no samples) */
+    size_t len;
+    char *text;        /* header lines, malloc'd */
+    cJSON *structured; /* owned */
+    uint32_t width, height;
+} tools__picture;
+
+/* 0 with `pic` filled (tools__picture_free), or -1 with isError in `out` (nothing to free
+ * in `pic`). */
+int tools__flame_picture(tools *t, const cJSON *args, tools__picture_kind kind, tools__picture *pic,
+                         mcp_tool_result *out);
+void tools__picture_free(tools__picture *pic);
+/* GET /flamegraph.svg?profile_type=&selector=&service_name=&start=&end=&focus_path=&... and
+ * GET / (the page): always true (answered). */
+bool tools__serve_flame_svg(tools *t, mcp_http_arg_fn arg, void *conn, mcp_http_response *out);
+bool tools__serve_page(tools *t, mcp_http_arg_fn arg, void *conn, mcp_http_response *out);
 int tools__sandwich(void *user, mcp_call *call, const cJSON *args, mcp_tool_result *out);
 int tools__diff(void *user, mcp_call *call, const cJSON *args, mcp_tool_result *out);
 int tools__timeseries(void *user, mcp_call *call, const cJSON *args, mcp_tool_result *out);
