@@ -186,6 +186,29 @@ static const char OUT_TS[] =
     "\"items\":{\"type\":\"object\",\"properties\":{\"name\":" STR ",\"total\":" NUM
     ",\"values\":{\"type\":\"array\",\"items\":" NUM "}}}}},\"required\":[\"step\",\"groups\"]}";
 
+static const char IN_SOURCE[] =
+    "{\"type\":\"object\",\"properties\":{" COMMON_REQ
+    ",\"function\":{\"type\":\"string\",\"description\":\"Exact function name as shown by "
+    "query_profile_table (or a 0x address)\"},"
+    "\"function_regex\":{\"type\":\"string\",\"description\":\"Instead of function: an "
+    "RE2/Go regex searched for in function names; the lines of every match are ranked "
+    "together\"},"
+    "\"sort\":{\"type\":\"string\",\"enum\":[\"flat\",\"cum\"],\"default\":\"flat\"},"
+    "\"limit\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":10000,\"default\":40,"
+    "\"description\":\"Lines shown. Left unset, the answer is kept under ~4,000 tokens\"}}"
+    "}";
+static const char OUT_SOURCE[] =
+    "{\"type\":\"object\",\"properties\":{\"profile_type\":" STR ",\"unit\":" STR
+    ",\"selector\":" STR ",\"function\":" STR ",\"function_regex\":" STR ",\"total\":" NUM
+    ",\"n_functions\":" NUM ",\"n_lines\":" NUM ",\"functions\":{\"type\":\"array\",\"items\":{"
+    "\"type\":\"object\",\"properties\":{\"function\":" STR ",\"file\":" STR ",\"start_line\":" NUM
+    ",\"start_line_known\":" BOOL ",\"frame_type\":" STR ",\"flat\":" NUM ",\"cum\":" NUM
+    ",\"lines\":" NUM "}}},\"rows\":{\"type\":\"array\",\"items\":{\"type\":"
+    "\"object\",\"properties\":{\"function\":" STR ",\"file\":" STR ",\"line\":" NUM
+    ",\"address\":" STR ",\"flat\":" NUM ",\"cum\":" NUM ",\"flat_percent\":" NUM
+    ",\"cum_percent\":" NUM "},\"required\":[\"function\",\"file\",\"line\",\"flat\",\"cum\"]}},"
+    "\"other_flat\":" NUM "},\"required\":[\"profile_type\",\"total\",\"rows\"]}";
+
 static const char IN_EXPORT[] = "{\"type\":\"object\",\"properties\":{" COMMON_REQ "}"
                                 "}";
 static const char OUT_EXPORT[] =
@@ -242,6 +265,13 @@ static const tool_entry TOOLS[] = {
      "the roots and its callees tree down to the leaves, with cum/flat (level 1 equals go "
      "tool pprof -peek). Use it to learn why a hot function runs and where its time goes.",
      IN_SANDWICH, OUT_SANDWICH, tools__sandwich},
+    {"query_profile_source", "Hot source lines of a function",
+     "For one function (exact name from query_profile_table, or function_regex): flat and cum "
+     "per source line (file:line), ranked, with the function's file and start line so you can "
+     "open it at the right place; unsymbolized frames by address. Values equal go tool pprof "
+     "-top -lines for that function's lines. Use it after query_profile_table to see which "
+     "lines of a hot function cost.",
+     IN_SOURCE, OUT_SOURCE, tools__source},
     {"query_profile_diff", "Compare two ranges or selectors",
      "Baseline vs comparison (two time ranges and/or two selectors, each object's fields "
      "defaulting to the top-level start/end/selector): per-function change normalized per "

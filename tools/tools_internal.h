@@ -167,6 +167,8 @@ int tools__sandwich(void *user, mcp_call *call, const cJSON *args, mcp_tool_resu
 int tools__diff(void *user, mcp_call *call, const cJSON *args, mcp_tool_result *out);
 int tools__timeseries(void *user, mcp_call *call, const cJSON *args, mcp_tool_result *out);
 int tools__export_pprof(void *user, mcp_call *call, const cJSON *args, mcp_tool_result *out);
+/* source.c */
+int tools__source(void *user, mcp_call *call, const cJSON *args, mcp_tool_result *out);
 
 /* Runs tool `name` in process with parsed arguments (may be NULL); -1 for an unknown
  * name. The caller releases out->text, out->structured and out->extra_content. */

@@ -157,9 +157,11 @@ static uint32_t map_frame(builder *b, uint32_t fid)
     out->file = copy_str(b, f->file);
     out->mapping = copy_str(b, f->mapping);
     out->build_id = copy_str(b, f->build_id);
+    out->frame_type = copy_str(b, f->frame_type);
     out->line = f->line;
+    out->start_line = f->start_line;
     out->address = f->address;
-    if (!out->function || !out->file || !out->mapping || !out->build_id)
+    if (!out->function || !out->file || !out->mapping || !out->build_id || !out->frame_type)
         return WIN__NONE;
     /* symbolized functions are keyed by name (interned: the id is the name), unsymbolized
      * ones by address */

@@ -298,6 +298,7 @@ uint32_t win__find_str(const win_store *st, const char *s)
 }
 
 /* frames */
+_Static_assert(sizeof(win__frame) == 40, "win__frame is hashed as bytes: no padding");
 static uint32_t frame_hash(const win_store *st, const win__frame *f)
 {
     return hash_bytes(st->seed, f, sizeof *f);
@@ -913,6 +914,7 @@ void win__sweep(win_store *st)
         if (fm[id]) {
             sm[frames[id].function] = sm[frames[id].file] = 1;
             sm[frames[id].mapping] = sm[frames[id].build_id] = 1;
+            sm[frames[id].frame_type] = 1;
         }
     }
     for (uint32_t id = 0; id < st->labels.n; id++)
@@ -1443,9 +1445,12 @@ static uint32_t intern_frame(win_store *st, const win_batch *b, ingest_tmp *t, u
     f.file = intern_str_cached(st, t, in->file);
     f.mapping = intern_str_cached(st, t, in->mapping);
     f.build_id = intern_str_cached(st, t, in->build_id);
+    f.frame_type = intern_str_cached(st, t, in->frame_type);
     if (f.function == WIN__NONE || f.file == WIN__NONE || f.mapping == WIN__NONE ||
-        f.build_id == WIN__NONE)
+        f.build_id == WIN__NONE || f.frame_type == WIN__NONE)
         return WIN__NONE;
+    /* start lines beyond int32 are no real source file's: kept as unknown */
+    f.start_line = in->start_line > 0 && in->start_line <= INT32_MAX ? (int32_t)in->start_line : 0;
     f.line = in->line;
     f.address = in->address;
     uint32_t id = table_intern(st, &st->frames, frame_hash(st, &f), frame_eq, &f, frame_create);

@@ -71,6 +71,10 @@ typedef struct win_frame_in {
     uint64_t address;     /* instruction address, 0 if unknown */
     const char *mapping;  /* mapping (binary) file name, may be NULL */
     const char *build_id; /* mapping build id, may be NULL */
+    /* the location's `profile.frame.type` ("kernel", "native", "go", "jvm", ...), may be
+     * NULL when the sender did not say */
+    const char *frame_type;
+    int64_t start_line; /* the function's first line, 0 when unknown (kept up to 2^31-1) */
 } win_frame_in;
 
 /* A stack: frame indices (into win_batch.frames), leaf first, as in pprof/OTLP. A batch with
@@ -191,8 +195,10 @@ typedef struct win_frame {
     const char *file;     /* "" when unknown */
     int64_t line;
     uint64_t address;
-    const char *mapping;  /* "" when unknown */
-    const char *build_id; /* "" when unknown */
+    const char *mapping;    /* "" when unknown */
+    const char *build_id;   /* "" when unknown */
+    const char *frame_type; /* `profile.frame.type`, "" when the sender did not say */
+    int64_t start_line;     /* the function's first line, 0 when unknown */
 } win_frame;
 
 /* A node of the merged call tree. nodes[0] is the synthetic root (frame UINT32_MAX,

@@ -41,9 +41,11 @@ typedef struct win__frame {
     uint32_t file;
     uint32_t mapping;
     uint32_t build_id;
+    uint32_t frame_type; /* string id, 0 ("") when unknown */
+    int32_t start_line;  /* the function's first line, 0 when unknown */
     int64_t line;
     uint64_t address;
-} win__frame;
+} win__frame; /* 40 bytes, no padding: hashed and compared as bytes */
 
 typedef struct win__node {
     uint32_t parent; /* node id; WIN__NONE for the root */

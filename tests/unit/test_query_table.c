@@ -265,8 +265,8 @@ static void test_table_filter_too_expensive(void **state)
     win_config_defaults(&cfg);
     win_store *st = win_store_new(&cfg);
     assert_non_null(st);
-    const win_frame_in frames[] = {{"main", "main.go", 1, 0, NULL, NULL},
-                                   {name, "x.go", 2, 0, NULL, NULL}};
+    const win_frame_in frames[] = {{"main", "main.go", 1, 0, NULL, NULL, NULL, 0},
+                                   {name, "x.go", 2, 0, NULL, NULL, NULL, 0}};
     const uint32_t stack[] = {1, 0};
     const win_stack_in stacks[] = {{stack, 2}};
     const win_attr res[] = {{"service.name", "svc"}};

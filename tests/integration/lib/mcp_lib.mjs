@@ -24,6 +24,7 @@ export const TOOL_NAMES = [
   'query_profile_diff',
   'query_profile_timeseries',
   'export_pprof',
+  'query_profile_source',
 ];
 
 // ---- reporting ------------------------------------------------------------------------
@@ -209,7 +210,7 @@ export function newAjv() {
 // ---- the checks of one tool list -------------------------------------------------------
 export function checkToolList(r, tools) {
   const names = tools.map((t) => t.name).sort();
-  r.eq('tools/list: exactly the 10 tools of DESIGN.md', [...TOOL_NAMES].sort(), names);
+  r.eq('tools/list: exactly the 11 tools of DESIGN.md', [...TOOL_NAMES].sort(), names);
   const ajv = newAjv();
   const validators = new Map();
   for (const t of tools) {
