@@ -58,6 +58,7 @@ typedef struct query_table_row {
     const char *function;
     const char *file;
     int64_t flat, cum;
+    const char *frame_type; /* `profile.frame.type` of the function's first frame, "" if none */
 } query_table_row;
 
 typedef struct query_table {
@@ -101,7 +102,8 @@ typedef struct query_flame_row {
     int64_t cum, flat;
     const char *name; /* function key, "root" or "(other)" */
     bool is_other;
-    bool truncated; /* children exist but were cut by max_depth */
+    bool truncated;         /* children exist but were cut by max_depth */
+    const char *frame_type; /* `profile.frame.type` of the function, "" if none or a pseudo row */
 } query_flame_row;
 
 typedef struct query_flame {

@@ -86,7 +86,8 @@ query_table *query_table_compute(const win_merged *m, const query_table_opts *o,
             query_table_row *r = &t->rows[i];
             r->function = dup_str(&t->priv->arena, rows[i].function);
             r->file = dup_str(&t->priv->arena, rows[i].file);
-            if (!r->function || !r->file)
+            r->frame_type = dup_str(&t->priv->arena, rows[i].frame_type);
+            if (!r->function || !r->file || !r->frame_type)
                 goto oom;
             r->flat = rows[i].flat;
             r->cum = rows[i].cum;

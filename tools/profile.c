@@ -80,8 +80,11 @@ static char *render_table(const tools__args *a, const win_merged *m, const query
                   filter ? filter : "", filter ? "\"" : "", pct(tb->shown_flat, m->total),
                   cut ? " (limit lowered to stay under ~4,000 tokens)" : "");
     bool other = tb->n_functions > tb->n_rows;
-    tools__printf(&b, "[%u]{flat,flat%%,cum,cum%%,function,file}:\n",
-                  tb->n_rows + (other ? 1u : 0u));
+    bool kinds = false; /* the kind column only when the sender gave profile.frame.type */
+    for (uint32_t i = 0; i < tb->n_rows && !kinds; i++)
+        kinds = tb->rows[i].frame_type && tb->rows[i].frame_type[0];
+    tools__printf(&b, "[%u]{flat,flat%%,cum,cum%%,function,file%s}:\n",
+                  tb->n_rows + (other ? 1u : 0u), kinds ? ",kind" : "");
     for (uint32_t i = 0; i < tb->n_rows; i++) {
         const query_table_row *r = &tb->rows[i];
         char f[32], c[32];
@@ -92,12 +95,17 @@ static char *render_table(const tools__args *a, const win_merged *m, const query
         tools__csv(&b, r->function);
         tools__append(&b, ",", 1);
         tools__csv(&b, r->file);
+        if (kinds) {
+            tools__append(&b, ",", 1);
+            tools__csv(&b, r->frame_type ? r->frame_type : "");
+        }
         tools__append(&b, "\n", 1);
     }
     if (other) {
         char f[32];
         tools__human(f, sizeof f, (double)tb->other_flat, unit);
-        tools__printf(&b, "  %s,%.2f,,,(other),\n", f, pct(tb->other_flat, m->total));
+        tools__printf(&b, "  %s,%.2f,,,(other),%s\n", f, pct(tb->other_flat, m->total),
+                      kinds ? "," : "");
     }
     if (tb->n_rows)
         tools__printf(&b, "Next: query_profile_sandwich function=<name> for callers and callees; "
@@ -122,6 +130,8 @@ static cJSON *table_json(const tools__args *a, const win_merged *m, const query_
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "function", r->function ? r->function : "");
         cJSON_AddStringToObject(o, "file", r->file ? r->file : "");
+        if (r->frame_type && r->frame_type[0])
+            cJSON_AddStringToObject(o, "frame_type", r->frame_type);
         cJSON_AddNumberToObject(o, "flat", (double)r->flat);
         cJSON_AddNumberToObject(o, "cum", (double)r->cum);
         cJSON_AddNumberToObject(o, "flat_percent", pct(r->flat, m->total));
@@ -145,7 +155,7 @@ int tools__table(void *user, mcp_call *call, const cJSON *args, mcp_tool_result 
     if (o.filter && !*o.filter)
         o.filter = NULL;
     tools__args a;
-    win_merged *m = tools__parse_and_merge(t, args, false, &a, out);
+    win_merged *m = tools__parse_and_merge_frames(t, args, false, &a, out);
     if (!m)
         return 0;
     bool cut = false;
@@ -184,7 +194,12 @@ int tools__table(void *user, mcp_call *call, const cJSON *args, mcp_tool_result 
 
 static void render_flame_rows(tools__buf *b, const query_flame *f, int64_t total, const char *unit)
 {
-    tools__printf(b, "[%u]{id,parent,depth,cum,cum%%,flat,name}:\n", f->n_rows);
+    /* the frame kind column only when the sender gave kinds (profile.frame.type) */
+    bool kinds = false;
+    for (uint32_t i = 0; i < f->n_rows && !kinds; i++)
+        kinds = f->rows[i].frame_type && f->rows[i].frame_type[0];
+    tools__printf(b, "[%u]{id,parent,depth,cum,cum%%,flat,name%s}:\n", f->n_rows,
+                  kinds ? ",kind" : "");
     for (uint32_t i = 0; i < f->n_rows; i++) {
         const query_flame_row *r = &f->rows[i];
         char c[32], fl[32];
@@ -193,6 +208,10 @@ static void render_flame_rows(tools__buf *b, const query_flame *f, int64_t total
         tools__printf(b, "  %d,%d,%u,%s,%.2f,%s,", r->id, r->parent, r->depth, c,
                       pct(r->cum, total), fl);
         tools__csv(b, r->name);
+        if (kinds) {
+            tools__append(b, ",", 1);
+            tools__csv(b, r->frame_type ? r->frame_type : "");
+        }
         tools__append(b, "\n", 1);
     }
 }
@@ -209,6 +228,8 @@ static cJSON *flame_rows_json(const query_flame *f)
         cJSON_AddNumberToObject(o, "cum", (double)r->cum);
         cJSON_AddNumberToObject(o, "flat", (double)r->flat);
         cJSON_AddStringToObject(o, "name", r->name ? r->name : "");
+        if (r->frame_type && r->frame_type[0])
+            cJSON_AddStringToObject(o, "frame_type", r->frame_type);
         if (r->is_other)
             cJSON_AddTrueToObject(o, "other");
         if (r->truncated)
@@ -350,7 +371,7 @@ int tools__flamegraph(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
     o.focus_path = path;
     o.min_percent = min_pct;
     tools__args a;
-    win_merged *m = tools__parse_and_merge(t, args, false, &a, out);
+    win_merged *m = tools__parse_and_merge_frames(t, args, false, &a, out);
     if (!m)
         return 0;
     const char *unit = tools__unit_of(a.profile_type);
@@ -489,7 +510,7 @@ int tools__sandwich(void *user, mcp_call *call, const cJSON *args, mcp_tool_resu
         return 0;
     }
     tools__args a;
-    win_merged *m = tools__parse_and_merge(t, args, false, &a, out);
+    win_merged *m = tools__parse_and_merge_frames(t, args, false, &a, out);
     if (!m)
         return 0;
     const char *unit = tools__unit_of(a.profile_type);

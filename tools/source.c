@@ -222,7 +222,7 @@ int tools__source(void *user, mcp_call *call, const cJSON *args, mcp_tool_result
         return 0;
     }
     tools__args a;
-    win_merged *m = tools__parse_and_merge(t, args, false, &a, out);
+    win_merged *m = tools__parse_and_merge_frames(t, args, false, &a, out);
     if (!m)
         return 0;
     char what[160];

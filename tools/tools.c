@@ -34,7 +34,20 @@
     Q("end")                                                                                       \
     ":{\"type\":[\"string\",\"number\"],\"description\":\"Range end (exclusive), same "            \
     "forms as start. Default: the newest data\"}"
-#define COMMON P_TYPE "," P_SEL "," P_SVC "," P_START "," P_END
+#define P_LINKS                                                                                    \
+    Q("trace_id")                                                                                  \
+    ":{\"type\":\"string\",\"pattern\":\"^[0-9a-fA-F]{32}$\",\"description\":\"Only "              \
+    "samples linked to this trace (32 hex digits; list_label_values name=trace_id ranks the "      \
+    "traces by weight)\"}," Q("span_id") ":{\"type\":\"string\",\"pattern\":\"^[0-9a-fA-F]{16}$"   \
+                                         "\",\"description\":\"Only "                              \
+                                         "samples linked to this span (16 hex digits)\"}"
+#define P_FRAME_TYPE                                                                               \
+    Q("frame_type")                                                                                \
+    ":{\"type\":\"string\",\"description\":\"Keep only frames of these kinds "                     \
+    "(profile.frame.type: kernel, native, go, jvm, cpython, v8js, ...), comma-separated, or "      \
+    "all but them after !: kernel, !kernel, go,native. A dropped frame's callees attach to its "   \
+    "caller (as pprof -show/-hide); totals stay the same\"}"
+#define COMMON P_TYPE "," P_SEL "," P_SVC "," P_START "," P_END "," P_LINKS
 /* profile_type is required by these tools but left out of "required": the tool's own
  * check answers with the profile types present, which the generic schema error cannot */
 #define P_TYPE_REQ                                                                                 \
@@ -42,7 +55,7 @@
     ":{\"type\":\"string\",\"description\":\"Required. Profile type as "                           \
     "type:unit, e.g. cpu:nanoseconds, alloc_space:bytes (list_profile_types "                      \
     "shows those present)\"}"
-#define COMMON_REQ P_TYPE_REQ "," P_SEL "," P_SVC "," P_START "," P_END
+#define COMMON_REQ P_TYPE_REQ "," P_SEL "," P_SVC "," P_START "," P_END "," P_LINKS
 
 #define NUM  "{\"type\":\"number\"}"
 #define INT  "{\"type\":\"integer\"}"
@@ -52,7 +65,8 @@
 #define FLAME_ROWS                                                                                 \
     "{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"id\":" INT               \
     ",\"parent\":" INT ",\"depth\":" INT ",\"cum\":" NUM ",\"flat\":" NUM ",\"name\":" STR         \
-    ",\"other\":" BOOL ",\"truncated\":" BOOL "},\"required\":[\"id\",\"parent\",\"depth\","       \
+    ",\"other\":" BOOL ",\"truncated\":" BOOL ",\"frame_type\":" STR                               \
+    "},\"required\":[\"id\",\"parent\",\"depth\","                                                 \
     "\"cum\",\"flat\",\"name\"]}}"
 
 static const char IN_STATUS[] = "{\"type\":\"object\",\"properties\":{}}";
@@ -103,14 +117,15 @@ static const char IN_TABLE[] =
     "\"description\":\"Rows to show. Left unset, the answer is kept under ~4,000 tokens; "
     "an explicit value is honoured (10000 returns every function, as go tool pprof -top).\"},"
     "\"filter\":{\"type\":\"string\",\"description\":\"RE2/Go regex on the function "
-    "name (matched anywhere), e.g. json|flate or (?i)^runtime\\\\.\"}}"
+    "name (matched anywhere), e.g. json|flate or (?i)^runtime\\\\.\"}," P_FRAME_TYPE "}"
     "}";
 static const char OUT_TABLE[] =
     "{\"type\":\"object\",\"properties\":{\"profile_type\":" STR ",\"unit\":" STR
     ",\"selector\":" STR ",\"total\":" NUM ",\"start\":" TIME ",\"end\":" TIME ",\"series\":" NUM
     ",\"functions\":" NUM ",\"rows\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
-    "\"properties\":{\"function\":" STR ",\"file\":" STR ",\"flat\":" NUM ",\"cum\":" NUM
-    ",\"flat_percent\":" NUM ",\"cum_percent\":" NUM "},\"required\":[\"function\",\"flat\","
+    "\"properties\":{\"function\":" STR ",\"file\":" STR ",\"frame_type\":" STR ",\"flat\":" NUM
+    ",\"cum\":" NUM ",\"flat_percent\":" NUM ",\"cum_percent\":" NUM
+    "},\"required\":[\"function\",\"flat\","
     "\"cum\"]}},\"other_flat\":" NUM "},\"required\":[\"profile_type\",\"unit\",\"total\","
     "\"rows\"]}";
 
@@ -122,7 +137,8 @@ static const char IN_FLAME[] =
     "\"max_depth\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":256,\"default\":16},"
     "\"min_percent\":{\"type\":\"number\",\"minimum\":0,\"maximum\":100,\"default\":0.5,"
     "\"description\":\"children under this % of the root are folded into (other)\"},"
-    "\"max_nodes\":{\"type\":\"integer\",\"minimum\":2,\"maximum\":2000,\"default\":120}}"
+    "\"max_nodes\":{\"type\":\"integer\",\"minimum\":2,\"maximum\":2000,\"default\":120}"
+    "," P_FRAME_TYPE "}"
     "}";
 static const char OUT_FLAME[] =
     "{\"type\":\"object\",\"properties\":{\"profile_type\":" STR ",\"unit\":" STR
@@ -137,7 +153,8 @@ static const char IN_SANDWICH[] =
     "\"max_depth\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":64,\"default\":8},"
     "\"max_nodes\":{\"type\":\"integer\",\"minimum\":2,\"maximum\":1000,\"default\":60,"
     "\"description\":\"rows per tree\"},"
-    "\"min_percent\":{\"type\":\"number\",\"minimum\":0,\"maximum\":100,\"default\":0.5}},"
+    "\"min_percent\":{\"type\":\"number\",\"minimum\":0,\"maximum\":100,\"default\":0.5}"
+    "," P_FRAME_TYPE "},"
     "\"required\":[\"function\"]}";
 static const char OUT_SANDWICH[] =
     "{\"type\":\"object\",\"properties\":{\"profile_type\":" STR ",\"unit\":" STR
@@ -195,7 +212,8 @@ static const char IN_SOURCE[] =
     "together\"},"
     "\"sort\":{\"type\":\"string\",\"enum\":[\"flat\",\"cum\"],\"default\":\"flat\"},"
     "\"limit\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":10000,\"default\":40,"
-    "\"description\":\"Lines shown. Left unset, the answer is kept under ~4,000 tokens\"}}"
+    "\"description\":\"Lines shown. Left unset, the answer is kept under ~4,000 "
+    "tokens\"}," P_FRAME_TYPE "}"
     "}";
 static const char OUT_SOURCE[] =
     "{\"type\":\"object\",\"properties\":{\"profile_type\":" STR ",\"unit\":" STR

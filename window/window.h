@@ -250,6 +250,23 @@ typedef struct win_merged {
  * a stored value) starts with "selector: ", so callers can answer it as the request's
  * fault; any other error means memory ran out. */
 win_merged *win_merge(win_store *store, const win_query *q, char *err, size_t err_len);
+
+/* Which frames a merge keeps, by their `profile.frame.type` ("kernel", "native", "go", ...):
+ * with `exclude` false only frames of the listed types, with `exclude` true all but them
+ * (a frame whose sender gave no type has type ""). A dropped frame is taken out of every
+ * stack, as `go tool pprof -show` / `-hide` do: its callees attach to its caller, and the
+ * value of samples whose leaf it was goes to the nearest kept frame above it (the root
+ * when none is left), so the total stays the same. At most WIN_FRAME_FILTER_MAX types. */
+#define WIN_FRAME_FILTER_MAX 16u
+typedef struct win_frame_filter {
+    const char *const *types;
+    uint32_t n_types;
+    bool exclude;
+} win_frame_filter;
+
+/* win_merge with a frame filter (NULL = keep every frame, which is win_merge). */
+win_merged *win_merge_filtered(win_store *store, const win_query *q, const win_frame_filter *frames,
+                               char *err, size_t err_len);
 void win_merged_free(win_merged *m);
 
 /* pprof -top semantics over a merged tree: a frame's function key is its function name,
@@ -261,6 +278,7 @@ typedef struct win_top_row {
     const char *file;
     int64_t flat;
     int64_t cum;
+    const char *frame_type; /* `profile.frame.type` of the function's first frame, "" if none */
 } win_top_row;
 
 /* Computes one row per function, sorted by flat descending, then cum descending, then

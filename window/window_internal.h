@@ -273,8 +273,16 @@ struct win_merged_priv {
     uint32_t *fn_of_frame; /* merged frame -> function index */
     const char **fn_name;  /* function key: name, or hex address when unsymbolized */
     const char **fn_file;  /* file of the first frame of the function */
+    const char **fn_type;  /* frame type of the first frame of the function */
     uint32_t n_fn;
 };
+
+/* The value a selector sees for attribute `name` of sample-label set `ls`: the attribute,
+ * or for "trace_id" / "span_id" (when no attribute has that name) the link's id in lower-case
+ * hex, "" when absent. `buf` >= WIN__LINK_HEX bytes. */
+#define WIN__LINK_HEX 33u
+const char *win__label_attr(const struct win_store *st, const win__set *ls, const char *name,
+                            char *buf);
 
 /* Finds `key` in an interned set; false (value untouched) when absent. */
 bool win__set_find(const struct win_store *st, const win__set *s, const char *key,
