@@ -194,6 +194,9 @@ typedef struct query_diff_opts {
     double base_seconds, cmp_seconds; /* durations the merges cover, for per-second rates */
     uint32_t limit;                   /* rows; 0 = default 25 */
     query_sort by;                    /* rank by |change| of flat or of cum */
+    /* rank by |change of share| (percentage points) rather than per second: for sides of
+     * different profile types (cpu vs off-cpu), whose units do not compare */
+    bool by_share;
 } query_diff_opts;
 
 typedef struct query_diff_row {
@@ -210,8 +213,9 @@ typedef struct query_diff {
     double base_total_per_s, cmp_total_per_s;
     uint32_t n_functions; /* in either merge */
     uint32_t n_rows;
-    query_diff_row *rows;         /* ranked by |delta_per_s| descending */
+    query_diff_row *rows;         /* ranked by |delta_per_s| (by_share: |delta_share|) descending */
     double other_abs_delta_per_s; /* sum of |delta| of the rows not shown */
+    double other_abs_delta_share; /* sum of |delta_share| of the rows not shown */
     struct query_priv *priv;
 } query_diff;
 

@@ -370,6 +370,12 @@ int tools__list_label_values(void *user, mcp_call *call, const cJSON *args, mcp_
         }
         if (strcmp(lookup, "service.name") == 0)
             tools__printf(&b, "Next: query_profile_table with service_name=<value>.\n");
+        else if (strcmp(lookup, "trace_id") == 0 || strcmp(lookup, "span_id") == 0)
+            tools__printf(&b,
+                          "These are the samples' trace links, heaviest first (share of the "
+                          "linked samples). Next: query_profile_table (or _flamegraph, _source) "
+                          "with %s=<value> for what that request ran.\n",
+                          lookup);
         else
             tools__printf(&b, "Next: add %s=\"<value>\" to a selector.\n", lookup);
     }

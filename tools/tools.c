@@ -162,13 +162,18 @@ static const char OUT_SANDWICH[] =
     ",\"cut\":" BOOL ",\"callers\":" FLAME_ROWS ",\"callees\":" FLAME_ROWS
     "},\"required\":[\"function\",\"callers\",\"callees\"]}";
 
+#define P_SIDE_TYPE                                                                                \
+    "{\"type\":\"string\",\"description\":\"This side's profile type, e.g. cpu:nanoseconds vs "    \
+    "off_cpu:nanoseconds side by side; rows are then ranked by change of share\"}"
 #define SIDE_IN                                                                                    \
     "{\"type\":\"object\",\"properties\":{\"start\":{\"type\":[\"string\",\"number\"]},\"end\":"   \
-    "{\"type\":[\"string\",\"number\"]},\"selector\":{\"type\":\"string\"}},\"description\":"      \
-    "\"Fields default to the top-level start, end and selector\"}"
+    "{\"type\":[\"string\",\"number\"]},\"selector\":{\"type\":\"string\"},\"profile_"             \
+    "type\":" P_SIDE_TYPE "},\"description\":"                                                     \
+    "\"Fields default to the top-level start, end, selector and profile_type\"}"
 #define SIDE_OUT                                                                                   \
-    "{\"type\":\"object\",\"properties\":{\"selector\":" STR ",\"start\":" TIME ",\"end\":" TIME   \
-    ",\"total\":" NUM ",\"seconds\":" NUM ",\"per_second\":" NUM "}}"
+    "{\"type\":\"object\",\"properties\":{\"profile_type\":" STR ",\"unit\":" STR                  \
+    ",\"selector\":" STR ",\"start\":" TIME ",\"end\":" TIME ",\"total\":" NUM ",\"seconds\":" NUM \
+    ",\"per_second\":" NUM "}}"
 static const char IN_DIFF[] =
     "{\"type\":\"object\",\"properties\":{" COMMON_REQ ",\"baseline\":" SIDE_IN
     ",\"comparison\":" SIDE_IN
@@ -182,7 +187,7 @@ static const char OUT_DIFF[] =
     ",\"base_flat\":" NUM ",\"base_cum\":" NUM ",\"cmp_flat\":" NUM ",\"cmp_cum\":" NUM
     ",\"base_per_s\":" NUM ",\"cmp_per_s\":" NUM ",\"delta_per_s\":" NUM ",\"base_percent\":" NUM
     ",\"cmp_percent\":" NUM ",\"delta_pp\":" NUM "}}},\"other_abs_delta_per_s\":" NUM
-    "},\"required\":[\"baseline\",\"comparison\",\"rows\"]}";
+    ",\"other_abs_delta_pp\":" NUM "},\"required\":[\"baseline\",\"comparison\",\"rows\"]}";
 
 static const char IN_TS[] =
     "{\"type\":\"object\",\"properties\":{" COMMON_REQ

@@ -542,7 +542,6 @@ int tools__parse_range_sel(tools *t, const cJSON *obj, const tools__args *dflt,
                            const char *service_name, const char *what, tools__args *a,
                            mcp_tool_result *out)
 {
-    (void)t;
     memset(a, 0, sizeof *a);
     a->profile_type = dflt ? dflt->profile_type : NULL;
     a->start_ns = dflt ? dflt->start_ns : INT64_MIN;
@@ -555,6 +554,31 @@ int tools__parse_range_sel(tools *t, const cJSON *obj, const tools__args *dflt,
     }
     char prefix[64];
     snprintf(prefix, sizeof prefix, "%s.", what);
+    /* a side may have its own profile type (cpu vs off_cpu side by side) */
+    const cJSON *pt = obj ? cJSON_GetObjectItemCaseSensitive(obj, "profile_type") : NULL;
+    if (pt && !cJSON_IsNull(pt)) {
+        if (!cJSON_IsString(pt) || !pt->valuestring || !pt->valuestring[0]) {
+            tools__error(out, "%s.profile_type must be a profile type such as \"cpu:nanoseconds\"",
+                         what);
+            return -1;
+        }
+        bool found = false;
+        char *types = types_snapshot(t, pt->valuestring, &found);
+        if (!types) {
+            tools__error(out, "%s", TOOLS__OOM_TEXT);
+            return -1;
+        }
+        if (!found) {
+            tools__error(out,
+                         "%s.profile_type \"%s\" has no data: no series of it is retained. "
+                         "Profile types present: %s.",
+                         what, pt->valuestring, types);
+            free(types);
+            return -1;
+        }
+        free(types);
+        a->profile_type = pt->valuestring;
+    }
     const cJSON *s = obj ? cJSON_GetObjectItemCaseSensitive(obj, "selector") : NULL;
     if (s && !cJSON_IsNull(s)) {
         if (!cJSON_IsString(s) || !s->valuestring) {
@@ -839,6 +863,12 @@ void tools__header(tools__buf *b, const char *what, const tools__args *a, const 
         tools__printf(b, ", ");
     }
     tools__printf(b, "%s\n", range);
+    if (a->frames.n_types)
+        tools__printf(b,
+                      "Frames of %s kinds are left out of every stack (their callees attach to "
+                      "their callers, as pprof -show/-hide); totals are unchanged, and value of "
+                      "samples with no frame left stays at the root.\n",
+                      a->frames.exclude ? "the listed" : "other");
 }
 
 bool tools__merged_empty(const win_merged *m)

@@ -187,7 +187,7 @@ static void test_diff(void **state)
     win_merged *cmp = merge_range(st, FX_T0 + 20 * FX_SEC, FX_T0 + 30 * FX_SEC);
     assert_int_equal(base->total, 27);
     assert_int_equal(cmp->total, 4);
-    query_diff_opts o = {10, 2, 2, QUERY_SORT_FLAT};
+    query_diff_opts o = {10, 2, 2, QUERY_SORT_FLAT, false};
     char err[256];
     query_diff *d = query_diff_compute(base, cmp, &o, err, sizeof err);
     assert_non_null(d);
@@ -218,7 +218,7 @@ static void test_diff(void **state)
     query_diff_free(d);
 
     /* ranked by cum; durations of 0 fall back to the merges' covered range (10 s) */
-    o = (query_diff_opts){0, 0, 0, QUERY_SORT_CUM};
+    o = (query_diff_opts){0, 0, 0, QUERY_SORT_CUM, false};
     d = query_diff_compute(base, cmp, &o, err, sizeof err);
     assert_non_null(d);
     assert_int_equal(d->n_rows, 8);
