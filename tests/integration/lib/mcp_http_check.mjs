@@ -72,7 +72,7 @@ await toolSuite({
 await r.step('prompts', async () => {
   const { prompts } = await client.listPrompts();
   const names = prompts.map((p) => p.name).sort();
-  r.eq('prompts/list: investigate_cpu_hotspots and find_regression', ['find_regression', 'investigate_cpu_hotspots'], names);
+  r.eq('prompts/list: investigate_cpu_hotspots, find_regression and investigate_trace', ['find_regression', 'investigate_cpu_hotspots', 'investigate_trace'], names);
   const ih = prompts.find((p) => p.name === 'investigate_cpu_hotspots');
   r.check('investigate_cpu_hotspots: service_name is a required argument', ih?.arguments?.some((a) => a.name === 'service_name' && a.required), JSON.stringify(ih));
   const p = await client.getPrompt({ name: 'investigate_cpu_hotspots', arguments: { service_name: 'flate' } });

@@ -224,6 +224,26 @@ await r.step('diff with a profile type per side', async () => {
   r.check('diff: a side\'s unknown profile_type is an isError listing those present', bad.isError && /cpu:nanoseconds/.test(textOf(bad)), textOf(bad));
 });
 
+await r.step('guide and prompts teach table -> source and trace -> profile', async () => {
+  const { resources } = await client.listResources();
+  const uri = resources.find((x) => x.name === 'profiling-guide')?.uri;
+  const g = await client.readResource({ uri });
+  const md = g.contents?.[0]?.text ?? '';
+  r.check('profiling-guide: teaches query_profile_source, trace_id ranking and filters, frame_type, per-side diff',
+    /query_profile_source/.test(md) && /list_label_values[^\n]*trace_id/.test(md) && /"trace_id": "</.test(md) && /frame_type/.test(md) && /off_cpu:nanoseconds/.test(md), md.slice(0, 200));
+  const { prompts } = await client.listPrompts();
+  const it = prompts.find((x) => x.name === 'investigate_trace');
+  r.check('prompts/list: investigate_trace with a required trace_id', it?.arguments?.some((a) => a.name === 'trace_id' && a.required), JSON.stringify(it));
+  const top = [...totalsBy(ebpf, 'trace').entries()].sort((a, b) => (b[1] > a[1] ? 1 : -1))[0][0];
+  const p = await client.getPrompt({ name: 'investigate_trace', arguments: { trace_id: top } });
+  const t = p.messages.map((m) => m.content?.text ?? '').join('\n');
+  r.check('prompts/get investigate_trace: names the trace, the table with trace_id and the source tool', t.includes(top) && /query_profile_table/.test(t) && /query_profile_source/.test(t), t.slice(0, 300));
+  const hp = await client.getPrompt({ name: 'investigate_cpu_hotspots', arguments: { service_name: 'flate' } });
+  r.check('prompts/get investigate_cpu_hotspots: goes on from the table to query_profile_source', hp.messages.some((m) => /query_profile_source/.test(m.content?.text ?? '')));
+  const c = await client.complete({ ref: { type: 'ref/prompt', name: 'investigate_trace' }, argument: { name: 'trace_id', value: top.slice(0, 4) } });
+  r.check('completion of trace_id: offers the traces present with that prefix', c.completion.values.includes(top), JSON.stringify(c.completion));
+});
+
 const ok = r.summary();
 await client.close();
 process.exit(ok ? 0 : 1);
