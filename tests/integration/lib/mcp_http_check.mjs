@@ -127,7 +127,7 @@ if (o.tokenUrl) {
     });
     await c.connect(tr);
     const { tools: ts } = await c.listTools();
-    r.eq('token: the SDK with Authorization: Bearer lists the 10 tools', 10, ts.length);
+    r.eq('token: the SDK with Authorization: Bearer lists the 11 tools', 11, ts.length);
     const res = await c.callTool({ name: 'get_status', arguments: {} });
     r.check('token: get_status answers', !res.isError && textOf(res).length > 0, textOf(res).slice(0, 200));
     await c.close();
