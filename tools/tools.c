@@ -79,7 +79,7 @@ static const char OUT_STATUS[] =
     ",\"received_profiles\":" NUM ",\"rejected_profiles\":" NUM ",\"preloaded_profiles\":" NUM
     ",\"preloaded_samples\":" NUM ",\"received_samples\":" NUM ",\"stored_samples\":" NUM
     ",\"rejected_samples\":" NUM ",\"samples_too_old\":" NUM ",\"samples_too_new\":" NUM
-    ",\"evicted_buckets\":" NUM ",\"expired_buckets\":" NUM
+    ",\"samples_unlinked\":" NUM ",\"evicted_buckets\":" NUM ",\"expired_buckets\":" NUM
     "},\"required\":[\"version\",\"series\",\"profile_types\"]}";
 
 static const char IN_TYPES[] =

@@ -391,6 +391,9 @@ typedef struct win_stats {
     uint64_t samples_too_old;
     uint64_t samples_too_new;
     int64_t oldest_ns, newest_ns; /* time coverage of retained buckets; 0 when empty */
+    /* observations stored without their trace link: their bucket already held 16,384
+     * linked entries (per series and bucket), so trace_id/span_id filters miss them */
+    uint64_t samples_unlinked;
 } win_stats;
 
 void win_store_stats(win_store *store, win_stats *out);

@@ -27,8 +27,13 @@
 #define WIN__MAX_SERIES     65536u
 #define WIN__MAX_RING       (1u << 20) /* buckets per retention */
 #define WIN__MAX_BUCKET_ENT (1u << 26)
-#define WIN__MAX_MATCHERS   64u
-#define WIN__MAX_SEL_LEN    65536u
+/* Entries of one bucket whose label set carries a trace link: each distinct link keeps its
+ * samples apart (no merging with the same stack), so a sender that links every sample to
+ * its own span would multiply the entries; past this many, a bucket stores new samples
+ * without their link (counted: win_stats.samples_unlinked). 16,384 x 16 bytes = 256 KiB. */
+#define WIN__MAX_BUCKET_LINKS 16384u
+#define WIN__MAX_MATCHERS     64u
+#define WIN__MAX_SEL_LEN      65536u
 
 typedef struct win__str {
     char *s; /* NULL when the id is free */
@@ -96,6 +101,7 @@ typedef struct win__bucket {
     uint32_t n, cap;
     uint32_t *idx; /* merge index (entry position), only while the bucket is recent */
     uint32_t idx_cap;
+    uint32_t n_linked; /* entries whose label set carries a trace link (in the padding) */
 } win__bucket;
 
 typedef struct win__series {
@@ -131,6 +137,7 @@ struct win_store {
     uint64_t dropped_since_sweep;
     uint64_t evicted_buckets, expired_buckets, reclaimed_nodes;
     uint64_t samples_stored, samples_too_old, samples_too_new;
+    uint64_t samples_unlinked; /* stored without their link: WIN__MAX_BUCKET_LINKS */
     uint64_t sweeps;
 };
 

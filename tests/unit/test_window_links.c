@@ -184,11 +184,58 @@ static void test_trace_selectors(void **state)
     win_store_free(st);
 }
 
+/* One bucket keeps at most 16,384 linked entries: past that, samples are stored without
+ * their link (value exact, counted in samples_unlinked), so a sender that links every
+ * sample to its own span cannot multiply a bucket's entries without bound. */
+static void test_links_cap(void **state)
+{
+    (void)state;
+    enum { N = 16384 + 100 };
+    win_config cfg;
+    win_config_defaults(&cfg);
+    win_store *st = win_store_new(&cfg);
+    assert_non_null(st);
+    static const win_attr res[] = {{"service.name", "svc"}};
+    uint8_t(*ids)[16] = calloc(N, 16);
+    win_sample_in *s = calloc(N, sizeof *s);
+    assert_non_null(ids);
+    assert_non_null(s);
+    for (uint32_t i = 0; i < N; i++) {
+        memcpy(ids[i], &i, sizeof i);
+        ids[i][15] = 0x77;
+        s[i] = (win_sample_in){.stack = 2, .value = 1, .time_ns = T0, .trace_id = ids[i]};
+    }
+    win_batch b = {"cpu:nanoseconds", res, 1, FRAMES, N_FRAMES, STACKS, 4, s, N, NULL, false};
+    char err[256];
+    win_add_result r;
+    assert_int_equal(win_store_add(st, &b, T0 + SEC, &r, err, sizeof err), 0);
+    assert_int_equal(r.samples_stored, N);
+    win_stats ws;
+    win_store_stats(st, &ws);
+    assert_int_equal(ws.samples_unlinked, 100);
+    assert_int_equal(ws.entries, 16384 + 1); /* the unlinked ones share one entry */
+    win_merged *m = merge(st, NULL, NULL);
+    assert_int_equal(m->total, N);
+    win_merged_free(m);
+    m = merge(st, "{trace_id=\"\"}", NULL);
+    assert_int_equal(m->total, 100);
+    win_merged_free(m);
+    win_query q = {"cpu:nanoseconds", NULL, INT64_MIN, INT64_MAX, false};
+    win_listing *l = win_list_label_values(st, &q, "trace_id", err, sizeof err);
+    assert_non_null(l);
+    assert_int_equal(l->n_rows, 16384);
+    win_listing_free(l);
+    free(ids);
+    free(s);
+    win_store_free(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_frame_filter),
         cmocka_unit_test(test_trace_selectors),
+        cmocka_unit_test(test_links_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
