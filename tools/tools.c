@@ -99,7 +99,8 @@ static const char OUT_LABELS[] =
 
 static const char IN_VALUES[] =
     "{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\",\"description\":\"The "
-    "attribute, e.g. service.name, host.name, thread.name (list_labels shows the names)\"},"
+    "attribute, e.g. service.name, host.name, thread.name (list_labels shows the names); "
+    "trace_id or span_id rank the samples' trace links\"},"
     "\"limit\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1000,\"default\":50,"
     "\"description\":\"Values shown\"}," COMMON "},\"required\":[\"name\"]}";
 static const char OUT_VALUES[] =
@@ -269,7 +270,9 @@ static const tool_entry TOOLS[] = {
     {"list_label_values", "Values of one attribute",
      "Values of one attribute (name, e.g. service.name) for a selector/range, ranked by total "
      "of the profile_type (or by observation count without one), with their share. Use it to "
-     "find which services, hosts or threads matter, then narrow selectors with them.",
+     "find which services, hosts or threads matter, then narrow selectors with them; "
+     "name=trace_id ranks requests (trace links) by weight, for trace_id=... on the query "
+     "tools.",
      IN_VALUES, OUT_VALUES, tools__list_label_values},
     {"query_profile_table", "Top functions",
      "The hottest functions (pprof -top): flat (in the function itself), cum (including "
