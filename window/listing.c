@@ -360,7 +360,18 @@ typedef struct labels_ctx {
     /* (name << 32 | value) -> val: 1 when seen at resource level; aux unused */
     win__qmap pairs;
     uint32_t last_series;
+    /* the samples' trace links, listed as sample-level names trace_id / span_id: distinct
+     * ids by a 64-bit hash of their bytes (a collision would only undercount) */
+    win__qmap trace_ids, span_ids;
 } labels_ctx;
+
+static uint64_t id_hash(const uint8_t *id, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ id[i]) * 1099511628211ULL;
+    return base_mix64(h);
+}
 
 static bool note_pair(labels_ctx *c, uint32_t name, uint32_t value, bool resource)
 {
@@ -390,6 +401,11 @@ static uint32_t labels_classify(void *ctx, uint32_t si, const win__set *rattrs,
         if (!note_pair(c, labels->kv[2 * i], labels->kv[2 * i + 1], false))
             return SCAN_OOM;
     }
+    if ((labels->has_trace &&
+         win__qmap_get(&c->trace_ids, id_hash(labels->trace_id, 16), NULL) == SIZE_MAX) ||
+        (labels->has_span &&
+         win__qmap_get(&c->span_ids, id_hash(labels->span_id, 8), NULL) == SIZE_MAX))
+        return SCAN_OOM;
     return WIN__NONE; /* names are all this listing needs: skip the entries */
 }
 
@@ -438,10 +454,11 @@ win_listing *win_list_labels(win_store *st, const win_query *q, char *err, size_
         if (c.pairs.vals[i])
             names.aux[slot] = 1;
     }
-    win_label_info *all = ok ? malloc((names.n + 1) * sizeof *all) : NULL;
+    win_label_info *all = ok ? malloc((names.n + 3) * sizeof *all) : NULL;
     if (all) {
         /* sort with the store's strings, copy only the rows kept */
         size_t k = 0;
+        bool has_trace_attr = false, has_span_attr = false;
         for (size_t i = 0; i < names.cap; i++) {
             if (!names.used[i])
                 continue;
@@ -449,7 +466,18 @@ win_listing *win_list_labels(win_store *st, const win_query *q, char *err, size_
             all[k++] =
                 (win_label_info){win__str_get(st, (uint32_t)names.keys[i]),
                                  nv > UINT32_MAX ? UINT32_MAX : (uint32_t)nv, names.aux[i] == 1};
+            has_trace_attr |= strcmp(all[k - 1].name, "trace_id") == 0;
+            has_span_attr |= strcmp(all[k - 1].name, "span_id") == 0;
         }
+        /* trace links answer as trace_id / span_id in selectors and value listings (unless
+         * an attribute has the name): list them where an agent looks for names */
+        if (c.trace_ids.n && !has_trace_attr)
+            all[k++] = (win_label_info){
+                "trace_id", c.trace_ids.n > UINT32_MAX ? UINT32_MAX : (uint32_t)c.trace_ids.n,
+                false};
+        if (c.span_ids.n && !has_span_attr)
+            all[k++] = (win_label_info){
+                "span_id", c.span_ids.n > UINT32_MAX ? UINT32_MAX : (uint32_t)c.span_ids.n, false};
         qsort(all, k, sizeof *all, label_info_cmp);
         size_t n = k < LIST_MAX_ROWS ? k : LIST_MAX_ROWS;
         if ((l = listing_new(n, sizeof(win_label_info)))) {
@@ -466,6 +494,8 @@ win_listing *win_list_labels(win_store *st, const win_query *q, char *err, size_
     pthread_rwlock_unlock(&st->lock);
     free(all);
     win__qmap_free(&c.pairs);
+    win__qmap_free(&c.trace_ids);
+    win__qmap_free(&c.span_ids);
     win__qmap_free(&names);
     if (!l)
         scan_err(&sc, err, err_len, "listing labels");

@@ -174,6 +174,20 @@ static void test_trace_selectors(void **state)
     assert_string_equal(v[1].value, "bb0102030405060708090a0b0c0d0e0f");
     assert_int_equal(v[1].total, 6);
     win_listing_free(l);
+    /* list_labels names them: sample level, distinct ids */
+    l = win_list_labels(st, &q, err, sizeof err);
+    assert_non_null(l);
+    const win_label_info *li = l->rows;
+    int seen = 0;
+    for (size_t i = 0; i < l->n_rows; i++) {
+        if (strcmp(li[i].name, "trace_id") == 0 || strcmp(li[i].name, "span_id") == 0) {
+            assert_int_equal(li[i].n_values, 2);
+            assert_false(li[i].resource_level);
+            seen++;
+        }
+    }
+    assert_int_equal(seen, 2);
+    win_listing_free(l);
     l = win_list_label_values(st, &q, "span_id", err, sizeof err);
     assert_non_null(l);
     assert_int_equal(l->n_rows, 2);

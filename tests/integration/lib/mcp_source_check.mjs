@@ -180,6 +180,9 @@ await r.step('trace and span links', async () => {
     const ranked = vals.every((v, i) => i === 0 || BigInt(vals[i - 1].total) >= BigInt(v.total));
     r.check(`list_label_values name=${name}: ${exp.size} values with totals == the OTLP bytes, heaviest first`, !res.isError && vals.length === exp.size && diffs.length === 0 && ranked, diffs.slice(0, 4).join('; ') || textOf(res).slice(0, 300));
     r.check(`list_label_values name=${name}: within ~4,000 tokens`, textOf(res).length <= BUDGET, `${textOf(res).length}`);
+    const names = await call('list_labels', { profile_type: 'cpu:nanoseconds', selector: SEL });
+    const row = (names.structuredContent?.labels ?? []).find((x) => x.name === name);
+    r.check(`list_labels: ${name} listed at sample level with ${exp.size} values`, row && row.values === exp.size && row.level === 'sample', JSON.stringify(row));
     const top = [...exp.entries()].sort((a, b) => (b[1] > a[1] ? 1 : b[1] < a[1] ? -1 : 0)).slice(0, 2);
     for (const [id, total] of top) {
       const args = { profile_type: 'cpu:nanoseconds', selector: SEL, [name]: id.toUpperCase() };
