@@ -92,7 +92,8 @@ static int run_sandwich(uint32_t depth, uint32_t max_depth, bool every)
         return 1;
     for (uint32_t i = 0; i < n_fns; i++) {
         snprintf(names[i], sizeof names[i], i ? "a%u" : "F", i);
-        frames[i] = (win_frame_in){names[i], "h.c", (int64_t)i + 1, 0x1000u + i, NULL, NULL};
+        frames[i] =
+            (win_frame_in){names[i], "h.c", (int64_t)i + 1, 0x1000u + i, NULL, NULL, NULL, 0};
     }
     for (uint32_t k = 0; k < depth; k++) /* k = 0 is the root */
         idx[depth - 1 - k] = k % 2 ? (k + 1) / 2 : 0;
@@ -162,7 +163,8 @@ static int run_pprof(uint32_t depth, uint32_t n_samples, const char *out_path)
         return 1;
     for (uint32_t i = 0; i < depth; i++) {
         snprintf(names[i], sizeof names[i], "f%u", i);
-        frames[i] = (win_frame_in){names[i], "h.c", (int64_t)i + 1, 0x1000u + i, NULL, NULL};
+        frames[i] =
+            (win_frame_in){names[i], "h.c", (int64_t)i + 1, 0x1000u + i, NULL, NULL, NULL, 0};
         idx[i] = i; /* leaf first: f0 is the leaf */
     }
     for (uint32_t i = 0; i < n_samples; i++) {

@@ -20,9 +20,9 @@ static mcp_server *srv;
 static void load(win_store *s)
 {
     static const win_frame_in frames[] = {
-        {"main", "main.go", 5, 0x1000, "app", "id1"},
-        {"a", "a.go", 10, 0x2000, "app", "id1"},
-        {"b", "b.go", 20, 0x3000, "app", "id1"},
+        {"main", "main.go", 5, 0x1000, "app", "id1", NULL, 0},
+        {"a", "a.go", 10, 0x2000, "app", "id1", NULL, 0},
+        {"b", "b.go", 20, 0x3000, "app", "id1", NULL, 0},
     };
     static const uint32_t s1[] = {2, 1, 0}, s2[] = {1, 0}, s3[] = {0};
     static const win_stack_in stacks[] = {{s1, 3}, {s2, 2}, {s3, 1}};

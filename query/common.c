@@ -122,6 +122,7 @@ void query__fns_free(query__fns *f)
     free((void *)f->name);
     free(f->address);
     free(f->unsymbolized);
+    free((void *)f->frame_type);
     base_arena_free(&f->arena);
     memset(f, 0, sizeof *f);
 }
@@ -135,12 +136,13 @@ int query__fns_build(const win_merged *m, query__fns *f)
     f->name = malloc((nf + 1) * sizeof *f->name);
     f->address = malloc((nf + 1) * sizeof *f->address);
     f->unsymbolized = malloc((nf + 1) * sizeof *f->unsymbolized);
+    f->frame_type = malloc((nf + 1) * sizeof *f->frame_type);
     /* by_ptr: a merge from window/ copies each distinct string once, so frames of one
      * function share its name pointer; the pointer finds the function without hashing the
      * text. Equal pointers are equal names, so this is exact for any merge; a miss falls
      * back to the name. */
     query__map by_name = {0}, by_addr = {0}, by_ptr = {0};
-    if (!f->fn_of_frame || !f->name || !f->address || !f->unsymbolized ||
+    if (!f->fn_of_frame || !f->name || !f->address || !f->unsymbolized || !f->frame_type ||
         !map_reserve(&by_ptr, nf) || !map_reserve(&by_name, nf))
         goto fail;
     for (uint32_t i = 0; i < m->n_frames; i++) {
@@ -177,6 +179,7 @@ int query__fns_build(const win_merged *m, query__fns *f)
             uint32_t fn = f->n++;
             f->unsymbolized[fn] = unsym;
             f->address[fn] = fr->address;
+            f->frame_type[fn] = fr->frame_type ? fr->frame_type : "";
             f->name[fn] =
                 unsym ? base_arena_printf(&f->arena, "0x%llx", (unsigned long long)fr->address)
                       : fr->function;
@@ -385,6 +388,15 @@ typedef struct emitter {
     const query__fns *fns;
 } emitter;
 
+/* The frame type of function `fn` copied into the result ("" for none or a pseudo row);
+ * NULL when memory ran out. */
+static const char *type_name(base_arena *arena, const query__fns *fns, uint32_t fn)
+{
+    if (fn >= fns->n || !fns->frame_type || !fns->frame_type[fn][0])
+        return "";
+    return base_arena_strndup(arena, fns->frame_type[fn], strlen(fns->frame_type[fn]));
+}
+
 static int push_row(emitter *e, query_flame_row r, uint32_t node)
 {
     if (e->n == e->cap) {
@@ -528,7 +540,10 @@ int query__emit(const query__tree *t, uint32_t root, const char *root_name, cons
     const char *rn = base_arena_strndup(arena, root_name, strlen(root_name));
     if (!rn)
         goto done;
-    if (push_row(&e, (query_flame_row){0, -1, 0, root_cum, t->flat[root], rn, false, false}, root))
+    if (push_row(&e,
+                 (query_flame_row){0, -1, 0, root_cum, t->flat[root], rn, false, false,
+                                   type_name(arena, fns, t->fn[root])},
+                 root))
         goto done;
     for (uint32_t r = 0; r < e.n; r++) {
         uint32_t node = e.node_of_row[r];
@@ -567,12 +582,17 @@ int query__emit(const query__tree *t, uint32_t root, const char *root_name, cons
             const char *name = fn_name(&e, t->fn[c]);
             if (!name)
                 goto done;
-            query_flame_row row = {0, (int32_t)r, depth, t->cum[c], t->flat[c], name, false, false};
+            const char *type = type_name(arena, fns, t->fn[c]);
+            if (!type)
+                goto done;
+            query_flame_row row = {0,    (int32_t)r, depth, t->cum[c], t->flat[c],
+                                   name, false,      false, type};
             if (push_row(&e, row, c))
                 goto done;
         }
         if (shown < k) {
-            query_flame_row row = {0, (int32_t)r, depth, folded, folded, "(other)", true, false};
+            query_flame_row row = {0,         (int32_t)r, depth, folded, folded,
+                                   "(other)", true,       false, ""};
             if (push_row(&e, row, QUERY__NONE))
                 goto done;
         }

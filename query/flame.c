@@ -456,10 +456,14 @@ static uint32_t add_pseudo(query__fns *f, const char *name)
     bool *un = realloc(f->unsymbolized, n * sizeof *un);
     if (un)
         f->unsymbolized = un;
-    if (!nm || !ad || !un)
+    const char **ty = realloc((void *)f->frame_type, n * sizeof *ty);
+    if (ty)
+        f->frame_type = ty;
+    if (!nm || !ad || !un || !ty)
         return QUERY__NONE;
     uint32_t id = f->n++;
     f->name[id] = name;
+    f->frame_type[id] = "";
     f->address[id] = 0;
     f->unsymbolized[id] = false;
     return id;

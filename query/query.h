@@ -58,6 +58,7 @@ typedef struct query_table_row {
     const char *function;
     const char *file;
     int64_t flat, cum;
+    const char *frame_type; /* `profile.frame.type` of the function's first frame, "" if none */
 } query_table_row;
 
 typedef struct query_table {
@@ -101,7 +102,8 @@ typedef struct query_flame_row {
     int64_t cum, flat;
     const char *name; /* function key, "root" or "(other)" */
     bool is_other;
-    bool truncated; /* children exist but were cut by max_depth */
+    bool truncated;         /* children exist but were cut by max_depth */
+    const char *frame_type; /* `profile.frame.type` of the function, "" if none or a pseudo row */
 } query_flame_row;
 
 typedef struct query_flame {
@@ -192,6 +194,9 @@ typedef struct query_diff_opts {
     double base_seconds, cmp_seconds; /* durations the merges cover, for per-second rates */
     uint32_t limit;                   /* rows; 0 = default 25 */
     query_sort by;                    /* rank by |change| of flat or of cum */
+    /* rank by |change of share| (percentage points) rather than per second: for sides of
+     * different profile types (cpu vs off-cpu), whose units do not compare */
+    bool by_share;
 } query_diff_opts;
 
 typedef struct query_diff_row {
@@ -208,14 +213,71 @@ typedef struct query_diff {
     double base_total_per_s, cmp_total_per_s;
     uint32_t n_functions; /* in either merge */
     uint32_t n_rows;
-    query_diff_row *rows;         /* ranked by |delta_per_s| descending */
+    query_diff_row *rows;         /* ranked by |delta_per_s| (by_share: |delta_share|) descending */
     double other_abs_delta_per_s; /* sum of |delta| of the rows not shown */
+    double other_abs_delta_share; /* sum of |delta_share| of the rows not shown */
     struct query_priv *priv;
 } query_diff;
 
 query_diff *query_diff_compute(const win_merged *base, const win_merged *cmp,
                                const query_diff_opts *o, char *err, size_t err_len);
 void query_diff_free(query_diff *d);
+
+/* ---- source lines ------------------------------------------------------------------ */
+
+/* Functions the header of a source answer describes at most; more matching functions are
+ * counted (n_functions) and their lines still ranked. */
+#define QUERY_SOURCE_MAX_FUNCTIONS 20u
+
+typedef struct query_source_opts {
+    const char *function;       /* exact function key (name, or "0x..." address), or NULL */
+    const char *function_regex; /* else: RE2/Go regex searched for in function keys */
+    query_sort sort;            /* rank lines by flat (default) or cum */
+    uint32_t limit;             /* rows shown; 0 = default 40 */
+} query_source_opts;
+
+/* One source line at pprof's `-lines` granularity: a frame is one line of a location, so a
+ * line is (function, file, line); an unsymbolized frame is its address (line 0, file ""). */
+typedef struct query_source_row {
+    const char *function; /* function key */
+    const char *file;
+    int64_t line;
+    uint64_t address; /* unsymbolized rows only, else 0 */
+    bool unsymbolized;
+    int64_t flat, cum;
+} query_source_row;
+
+/* A function the answer covers: where to open it. */
+typedef struct query_source_fn {
+    const char *function;
+    const char *file;       /* file of its first frame in the merge */
+    int64_t start_line;     /* the sender's Function.start_line, else the lowest line seen */
+    bool start_line_known;  /* false when start_line is only the lowest line sampled */
+    const char *frame_type; /* `profile.frame.type` of its first frame, "" when not given */
+    int64_t flat, cum;      /* of the whole function (cum: recursion counted once) */
+    uint32_t n_lines;
+} query_source_fn;
+
+typedef struct query_source {
+    int64_t total;        /* of the whole merge */
+    uint32_t n_functions; /* functions matched */
+    query_source_fn *fns; /* the first QUERY_SOURCE_MAX_FUNCTIONS of them, by cum */
+    uint32_t n_fns;
+    uint32_t n_lines; /* lines of the matched functions, before the limit */
+    uint32_t n_rows;
+    query_source_row *rows; /* ranked by the sort, then the other measure, then file:line */
+    int64_t other_flat;     /* flat of the lines not shown */
+    struct query_priv *priv;
+} query_source;
+
+/* Per source line of one function (or of every function a regex matches): flat = value of
+ * samples whose leaf frame is that line, cum = value of samples in whose stack the line
+ * appears at least once; equals `go tool pprof -top -lines` restricted to the function's
+ * rows. n_functions == 0 when nothing matched. NULL with `err` on a bad regex, a regex
+ * that hit its match limit, or allocation failure. */
+query_source *query_source_compute(const win_merged *m, const query_source_opts *o, char *err,
+                                   size_t err_len);
+void query_source_free(query_source *s);
 
 /* ---- pprof export -------------------------------------------------------------- */
 

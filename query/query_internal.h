@@ -41,6 +41,7 @@ typedef struct query__fns {
     const char **name;     /* function key; borrows from the merge or from `arena` */
     uint64_t *address;     /* unsymbolized functions: their address */
     bool *unsymbolized;
+    const char **frame_type; /* of the function's first frame; borrows from the merge */
     uint32_t n;
     base_arena arena;
 } query__fns;

@@ -86,7 +86,8 @@ query_table *query_table_compute(const win_merged *m, const query_table_opts *o,
             query_table_row *r = &t->rows[i];
             r->function = dup_str(&t->priv->arena, rows[i].function);
             r->file = dup_str(&t->priv->arena, rows[i].file);
-            if (!r->function || !r->file)
+            r->frame_type = dup_str(&t->priv->arena, rows[i].frame_type);
+            if (!r->function || !r->file || !r->frame_type)
                 goto oom;
             r->flat = rows[i].flat;
             r->cum = rows[i].cum;
@@ -134,6 +135,15 @@ static double share_of(int64_t v, int64_t total)
     return total != 0 ? (double)v * 100.0 / (double)total : 0.0;
 }
 
+static int diff_share_cmp(const void *a, const void *b)
+{
+    const query_diff_row *x = a, *y = b;
+    double sx = fabs(x->delta_share), sy = fabs(y->delta_share);
+    if (sx != sy)
+        return sx > sy ? -1 : 1;
+    return strcmp(x->function, y->function);
+}
+
 static int diff_cmp(const void *a, const void *b)
 {
     const query_diff_row *x = a, *y = b;
@@ -177,7 +187,7 @@ query_diff *query_diff_compute(const win_merged *base, const win_merged *cmp,
         base_set_err(err, err_len, "query: a diff needs two merge results");
         return NULL;
     }
-    query_diff_opts dflt = {0, 0, 0, QUERY_SORT_FLAT};
+    query_diff_opts dflt = {0, 0, 0, QUERY_SORT_FLAT, false};
     if (!o)
         o = &dflt;
     win_top_row *br = NULL, *cr = NULL;
@@ -221,7 +231,7 @@ query_diff *query_diff_compute(const win_merged *base, const win_merged *cmp,
         r->delta_per_s = r->cmp_per_s - r->base_per_s;
         r->delta_share = r->cmp_share - r->base_share;
     }
-    qsort(rows, n, sizeof *rows, diff_cmp);
+    qsort(rows, n, sizeof *rows, o->by_share ? diff_share_cmp : diff_cmp);
     uint32_t limit = o->limit ? o->limit : DIFF_DEFAULT_LIMIT;
     d->n_functions = n;
     d->n_rows = n < limit ? n : limit;
@@ -231,6 +241,7 @@ query_diff *query_diff_compute(const win_merged *base, const win_merged *cmp,
     for (uint32_t i = 0; i < n; i++) {
         if (i >= d->n_rows) {
             d->other_abs_delta_per_s += fabs(rows[i].delta_per_s);
+            d->other_abs_delta_share += fabs(rows[i].delta_share);
             continue;
         }
         d->rows[i] = rows[i];

@@ -32,6 +32,11 @@ const char tools__guide_md[] =
     "5. **Who calls it, what does it call?** `query_profile_sandwich {\"profile_type\": "
     "\"cpu:nanoseconds\", \"service_name\": \"checkout\", \"function\": "
     "\"encoding/json.Marshal\"}`: callers up to the roots, callees down to the leaves.\n"
+    "5b. **Which lines?** `query_profile_source {\"profile_type\": \"cpu:nanoseconds\", "
+    "\"service_name\": \"checkout\", \"function\": \"encoding/json.Marshal\"}`: flat and cum "
+    "per source line (`file:line`, equal to `go tool pprof -top -lines` for that function), "
+    "ranked, with the function's file and start line in the header: open the file there and "
+    "read the hottest lines first. `function_regex` covers several functions at once.\n"
     "6. **Where in the call tree?** `query_profile_flamegraph {\"profile_type\": "
     "\"cpu:nanoseconds\", \"service_name\": \"checkout\"}`, then zoom with `focus_path`: the "
     "frames from the root down to a subtree, e.g. `[\"main.main\", \"net/http.(*conn).serve\"]`. "
@@ -49,6 +54,27 @@ const char tools__guide_md[] =
     "\"service_name\": \"checkout\"}` gives a URL for `go tool pprof -top URL` (or `-http=:`) "
     "and the profile as an embedded resource.\n"
     "\n"
+    "## From a slow request to its code, and back\n"
+    "\n"
+    "Samples of the OTel eBPF profiler and of SDKs carry the trace and span they ran for.\n"
+    "\n"
+    "- **Which requests are heaviest?** `list_label_values {\"profile_type\": "
+    "\"cpu:nanoseconds\", \"name\": \"trace_id\"}` ranks traces by their total (`span_id` "
+    "ranks spans).\n"
+    "- **What did one request run?** Add `\"trace_id\": \"<32 hex digits>\"` (or `span_id`) "
+    "to `query_profile_table`, `_flamegraph`, `_sandwich`, `_source` or `_timeseries`: only "
+    "the samples linked to it count. A trace id from your tracing UI works the same way.\n"
+    "\n"
+    "## Kinds of frames\n"
+    "\n"
+    "When the sender says what kind each frame is (`profile.frame.type`: kernel, native, go, "
+    "jvm, cpython, v8js, ...), table, flame graph and sandwich rows show it in a `kind` "
+    "column. `frame_type` keeps only some kinds (`\"kernel\"`, `\"go,native\"`) or all but "
+    "them (`\"!kernel\"`): the other frames are taken out of the stacks as `pprof -show` / "
+    "`-hide` do, totals unchanged. Off-CPU next to CPU: `query_profile_diff` with "
+    "`\"baseline\": {\"profile_type\": \"cpu:nanoseconds\"}, \"comparison\": "
+    "{\"profile_type\": \"off_cpu:nanoseconds\"}` ranks functions by change of share.\n"
+    "\n"
     "## Arguments every query tool takes\n"
     "\n"
     "- `profile_type`: `type:unit`, e.g. `cpu:nanoseconds`.\n"
@@ -58,6 +84,7 @@ const char tools__guide_md[] =
     "- `service_name`: shorthand that adds `service.name=\"...\"` to the selector.\n"
     "- `start`, `end`: RFC 3339 (`2026-11-21T10:00:00Z`), unix seconds, or `now-15m`; "
     "omitted = all retained data.\n"
+    "- `trace_id`, `span_id`: only samples linked to that trace or span (hex).\n"
     "\n"
     "## Reading the answers\n"
     "\n"
@@ -125,7 +152,8 @@ static int prompt_hotspots(void *user, mcp_call *call, const cJSON *args, cJSON 
                   "to see expensive subtrees.\n"
                   "3. For the two or three hottest functions call query_profile_sandwich with "
                   "the same arguments plus \"function\": the exact name, to see who calls them "
-                  "and what they call.\n"
+                  "and what they call, and query_profile_source with the same \"function\" to "
+                  "see which source lines cost (open the file at the line the header names).\n"
                   "4. Call query_profile_flamegraph with the same arguments and zoom with "
                   "focus_path into the heaviest path.\n"
                   "5. If the load varies, call query_profile_timeseries to find when it peaked.\n"
@@ -228,10 +256,12 @@ static int complete(void *user, const char *argument, const char *prefix, const 
     complete_ctx c = {.prefix = prefix, .values = values};
     if (strcmp(argument, "profile_type") == 0) {
         win_store_each_profile_type(t->store, complete_type, &c);
-    } else if (strcmp(argument, "service_name") == 0) {
+    } else if (strcmp(argument, "service_name") == 0 || strcmp(argument, "trace_id") == 0) {
+        /* trace ids ranked by observations (no profile type here): the busiest first */
         win_query q = {.start_ns = INT64_MIN, .end_ns = INT64_MAX};
         char err[256];
-        win_listing *l = win_list_label_values(t->store, &q, "service.name", err, sizeof err);
+        win_listing *l = win_list_label_values(
+            t->store, &q, argument[0] == 't' ? "trace_id" : "service.name", err, sizeof err);
         if (!l)
             return -1;
         const win_label_value *v = l->rows;
@@ -249,6 +279,58 @@ static int complete(void *user, const char *argument, const char *prefix, const 
         *total = c.total;
     return 0;
 }
+
+/* From one request (a trace id, e.g. from a tracing UI or list_label_values name=trace_id)
+ * to the code it ran. */
+static int prompt_trace(void *user, mcp_call *call, const cJSON *args, cJSON *messages,
+                        char **description, char *err, size_t err_len)
+{
+    (void)user;
+    (void)call;
+    const char *trace = arg_str(args, "trace_id");
+    if (!trace) {
+        snprintf(err, err_len,
+                 "trace_id is required (32 hex digits; list_label_values name=trace_id ranks "
+                 "the traces present)");
+        return -1;
+    }
+    const char *type = arg_str(args, "profile_type");
+    if (!type)
+        type = "cpu:nanoseconds";
+    tools__buf b = {0};
+    tools__printf(&b,
+                  "Find out where the request with trace id %.64s spent its time, with the "
+                  "otelprofd tools.\n\n"
+                  "1. Call query_profile_table {\"profile_type\": \"%s\", \"trace_id\": "
+                  "\"%.64s\"}: only the samples linked to that trace count. If it answers \"No "
+                  "samples in range\", call list_label_values {\"profile_type\": \"%s\", "
+                  "\"name\": \"trace_id\"} to see which traces have samples.\n"
+                  "2. Call query_profile_flamegraph with the same arguments for the call paths "
+                  "of that request, and query_profile_source with \"function\": the hottest "
+                  "function's exact name for its hot lines.\n"
+                  "3. Compare with all requests: query_profile_table without trace_id, same "
+                  "profile type and range: is this request's mix unusual?\n"
+                  "4. Report the code paths and source lines that made this request slow, with "
+                  "their share of its total. Quote numbers from the tool answers.",
+                  trace, type, trace, type);
+    if (b.failed) {
+        tools__buf_free(&b);
+        return -1;
+    }
+    int rc = add_user_message(messages, b.p);
+    tools__buf_free(&b);
+    if (description) {
+        tools__buf d = {0};
+        tools__printf(&d, "Where trace %.64s spent its time", trace);
+        *description = tools__take(&d);
+    }
+    return rc;
+}
+
+static const mcp_prompt_arg TRACE_ARGS[] = {
+    {"trace_id", "the request's trace id (32 hex digits)", true},
+    {"profile_type", "profile type, default cpu:nanoseconds", false},
+};
 
 static const mcp_prompt_arg HOTSPOT_ARGS[] = {
     {"service_name", "service.name of the service to investigate", true},
@@ -299,7 +381,19 @@ int tools__register_guide(tools *t, mcp_server *srv)
         .complete = complete,
         .user = t,
     };
-    if (mcp_server_add_prompt(srv, &p1) != 0 || mcp_server_add_prompt(srv, &p2) != 0)
+    mcp_prompt_def p3 = {
+        .name = "investigate_trace",
+        .title = "From a trace to its code",
+        .description = "Find the code paths and source lines one request (trace id) spent its "
+                       "time in.",
+        .args = TRACE_ARGS,
+        .n_args = sizeof TRACE_ARGS / sizeof TRACE_ARGS[0],
+        .fn = prompt_trace,
+        .complete = complete,
+        .user = t,
+    };
+    if (mcp_server_add_prompt(srv, &p1) != 0 || mcp_server_add_prompt(srv, &p2) != 0 ||
+        mcp_server_add_prompt(srv, &p3) != 0)
         return -1;
     return 0;
 }

@@ -87,6 +87,10 @@ static bool serve_metrics(tools *t, mcp_http_response *out)
            rs.samples_too_old);
     metric(&b, "otelprofd_rejected_samples_total", "counter", NULL, "{reason=\"too_new\"}",
            rs.samples_too_new);
+    metric(&b, "otelprofd_unlinked_samples_total", "counter",
+           "Observations stored without their trace link: their bucket already held 16,384 "
+           "linked entries (trace_id/span_id filters miss them; totals stay exact).",
+           NULL, ws.samples_unlinked);
     metric(&b, "otelprofd_inflight_bytes", "gauge",
            "OTLP request bytes held now (HTTP bodies, gRPC messages being decoded).", NULL,
            rs.inflight_bytes);

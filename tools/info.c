@@ -70,6 +70,7 @@ int tools__get_status(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
     cJSON_AddNumberToObject(s, "rejected_samples", (double)rs.samples_rejected);
     cJSON_AddNumberToObject(s, "samples_too_old", (double)rs.samples_too_old);
     cJSON_AddNumberToObject(s, "samples_too_new", (double)rs.samples_too_new);
+    cJSON_AddNumberToObject(s, "samples_unlinked", (double)ws.samples_unlinked);
     cJSON_AddNumberToObject(s, "evicted_buckets", (double)ws.evicted_buckets);
     cJSON_AddNumberToObject(s, "expired_buckets", (double)ws.expired_buckets);
 
@@ -102,6 +103,12 @@ int tools__get_status(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
                   (unsigned long long)rs.profiles_rejected, (unsigned long long)samples_received,
                   (unsigned long long)rs.samples_stored, (unsigned long long)rs.samples_rejected,
                   (unsigned long long)rs.samples_too_old, (unsigned long long)rs.samples_too_new);
+    if (ws.samples_unlinked)
+        tools__printf(&b,
+                      "%llu samples were stored without their trace link: their time bucket "
+                      "already held 16,384 linked entries, so trace_id/span_id filters miss "
+                      "them (totals are exact).\n",
+                      (unsigned long long)ws.samples_unlinked);
     if (types->n_rows == 0) {
         tools__printf(&b, "No profiles yet: point an OTLP exporter at the OTLP listeners "
                           "(gRPC :4317, HTTP :4318 /v1development/profiles).\n");
@@ -370,6 +377,12 @@ int tools__list_label_values(void *user, mcp_call *call, const cJSON *args, mcp_
         }
         if (strcmp(lookup, "service.name") == 0)
             tools__printf(&b, "Next: query_profile_table with service_name=<value>.\n");
+        else if (strcmp(lookup, "trace_id") == 0 || strcmp(lookup, "span_id") == 0)
+            tools__printf(&b,
+                          "These are the samples' trace links, heaviest first (share of the "
+                          "linked samples). Next: query_profile_table (or _flamegraph, _source) "
+                          "with %s=<value> for what that request ran.\n",
+                          lookup);
         else
             tools__printf(&b, "Next: add %s=\"<value>\" to a selector.\n", lookup);
     }

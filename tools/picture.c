@@ -70,7 +70,8 @@ int tools__flame_picture(tools *t, const cJSON *args, tools__picture_kind kind, 
     o.focus_path = path;
     o.min_percent = min_pct;
     tools__args a;
-    win_merged *m = tools__parse_and_merge(t, args, false, &a, out);
+    /* frame_type keeps or drops frames by kind, as on the text flame graph */
+    win_merged *m = tools__parse_and_merge_frames(t, args, false, &a, out);
     if (!m)
         return -1;
     const char *unit = tools__unit_of(a.profile_type);
@@ -141,7 +142,7 @@ int tools__flame_picture(tools *t, const cJSON *args, tools__picture_kind kind, 
                                  .cum = r->cum,
                                  .flat = r->flat,
                                  .name = r->name,
-                                 .kind = NULL, /* frame kinds: once the rows carry them */
+                                 .kind = r->frame_type, /* NULL or "" when not sent */
                                  .is_other = r->is_other,
                                  .truncated = r->truncated};
     }
@@ -275,9 +276,9 @@ static const char CSP[] = "default-src 'none'; script-src 'unsafe-inline'; style
                           "'unsafe-inline'; img-src data:; connect-src 'self'; base-uri 'none'; "
                           "form-action 'self'";
 
-static const char *const QUERY_ARGS[] = {"profile_type", "selector",  "service_name",
-                                         "start",        "end",       "max_depth",
-                                         "min_percent",  "max_nodes", "width"};
+static const char *const QUERY_ARGS[] = {"profile_type", "selector",   "service_name", "start",
+                                         "end",          "max_depth",  "min_percent",  "max_nodes",
+                                         "width",        "frame_type", "trace_id",     "span_id"};
 
 /* The query string as tool arguments (strings; the argument readers parse numbers).
  * focus_path is a JSON array ("[\"main\",\"f\"]") or one frame name. */

@@ -80,8 +80,11 @@ static char *render_table(const tools__args *a, const win_merged *m, const query
                   filter ? filter : "", filter ? "\"" : "", pct(tb->shown_flat, m->total),
                   cut ? " (limit lowered to stay under ~4,000 tokens)" : "");
     bool other = tb->n_functions > tb->n_rows;
-    tools__printf(&b, "[%u]{flat,flat%%,cum,cum%%,function,file}:\n",
-                  tb->n_rows + (other ? 1u : 0u));
+    bool kinds = false; /* the kind column only when the sender gave profile.frame.type */
+    for (uint32_t i = 0; i < tb->n_rows && !kinds; i++)
+        kinds = tb->rows[i].frame_type && tb->rows[i].frame_type[0];
+    tools__printf(&b, "[%u]{flat,flat%%,cum,cum%%,function,file%s}:\n",
+                  tb->n_rows + (other ? 1u : 0u), kinds ? ",kind" : "");
     for (uint32_t i = 0; i < tb->n_rows; i++) {
         const query_table_row *r = &tb->rows[i];
         char f[32], c[32];
@@ -92,12 +95,17 @@ static char *render_table(const tools__args *a, const win_merged *m, const query
         tools__csv(&b, r->function);
         tools__append(&b, ",", 1);
         tools__csv(&b, r->file);
+        if (kinds) {
+            tools__append(&b, ",", 1);
+            tools__csv(&b, r->frame_type ? r->frame_type : "");
+        }
         tools__append(&b, "\n", 1);
     }
     if (other) {
         char f[32];
         tools__human(f, sizeof f, (double)tb->other_flat, unit);
-        tools__printf(&b, "  %s,%.2f,,,(other),\n", f, pct(tb->other_flat, m->total));
+        tools__printf(&b, "  %s,%.2f,,,(other),%s\n", f, pct(tb->other_flat, m->total),
+                      kinds ? "," : "");
     }
     if (tb->n_rows)
         tools__printf(&b, "Next: query_profile_sandwich function=<name> for callers and callees; "
@@ -122,6 +130,8 @@ static cJSON *table_json(const tools__args *a, const win_merged *m, const query_
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "function", r->function ? r->function : "");
         cJSON_AddStringToObject(o, "file", r->file ? r->file : "");
+        if (r->frame_type && r->frame_type[0])
+            cJSON_AddStringToObject(o, "frame_type", r->frame_type);
         cJSON_AddNumberToObject(o, "flat", (double)r->flat);
         cJSON_AddNumberToObject(o, "cum", (double)r->cum);
         cJSON_AddNumberToObject(o, "flat_percent", pct(r->flat, m->total));
@@ -145,7 +155,7 @@ int tools__table(void *user, mcp_call *call, const cJSON *args, mcp_tool_result 
     if (o.filter && !*o.filter)
         o.filter = NULL;
     tools__args a;
-    win_merged *m = tools__parse_and_merge(t, args, false, &a, out);
+    win_merged *m = tools__parse_and_merge_frames(t, args, false, &a, out);
     if (!m)
         return 0;
     bool cut = false;
@@ -184,7 +194,12 @@ int tools__table(void *user, mcp_call *call, const cJSON *args, mcp_tool_result 
 
 static void render_flame_rows(tools__buf *b, const query_flame *f, int64_t total, const char *unit)
 {
-    tools__printf(b, "[%u]{id,parent,depth,cum,cum%%,flat,name}:\n", f->n_rows);
+    /* the frame kind column only when the sender gave kinds (profile.frame.type) */
+    bool kinds = false;
+    for (uint32_t i = 0; i < f->n_rows && !kinds; i++)
+        kinds = f->rows[i].frame_type && f->rows[i].frame_type[0];
+    tools__printf(b, "[%u]{id,parent,depth,cum,cum%%,flat,name%s}:\n", f->n_rows,
+                  kinds ? ",kind" : "");
     for (uint32_t i = 0; i < f->n_rows; i++) {
         const query_flame_row *r = &f->rows[i];
         char c[32], fl[32];
@@ -193,6 +208,10 @@ static void render_flame_rows(tools__buf *b, const query_flame *f, int64_t total
         tools__printf(b, "  %d,%d,%u,%s,%.2f,%s,", r->id, r->parent, r->depth, c,
                       pct(r->cum, total), fl);
         tools__csv(b, r->name);
+        if (kinds) {
+            tools__append(b, ",", 1);
+            tools__csv(b, r->frame_type ? r->frame_type : "");
+        }
         tools__append(b, "\n", 1);
     }
 }
@@ -209,6 +228,8 @@ static cJSON *flame_rows_json(const query_flame *f)
         cJSON_AddNumberToObject(o, "cum", (double)r->cum);
         cJSON_AddNumberToObject(o, "flat", (double)r->flat);
         cJSON_AddStringToObject(o, "name", r->name ? r->name : "");
+        if (r->frame_type && r->frame_type[0])
+            cJSON_AddStringToObject(o, "frame_type", r->frame_type);
         if (r->is_other)
             cJSON_AddTrueToObject(o, "other");
         if (r->truncated)
@@ -350,7 +371,7 @@ int tools__flamegraph(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
     o.focus_path = path;
     o.min_percent = min_pct;
     tools__args a;
-    win_merged *m = tools__parse_and_merge(t, args, false, &a, out);
+    win_merged *m = tools__parse_and_merge_frames(t, args, false, &a, out);
     if (!m)
         return 0;
     const char *unit = tools__unit_of(a.profile_type);
@@ -489,7 +510,7 @@ int tools__sandwich(void *user, mcp_call *call, const cJSON *args, mcp_tool_resu
         return 0;
     }
     tools__args a;
-    win_merged *m = tools__parse_and_merge(t, args, false, &a, out);
+    win_merged *m = tools__parse_and_merge_frames(t, args, false, &a, out);
     if (!m)
         return 0;
     const char *unit = tools__unit_of(a.profile_type);
@@ -615,6 +636,8 @@ static void side_json(cJSON *s, const char *key, const tools__args *a, const win
                       double seconds)
 {
     cJSON *o = cJSON_AddObjectToObject(s, key);
+    cJSON_AddStringToObject(o, "profile_type", a->profile_type);
+    cJSON_AddStringToObject(o, "unit", tools__unit_of(a->profile_type));
     cJSON_AddStringToObject(o, "selector", a->selector_text);
     add_time(o, "start", m->start_ns, m->start_ns < m->end_ns);
     add_time(o, "end", m->end_ns, m->start_ns < m->end_ns);
@@ -650,13 +673,16 @@ int tools__diff(void *user, mcp_call *call, const cJSON *args, mcp_tool_result *
         return 0;
     }
     if (ba.start_ns == ca.start_ns && ba.end_ns == ca.end_ns &&
-        strcmp(ba.selector_text, ca.selector_text) == 0) {
+        strcmp(ba.selector_text, ca.selector_text) == 0 &&
+        strcmp(ba.profile_type, ca.profile_type) == 0) {
         tools__error(out,
                      "baseline and comparison select the same data: give them different "
                      "ranges and/or selectors, e.g. baseline {\"start\":\"now-2h\",\"end\":"
                      "\"now-1h\"}, comparison {\"start\":\"now-1h\"}, or baseline {\"selector\":"
                      "\"{service.version=\\\"1.2\\\"}\"}, comparison {\"selector\":"
-                     "\"{service.version=\\\"1.3\\\"}\"}");
+                     "\"{service.version=\\\"1.3\\\"}\"}, or two profile types, baseline "
+                     "{\"profile_type\":\"cpu:nanoseconds\"}, comparison {\"profile_type\":"
+                     "\"off_cpu:nanoseconds\"}");
         goto done;
     }
     win_merged *bm = tools__merge(t, &ba, false, out);
@@ -665,7 +691,12 @@ int tools__diff(void *user, mcp_call *call, const cJSON *args, mcp_tool_result *
         win_merged_free(bm);
         goto done;
     }
-    const char *unit = tools__unit_of(a.profile_type);
+    /* sides of two profile types (cpu vs off-cpu): values stay in each side's unit, and
+     * the ranking is by change of share, since per-second changes do not compare */
+    const char *unit = tools__unit_of(ba.profile_type), *cunit = tools__unit_of(ca.profile_type);
+    bool two_types = strcmp(ba.profile_type, ca.profile_type) != 0;
+    bool same_unit = strcmp(unit, cunit) == 0;
+    o.by_share = two_types;
     int64_t res = win_store_resolution(t->store);
     o.base_seconds = covered_seconds(bm, &ba, res);
     o.cmp_seconds = covered_seconds(cm, &ca, res);
@@ -682,20 +713,31 @@ int tools__diff(void *user, mcp_call *call, const cJSON *args, mcp_tool_result *
         char bt[96], bps[32], ct[96], cps[32], brange[160], crange[160];
         tools__human_total(bt, sizeof bt, d->base_total, unit);
         tools__human(bps, sizeof bps, d->base_total_per_s, unit);
-        tools__human_total(ct, sizeof ct, d->cmp_total, unit);
-        tools__human(cps, sizeof cps, d->cmp_total_per_s, unit);
+        tools__human_total(ct, sizeof ct, d->cmp_total, cunit);
+        tools__human(cps, sizeof cps, d->cmp_total_per_s, cunit);
         tools__range_of(brange, sizeof brange, &ba, bm);
         tools__range_of(crange, sizeof crange, &ca, cm);
-        tools__printf(&b, "Diff by %s, %s\n", o.by == QUERY_SORT_CUM ? "cum" : "flat",
-                      a.profile_type);
-        tools__printf(&b, "Baseline %s, %s: total %s = %s/s over %.0fs\n", ba.selector_text, brange,
-                      bt, bps, o.base_seconds);
+        if (two_types)
+            tools__printf(&b, "Diff by %s, baseline %s vs comparison %s\n",
+                          o.by == QUERY_SORT_CUM ? "cum" : "flat", ba.profile_type,
+                          ca.profile_type);
+        else
+            tools__printf(&b, "Diff by %s, %s\n", o.by == QUERY_SORT_CUM ? "cum" : "flat",
+                          a.profile_type);
+        tools__printf(&b, "Baseline %s%s%s, %s: total %s = %s/s over %.0fs\n",
+                      two_types ? ba.profile_type : "", two_types ? " " : "", ba.selector_text,
+                      brange, bt, bps, o.base_seconds);
         double change =
             d->base_total_per_s > 0
                 ? 100.0 * (d->cmp_total_per_s - d->base_total_per_s) / d->base_total_per_s
                 : 0;
-        tools__printf(&b, "Comparison %s, %s: total %s = %s/s over %.0fs (%+.1f%%/s)\n",
-                      ca.selector_text, crange, ct, cps, o.cmp_seconds, change);
+        if (same_unit)
+            tools__printf(&b, "Comparison %s%s%s, %s: total %s = %s/s over %.0fs (%+.1f%%/s)\n",
+                          two_types ? ca.profile_type : "", two_types ? " " : "", ca.selector_text,
+                          crange, ct, cps, o.cmp_seconds, change);
+        else
+            tools__printf(&b, "Comparison %s %s, %s: total %s = %s/s over %.0fs\n", ca.profile_type,
+                          ca.selector_text, crange, ct, cps, o.cmp_seconds);
         bool b_empty = tools__merged_empty(bm), c_empty = tools__merged_empty(cm);
         if (b_empty && c_empty)
             tools__printf(&b,
@@ -710,19 +752,34 @@ int tools__diff(void *user, mcp_call *call, const cJSON *args, mcp_tool_result *
                           b_empty ? "baseline" : "comparison");
         char other[32];
         tools__human(other, sizeof other, d->other_abs_delta_per_s, unit);
-        tools__printf(&b,
-                      "%u of %u functions shown, ranked by |delta/s| of %s%s; the rest change "
-                      "by %s/s in absolute total. base%%/cmp%% are shares of each total.\n",
-                      d->n_rows, d->n_functions, o.by == QUERY_SORT_CUM ? "cum" : "flat",
-                      cut ? " (limit lowered to stay under ~4,000 tokens)" : "", other);
+        if (two_types)
+            tools__printf(&b,
+                          "%u of %u functions shown, ranked by |delta_pp| (change of share of "
+                          "each side's total) of %s: the sides are different profile types%s; "
+                          "the rest change by %.2f pp in absolute total. base/s is in %s, cmp/s "
+                          "in %s%s.\n",
+                          d->n_rows, d->n_functions, o.by == QUERY_SORT_CUM ? "cum" : "flat",
+                          cut ? " (limit lowered to stay under ~4,000 tokens)" : "",
+                          d->other_abs_delta_share, unit, cunit,
+                          same_unit ? "" : " (delta/s left empty: the units differ)");
+        else
+            tools__printf(&b,
+                          "%u of %u functions shown, ranked by |delta/s| of %s%s; the rest "
+                          "change by %s/s in absolute total. base%%/cmp%% are shares of each "
+                          "total.\n",
+                          d->n_rows, d->n_functions, o.by == QUERY_SORT_CUM ? "cum" : "flat",
+                          cut ? " (limit lowered to stay under ~4,000 tokens)" : "", other);
         tools__printf(&b, "[%u]{function,base/s,cmp/s,delta/s,base%%,cmp%%,delta_pp}:\n",
                       d->n_rows);
         for (uint32_t i = 0; i < d->n_rows; i++) {
             const query_diff_row *r = &d->rows[i];
             char b1[32], c1[32], d1[40];
             tools__human(b1, sizeof b1, r->base_per_s, unit);
-            tools__human(c1, sizeof c1, r->cmp_per_s, unit);
-            signed_human(d1, sizeof d1, r->delta_per_s, unit);
+            tools__human(c1, sizeof c1, r->cmp_per_s, cunit);
+            if (same_unit)
+                signed_human(d1, sizeof d1, r->delta_per_s, unit);
+            else
+                d1[0] = '\0';
             tools__printf(&b, "  ");
             tools__csv(&b, r->function);
             tools__printf(&b, ",%s,%s,%s,%.2f,%.2f,%+.2f\n", b1, c1, d1, r->base_share,
@@ -765,6 +822,7 @@ int tools__diff(void *user, mcp_call *call, const cJSON *args, mcp_tool_result *
             mcp_json_push(rows, ro);
         }
         cJSON_AddNumberToObject(s, "other_abs_delta_per_s", d->other_abs_delta_per_s);
+        cJSON_AddNumberToObject(s, "other_abs_delta_pp", d->other_abs_delta_share);
         out->text = text;
         out->structured = s;
         query_diff_free(d);

@@ -34,7 +34,20 @@
     Q("end")                                                                                       \
     ":{\"type\":[\"string\",\"number\"],\"description\":\"Range end (exclusive), same "            \
     "forms as start. Default: the newest data\"}"
-#define COMMON P_TYPE "," P_SEL "," P_SVC "," P_START "," P_END
+#define P_LINKS                                                                                    \
+    Q("trace_id")                                                                                  \
+    ":{\"type\":\"string\",\"pattern\":\"^[0-9a-fA-F]{32}$\",\"description\":\"Only "              \
+    "samples linked to this trace (32 hex digits; list_label_values name=trace_id ranks the "      \
+    "traces by weight)\"}," Q("span_id") ":{\"type\":\"string\",\"pattern\":\"^[0-9a-fA-F]{16}$"   \
+                                         "\",\"description\":\"Only "                              \
+                                         "samples linked to this span (16 hex digits)\"}"
+#define P_FRAME_TYPE                                                                               \
+    Q("frame_type")                                                                                \
+    ":{\"type\":\"string\",\"description\":\"Keep only frames of these kinds "                     \
+    "(profile.frame.type: kernel, native, go, jvm, cpython, v8js, ...), comma-separated, or "      \
+    "all but them after !: kernel, !kernel, go,native. A dropped frame's callees attach to its "   \
+    "caller (as pprof -show/-hide); totals stay the same\"}"
+#define COMMON P_TYPE "," P_SEL "," P_SVC "," P_START "," P_END "," P_LINKS
 /* profile_type is required by these tools but left out of "required": the tool's own
  * check answers with the profile types present, which the generic schema error cannot */
 #define P_TYPE_REQ                                                                                 \
@@ -42,7 +55,7 @@
     ":{\"type\":\"string\",\"description\":\"Required. Profile type as "                           \
     "type:unit, e.g. cpu:nanoseconds, alloc_space:bytes (list_profile_types "                      \
     "shows those present)\"}"
-#define COMMON_REQ P_TYPE_REQ "," P_SEL "," P_SVC "," P_START "," P_END
+#define COMMON_REQ P_TYPE_REQ "," P_SEL "," P_SVC "," P_START "," P_END "," P_LINKS
 
 #define NUM  "{\"type\":\"number\"}"
 #define INT  "{\"type\":\"integer\"}"
@@ -52,7 +65,8 @@
 #define FLAME_ROWS                                                                                 \
     "{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"id\":" INT               \
     ",\"parent\":" INT ",\"depth\":" INT ",\"cum\":" NUM ",\"flat\":" NUM ",\"name\":" STR         \
-    ",\"other\":" BOOL ",\"truncated\":" BOOL "},\"required\":[\"id\",\"parent\",\"depth\","       \
+    ",\"other\":" BOOL ",\"truncated\":" BOOL ",\"frame_type\":" STR                               \
+    "},\"required\":[\"id\",\"parent\",\"depth\","                                                 \
     "\"cum\",\"flat\",\"name\"]}}"
 
 static const char IN_STATUS[] = "{\"type\":\"object\",\"properties\":{}}";
@@ -65,7 +79,7 @@ static const char OUT_STATUS[] =
     ",\"received_profiles\":" NUM ",\"rejected_profiles\":" NUM ",\"preloaded_profiles\":" NUM
     ",\"preloaded_samples\":" NUM ",\"received_samples\":" NUM ",\"stored_samples\":" NUM
     ",\"rejected_samples\":" NUM ",\"samples_too_old\":" NUM ",\"samples_too_new\":" NUM
-    ",\"evicted_buckets\":" NUM ",\"expired_buckets\":" NUM
+    ",\"samples_unlinked\":" NUM ",\"evicted_buckets\":" NUM ",\"expired_buckets\":" NUM
     "},\"required\":[\"version\",\"series\",\"profile_types\"]}";
 
 static const char IN_TYPES[] =
@@ -85,7 +99,8 @@ static const char OUT_LABELS[] =
 
 static const char IN_VALUES[] =
     "{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\",\"description\":\"The "
-    "attribute, e.g. service.name, host.name, thread.name (list_labels shows the names)\"},"
+    "attribute, e.g. service.name, host.name, thread.name (list_labels shows the names); "
+    "trace_id or span_id rank the samples' trace links\"},"
     "\"limit\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1000,\"default\":50,"
     "\"description\":\"Values shown\"}," COMMON "},\"required\":[\"name\"]}";
 static const char OUT_VALUES[] =
@@ -103,14 +118,15 @@ static const char IN_TABLE[] =
     "\"description\":\"Rows to show. Left unset, the answer is kept under ~4,000 tokens; "
     "an explicit value is honoured (10000 returns every function, as go tool pprof -top).\"},"
     "\"filter\":{\"type\":\"string\",\"description\":\"RE2/Go regex on the function "
-    "name (matched anywhere), e.g. json|flate or (?i)^runtime\\\\.\"}}"
+    "name (matched anywhere), e.g. json|flate or (?i)^runtime\\\\.\"}," P_FRAME_TYPE "}"
     "}";
 static const char OUT_TABLE[] =
     "{\"type\":\"object\",\"properties\":{\"profile_type\":" STR ",\"unit\":" STR
     ",\"selector\":" STR ",\"total\":" NUM ",\"start\":" TIME ",\"end\":" TIME ",\"series\":" NUM
     ",\"functions\":" NUM ",\"rows\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
-    "\"properties\":{\"function\":" STR ",\"file\":" STR ",\"flat\":" NUM ",\"cum\":" NUM
-    ",\"flat_percent\":" NUM ",\"cum_percent\":" NUM "},\"required\":[\"function\",\"flat\","
+    "\"properties\":{\"function\":" STR ",\"file\":" STR ",\"frame_type\":" STR ",\"flat\":" NUM
+    ",\"cum\":" NUM ",\"flat_percent\":" NUM ",\"cum_percent\":" NUM
+    "},\"required\":[\"function\",\"flat\","
     "\"cum\"]}},\"other_flat\":" NUM "},\"required\":[\"profile_type\",\"unit\",\"total\","
     "\"rows\"]}";
 
@@ -128,7 +144,8 @@ static const char IN_FLAME[] =
     "\"description\":\"image: the tree drawn as a PNG flame graph (MCP image content) after "
     "the header text, for a model that can look at pictures\"},"
     "\"width\":{\"type\":\"integer\",\"minimum\":1200,\"maximum\":2400,\"default\":1200,"
-    "\"description\":\"px, with format image\"}}"
+    "\"description\":\"px, with format image\"},"
+    P_FRAME_TYPE "}"
     "}";
 static const char OUT_FLAME[] =
     "{\"type\":\"object\",\"properties\":{\"profile_type\":" STR ",\"unit\":" STR
@@ -145,7 +162,8 @@ static const char IN_SANDWICH[] =
     "\"max_depth\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":64,\"default\":8},"
     "\"max_nodes\":{\"type\":\"integer\",\"minimum\":2,\"maximum\":1000,\"default\":60,"
     "\"description\":\"rows per tree\"},"
-    "\"min_percent\":{\"type\":\"number\",\"minimum\":0,\"maximum\":100,\"default\":0.5}},"
+    "\"min_percent\":{\"type\":\"number\",\"minimum\":0,\"maximum\":100,\"default\":0.5}"
+    "," P_FRAME_TYPE "},"
     "\"required\":[\"function\"]}";
 static const char OUT_SANDWICH[] =
     "{\"type\":\"object\",\"properties\":{\"profile_type\":" STR ",\"unit\":" STR
@@ -153,13 +171,18 @@ static const char OUT_SANDWICH[] =
     ",\"cut\":" BOOL ",\"callers\":" FLAME_ROWS ",\"callees\":" FLAME_ROWS
     "},\"required\":[\"function\",\"callers\",\"callees\"]}";
 
+#define P_SIDE_TYPE                                                                                \
+    "{\"type\":\"string\",\"description\":\"This side's profile type, e.g. cpu:nanoseconds vs "    \
+    "off_cpu:nanoseconds side by side; rows are then ranked by change of share\"}"
 #define SIDE_IN                                                                                    \
     "{\"type\":\"object\",\"properties\":{\"start\":{\"type\":[\"string\",\"number\"]},\"end\":"   \
-    "{\"type\":[\"string\",\"number\"]},\"selector\":{\"type\":\"string\"}},\"description\":"      \
-    "\"Fields default to the top-level start, end and selector\"}"
+    "{\"type\":[\"string\",\"number\"]},\"selector\":{\"type\":\"string\"},\"profile_"             \
+    "type\":" P_SIDE_TYPE "},\"description\":"                                                     \
+    "\"Fields default to the top-level start, end, selector and profile_type\"}"
 #define SIDE_OUT                                                                                   \
-    "{\"type\":\"object\",\"properties\":{\"selector\":" STR ",\"start\":" TIME ",\"end\":" TIME   \
-    ",\"total\":" NUM ",\"seconds\":" NUM ",\"per_second\":" NUM "}}"
+    "{\"type\":\"object\",\"properties\":{\"profile_type\":" STR ",\"unit\":" STR                  \
+    ",\"selector\":" STR ",\"start\":" TIME ",\"end\":" TIME ",\"total\":" NUM ",\"seconds\":" NUM \
+    ",\"per_second\":" NUM "}}"
 static const char IN_DIFF[] =
     "{\"type\":\"object\",\"properties\":{" COMMON_REQ ",\"baseline\":" SIDE_IN
     ",\"comparison\":" SIDE_IN
@@ -173,7 +196,7 @@ static const char OUT_DIFF[] =
     ",\"base_flat\":" NUM ",\"base_cum\":" NUM ",\"cmp_flat\":" NUM ",\"cmp_cum\":" NUM
     ",\"base_per_s\":" NUM ",\"cmp_per_s\":" NUM ",\"delta_per_s\":" NUM ",\"base_percent\":" NUM
     ",\"cmp_percent\":" NUM ",\"delta_pp\":" NUM "}}},\"other_abs_delta_per_s\":" NUM
-    "},\"required\":[\"baseline\",\"comparison\",\"rows\"]}";
+    ",\"other_abs_delta_pp\":" NUM "},\"required\":[\"baseline\",\"comparison\",\"rows\"]}";
 
 static const char IN_TS[] =
     "{\"type\":\"object\",\"properties\":{" COMMON_REQ
@@ -193,6 +216,30 @@ static const char OUT_TS[] =
     "\"time\":" TIME ",\"index\":" NUM ",\"value\":" NUM "}},\"groups\":{\"type\":\"array\","
     "\"items\":{\"type\":\"object\",\"properties\":{\"name\":" STR ",\"total\":" NUM
     ",\"values\":{\"type\":\"array\",\"items\":" NUM "}}}}},\"required\":[\"step\",\"groups\"]}";
+
+static const char IN_SOURCE[] =
+    "{\"type\":\"object\",\"properties\":{" COMMON_REQ
+    ",\"function\":{\"type\":\"string\",\"description\":\"Exact function name as shown by "
+    "query_profile_table (or a 0x address)\"},"
+    "\"function_regex\":{\"type\":\"string\",\"description\":\"Instead of function: an "
+    "RE2/Go regex searched for in function names; the lines of every match are ranked "
+    "together\"},"
+    "\"sort\":{\"type\":\"string\",\"enum\":[\"flat\",\"cum\"],\"default\":\"flat\"},"
+    "\"limit\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":10000,\"default\":40,"
+    "\"description\":\"Lines shown. Left unset, the answer is kept under ~4,000 "
+    "tokens\"}," P_FRAME_TYPE "}"
+    "}";
+static const char OUT_SOURCE[] =
+    "{\"type\":\"object\",\"properties\":{\"profile_type\":" STR ",\"unit\":" STR
+    ",\"selector\":" STR ",\"function\":" STR ",\"function_regex\":" STR ",\"total\":" NUM
+    ",\"n_functions\":" NUM ",\"n_lines\":" NUM ",\"functions\":{\"type\":\"array\",\"items\":{"
+    "\"type\":\"object\",\"properties\":{\"function\":" STR ",\"file\":" STR ",\"start_line\":" NUM
+    ",\"start_line_known\":" BOOL ",\"frame_type\":" STR ",\"flat\":" NUM ",\"cum\":" NUM
+    ",\"lines\":" NUM "}}},\"rows\":{\"type\":\"array\",\"items\":{\"type\":"
+    "\"object\",\"properties\":{\"function\":" STR ",\"file\":" STR ",\"line\":" NUM
+    ",\"address\":" STR ",\"flat\":" NUM ",\"cum\":" NUM ",\"flat_percent\":" NUM
+    ",\"cum_percent\":" NUM "},\"required\":[\"function\",\"file\",\"line\",\"flat\",\"cum\"]}},"
+    "\"other_flat\":" NUM "},\"required\":[\"profile_type\",\"total\",\"rows\"]}";
 
 static const char IN_EXPORT[] = "{\"type\":\"object\",\"properties\":{" COMMON_REQ "}"
                                 "}";
@@ -231,7 +278,9 @@ static const tool_entry TOOLS[] = {
     {"list_label_values", "Values of one attribute",
      "Values of one attribute (name, e.g. service.name) for a selector/range, ranked by total "
      "of the profile_type (or by observation count without one), with their share. Use it to "
-     "find which services, hosts or threads matter, then narrow selectors with them.",
+     "find which services, hosts or threads matter, then narrow selectors with them; "
+     "name=trace_id ranks requests (trace links) by weight, for trace_id=... on the query "
+     "tools.",
      IN_VALUES, OUT_VALUES, tools__list_label_values},
     {"query_profile_table", "Top functions",
      "The hottest functions (pprof -top): flat (in the function itself), cum (including "
@@ -251,6 +300,13 @@ static const tool_entry TOOLS[] = {
      "the roots and its callees tree down to the leaves, with cum/flat (level 1 equals go "
      "tool pprof -peek). Use it to learn why a hot function runs and where its time goes.",
      IN_SANDWICH, OUT_SANDWICH, tools__sandwich},
+    {"query_profile_source", "Hot source lines of a function",
+     "For one function (exact name from query_profile_table, or function_regex): flat and cum "
+     "per source line (file:line), ranked, with the function's file and start line so you can "
+     "open it at the right place; unsymbolized frames by address. Values equal go tool pprof "
+     "-top -lines for that function's lines. Use it after query_profile_table to see which "
+     "lines of a hot function cost.",
+     IN_SOURCE, OUT_SOURCE, tools__source},
     {"query_profile_diff", "Compare two ranges or selectors",
      "Baseline vs comparison (two time ranges and/or two selectors, each object's fields "
      "defaulting to the top-level start/end/selector): per-function change normalized per "

@@ -96,6 +96,11 @@ typedef struct tools__args {
     win_selector *selector;
     int64_t start_ns, end_ns; /* INT64_MIN / INT64_MAX when not given */
     bool has_start, has_end;
+    /* frame_type (tools__parse_and_merge_frames only): the frames the merge keeps;
+     * frames.n_types == 0 keeps all. The types point into frame_type_text (malloc'd). */
+    win_frame_filter frames;
+    const char *frame_types[WIN_FRAME_FILTER_MAX];
+    char *frame_type_text;
 } tools__args;
 
 typedef enum tools__ptype_need {
@@ -135,6 +140,10 @@ win_merged *tools__merge(tools *t, const tools__args *a, bool keep_labels, mcp_t
  * and nothing left to free. */
 win_merged *tools__parse_and_merge(tools *t, const cJSON *args, bool keep_labels, tools__args *a,
                                    mcp_tool_result *out);
+/* tools__parse_and_merge plus the frame_type argument ("kernel", "kernel,native", "!kernel":
+ * only those frame types, or all but them), for the tools that show frames. */
+win_merged *tools__parse_and_merge_frames(tools *t, const cJSON *args, bool keep_labels,
+                                          tools__args *a, mcp_tool_result *out);
 /* The range of an answer: the one the merge covers, or the one asked for followed by
  * "(no samples in range)". `out` >= 160 bytes. */
 void tools__range_of(char *out, size_t out_len, const tools__args *a, const win_merged *m);
@@ -211,6 +220,8 @@ int tools__sandwich(void *user, mcp_call *call, const cJSON *args, mcp_tool_resu
 int tools__diff(void *user, mcp_call *call, const cJSON *args, mcp_tool_result *out);
 int tools__timeseries(void *user, mcp_call *call, const cJSON *args, mcp_tool_result *out);
 int tools__export_pprof(void *user, mcp_call *call, const cJSON *args, mcp_tool_result *out);
+/* source.c */
+int tools__source(void *user, mcp_call *call, const cJSON *args, mcp_tool_result *out);
 
 /* Runs tool `name` in process with parsed arguments (may be NULL); -1 for an unknown
  * name. The caller releases out->text, out->structured and out->extra_content. */

@@ -439,8 +439,16 @@ static const char SELECTOR_FIX[] =
     "thread.name!=\"gc\"}; operators = != =~ !~; values in double quotes; \"{}\" matches "
     "everything. Call list_labels to see the attribute names.";
 
+static char *fold_attr(const char *sel, const char *key, const char *value);
+
 /* Builds the effective selector text: `sel` with service.name="svc" added. */
 static char *fold_service(const char *sel, const char *svc)
+{
+    return fold_attr(sel, "service.name", svc);
+}
+
+/* `sel` with key="value" added (value escaped). */
+static char *fold_attr(const char *sel, const char *key, const char *svc)
 {
     tools__buf b = {0};
     const char *open = strchr(sel, '{');
@@ -464,7 +472,7 @@ static char *fold_service(const char *sel, const char *svc)
         tools__buf_free(&b);
         return NULL;
     }
-    tools__append(&b, "service.name=\"", 14);
+    tools__printf(&b, "%s=\"", key);
     for (const char *p = svc; *p; p++) {
         if (*p == '"' || *p == '\\')
             tools__append(&b, "\\", 1);
@@ -534,7 +542,6 @@ int tools__parse_range_sel(tools *t, const cJSON *obj, const tools__args *dflt,
                            const char *service_name, const char *what, tools__args *a,
                            mcp_tool_result *out)
 {
-    (void)t;
     memset(a, 0, sizeof *a);
     a->profile_type = dflt ? dflt->profile_type : NULL;
     a->start_ns = dflt ? dflt->start_ns : INT64_MIN;
@@ -547,6 +554,31 @@ int tools__parse_range_sel(tools *t, const cJSON *obj, const tools__args *dflt,
     }
     char prefix[64];
     snprintf(prefix, sizeof prefix, "%s.", what);
+    /* a side may have its own profile type (cpu vs off_cpu side by side) */
+    const cJSON *pt = obj ? cJSON_GetObjectItemCaseSensitive(obj, "profile_type") : NULL;
+    if (pt && !cJSON_IsNull(pt)) {
+        if (!cJSON_IsString(pt) || !pt->valuestring || !pt->valuestring[0]) {
+            tools__error(out, "%s.profile_type must be a profile type such as \"cpu:nanoseconds\"",
+                         what);
+            return -1;
+        }
+        bool found = false;
+        char *types = types_snapshot(t, pt->valuestring, &found);
+        if (!types) {
+            tools__error(out, "%s", TOOLS__OOM_TEXT);
+            return -1;
+        }
+        if (!found) {
+            tools__error(out,
+                         "%s.profile_type \"%s\" has no data: no series of it is retained. "
+                         "Profile types present: %s.",
+                         what, pt->valuestring, types);
+            free(types);
+            return -1;
+        }
+        free(types);
+        a->profile_type = pt->valuestring;
+    }
     const cJSON *s = obj ? cJSON_GetObjectItemCaseSensitive(obj, "selector") : NULL;
     if (s && !cJSON_IsNull(s)) {
         if (!cJSON_IsString(s) || !s->valuestring) {
@@ -570,6 +602,102 @@ int tools__parse_range_sel(tools *t, const cJSON *obj, const tools__args *dflt,
         tools__args_free(a);
         return -1;
     }
+    return 0;
+}
+
+/* trace_id / span_id: `bytes` bytes in hex, folded into the selector as a matcher on the
+ * samples' link (window/ answers trace_id and span_id from it), so every tool that takes a
+ * selector restricts to the linked samples, and the header shows it. */
+static int link_arg(const cJSON *args, const char *name, size_t bytes, tools__args *a,
+                    mcp_tool_result *out)
+{
+    const char *v = NULL;
+    if (tools__str_arg(args, name, &v, out) != 0)
+        return -1;
+    if (!v || !*v)
+        return 0;
+    char hex[40];
+    size_t n = strlen(v);
+    bool ok = n == 2 * bytes;
+    for (size_t i = 0; ok && i < n; i++) {
+        ok = isxdigit((unsigned char)v[i]) != 0;
+        hex[i] = (char)tolower((unsigned char)v[i]);
+    }
+    if (!ok) {
+        tools__error(out,
+                     "%s must be %zu hex digits (the %zu-byte id as in OTLP/JSON and trace "
+                     "UIs), not \"%.80s\"; list_label_values name=%s lists those present",
+                     name, 2 * bytes, bytes, v, name);
+        return -1;
+    }
+    hex[n] = '\0';
+    char *full = fold_attr(a->selector_text ? a->selector_text : "{}", name, hex);
+    base_err kind;
+    char err[256];
+    win_selector *s = full ? win_selector_parse(full, &kind, err, sizeof err) : NULL;
+    if (!s) {
+        free(full);
+        tools__error(out, "%s", TOOLS__OOM_TEXT); /* the text was valid without it */
+        return -1;
+    }
+    win_selector_free(a->selector);
+    free(a->selector_text);
+    a->selector = s;
+    a->selector_text = full;
+    return 0;
+}
+
+/* frame_type: "kernel", "kernel,native" (only those) or "!kernel", "!kernel,native" (all but
+ * those). Types are names as senders write profile.frame.type: letters, digits, . _ -. */
+static int frame_type_arg(const cJSON *args, tools__args *a, mcp_tool_result *out)
+{
+    const char *v = NULL;
+    if (tools__str_arg(args, "frame_type", &v, out) != 0)
+        return -1;
+    if (!v || !*v)
+        return 0;
+    static const char how[] =
+        "frame_type is one type (\"kernel\"), a comma-separated list (\"kernel,native\") "
+        "to keep only those frames, or the same after \"!\" (\"!kernel\") to keep all but them; "
+        "types as senders write profile.frame.type (kernel, native, go, jvm, cpython, php, "
+        "ruby, perl, v8js, dotnet, beam, luajit), at most 16";
+    bool exclude = v[0] == '!';
+    const char *p = exclude ? v + 1 : v;
+    size_t len = strlen(p);
+    if (len == 0 || len > 1024) {
+        tools__error(out, "%s; got \"%.80s\"", how, v);
+        return -1;
+    }
+    char *text = strdup(p);
+    if (!text) {
+        tools__error(out, "%s", TOOLS__OOM_TEXT);
+        return -1;
+    }
+    uint32_t n = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(text, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        while (*tok == ' ')
+            tok++;
+        size_t tl = strlen(tok);
+        while (tl && tok[tl - 1] == ' ')
+            tok[--tl] = '\0';
+        bool ok = tl > 0 && tl <= 64 && n < WIN_FRAME_FILTER_MAX;
+        for (size_t i = 0; ok && i < tl; i++)
+            ok = isalnum((unsigned char)tok[i]) || tok[i] == '.' || tok[i] == '_' || tok[i] == '-';
+        if (!ok) {
+            tools__error(out, "%s; got \"%.80s\"", how, v);
+            free(text);
+            return -1;
+        }
+        a->frame_types[n++] = tok;
+    }
+    if (!n) {
+        tools__error(out, "%s; got \"%.80s\"", how, v);
+        free(text);
+        return -1;
+    }
+    a->frame_type_text = text;
+    a->frames = (win_frame_filter){a->frame_types, n, exclude};
     return 0;
 }
 
@@ -623,6 +751,10 @@ int tools__parse_common(tools *t, const cJSON *args, tools__ptype_need need, too
     a->profile_type = ptype;
     if (parse_selector(sel ? sel : "{}", svc, "", a, out) != 0)
         return -1;
+    if (link_arg(args, "trace_id", 16, a, out) != 0 || link_arg(args, "span_id", 8, a, out) != 0) {
+        tools__args_free(a);
+        return -1;
+    }
     if (time_arg(args, "start", "", &a->start_ns, &a->has_start, out) != 0 ||
         time_arg(args, "end", "", &a->end_ns, &a->has_end, out) != 0) {
         tools__args_free(a);
@@ -640,8 +772,26 @@ void tools__args_free(tools__args *a)
 {
     win_selector_free(a->selector);
     free(a->selector_text);
+    free(a->frame_type_text);
     a->selector = NULL;
     a->selector_text = NULL;
+    a->frame_type_text = NULL;
+    a->frames.n_types = 0;
+}
+
+win_merged *tools__parse_and_merge_frames(tools *t, const cJSON *args, bool keep_labels,
+                                          tools__args *a, mcp_tool_result *out)
+{
+    if (tools__parse_common(t, args, TOOLS__PTYPE_REQUIRED, a, out) != 0)
+        return NULL;
+    if (frame_type_arg(args, a, out) != 0) {
+        tools__args_free(a);
+        return NULL;
+    }
+    win_merged *m = tools__merge(t, a, keep_labels, out);
+    if (!m)
+        tools__args_free(a);
+    return m;
 }
 
 win_merged *tools__parse_and_merge(tools *t, const cJSON *args, bool keep_labels, tools__args *a,
@@ -663,7 +813,8 @@ win_merged *tools__merge(tools *t, const tools__args *a, bool keep_labels, mcp_t
                    .end_ns = a->end_ns,
                    .keep_labels = keep_labels};
     char err[512] = "";
-    win_merged *m = win_merge(t->store, &q, err, sizeof err);
+    win_merged *m =
+        win_merge_filtered(t->store, &q, a->frames.n_types ? &a->frames : NULL, err, sizeof err);
     if (!m)
         tools__error(out, "cannot merge the profiles: %s", err[0] ? err : "out of memory");
     return m;
@@ -703,8 +854,21 @@ void tools__header(tools__buf *b, const char *what, const tools__args *a, const 
 {
     char range[160];
     tools__range_of(range, sizeof range, a, m);
-    tools__printf(b, "%s, %s, %s, %s\n", what, a->profile_type ? a->profile_type : "all types",
-                  a->selector_text ? a->selector_text : "{}", range);
+    tools__printf(b, "%s, %s, %s, ", what, a->profile_type ? a->profile_type : "all types",
+                  a->selector_text ? a->selector_text : "{}");
+    if (a->frames.n_types) {
+        tools__printf(b, "frame_type=%s", a->frames.exclude ? "!" : "");
+        for (uint32_t i = 0; i < a->frames.n_types; i++)
+            tools__printf(b, "%s%s", i ? "," : "", a->frames.types[i]);
+        tools__printf(b, ", ");
+    }
+    tools__printf(b, "%s\n", range);
+    if (a->frames.n_types)
+        tools__printf(b,
+                      "Frames of %s kinds are left out of every stack (their callees attach to "
+                      "their callers, as pprof -show/-hide); totals are unchanged, and value of "
+                      "samples with no frame left stays at the root.\n",
+                      a->frames.exclude ? "the listed" : "other");
 }
 
 bool tools__merged_empty(const win_merged *m)

@@ -653,6 +653,18 @@ static bool build_loc(ing *g, int32_t li)
         g->frames = grown;
         g->cap_frames = (uint32_t)cap;
     }
+    /* `profile.frame.type` (kernel, native, go, jvm, cpython, v8js, ...: semantic
+     * conventions) is a location attribute: every line of the location shares it */
+    const char *frame_type = NULL;
+    for (size_t k = 0; k < l->n_attribute_indices; k++) {
+        const win_attr *a = attr_text(g, l->attribute_indices[k]);
+        if (!a)
+            return false;
+        if (a->key && strcmp(a->key, "profile.frame.type") == 0 && *a->value) {
+            frame_type = a->value;
+            break;
+        }
+    }
     g->loc_nfr[li] = (uint32_t)n;
     g->loc_first[li] = g->n_frames;
     for (size_t k = 0; k < n; k++) {
@@ -660,6 +672,8 @@ static bool build_loc(ing *g, int32_t li)
         f->address = l->address;
         f->mapping = mapping;
         f->build_id = build_id;
+        f->frame_type = frame_type;
+        f->start_line = 0;
         if (!l->n_lines) { /* unsymbolized: address + mapping identify the frame */
             f->function = NULL;
             f->file = NULL;
@@ -672,6 +686,7 @@ static bool build_loc(ing *g, int32_t li)
         f->function = name ? name : nonempty(str_at(g, fn->system_name_strindex));
         f->file = nonempty(str_at(g, fn->filename_strindex));
         f->line = ln->line;
+        f->start_line = fn->start_line;
     }
     return true;
 }

@@ -122,8 +122,8 @@ static bool scan_run(scan *sc)
                         const win__set *ls = win__label_set(st, e->labels);
                         bool lm = true;
                         for (uint32_t k = 0; lm && k < n_pending; k++) {
-                            const char *v = "";
-                            win__set_find(st, ls, pending[k]->name, &v);
+                            char hex[WIN__LINK_HEX];
+                            const char *v = win__label_attr(st, ls, pending[k]->name, hex);
                             int r = win__matcher_eval(pending[k], v);
                             if (r < 0) {
                                 sc->failed = pending[k];
@@ -360,7 +360,18 @@ typedef struct labels_ctx {
     /* (name << 32 | value) -> val: 1 when seen at resource level; aux unused */
     win__qmap pairs;
     uint32_t last_series;
+    /* the samples' trace links, listed as sample-level names trace_id / span_id: distinct
+     * ids by a 64-bit hash of their bytes (a collision would only undercount) */
+    win__qmap trace_ids, span_ids;
 } labels_ctx;
+
+static uint64_t id_hash(const uint8_t *id, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ id[i]) * 1099511628211ULL;
+    return base_mix64(h);
+}
 
 static bool note_pair(labels_ctx *c, uint32_t name, uint32_t value, bool resource)
 {
@@ -390,6 +401,11 @@ static uint32_t labels_classify(void *ctx, uint32_t si, const win__set *rattrs,
         if (!note_pair(c, labels->kv[2 * i], labels->kv[2 * i + 1], false))
             return SCAN_OOM;
     }
+    if ((labels->has_trace &&
+         win__qmap_get(&c->trace_ids, id_hash(labels->trace_id, 16), NULL) == SIZE_MAX) ||
+        (labels->has_span &&
+         win__qmap_get(&c->span_ids, id_hash(labels->span_id, 8), NULL) == SIZE_MAX))
+        return SCAN_OOM;
     return WIN__NONE; /* names are all this listing needs: skip the entries */
 }
 
@@ -438,10 +454,11 @@ win_listing *win_list_labels(win_store *st, const win_query *q, char *err, size_
         if (c.pairs.vals[i])
             names.aux[slot] = 1;
     }
-    win_label_info *all = ok ? malloc((names.n + 1) * sizeof *all) : NULL;
+    win_label_info *all = ok ? malloc((names.n + 3) * sizeof *all) : NULL;
     if (all) {
         /* sort with the store's strings, copy only the rows kept */
         size_t k = 0;
+        bool has_trace_attr = false, has_span_attr = false;
         for (size_t i = 0; i < names.cap; i++) {
             if (!names.used[i])
                 continue;
@@ -449,7 +466,18 @@ win_listing *win_list_labels(win_store *st, const win_query *q, char *err, size_
             all[k++] =
                 (win_label_info){win__str_get(st, (uint32_t)names.keys[i]),
                                  nv > UINT32_MAX ? UINT32_MAX : (uint32_t)nv, names.aux[i] == 1};
+            has_trace_attr |= strcmp(all[k - 1].name, "trace_id") == 0;
+            has_span_attr |= strcmp(all[k - 1].name, "span_id") == 0;
         }
+        /* trace links answer as trace_id / span_id in selectors and value listings (unless
+         * an attribute has the name): list them where an agent looks for names */
+        if (c.trace_ids.n && !has_trace_attr)
+            all[k++] = (win_label_info){
+                "trace_id", c.trace_ids.n > UINT32_MAX ? UINT32_MAX : (uint32_t)c.trace_ids.n,
+                false};
+        if (c.span_ids.n && !has_span_attr)
+            all[k++] = (win_label_info){
+                "span_id", c.span_ids.n > UINT32_MAX ? UINT32_MAX : (uint32_t)c.span_ids.n, false};
         qsort(all, k, sizeof *all, label_info_cmp);
         size_t n = k < LIST_MAX_ROWS ? k : LIST_MAX_ROWS;
         if ((l = listing_new(n, sizeof(win_label_info)))) {
@@ -466,6 +494,8 @@ win_listing *win_list_labels(win_store *st, const win_query *q, char *err, size_
     pthread_rwlock_unlock(&st->lock);
     free(all);
     win__qmap_free(&c.pairs);
+    win__qmap_free(&c.trace_ids);
+    win__qmap_free(&c.span_ids);
     win__qmap_free(&names);
     if (!l)
         scan_err(&sc, err, err_len, "listing labels");
@@ -501,6 +531,48 @@ static bool values_entry(void *ctx, uint32_t si, int64_t bucket_lo, const win__e
     return true;
 }
 
+/* list_label_values name=trace_id|span_id: the values are the samples' link ids (hex). */
+typedef struct links_ctx {
+    values_ctx v;      /* totals by class = index into ids */
+    bool span;         /* span_id (8 bytes) rather than trace_id (16) */
+    win__qmap by_hash; /* hash of the id bytes -> aux: index into ids (verified) */
+    uint8_t (*ids)[16];
+    uint32_t n_ids, ids_cap;
+} links_ctx;
+
+static uint32_t links_classify(void *ctx, uint32_t si, const win__set *rattrs,
+                               const win__set *labels)
+{
+    (void)si;
+    (void)rattrs;
+    links_ctx *c = ctx;
+    if (c->span ? !labels->has_span : !labels->has_trace)
+        return WIN__NONE;
+    uint8_t id[16] = {0};
+    memcpy(id, c->span ? labels->span_id : labels->trace_id, c->span ? 8 : 16);
+    uint64_t h = 1469598103934665603ULL;
+    for (int i = 0; i < 16; i++)
+        h = (h ^ id[i]) * 1099511628211ULL;
+    for (;;) {
+        size_t slot = win__qmap_get(&c->by_hash, h, NULL);
+        if (slot == SIZE_MAX)
+            return SCAN_OOM;
+        uint32_t k = c->by_hash.aux[slot];
+        if (k == WIN__NONE) {
+            void *arr = c->ids;
+            if (c->n_ids >= SCAN_OOM - 1 || !base_grow(&arr, &c->ids_cap, c->n_ids + 1, 16))
+                return SCAN_OOM;
+            c->ids = arr;
+            memcpy(c->ids[c->n_ids], id, 16);
+            c->by_hash.aux[slot] = c->n_ids;
+            return c->n_ids++;
+        }
+        if (memcmp(c->ids[k], id, 16) == 0)
+            return k;
+        h = base_mix64(h + 1); /* another id with this hash: probe the next key */
+    }
+}
+
 static int value_cmp(const void *a, const void *b)
 {
     const win_label_value *x = a, *y = b;
@@ -518,24 +590,55 @@ win_listing *win_list_label_values(win_store *st, const win_query *q, const char
         base_set_err(err, err_len, "window: list_label_values needs an attribute name");
         return NULL;
     }
+    /* trace_id / span_id name the samples' links (lc.v is where every total goes) */
+    bool links = strcmp(name, "trace_id") == 0 || strcmp(name, "span_id") == 0;
+    links_ctx lc;
+    memset(&lc, 0, sizeof lc);
+    lc.span = links && name[0] == 's';
+    values_ctx *cp = &lc.v;
     values_ctx c;
     memset(&c, 0, sizeof c);
     c.count = q->profile_type == NULL;
-    scan sc = {st,        q->profile_type, q->selector,  q->start_ns,
-               q->end_ns, values_classify, values_entry, &c,
+    lc.v.count = c.count;
+    if (!links)
+        cp = &c;
+    scan sc = {st,           q->profile_type,
+               q->selector,  q->start_ns,
+               q->end_ns,    links ? links_classify : values_classify,
+               values_entry, links ? (void *)&lc : (void *)&c,
                NULL};
     win_listing *l = NULL;
     win_label_value *all = NULL;
+    char *hex = NULL;
     pthread_rwlock_rdlock(&st->lock);
     c.name = win__find_str(st, canonical_name(name));
-    bool ok = c.name == WIN__NONE || scan_run(&sc); /* a name never stored has no values */
-    if (ok && (all = malloc((c.totals.n + 1) * sizeof *all))) {
+    /* a name never stored has no values */
+    bool ok = (!links && c.name == WIN__NONE) || scan_run(&sc);
+    if (ok && links && !(hex = malloc((size_t)lc.n_ids * WIN__LINK_HEX + 1)))
+        ok = false;
+    if (ok && (all = malloc((cp->totals.n + 1) * sizeof *all))) {
         /* rank with the store's strings, copy only the rows kept */
         size_t k = 0;
-        for (size_t i = 0; i < c.totals.cap; i++)
-            if (c.totals.used[i])
-                all[k++] = (win_label_value){win__str_get(st, (uint32_t)c.totals.keys[i]),
-                                             c.totals.vals[i]};
+        for (size_t i = 0; i < cp->totals.cap; i++) {
+            if (!cp->totals.used[i])
+                continue;
+            uint32_t id = (uint32_t)cp->totals.keys[i];
+            const char *v;
+            if (links) {
+                char *h = hex + (size_t)id * WIN__LINK_HEX;
+                static const char digits[] = "0123456789abcdef";
+                uint32_t nb = lc.span ? 8 : 16;
+                for (uint32_t j = 0; j < nb; j++) {
+                    h[2 * j] = digits[lc.ids[id][j] >> 4];
+                    h[2 * j + 1] = digits[lc.ids[id][j] & 15];
+                }
+                h[2 * nb] = '\0';
+                v = h;
+            } else {
+                v = win__str_get(st, id);
+            }
+            all[k++] = (win_label_value){v, cp->totals.vals[i]};
+        }
         qsort(all, k, sizeof *all, value_cmp);
         size_t n = k < LIST_MAX_ROWS ? k : LIST_MAX_ROWS;
         if ((l = listing_new(n, sizeof(win_label_value)))) {
@@ -551,6 +654,10 @@ win_listing *win_list_label_values(win_store *st, const win_query *q, const char
     }
     pthread_rwlock_unlock(&st->lock);
     free(all);
+    free(hex);
+    free(lc.ids);
+    win__qmap_free(&lc.by_hash);
+    win__qmap_free(&lc.v.totals);
     win__qmap_free(&c.totals);
     if (!l) {
         scan_err(&sc, err, err_len, "listing label values");

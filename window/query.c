@@ -95,6 +95,7 @@ void win_merged_free(win_merged *m)
         free(m->priv->fn_of_frame);
         free(m->priv->fn_name);
         free(m->priv->fn_file);
+        free(m->priv->fn_type);
         free(m->priv);
     }
     free(m->frames);
@@ -117,7 +118,27 @@ typedef struct builder {
     uint32_t n_node_ids, n_frame_ids, n_str_ids;
     win__qmap fns_addr; /* address of an unsymbolized frame -> aux: function index */
     uint32_t nodes_cap, frames_cap, fn_cap;
+    /* frame filter: per store frame 0 = not decided yet, 1 = kept, 2 = dropped */
+    const win_frame_filter *ff;
+    uint32_t ff_ids[WIN_FRAME_FILTER_MAX]; /* string ids of the filter's types */
+    uint32_t n_ff_ids;
+    uint8_t *frame_keep;
 } builder;
+
+/* Whether the frame filter keeps store frame `fid` (no filter: always). */
+static bool keeps_frame(builder *b, uint32_t fid)
+{
+    if (!b->ff || fid >= b->n_frame_ids)
+        return true;
+    if (!b->frame_keep[fid]) {
+        uint32_t type = win__frames(b->st)[fid].frame_type;
+        bool listed = false;
+        for (uint32_t i = 0; i < b->n_ff_ids && !listed; i++)
+            listed = b->ff_ids[i] == type;
+        b->frame_keep[fid] = listed != b->ff->exclude ? 1 : 2;
+    }
+    return b->frame_keep[fid] == 1;
+}
 
 static const char *copy_str(builder *b, uint32_t id)
 {
@@ -157,9 +178,11 @@ static uint32_t map_frame(builder *b, uint32_t fid)
     out->file = copy_str(b, f->file);
     out->mapping = copy_str(b, f->mapping);
     out->build_id = copy_str(b, f->build_id);
+    out->frame_type = copy_str(b, f->frame_type);
     out->line = f->line;
+    out->start_line = f->start_line;
     out->address = f->address;
-    if (!out->function || !out->file || !out->mapping || !out->build_id)
+    if (!out->function || !out->file || !out->mapping || !out->build_id || !out->frame_type)
         return WIN__NONE;
     /* symbolized functions are keyed by name (interned: the id is the name), unsymbolized
      * ones by address */
@@ -174,15 +197,18 @@ static uint32_t map_frame(builder *b, uint32_t fid)
         fn_slot = &b->fns_addr.aux[fs];
     }
     if (*fn_slot == WIN__NONE) {
-        void *fnn = (void *)pv->fn_name, *fnf = (void *)pv->fn_file;
-        uint32_t a1 = b->fn_cap, a2 = b->fn_cap;
+        void *fnn = (void *)pv->fn_name, *fnf = (void *)pv->fn_file, *fnt = (void *)pv->fn_type;
+        uint32_t a1 = b->fn_cap, a2 = b->fn_cap, a3 = b->fn_cap;
         if (!base_grow(&fnn, &a1, pv->n_fn + 1, sizeof(char *)))
             return WIN__NONE;
         pv->fn_name = fnn;
         if (!base_grow(&fnf, &a2, pv->n_fn + 1, sizeof(char *)))
             return WIN__NONE;
         pv->fn_file = fnf;
-        if (a1 != a2)
+        if (!base_grow(&fnt, &a3, pv->n_fn + 1, sizeof(char *)))
+            return WIN__NONE;
+        pv->fn_type = fnt;
+        if (a1 != a2 || a1 != a3)
             return WIN__NONE;
         b->fn_cap = a1;
         const char *name = out->function;
@@ -192,6 +218,7 @@ static uint32_t map_frame(builder *b, uint32_t fid)
             return WIN__NONE;
         pv->fn_name[pv->n_fn] = name;
         pv->fn_file[pv->n_fn] = out->file;
+        pv->fn_type[pv->n_fn] = out->frame_type;
         *fn_slot = pv->n_fn++;
     }
     pv->fn_of_frame[m->n_frames] = *fn_slot;
@@ -226,6 +253,13 @@ static bool emit_path(builder *b, const int64_t *acc, uint32_t leaf, uint32_t **
     win_merged *m = b->m;
     while (len-- > 0) {
         uint32_t nid = (*path)[len];
+        if (!keeps_frame(b, nodes[nid].frame)) {
+            /* dropped by the frame filter: its callees hang from its caller, its own
+             * value is its caller's (as pprof -show/-hide) */
+            b->m->nodes[parent_out].self = base_sat_add(b->m->nodes[parent_out].self, acc[nid]);
+            b->node_out[nid] = parent_out;
+            continue;
+        }
         uint32_t f = map_frame(b, nodes[nid].frame);
         if (f == WIN__NONE)
             return false;
@@ -444,7 +478,38 @@ static bool finish_labeled(win_merged *m, const uint32_t *renum)
     return true;
 }
 
+const char *win__label_attr(const win_store *st, const win__set *ls, const char *name, char *buf)
+{
+    const char *v = "";
+    if (win__set_find(st, ls, name, &v))
+        return v;
+    const uint8_t *id = NULL;
+    size_t n = 0;
+    if (ls->has_trace && strcmp(name, "trace_id") == 0) {
+        id = ls->trace_id;
+        n = 16;
+    } else if (ls->has_span && strcmp(name, "span_id") == 0) {
+        id = ls->span_id;
+        n = 8;
+    }
+    if (!id)
+        return "";
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        buf[2 * i] = hex[id[i] >> 4];
+        buf[2 * i + 1] = hex[id[i] & 15];
+    }
+    buf[2 * n] = '\0';
+    return buf;
+}
+
 win_merged *win_merge(win_store *st, const win_query *q, char *err, size_t err_len)
+{
+    return win_merge_filtered(st, q, NULL, err, err_len);
+}
+
+win_merged *win_merge_filtered(win_store *st, const win_query *q, const win_frame_filter *frames,
+                               char *err, size_t err_len)
 {
     if (err && err_len)
         err[0] = '\0';
@@ -453,11 +518,18 @@ win_merged *win_merge(win_store *st, const win_query *q, char *err, size_t err_l
             snprintf(err, err_len, "window: a query needs a store and a profile type");
         return NULL;
     }
+    if (frames && (frames->n_types > WIN_FRAME_FILTER_MAX || (frames->n_types && !frames->types))) {
+        if (err && err_len)
+            snprintf(err, err_len, "window: a frame filter lists at most %u types",
+                     WIN_FRAME_FILTER_MAX);
+        return NULL;
+    }
     const win_selector *sel = q->selector;
     int64_t start = q->start_ns, end = q->end_ns, res = st->cfg.resolution_ns;
     builder b;
     memset(&b, 0, sizeof b);
     b.st = st;
+    b.ff = frames;
     win_merged *m = calloc(1, sizeof *m);
     const win__matcher **pending = malloc((sel ? sel->n : 0) * sizeof *pending + 1);
     win__qmap cache; /* label set -> val: (series stamp << 1) | matched */
@@ -499,7 +571,16 @@ win_merged *win_merge(win_store *st, const win_query *q, char *err, size_t err_l
     b.frame_out = malloc(((size_t)b.n_frame_ids + 1) * sizeof *b.frame_out);
     b.str_out = calloc((size_t)b.n_str_ids + 1, sizeof *b.str_out);
     b.fn_of_str = malloc(((size_t)b.n_str_ids + 1) * sizeof *b.fn_of_str);
-    if (!acc || !seen || !b.node_out || !b.frame_out || !b.str_out || !b.fn_of_str) {
+    if (frames) {
+        b.frame_keep = calloc((size_t)b.n_frame_ids + 1, 1);
+        for (uint32_t i = 0; i < frames->n_types; i++) {
+            /* a type no frame has matches nothing */
+            uint32_t id = frames->types[i] ? win__find_str(st, frames->types[i]) : WIN__NONE;
+            b.ff_ids[b.n_ff_ids++] = id;
+        }
+    }
+    if (!acc || !seen || !b.node_out || !b.frame_out || !b.str_out || !b.fn_of_str ||
+        (frames && !b.frame_keep)) {
         ok = false;
     } else {
         memset(b.node_out, 0xff, ((size_t)n_ids + 1) * sizeof *b.node_out);
@@ -591,8 +672,8 @@ win_merged *win_merge(win_store *st, const win_query *q, char *err, size_t err_l
                         const win__set *ls = win__label_set(st, e->labels);
                         bool lm = true;
                         for (uint32_t k = 0; lm && k < n_pending; k++) {
-                            const char *v = "";
-                            win__set_find(st, ls, pending[k]->name, &v);
+                            char hex[WIN__LINK_HEX];
+                            const char *v = win__label_attr(st, ls, pending[k]->name, hex);
                             int r = win__matcher_eval(pending[k], v);
                             if (r < 0)
                                 failed = pending[k];
@@ -673,6 +754,7 @@ win_merged *win_merge(win_store *st, const win_query *q, char *err, size_t err_l
     free(b.frame_out);
     free((void *)b.str_out);
     free(b.fn_of_str);
+    free(b.frame_keep);
     win__qmap_free(&b.fns_addr);
     uint32_t *renum = NULL;
     if (!ok || !prune(m, q->keep_labels ? &renum : NULL) ||
@@ -859,7 +941,8 @@ int64_t win_top(const win_merged *m, win_top_row **rows)
     n = 0;
     for (uint32_t f = 0; f < nf; f++)
         if (flat[f] != 0 || cum[f] != 0)
-            out[n++] = (win_top_row){pv->fn_name[f], pv->fn_file[f], flat[f], cum[f]};
+            out[n++] =
+                (win_top_row){pv->fn_name[f], pv->fn_file[f], flat[f], cum[f], pv->fn_type[f]};
     sort_rows(out, n);
     free(flat);
     free(cum);

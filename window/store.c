@@ -298,6 +298,7 @@ uint32_t win__find_str(const win_store *st, const char *s)
 }
 
 /* frames */
+_Static_assert(sizeof(win__frame) == 40, "win__frame is hashed as bytes: no padding");
 static uint32_t frame_hash(const win_store *st, const win__frame *f)
 {
     return hash_bytes(st->seed, f, sizeof *f);
@@ -753,7 +754,11 @@ static bool bucket_index_build(win_store *st, win__bucket *b, uint32_t min_items
 }
 
 /* Adds value to the (node, labels) entry of the bucket, creating it if needed. */
-static bool bucket_add(win_store *st, win__bucket *b, uint32_t node, uint32_t labels, int64_t value)
+/* Adds `value` to the entry (node, labels) of `b`. Returns 1, 0 when memory ran out, or
+ * BUCKET_LINKS_FULL (nothing stored) when it would be a new linked entry and the bucket
+ * already holds WIN__MAX_BUCKET_LINKS of them: the caller stores it without its link. */
+#define BUCKET_LINKS_FULL 2
+static int bucket_add(win_store *st, win__bucket *b, uint32_t node, uint32_t labels, int64_t value)
 {
     if ((uint64_t)(b->n + 1) * 2 > b->idx_cap && !bucket_index_build(st, b, b->n + 1))
         return false;
@@ -763,23 +768,28 @@ static bool bucket_add(win_store *st, win__bucket *b, uint32_t node, uint32_t la
         win__entry *e = &b->e[b->idx[j]];
         if (e->node == node && e->labels == labels) {
             e->value = base_sat_add(e->value, value);
-            return true;
+            return 1;
         }
     }
+    const win__set *ls = win__label_set(st, labels);
+    bool linked = ls->has_trace || ls->has_span;
+    if (linked && b->n_linked >= WIN__MAX_BUCKET_LINKS)
+        return BUCKET_LINKS_FULL;
     if (b->n == b->cap) {
         void *arr = b->e;
         uint32_t cap = b->cap;
         if (!grow_array(st, &arr, &cap, (uint64_t)b->n + 1, sizeof(win__entry),
                         WIN__MAX_BUCKET_ENT))
-            return false;
+            return 0;
         b->e = arr;
         b->cap = cap;
     }
     b->e[b->n] = (win__entry){node, labels, value};
     b->idx[j] = b->n;
     b->n++;
+    b->n_linked += linked;
     st->n_entries++;
-    return true;
+    return 1;
 }
 
 /* An aged bucket rarely receives data: drop its merge index and move its entries to an
@@ -913,6 +923,7 @@ void win__sweep(win_store *st)
         if (fm[id]) {
             sm[frames[id].function] = sm[frames[id].file] = 1;
             sm[frames[id].mapping] = sm[frames[id].build_id] = 1;
+            sm[frames[id].frame_type] = 1;
         }
     }
     for (uint32_t id = 0; id < st->labels.n; id++)
@@ -1443,9 +1454,12 @@ static uint32_t intern_frame(win_store *st, const win_batch *b, ingest_tmp *t, u
     f.file = intern_str_cached(st, t, in->file);
     f.mapping = intern_str_cached(st, t, in->mapping);
     f.build_id = intern_str_cached(st, t, in->build_id);
+    f.frame_type = intern_str_cached(st, t, in->frame_type);
     if (f.function == WIN__NONE || f.file == WIN__NONE || f.mapping == WIN__NONE ||
-        f.build_id == WIN__NONE)
+        f.build_id == WIN__NONE || f.frame_type == WIN__NONE)
         return WIN__NONE;
+    /* start lines beyond int32 are no real source file's: kept as unknown */
+    f.start_line = in->start_line > 0 && in->start_line <= INT32_MAX ? (int32_t)in->start_line : 0;
     f.line = in->line;
     f.address = in->address;
     uint32_t id = table_intern(st, &st->frames, frame_hash(st, &f), frame_eq, &f, frame_create);
@@ -1708,7 +1722,17 @@ int win_store_add(win_store *st, const win_batch *batch, int64_t now_ns, win_add
             last_slot = win__floor_div(s->time_ns, st->cfg.resolution_ns);
         }
         win__bucket *b = series_bucket(st, series, last_slot);
-        if (!b || !bucket_add(st, b, t.sample_node[i], t.sample_labels[i], s->value))
+        if (!b)
+            break;
+        int added = bucket_add(st, b, t.sample_node[i], t.sample_labels[i], s->value);
+        if (added == BUCKET_LINKS_FULL) {
+            /* the same sample attributes without the link: the value stays exact, only
+             * trace_id / span_id filters miss it */
+            uint32_t bare = intern_set(st, NULL, true, s->attrs, s->n_attrs, NULL, NULL);
+            added = bare == WIN__NONE ? 0 : bucket_add(st, b, t.sample_node[i], bare, s->value);
+            st->samples_unlinked += added == 1;
+        }
+        if (added != 1)
             break;
         stored++;
         if (batch->restated)
@@ -1780,6 +1804,7 @@ void win_store_stats(win_store *st, win_stats *out)
     out->samples_stored = st->samples_stored;
     out->samples_too_old = st->samples_too_old;
     out->samples_too_new = st->samples_too_new;
+    out->samples_unlinked = st->samples_unlinked;
     int64_t res = st->cfg.resolution_ns;
     bool any = false;
     for (uint32_t i = 0; i < st->n_series; i++) {

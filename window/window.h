@@ -71,6 +71,10 @@ typedef struct win_frame_in {
     uint64_t address;     /* instruction address, 0 if unknown */
     const char *mapping;  /* mapping (binary) file name, may be NULL */
     const char *build_id; /* mapping build id, may be NULL */
+    /* the location's `profile.frame.type` ("kernel", "native", "go", "jvm", ...), may be
+     * NULL when the sender did not say */
+    const char *frame_type;
+    int64_t start_line; /* the function's first line, 0 when unknown (kept up to 2^31-1) */
 } win_frame_in;
 
 /* A stack: frame indices (into win_batch.frames), leaf first, as in pprof/OTLP. A batch with
@@ -191,8 +195,10 @@ typedef struct win_frame {
     const char *file;     /* "" when unknown */
     int64_t line;
     uint64_t address;
-    const char *mapping;  /* "" when unknown */
-    const char *build_id; /* "" when unknown */
+    const char *mapping;    /* "" when unknown */
+    const char *build_id;   /* "" when unknown */
+    const char *frame_type; /* `profile.frame.type`, "" when the sender did not say */
+    int64_t start_line;     /* the function's first line, 0 when unknown */
 } win_frame;
 
 /* A node of the merged call tree. nodes[0] is the synthetic root (frame UINT32_MAX,
@@ -244,6 +250,23 @@ typedef struct win_merged {
  * a stored value) starts with "selector: ", so callers can answer it as the request's
  * fault; any other error means memory ran out. */
 win_merged *win_merge(win_store *store, const win_query *q, char *err, size_t err_len);
+
+/* Which frames a merge keeps, by their `profile.frame.type` ("kernel", "native", "go", ...):
+ * with `exclude` false only frames of the listed types, with `exclude` true all but them
+ * (a frame whose sender gave no type has type ""). A dropped frame is taken out of every
+ * stack, as `go tool pprof -show` / `-hide` do: its callees attach to its caller, and the
+ * value of samples whose leaf it was goes to the nearest kept frame above it (the root
+ * when none is left), so the total stays the same. At most WIN_FRAME_FILTER_MAX types. */
+#define WIN_FRAME_FILTER_MAX 16u
+typedef struct win_frame_filter {
+    const char *const *types;
+    uint32_t n_types;
+    bool exclude;
+} win_frame_filter;
+
+/* win_merge with a frame filter (NULL = keep every frame, which is win_merge). */
+win_merged *win_merge_filtered(win_store *store, const win_query *q, const win_frame_filter *frames,
+                               char *err, size_t err_len);
 void win_merged_free(win_merged *m);
 
 /* pprof -top semantics over a merged tree: a frame's function key is its function name,
@@ -255,6 +278,7 @@ typedef struct win_top_row {
     const char *file;
     int64_t flat;
     int64_t cum;
+    const char *frame_type; /* `profile.frame.type` of the function's first frame, "" if none */
 } win_top_row;
 
 /* Computes one row per function, sorted by flat descending, then cum descending, then
@@ -367,6 +391,9 @@ typedef struct win_stats {
     uint64_t samples_too_old;
     uint64_t samples_too_new;
     int64_t oldest_ns, newest_ns; /* time coverage of retained buckets; 0 when empty */
+    /* observations stored without their trace link: their bucket already held 16,384
+     * linked entries (per series and bucket), so trace_id/span_id filters miss them */
+    uint64_t samples_unlinked;
 } win_stats;
 
 void win_store_stats(win_store *store, win_stats *out);

@@ -27,8 +27,13 @@
 #define WIN__MAX_SERIES     65536u
 #define WIN__MAX_RING       (1u << 20) /* buckets per retention */
 #define WIN__MAX_BUCKET_ENT (1u << 26)
-#define WIN__MAX_MATCHERS   64u
-#define WIN__MAX_SEL_LEN    65536u
+/* Entries of one bucket whose label set carries a trace link: each distinct link keeps its
+ * samples apart (no merging with the same stack), so a sender that links every sample to
+ * its own span would multiply the entries; past this many, a bucket stores new samples
+ * without their link (counted: win_stats.samples_unlinked). 16,384 x 16 bytes = 256 KiB. */
+#define WIN__MAX_BUCKET_LINKS 16384u
+#define WIN__MAX_MATCHERS     64u
+#define WIN__MAX_SEL_LEN      65536u
 
 typedef struct win__str {
     char *s; /* NULL when the id is free */
@@ -41,9 +46,11 @@ typedef struct win__frame {
     uint32_t file;
     uint32_t mapping;
     uint32_t build_id;
+    uint32_t frame_type; /* string id, 0 ("") when unknown */
+    int32_t start_line;  /* the function's first line, 0 when unknown */
     int64_t line;
     uint64_t address;
-} win__frame;
+} win__frame; /* 40 bytes, no padding: hashed and compared as bytes */
 
 typedef struct win__node {
     uint32_t parent; /* node id; WIN__NONE for the root */
@@ -94,6 +101,7 @@ typedef struct win__bucket {
     uint32_t n, cap;
     uint32_t *idx; /* merge index (entry position), only while the bucket is recent */
     uint32_t idx_cap;
+    uint32_t n_linked; /* entries whose label set carries a trace link (in the padding) */
 } win__bucket;
 
 typedef struct win__series {
@@ -129,6 +137,7 @@ struct win_store {
     uint64_t dropped_since_sweep;
     uint64_t evicted_buckets, expired_buckets, reclaimed_nodes;
     uint64_t samples_stored, samples_too_old, samples_too_new;
+    uint64_t samples_unlinked; /* stored without their link: WIN__MAX_BUCKET_LINKS */
     uint64_t sweeps;
 };
 
@@ -271,8 +280,16 @@ struct win_merged_priv {
     uint32_t *fn_of_frame; /* merged frame -> function index */
     const char **fn_name;  /* function key: name, or hex address when unsymbolized */
     const char **fn_file;  /* file of the first frame of the function */
+    const char **fn_type;  /* frame type of the first frame of the function */
     uint32_t n_fn;
 };
+
+/* The value a selector sees for attribute `name` of sample-label set `ls`: the attribute,
+ * or for "trace_id" / "span_id" (when no attribute has that name) the link's id in lower-case
+ * hex, "" when absent. `buf` >= WIN__LINK_HEX bytes. */
+#define WIN__LINK_HEX 33u
+const char *win__label_attr(const struct win_store *st, const win__set *ls, const char *name,
+                            char *buf);
 
 /* Finds `key` in an interned set; false (value untouched) when absent. */
 bool win__set_find(const struct win_store *st, const win__set *s, const char *key,

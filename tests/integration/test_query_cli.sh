@@ -32,7 +32,7 @@ expect_eq "query table: exit 0" 0 "$RC"
 expect_eq "query table: header line" 'Top functions by flat, cpu:nanoseconds, {service.name="flate"}' \
     "$(head -n 1 "$WORK/q.out" | sed 's/, [^,]*$//')"
 expect_contains "query table: totals line" "Total 16.77s over 1 series; 5 of 220 functions shown" "$(cat "$WORK/q.out")"
-expect_contains "query table: columns (5 rows + (other))" "[6]{flat,flat%,cum,cum%,function,file}:" "$(cat "$WORK/q.out")"
+expect_contains "query table: columns (5 rows + (other))" "[6]{flat,flat%,cum,cum%,function,file,kind}:" "$(cat "$WORK/q.out")"
 expect_contains "query table: the top row (huffSym 3.14s flat, 3.91s cum)" \
     "3.14s,18.72,3.91s,23.32,compress/flate.(*decompressor).huffSym," "$(cat "$WORK/q.out")"
 expect_contains "query table: the (other) row" "(other)" "$(cat "$WORK/q.out")"

@@ -118,7 +118,7 @@ static void test_cap_depth_on_a_small_stack(void **state)
     (void)state;
     for (uint32_t i = 0; i <= DEPTH; i++) {
         snprintf(names[i], sizeof names[i], "f%u", i);
-        frames[i] = (win_frame_in){names[i], "deep.c", (int64_t)i + 1, 0, NULL, NULL};
+        frames[i] = (win_frame_in){names[i], "deep.c", (int64_t)i + 1, 0, NULL, NULL, NULL, 0};
         idx[i] = i; /* leaf first: f0 is the leaf, f16383 the root */
     }
     deep_run r = {0};

@@ -364,7 +364,8 @@ static void test_export_many_labels_on_a_deep_stack(void **state)
     static win_sample_in smp[N];
     for (uint32_t i = 0; i < DEPTH; i++) {
         snprintf(names[i], sizeof names[i], "f%u", i);
-        frames[i] = (win_frame_in){names[i], "d.go", (int64_t)i + 1, 0x1000u + i, NULL, NULL};
+        frames[i] =
+            (win_frame_in){names[i], "d.go", (int64_t)i + 1, 0x1000u + i, NULL, NULL, NULL, 0};
         idx[i] = i; /* leaf first: f0 */
     }
     for (uint32_t i = 0; i < N; i++) {

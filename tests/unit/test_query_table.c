@@ -187,7 +187,7 @@ static void test_diff(void **state)
     win_merged *cmp = merge_range(st, FX_T0 + 20 * FX_SEC, FX_T0 + 30 * FX_SEC);
     assert_int_equal(base->total, 27);
     assert_int_equal(cmp->total, 4);
-    query_diff_opts o = {10, 2, 2, QUERY_SORT_FLAT};
+    query_diff_opts o = {10, 2, 2, QUERY_SORT_FLAT, false};
     char err[256];
     query_diff *d = query_diff_compute(base, cmp, &o, err, sizeof err);
     assert_non_null(d);
@@ -218,7 +218,7 @@ static void test_diff(void **state)
     query_diff_free(d);
 
     /* ranked by cum; durations of 0 fall back to the merges' covered range (10 s) */
-    o = (query_diff_opts){0, 0, 0, QUERY_SORT_CUM};
+    o = (query_diff_opts){0, 0, 0, QUERY_SORT_CUM, false};
     d = query_diff_compute(base, cmp, &o, err, sizeof err);
     assert_non_null(d);
     assert_int_equal(d->n_rows, 8);
@@ -265,8 +265,8 @@ static void test_table_filter_too_expensive(void **state)
     win_config_defaults(&cfg);
     win_store *st = win_store_new(&cfg);
     assert_non_null(st);
-    const win_frame_in frames[] = {{"main", "main.go", 1, 0, NULL, NULL},
-                                   {name, "x.go", 2, 0, NULL, NULL}};
+    const win_frame_in frames[] = {{"main", "main.go", 1, 0, NULL, NULL, NULL, 0},
+                                   {name, "x.go", 2, 0, NULL, NULL, NULL, 0}};
     const uint32_t stack[] = {1, 0};
     const win_stack_in stacks[] = {{stack, 2}};
     const win_attr res[] = {{"service.name", "svc"}};

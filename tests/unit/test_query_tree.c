@@ -351,7 +351,8 @@ static void test_flame_keeps_hot_path(void **state)
     win_frame_in frames[HOT + SMALL];
     for (int i = 0; i < HOT + SMALL; i++) {
         snprintf(names[i], sizeof names[i], i < HOT ? "hot%d" : "small%d", i);
-        frames[i] = (win_frame_in){names[i], "x.go", i, 0x1000u + (uint64_t)i, "app", NULL};
+        frames[i] =
+            (win_frame_in){names[i], "x.go", i, 0x1000u + (uint64_t)i, "app", NULL, NULL, 0};
     }
     uint32_t hot[HOT], small[SMALL][2];
     for (int i = 0; i < HOT; i++)
@@ -572,7 +573,7 @@ static win_store *named_store(const char *const *stacks, const int64_t *values, 
             if (f == n_frames) {
                 assert_true(n_frames < MAXF);
                 snprintf(names[f], sizeof names[f], "%s", tok[k]);
-                frames[f] = (win_frame_in){names[f], "r.go", 1, 0x100u + f, NULL, NULL};
+                frames[f] = (win_frame_in){names[f], "r.go", 1, 0x100u + f, NULL, NULL, NULL, 0};
                 n_frames++;
             }
             idx[i][d - 1 - k] = f; /* leaf first */
@@ -709,7 +710,7 @@ static win_store *alternating_store(uint32_t depth, bool every_level)
     assert_true(frames && names && idx && stacks && smp);
     for (uint32_t i = 0; i < n_fns; i++) {
         snprintf(names[i], sizeof names[i], i ? "a%u" : "F", i);
-        frames[i] = (win_frame_in){names[i], "h.c", 1, 0x1000u + i, NULL, NULL};
+        frames[i] = (win_frame_in){names[i], "h.c", 1, 0x1000u + i, NULL, NULL, NULL, 0};
     }
     for (uint32_t k = 0; k < depth; k++) /* k = 0 is the root */
         idx[depth - 1 - k] = k % 2 ? (k + 1) / 2 : 0;

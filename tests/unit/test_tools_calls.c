@@ -604,7 +604,7 @@ static void test_mcp_registration(void **state)
     r = rpc(srv, s, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\"}");
     const cJSON *tl =
         cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r, "result"), "tools");
-    assert_int_equal(cJSON_GetArraySize(tl), 10);
+    assert_int_equal(cJSON_GetArraySize(tl), 11);
     static const char *const names[] = {"get_status",
                                         "list_profile_types",
                                         "list_labels",
@@ -614,8 +614,9 @@ static void test_mcp_registration(void **state)
                                         "query_profile_sandwich",
                                         "query_profile_diff",
                                         "query_profile_timeseries",
-                                        "export_pprof"};
-    for (int i = 0; i < 10; i++) {
+                                        "export_pprof",
+                                        "query_profile_source"};
+    for (int i = 0; i < 11; i++) {
         const cJSON *t = NULL, *it;
         cJSON_ArrayForEach(it, tl)
         {
@@ -827,7 +828,7 @@ static void test_bounded_answers_say_so(void **state)
     assert_true(frames && names && idx && smp && attrs && tids);
     for (uint32_t i = 0; i < DEPTH; i++) {
         snprintf(names[i], sizeof names[i], "f%u", i);
-        frames[i] = (win_frame_in){names[i], "d.go", 1, 0x1000u + i, NULL, NULL};
+        frames[i] = (win_frame_in){names[i], "d.go", 1, 0x1000u + i, NULL, NULL, NULL, 0};
         idx[i] = i;
     }
     for (uint32_t i = 0; i < N; i++) {
@@ -846,11 +847,11 @@ static void test_bounded_answers_say_so(void **state)
     win_add_result r;
     assert_int_equal(win_store_add(st, &b, T0 + 25 * SEC, &r, err, sizeof err), 0);
     /* and a recursive stack elsewhere: main F x F y F z (root first) */
-    static const win_frame_in rf[] = {{"main", "r.go", 1, 0x1, NULL, NULL},
-                                      {"F", "r.go", 2, 0x2, NULL, NULL},
-                                      {"x", "r.go", 3, 0x3, NULL, NULL},
-                                      {"y", "r.go", 4, 0x4, NULL, NULL},
-                                      {"z", "r.go", 5, 0x5, NULL, NULL}};
+    static const win_frame_in rf[] = {{"main", "r.go", 1, 0x1, NULL, NULL, NULL, 0},
+                                      {"F", "r.go", 2, 0x2, NULL, NULL, NULL, 0},
+                                      {"x", "r.go", 3, 0x3, NULL, NULL, NULL, 0},
+                                      {"y", "r.go", 4, 0x4, NULL, NULL, NULL, 0},
+                                      {"z", "r.go", 5, 0x5, NULL, NULL, NULL, 0}};
     static const uint32_t rs[] = {4, 1, 3, 1, 2, 1, 0};
     static const win_attr rec[] = {{"service.name", "rec"}};
     win_stack_in rstack = {rs, 7};

@@ -27,8 +27,8 @@
 #define T0  (1700000000LL * SEC)  /* 2023-11-14T22:13:20Z, a multiple of 10 s */
 #define BIG 6000000000000000000LL /* 6e18 ns, ~190 years: two of them pass INT64_MAX */
 
-static const win_frame_in FRAMES[] = {{"main", "main.go", 1, 0x1000, "app", "id"},
-                                      {"work", "work.go", 2, 0x2000, "app", "id"}};
+static const win_frame_in FRAMES[] = {{"main", "main.go", 1, 0x1000, "app", "id", NULL, 0},
+                                      {"work", "work.go", 2, 0x2000, "app", "id", NULL, 0}};
 static const uint32_t S_MAIN[] = {0};
 static const uint32_t S_WORK[] = {1, 0}; /* main -> work, leaf first */
 static const win_stack_in STACKS[] = {{S_MAIN, 1}, {S_WORK, 2}};

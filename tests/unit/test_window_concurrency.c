@@ -41,12 +41,12 @@ static void *ingest(void *arg)
     win_sample_in samples[BATCH];
     win_attr attr = {"thread.name", id ? "t1" : "t0"};
     win_attr res = {"service.name", "svc"};
-    frames[BATCH] = (win_frame_in){"main", "main.go", 1, 0, NULL, NULL};
+    frames[BATCH] = (win_frame_in){"main", "main.go", 1, 0, NULL, NULL, NULL, 0};
     for (uint64_t n = 0; !atomic_load(&stop); n++) {
         for (int i = 0; i < BATCH; i++) {
             /* fresh names now and then, so interning keeps growing under the readers */
             snprintf(fn[i], sizeof fn[i], "f%d_%d_%llu", id, i, (unsigned long long)(n % 64));
-            frames[i] = (win_frame_in){fn[i], "x.go", i, 0, NULL, NULL};
+            frames[i] = (win_frame_in){fn[i], "x.go", i, 0, NULL, NULL, NULL, 0};
             idx[i][0] = (uint32_t)i;
             idx[i][1] = BATCH;
             stacks[i] = (win_stack_in){idx[i], 2};

@@ -32,12 +32,12 @@ static wide *wide_batch(void)
 {
     wide *w = calloc(1, sizeof *w);
     assert_non_null(w);
-    w->frames[0] = (win_frame_in){"main", "main.go", 1, 0, "app", NULL};
+    w->frames[0] = (win_frame_in){"main", "main.go", 1, 0, "app", NULL, NULL, 0};
     for (uint32_t i = 0; i < NSTACKS; i++) {
         snprintf(w->names[i], sizeof w->names[i], "f%u", i);
         bool unsym = i % 7 == 0;
         w->frames[i + 1] = (win_frame_in){
-            unsym ? "" : w->names[i], unsym ? NULL : "f.go", 2, 0x1000u + i, "app", NULL};
+            unsym ? "" : w->names[i], unsym ? NULL : "f.go", 2, 0x1000u + i, "app", NULL, NULL, 0};
         w->fr[i][0] = i + 1;
         w->fr[i][1] = 0;
         w->stacks[i] = (win_stack_in){w->fr[i], 2};
@@ -111,12 +111,12 @@ static void test_empty_and_equal_strings(void **state)
     (void)state;
     win_store *st = new_store();
     char fn_a[] = "work", fn_b[] = "work";
-    win_frame_in frames[3] = {{"", NULL, 0, 0x10, "app", NULL},
-                              {NULL, "", 0, 0x10, "app", ""},
-                              {fn_a, "w.go", 3, 0, "app", NULL}};
-    win_frame_in frames_b[3] = {{"", NULL, 0, 0x10, "app", NULL},
-                                {NULL, "", 0, 0x10, "app", ""},
-                                {fn_b, "w.go", 3, 0, "app", NULL}};
+    win_frame_in frames[3] = {{"", NULL, 0, 0x10, "app", NULL, NULL, 0},
+                              {NULL, "", 0, 0x10, "app", "", NULL, 0},
+                              {fn_a, "w.go", 3, 0, "app", NULL, NULL, 0}};
+    win_frame_in frames_b[3] = {{"", NULL, 0, 0x10, "app", NULL, NULL, 0},
+                                {NULL, "", 0, 0x10, "app", "", NULL, 0},
+                                {fn_b, "w.go", 3, 0, "app", NULL, NULL, 0}};
     uint32_t f0[] = {0}, f1[] = {1}, f2[] = {2, 0};
     win_stack_in stacks[3] = {{f0, 1}, {f1, 1}, {f2, 2}};
     win_sample_in samples[3] = {{0, 0, NULL, NULL, NULL, 1, T0},
@@ -150,7 +150,7 @@ static void test_shared_attrs_validated(void **state)
 {
     (void)state;
     win_store *st = new_store();
-    win_frame_in frames[1] = {{"main", "main.go", 1, 0, "app", NULL}};
+    win_frame_in frames[1] = {{"main", "main.go", 1, 0, "app", NULL, NULL, 0}};
     uint32_t f0[] = {0};
     win_stack_in stacks[1] = {{f0, 1}};
     win_attr good[1] = {{"thread.name", "t1"}}, bad[2] = {{"thread.name", "t2"}, {NULL, "x"}};

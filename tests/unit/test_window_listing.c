@@ -203,25 +203,26 @@ static void assert_labels(const char *ptype, const char *selector, int64_t start
 static void test_labels(void **state)
 {
     (void)state;
+    /* the pool=io sample's trace link lists as trace_id and span_id (sample level) */
     static const expect_label cpu_all[] = {
         {"host.name", 2, true},    {"k8s.pod.name", 1, true}, {"pool", 1, false},
-        {"service.name", 2, true}, {"thread.name", 3, false},
+        {"service.name", 2, true}, {"span_id", 1, false},     {"thread.name", 3, false},
+        {"trace_id", 1, false},
     };
-    assert_labels("cpu:nanoseconds", "{}", INT64_MIN, INT64_MAX, cpu_all, 5);
+    assert_labels("cpu:nanoseconds", "{}", INT64_MIN, INT64_MAX, cpu_all, 7);
     /* every type: batch adds a service and a thread */
     static const expect_label any_all[] = {
         {"host.name", 2, true},    {"k8s.pod.name", 1, true}, {"pool", 1, false},
-        {"service.name", 3, true}, {"thread.name", 4, false},
+        {"service.name", 3, true}, {"span_id", 1, false},     {"thread.name", 4, false},
+        {"trace_id", 1, false},
     };
-    assert_labels(NULL, "{}", INT64_MIN, INT64_MAX, any_all, 5);
+    assert_labels(NULL, "{}", INT64_MIN, INT64_MAX, any_all, 7);
     static const expect_label checkout[] = {
-        {"host.name", 1, true},
-        {"pool", 1, false},
-        {"service.name", 1, true},
-        {"thread.name", 3, false},
+        {"host.name", 1, true}, {"pool", 1, false},        {"service.name", 1, true},
+        {"span_id", 1, false},  {"thread.name", 3, false}, {"trace_id", 1, false},
     };
     assert_labels("cpu:nanoseconds", "{service.name=\"checkout\"}", INT64_MIN, INT64_MAX, checkout,
-                  4);
+                  6);
     /* a sample matcher: only entries of thread z count (no pool there) */
     static const expect_label z[] = {
         {"host.name", 2, true},
@@ -232,13 +233,11 @@ static void test_labels(void **state)
     assert_labels("cpu:nanoseconds", "{thread.name=\"z\"}", INT64_MIN, INT64_MAX, z, 4);
     /* time range: [T0+10s, T0+20s) holds only the pool=io sample */
     static const expect_label mid[] = {
-        {"host.name", 1, true},
-        {"pool", 1, false},
-        {"service.name", 1, true},
-        {"thread.name", 1, false},
+        {"host.name", 1, true}, {"pool", 1, false},        {"service.name", 1, true},
+        {"span_id", 1, false},  {"thread.name", 1, false}, {"trace_id", 1, false},
     };
     assert_labels("alloc_space:bytes", "{service.name=\"checkout\"}", T0 + 10 * SEC, T0 + 20 * SEC,
-                  mid, 4);
+                  mid, 6);
     assert_labels("cpu:nanoseconds", "{}", T0 + 100 * SEC, INT64_MAX, NULL, 0);
     assert_labels("nope:x", "{}", INT64_MIN, INT64_MAX, NULL, 0);
 }

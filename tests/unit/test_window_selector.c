@@ -226,7 +226,7 @@ static void test_match_limit_fails_store_queries(void **state)
     win_store *st = win_store_new(&cfg);
     assert_non_null(st);
     const int64_t now = 1700000000LL * 1000000000LL;
-    const win_frame_in frames[] = {{"main", "main.go", 1, 0, NULL, NULL}};
+    const win_frame_in frames[] = {{"main", "main.go", 1, 0, NULL, NULL, NULL, 0}};
     const uint32_t stack[] = {0};
     const win_stack_in stacks[] = {{stack, 1}};
     const win_attr res[] = {{"service.name", "svc"}, {"host.name", long_value}};

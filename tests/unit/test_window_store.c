@@ -40,10 +40,10 @@ static void assert_accounting(win_store *st)
     assert_int_equal(win__recount(st), stats_of(st).memory_used);
 }
 
-static const win_frame_in F_MAIN = {"main", "main.go", 10, 0, "app", NULL};
-static const win_frame_in F_FOO = {"foo", "foo.go", 20, 0, "app", NULL};
-static const win_frame_in F_BAR = {"bar", "bar.go", 30, 0, "app", NULL};
-static const win_frame_in F_BAZ = {"baz", "baz.go", 40, 0, "app", NULL};
+static const win_frame_in F_MAIN = {"main", "main.go", 10, 0, "app", NULL, NULL, 0};
+static const win_frame_in F_FOO = {"foo", "foo.go", 20, 0, "app", NULL, NULL, 0};
+static const win_frame_in F_BAR = {"bar", "bar.go", 30, 0, "app", NULL, NULL, 0};
+static const win_frame_in F_BAZ = {"baz", "baz.go", 40, 0, "app", NULL, NULL, 0};
 
 static int add(win_store *st, const win_batch *b, int64_t now, win_add_result *r)
 {
@@ -131,8 +131,8 @@ static void test_frames_intern(void **state)
     win_frame_in frames[] = {
         F_FOO,
         F_FOO, /* identical content, another batch index */
-        {NULL, NULL, 0, 0x4f5a1b, "libc.so.6", "b1d0"},
-        {"", NULL, 0, 0x4f5a1b, "libc.so.6", "b1d0"}, /* "" is NULL: same frame */
+        {NULL, NULL, 0, 0x4f5a1b, "libc.so.6", "b1d0", NULL, 0},
+        {"", NULL, 0, 0x4f5a1b, "libc.so.6", "b1d0", NULL, 0}, /* "" is NULL: same frame */
     };
     uint32_t s0[] = {0}, s1[] = {1}, s2[] = {2, 0}, s3[] = {3, 1};
     win_stack_in stacks[] = {{s0, 1}, {s1, 1}, {s2, 2}, {s3, 2}};
@@ -334,7 +334,7 @@ static void test_cap_fails_batch_cleanly(void **state)
     uint32_t idx[40];
     for (uint32_t i = 0; i < 40; i++) {
         snprintf(names[i], sizeof names[i], "fn%u", i);
-        frames[i] = (win_frame_in){names[i], NULL, 0, 0, NULL, NULL};
+        frames[i] = (win_frame_in){names[i], NULL, 0, 0, NULL, NULL, NULL, 0};
         idx[i] = 39 - i;
     }
     win_stack_in stack = {idx, 40};
@@ -372,7 +372,7 @@ static void test_eviction_under_memory_limit(void **state)
             for (int d = 0; d < DEPTH; d++) {
                 int f = s * DEPTH + d;
                 snprintf(names[f], sizeof names[f], "fn_%d_%d_%d", round, s, d);
-                frames[f] = (win_frame_in){names[f], "gen.go", d, 0, "app", NULL};
+                frames[f] = (win_frame_in){names[f], "gen.go", d, 0, "app", NULL, NULL, 0};
                 idx[s][DEPTH - 1 - d] = (uint32_t)f;
             }
             stacks[s] = (win_stack_in){idx[s], DEPTH};
@@ -437,7 +437,7 @@ static void gen(gen_batch *g, const char *tag, uint32_t n, int64_t t, uint32_t s
     assert_true(n <= 400);
     for (uint32_t i = 0; i < n; i++) {
         snprintf(g->names[i], sizeof g->names[i], "%s_%u", tag, i);
-        g->frames[i] = (win_frame_in){g->names[i], "gen.go", 1, 0, "app", NULL};
+        g->frames[i] = (win_frame_in){g->names[i], "gen.go", 1, 0, "app", NULL, NULL, 0};
         g->idx[i] = i;
         g->stacks[i] = (win_stack_in){&g->idx[i], 1};
         g->samples[i] =
@@ -676,7 +676,7 @@ static void test_memory_per_entry(void **state)
     frames[N] = F_MAIN;
     for (uint32_t i = 0; i < N; i++) {
         snprintf(names[i], sizeof names[i], "leaf%u", i);
-        frames[i] = (win_frame_in){names[i], NULL, 0, 0, NULL, NULL};
+        frames[i] = (win_frame_in){names[i], NULL, 0, 0, NULL, NULL, NULL, 0};
         idx[i][0] = i;
         idx[i][1] = N;
         stacks[i] = (win_stack_in){idx[i], 2};
@@ -734,7 +734,7 @@ static void test_large_tables_dense(void **state)
     frames[N] = F_MAIN;
     for (uint32_t i = 0; i < N; i++) {
         snprintf(names[i], sizeof names[i], "fn%u", i);
-        frames[i] = (win_frame_in){names[i], NULL, 0, 0, NULL, NULL};
+        frames[i] = (win_frame_in){names[i], NULL, 0, 0, NULL, NULL, NULL, 0};
         idx[i][0] = i;
         idx[i][1] = N;
         stacks[i] = (win_stack_in){idx[i], 2};
@@ -752,9 +752,10 @@ static void test_large_tables_dense(void **state)
     print_message("bytes per node %llu, per frame %llu\n",
                   (unsigned long long)(node_bytes / s.nodes),
                   (unsigned long long)(frame_bytes / s.frames));
-    /* doubling arrays and half-empty power-of-two indexes gave ~28 and ~70 here */
+    /* doubling arrays and half-empty power-of-two indexes gave ~28 and ~70 here; a frame
+     * is 40 bytes since it keeps its frame type and start line (was 32: bound 44) */
     assert_true(node_bytes <= (uint64_t)s.nodes * 17);
-    assert_true(frame_bytes <= (uint64_t)s.frames * 44);
+    assert_true(frame_bytes <= (uint64_t)s.frames * 52);
     assert_true(st->nodes.slot_used * 100u <= st->nodes.slot_cap * 80u);
     /* the same stacks in a second bucket, through the indexes (not the stack cache): no
      * new node or frame, every value lands on its own stack */

@@ -43,8 +43,14 @@ static void make_frames(void)
 {
     for (uint32_t i = 0; i < N_FRAMES; i++) {
         bool unsym = i >= N_FRAMES - 2;
-        frames[i] = (win_frame_in){
-            unsym ? "" : FN_NAMES[i % N_FN], "f.go", (int64_t)i, 0x1000u + i * 0x10u, "app", "id"};
+        frames[i] = (win_frame_in){unsym ? "" : FN_NAMES[i % N_FN],
+                                   "f.go",
+                                   (int64_t)i,
+                                   0x1000u + i * 0x10u,
+                                   "app",
+                                   "id",
+                                   NULL,
+                                   0};
         if (unsym)
             snprintf(fn_key[i], sizeof fn_key[i], "0x%llx", (unsigned long long)frames[i].address);
         else

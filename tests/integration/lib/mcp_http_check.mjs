@@ -72,7 +72,7 @@ await toolSuite({
 await r.step('prompts', async () => {
   const { prompts } = await client.listPrompts();
   const names = prompts.map((p) => p.name).sort();
-  r.eq('prompts/list: investigate_cpu_hotspots and find_regression', ['find_regression', 'investigate_cpu_hotspots'], names);
+  r.eq('prompts/list: investigate_cpu_hotspots, find_regression and investigate_trace', ['find_regression', 'investigate_cpu_hotspots', 'investigate_trace'], names);
   const ih = prompts.find((p) => p.name === 'investigate_cpu_hotspots');
   r.check('investigate_cpu_hotspots: service_name is a required argument', ih?.arguments?.some((a) => a.name === 'service_name' && a.required), JSON.stringify(ih));
   const p = await client.getPrompt({ name: 'investigate_cpu_hotspots', arguments: { service_name: 'flate' } });
@@ -127,7 +127,7 @@ if (o.tokenUrl) {
     });
     await c.connect(tr);
     const { tools: ts } = await c.listTools();
-    r.eq('token: the SDK with Authorization: Bearer lists the 10 tools', 10, ts.length);
+    r.eq('token: the SDK with Authorization: Bearer lists the 11 tools', 11, ts.length);
     const res = await c.callTool({ name: 'get_status', arguments: {} });
     r.check('token: get_status answers', !res.isError && textOf(res).length > 0, textOf(res).slice(0, 200));
     await c.close();

@@ -24,6 +24,7 @@ export const TOOL_NAMES = [
   'query_profile_diff',
   'query_profile_timeseries',
   'export_pprof',
+  'query_profile_source',
 ];
 
 // ---- reporting ------------------------------------------------------------------------
@@ -209,7 +210,7 @@ export function newAjv() {
 // ---- the checks of one tool list -------------------------------------------------------
 export function checkToolList(r, tools) {
   const names = tools.map((t) => t.name).sort();
-  r.eq('tools/list: exactly the 10 tools of DESIGN.md', [...TOOL_NAMES].sort(), names);
+  r.eq('tools/list: exactly the 11 tools of DESIGN.md', [...TOOL_NAMES].sort(), names);
   const ajv = newAjv();
   const validators = new Map();
   for (const t of tools) {
@@ -416,7 +417,8 @@ export async function toolSuite(ctx) {
     const lines = t.split('\n');
     r.check('table text: header "Top functions by flat, cpu:nanoseconds, ..."', /^Top functions by flat, cpu:nanoseconds, /.test(lines[0]), lines[0]);
     r.check('table text: "Total 16.77s over 1 series; 25 of 220 functions shown, covering ..% of flat."', /^Total 16\.77s over 1 series; 25 of 220 functions shown, covering [\d.]+% of flat\./.test(lines[1]), lines[1]);
-    r.check('table text: "[25 or 26 with (other)]{flat,flat%,cum,cum%,function,file}:"', lines.includes('[25]{flat,flat%,cum,cum%,function,file}:') || lines.includes('[26]{flat,flat%,cum,cum%,function,file}:'), t.slice(0, 400));
+    // cpu.pb gives profile.frame.type ("go") on its locations: rows then carry a kind column
+    r.check('table text: "[25 or 26 with (other)]{flat,flat%,cum,cum%,function,file,kind}:"', ['[25]', '[26]'].some((n) => lines.includes(`${n}{flat,flat%,cum,cum%,function,file,kind}:`)), t.slice(0, 400));
     r.check('table text: first row is huffSym 3.14s', /3\.14s,18\.72,3\.91s,23\.32,compress\/flate\.\(\*decompressor\)\.huffSym,/.test(t), t.slice(0, 600));
     r.check('table text: an (other) row carries the cut flat', /\(other\)/.test(t), t.slice(-300));
     const sc = res.structuredContent;

@@ -141,7 +141,7 @@ await r.step('raw stdio framing', async () => {
   r.check('raw stdio: every stdout line is a JSON-RPC message', bad.length === 0 && lines.length > 0, JSON.stringify(bad.slice(0, 3)));
   const byId = new Map(lines.filter((l) => !bad.includes(l)).map((l) => JSON.parse(l)).map((m) => [m.id, m]));
   r.eq('raw stdio: initialize answers 2025-03-26 (asked)', '2025-03-26', byId.get(1)?.result?.protocolVersion);
-  r.eq('raw stdio: tools/list has 10 tools', 10, byId.get(2)?.result?.tools?.length);
+  r.eq('raw stdio: tools/list has 11 tools', 11, byId.get(2)?.result?.tools?.length);
   r.check('raw stdio: a table call on an empty store answers (isError or empty)', byId.get(3)?.result !== undefined, JSON.stringify(byId.get(3)).slice(0, 300));
   r.eq('raw stdio: unknown method -32601', -32601, byId.get(4)?.error?.code);
   r.eq('raw stdio: broken JSON -32700 (id null)', -32700, byId.get(null)?.error?.code);
@@ -158,7 +158,7 @@ if (o.bridgeUrl) {
     await bc.connect(bt);
     r.ok('SDK over stdio through `otelprofd mcp --connect URL` initializes');
     const { tools: ts } = await bc.listTools();
-    r.eq('bridge: tools/list has the 10 tools', 10, ts.length);
+    r.eq('bridge: tools/list has the 11 tools', 11, ts.length);
     await checkTable(r, (name, args) => bc.callTool({ name, arguments: args }), 'bridge: query_profile_table flate cpu',
       { profile_type: 'cpu:nanoseconds', selector: '{service.name="flate"}' }, `${o.td}/expected/compress_flate.cpu.cpu.top.txt`);
     const e = await bc.callTool({ name: 'query_profile_table', arguments: {} });
