@@ -191,23 +191,7 @@ int tools__flame_picture(tools *t, const cJSON *args, tools__picture_kind kind, 
     cJSON_AddNumberToObject(s, "series", m->n_series);
     cJSON_AddNumberToObject(s, "root_cum", (double)f->root_cum);
     cJSON_AddNumberToObject(s, "pruned", f->n_pruned);
-    cJSON *rows = cJSON_CreateArray();
-    for (uint32_t i = 0; i < f->n_rows; i++) {
-        const query_flame_row *r = &f->rows[i];
-        cJSON *row = cJSON_CreateObject();
-        cJSON_AddNumberToObject(row, "id", r->id);
-        cJSON_AddNumberToObject(row, "parent", r->parent);
-        cJSON_AddNumberToObject(row, "depth", r->depth);
-        cJSON_AddNumberToObject(row, "cum", (double)r->cum);
-        cJSON_AddNumberToObject(row, "flat", (double)r->flat);
-        cJSON_AddStringToObject(row, "name", r->name ? r->name : "");
-        if (r->is_other)
-            cJSON_AddTrueToObject(row, "other");
-        if (r->truncated)
-            cJSON_AddTrueToObject(row, "truncated");
-        mcp_json_push(rows, row);
-    }
-    mcp_json_add(s, "rows", rows);
+    mcp_json_add(s, "rows", tools__flame_rows_json(f)); /* the same rows as format text */
     cJSON *img = cJSON_CreateObject();
     cJSON_AddStringToObject(img, "mime_type",
                             kind == TOOLS__PICTURE_PNG ? "image/png" : "image/svg+xml");

@@ -216,7 +216,7 @@ static void render_flame_rows(tools__buf *b, const query_flame *f, int64_t total
     }
 }
 
-static cJSON *flame_rows_json(const query_flame *f)
+cJSON *tools__flame_rows_json(const query_flame *f)
 {
     cJSON *rows = cJSON_CreateArray();
     for (uint32_t i = 0; i < f->n_rows; i++) {
@@ -449,7 +449,7 @@ int tools__flamegraph(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
         cJSON_AddNumberToObject(s, "series", m->n_series);
         cJSON_AddNumberToObject(s, "root_cum", (double)f->root_cum);
         cJSON_AddNumberToObject(s, "pruned", f->n_pruned);
-        mcp_json_add(s, "rows", flame_rows_json(f));
+        mcp_json_add(s, "rows", tools__flame_rows_json(f));
         out->text = text;
         out->structured = s;
         query_flame_free(f);
@@ -602,8 +602,8 @@ int tools__sandwich(void *user, mcp_call *call, const cJSON *args, mcp_tool_resu
         cJSON_AddNumberToObject(s, "flat", (double)sw->flat);
         cJSON_AddNumberToObject(s, "cum", (double)sw->cum);
         cJSON_AddBoolToObject(s, "cut", sw->cut);
-        mcp_json_add(s, "callers", flame_rows_json(&sw->callers));
-        mcp_json_add(s, "callees", flame_rows_json(&sw->callees));
+        mcp_json_add(s, "callers", tools__flame_rows_json(&sw->callers));
+        mcp_json_add(s, "callees", tools__flame_rows_json(&sw->callees));
         out->text = text;
         out->structured = s;
         query_sandwich_free(sw);

@@ -144,8 +144,7 @@ static const char IN_FLAME[] =
     "\"description\":\"image: the tree drawn as a PNG flame graph (MCP image content) after "
     "the header text, for a model that can look at pictures\"},"
     "\"width\":{\"type\":\"integer\",\"minimum\":1200,\"maximum\":2400,\"default\":1200,"
-    "\"description\":\"px, with format image\"},"
-    P_FRAME_TYPE "}"
+    "\"description\":\"px, with format image\"}," P_FRAME_TYPE "}"
     "}";
 static const char OUT_FLAME[] =
     "{\"type\":\"object\",\"properties\":{\"profile_type\":" STR ",\"unit\":" STR

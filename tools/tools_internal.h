@@ -197,6 +197,10 @@ typedef enum tools__picture_kind {
     TOOLS__PICTURE_SVG_EMBEDDED, /* an <svg> element for the page (script included by it) */
 } tools__picture_kind;
 
+/* The flame graph's rows as structuredContent (id, parent, depth, cum, flat, name, and
+ * frame_type / other / truncated when set); the text and image answers share it. */
+cJSON *tools__flame_rows_json(const query_flame *f);
+
 /* A drawn flame graph for `args` (query_profile_flamegraph's arguments, "width" too):
  * the picture bytes, the header text and the structuredContent of the answer. */
 typedef struct tools__picture {
