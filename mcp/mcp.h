@@ -72,7 +72,36 @@ typedef struct mcp_call {
     cJSON *(*request)(struct mcp_call *call, const char *method, cJSON *params, int timeout_ms,
                       char *err, size_t err_len);
     void *transport; /* private */
+    /* What the client declared it can answer: a 2026-07-28 request's
+     * _meta["io.modelcontextprotocol/clientCapabilities"] (borrowed for the call), NULL under
+     * the 2025-xx lifecycle (see mcp_client_has). */
+    const cJSON *client_capabilities;
+    /* 2026-07-28 retries of tools/call, prompts/get, resources/read (NULL otherwise): the
+     * client's params.inputResponses (an object whose values are objects), and the state
+     * this handler gave mcp_input_required, after the library checked it is ours, unchanged,
+     * unexpired and presented on the same method and tool/prompt/URI. */
+    const cJSON *input_responses;
+    const char *request_state;
 } mcp_call;
+
+/* Whether the client declared `capability` ("sampling", "elicitation", "roots"), in either
+ * era (2025-xx: at initialize; 2026-07-28: in the request's _meta). */
+bool mcp_client_has(const mcp_call *call, const char *capability);
+
+/* 2026-07-28 multi round-trip requests: from a tools/call, prompts/get or resources/read
+ * handler, answers an InputRequiredResult instead of the handler's result. Takes
+ * `input_requests` (an object of {method, params} requests for the client, or NULL); copies
+ * `state` (NULL or text up to 16 KiB), which the library signs (HMAC-SHA256 with a
+ * per-process random key, bound to the method, the tool/prompt/URI and a 10-minute expiry)
+ * and hands back verified as call->request_state on the retry; at least one of the two.
+ * Returns 0, or -1 (nothing taken over but `input_requests` freed) when the request cannot
+ * carry one: a 2025-xx request (use call->request there), another method, a request for a
+ * capability the client did not declare. */
+int mcp_input_required(mcp_call *call, cJSON *input_requests, const char *state);
+
+/* Answers MissingRequiredClientCapabilityError (-32021, HTTP 400) naming `capability`
+ * instead of the handler's result (2026-07-28; under 2025-xx an isError tool result). */
+void mcp_missing_capability(mcp_call *call, const char *capability);
 
 /* ---- tools ---------------------------------------------------------------------- */
 
