@@ -466,9 +466,32 @@ static int probe_modern(mcp_client *c, char *err, size_t err_len)
                    : 0;
     int verdict = 0;
     if (has_string(cJSON_GetObjectItemCaseSensitive(result, "supportedVersions"), MODERN)) {
+        /* kept in the shape of an InitializeResult (mcp_client_server_info's contract) */
+        cJSON *ir = cJSON_CreateObject();
+        cJSON_AddStringToObject(ir, "protocolVersion", MODERN);
+        cJSON *caps = cJSON_DetachItemFromObjectCaseSensitive(result, "capabilities");
+        mcp_json_add(ir, "capabilities", cJSON_IsObject(caps) ? caps : cJSON_CreateObject());
+        if (!cJSON_IsObject(caps))
+            cJSON_Delete(caps);
+        cJSON *info = cJSON_DetachItemFromObjectCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(result, "_meta"),
+            "io.modelcontextprotocol/serverInfo");
+        if (!cJSON_IsObject(info)) {
+            cJSON_Delete(info);
+            info = cJSON_CreateObject();
+            cJSON_AddStringToObject(info, "name", "unknown");
+            cJSON_AddStringToObject(info, "version", "unknown");
+        }
+        mcp_json_add(ir, "serverInfo", info);
+        cJSON *ins = cJSON_DetachItemFromObjectCaseSensitive(result, "instructions");
+        if (cJSON_IsString(ins))
+            mcp_json_add(ir, "instructions", ins);
+        else
+            cJSON_Delete(ins);
+        mcp_json_add(ir, "supportedVersions",
+                     cJSON_DetachItemFromObjectCaseSensitive(result, "supportedVersions"));
         cJSON_Delete(c->init_result);
-        c->init_result = result;
-        result = NULL;
+        c->init_result = ir;
         verdict = 1;
     } else if (code == -32022) {
         /* a 2026-era server without our revision: initialize only helps if it lists a
@@ -522,15 +545,8 @@ static char *translated_initialize(mcp_client *c, const cJSON *msg)
     const cJSON *d = c->init_result;
     cJSON *caps = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(d, "capabilities"), true);
     mcp_json_add(r, "capabilities", caps ? caps : cJSON_CreateObject());
-    const cJSON *info = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(d, "_meta"), "io.modelcontextprotocol/serverInfo");
-    cJSON *si = cJSON_IsObject(info) ? cJSON_Duplicate(info, true) : NULL;
-    if (!si) {
-        si = cJSON_CreateObject();
-        cJSON_AddStringToObject(si, "name", "unknown");
-        cJSON_AddStringToObject(si, "version", "unknown");
-    }
-    mcp_json_add(r, "serverInfo", si);
+    mcp_json_add(r, "serverInfo",
+                 cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(d, "serverInfo"), true));
     const char *ins = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "instructions"));
     if (ins)
         cJSON_AddStringToObject(r, "instructions", ins);

@@ -49,6 +49,11 @@ typedef struct mcp_server_info {
      * resources). No notifications/resources/updated is ever sent: use it only for
      * resources that do not change while a session lasts. Off: -32601 for both. */
     bool resources_subscribe;
+    /* tools/list shows a parameter description that an earlier tool already has in full
+     * (same name, same text, 60 characters or more) as its first sentence plus "As in
+     * TOOL." — the list is read whole, and the repeats of a selector or a time range were
+     * a fifth of it. true: every tool's inputSchema exactly as registered. */
+    bool repeat_param_descriptions;
 } mcp_server_info;
 
 mcp_server *mcp_server_new(const mcp_server_info *info);
@@ -315,7 +320,12 @@ mcp_client *mcp_client_connect_tls(const char *url, const char *token, bool init
 char *mcp_client_send(mcp_client *c, const char *json,
                       void (*on_notification)(void *u, const char *json), void *u, char *err,
                       size_t err_len);
-/* The server's InitializeResult (borrowed, valid until mcp_client_close). */
+/* The server's InitializeResult (borrowed, valid until mcp_client_close). For a server
+ * that speaks 2026-07-28 (there is no handshake then) the same shape made from its
+ * DiscoverResult: protocolVersion "2026-07-28", capabilities, serverInfo, instructions, and
+ * supportedVersions. mcp_client_connect with `initialize` probes with server/discover
+ * first and falls back to initialize for a 2025-xx server; without it, the first relayed
+ * initialize does the same, and a 2025-xx client is then served by translation. */
 const cJSON *mcp_client_server_info(const mcp_client *c);
 void mcp_client_close(mcp_client *c);
 

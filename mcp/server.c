@@ -46,6 +46,7 @@ static const char *const k_levels[] = {"debug", "info",     "notice", "warning",
 typedef struct tool_ent {
     char *name, *title, *description;
     cJSON *input_schema, *output_schema;
+    cJSON *listed_schema; /* inputSchema as tools/list shows it (shared descriptions), or NULL */
     bool read_only, idempotent, open_world;
     mcp_tool_fn fn;
     void *user;
@@ -76,6 +77,7 @@ typedef struct rcomp_ent {
 struct mcp_server {
     char *name, *title, *version, *instructions;
     bool resources_subscribe;
+    bool repeat_param_descriptions;
     tool_ent tools[MAX_ENTRIES];
     size_t n_tools;
     resource_ent resources[MAX_ENTRIES];
@@ -242,6 +244,7 @@ mcp_server *mcp_server_new(const mcp_server_info *info)
     srv->version = strdup(info->version);
     srv->instructions = dup_or_null(info->instructions);
     srv->resources_subscribe = info->resources_subscribe;
+    srv->repeat_param_descriptions = info->repeat_param_descriptions;
     if (!srv->name || !srv->version || (info->title && !srv->title) ||
         (info->instructions && !srv->instructions)) {
         mcp_server_free(srv);
@@ -260,6 +263,7 @@ void mcp_server_free(mcp_server *srv)
         free(t->title);
         free(t->description);
         cJSON_Delete(t->input_schema);
+        cJSON_Delete(t->listed_schema);
         cJSON_Delete(t->output_schema);
     }
     for (size_t i = 0; i < srv->n_resources; i++) {
@@ -314,6 +318,50 @@ static cJSON *parse_object_schema(const char *text, const char *what, const char
     return s;
 }
 
+#define SHARED_MIN 60 /* descriptions shorter than this are repeated: a reference saves little */
+
+/* tools/list carries every tool's inputSchema, and common parameters (a selector, a time
+ * range) repeat the same long description in each. The first tool that has a parameter
+ * keeps its description whole; a later tool with the same parameter and the same text
+ * shows its first sentence and where the rest is ("Required. As in query_profile_table.").
+ * Returns the listed copy, or NULL when nothing is shared (list the schema as it is). */
+static cJSON *share_descriptions(const mcp_server *srv, const tool_ent *t)
+{
+    cJSON *copy = NULL;
+    const cJSON *p;
+    cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(t->input_schema, "properties"))
+    {
+        const char *d = str_item(p, "description");
+        if (!d || strlen(d) < SHARED_MIN || !p->string)
+            continue;
+        const tool_ent *first = NULL;
+        for (size_t i = 0; i < srv->n_tools && !first; i++) {
+            const cJSON *props =
+                cJSON_GetObjectItemCaseSensitive(srv->tools[i].input_schema, "properties");
+            const char *od =
+                str_item(cJSON_GetObjectItemCaseSensitive(props, p->string), "description");
+            if (od && strcmp(od, d) == 0)
+                first = &srv->tools[i];
+        }
+        if (!first)
+            continue;
+        if (!copy && !(copy = cJSON_Duplicate(t->input_schema, true)))
+            return NULL;
+        const char *dot = strstr(d, ". ");
+        int lead = dot ? (int)(dot - d) + 1 : 0;
+        if (lead > 80)
+            lead = 0; /* a long first sentence is most of the text: refer to all of it */
+        char buf[MAX_NAME + 128];
+        snprintf(buf, sizeof buf, "%.*s%sAs in %s.", lead, d, lead ? " " : "", first->name);
+        if (strlen(buf) + 16 >= strlen(d))
+            continue; /* the reference would save next to nothing */
+        cJSON *cp = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(copy, "properties"), p->string);
+        cJSON_ReplaceItemInObjectCaseSensitive(cp, "description", cJSON_CreateString(buf));
+    }
+    return copy;
+}
+
 int mcp_server_add_tool(mcp_server *srv, const mcp_tool_def *def)
 {
     if (!srv || !def || !def->name || !def->fn || !def->input_schema ||
@@ -344,6 +392,8 @@ int mcp_server_add_tool(mcp_server *srv, const mcp_tool_def *def)
         cJSON_Delete(t.output_schema);
         return -1;
     }
+    if (!srv->repeat_param_descriptions)
+        t.listed_schema = share_descriptions(srv, &t);
     t.read_only = def->read_only;
     t.idempotent = def->idempotent;
     t.open_world = def->open_world;
@@ -840,7 +890,8 @@ static cJSON *m_tools_list(call_ctx *c, const cJSON *params, rpc_err *e)
             cJSON_AddStringToObject(o, "title", t->title);
         if (t->description)
             cJSON_AddStringToObject(o, "description", t->description);
-        mcp_json_add(o, "inputSchema", cJSON_Duplicate(t->input_schema, true));
+        mcp_json_add(o, "inputSchema",
+                     cJSON_Duplicate(t->listed_schema ? t->listed_schema : t->input_schema, true));
         if (t->output_schema)
             mcp_json_add(o, "outputSchema", cJSON_Duplicate(t->output_schema, true));
         cJSON *an = cJSON_AddObjectToObject(o, "annotations");
