@@ -39,6 +39,9 @@ struct mcp_client {
     bool probed;        /* the bridge has decided the era */
     cJSON *client_caps; /* what a translated 2025-xx client declared at initialize */
     char log_level[16]; /* a translated logging/setLevel, sent as _meta logLevel */
+    /* x-mcp-header parameters per tool, learnt from tools/list: {tool: {param: header}} */
+    cJSON *param_headers;
+    bool param_headers_loaded;
 };
 
 typedef struct reply {
@@ -396,6 +399,74 @@ static struct curl_slist *modern_headers(const cJSON *msg)
     return h;
 }
 
+#define MAX_PARAM_HEADERS 4096 /* remembered x-mcp-header parameters, all tools together */
+
+/* Remembers the x-mcp-header parameters (top-level properties) of a tools/list result. */
+static void learn_param_headers(mcp_client *c, const cJSON *result)
+{
+    if (!c->param_headers && !(c->param_headers = cJSON_CreateObject()))
+        return;
+    int n = 0;
+    const cJSON *t, *k;
+    cJSON_ArrayForEach(k, c->param_headers) n += cJSON_GetArraySize(k);
+    cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(result, "tools"))
+    {
+        const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "name"));
+        const cJSON *props = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(t, "inputSchema"), "properties");
+        if (!name)
+            continue;
+        cJSON *map = cJSON_CreateObject();
+        const cJSON *p;
+        cJSON_ArrayForEach(p, props)
+        {
+            const char *hn =
+                cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "x-mcp-header"));
+            bool token = hn && *hn && strlen(hn) <= 64;
+            for (const char *q = hn; token && *q; q++)
+                token = (*q >= '0' && *q <= '9') || (*q >= 'A' && *q <= 'Z') ||
+                        (*q >= 'a' && *q <= 'z') || strchr("!#$%&'*+-.^_`|~", *q);
+            if (token && p->string && n < MAX_PARAM_HEADERS) {
+                cJSON_AddStringToObject(map, p->string, hn);
+                n++;
+            }
+        }
+        cJSON_DeleteItemFromObjectCaseSensitive(c->param_headers, name);
+        if (cJSON_GetArraySize(map) > 0)
+            mcp_json_add(c->param_headers, name, map);
+        else
+            cJSON_Delete(map);
+    }
+}
+
+/* Mcp-Param-{Name} for each x-mcp-header parameter of the tool that the call gives a
+ * string, boolean or integer value (SEP-2243); others have no header form. */
+static struct curl_slist *add_param_headers(const mcp_client *c, const cJSON *msg,
+                                            struct curl_slist *h)
+{
+    const cJSON *params = cJSON_GetObjectItemCaseSensitive(msg, "params");
+    const char *tool = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(params, "name"));
+    const cJSON *args = cJSON_GetObjectItemCaseSensitive(params, "arguments");
+    const cJSON *map = tool ? cJSON_GetObjectItemCaseSensitive(c->param_headers, tool) : NULL;
+    const cJSON *m;
+    cJSON_ArrayForEach(m, map)
+    {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(args, m->string);
+        char name[96], val[64];
+        snprintf(name, sizeof name, "Mcp-Param-%s", m->valuestring);
+        if (cJSON_IsString(v))
+            h = add_header(h, name, v->valuestring);
+        else if (cJSON_IsBool(v))
+            h = add_header(h, name, cJSON_IsTrue(v) ? "true" : "false");
+        else if (cJSON_IsNumber(v) && v->valuedouble == (double)(long long)v->valuedouble &&
+                 v->valuedouble <= 9007199254740991.0 && v->valuedouble >= -9007199254740991.0) {
+            snprintf(val, sizeof val, "%lld", (long long)v->valuedouble);
+            h = add_header(h, name, val);
+        }
+    }
+    return h;
+}
+
 /* Adds the per-request _meta a 2026-07-28 request carries (keys the sender set stay). */
 static void add_meta(mcp_client *c, cJSON *msg)
 {
@@ -518,6 +589,47 @@ static int probe_modern(mcp_client *c, char *err, size_t err_len)
     return verdict;
 }
 
+/* Before the first 2026-07-28 tools/call: a tools/list of our own (every page, at most 64)
+ * so the call can carry the Mcp-Param-* headers its tool's schema asks for. `like` lends
+ * its _meta. Failures leave the map empty: the server then says HeaderMismatch. */
+static void load_param_headers(mcp_client *c, const cJSON *like)
+{
+    c->param_headers_loaded = true;
+    char cursor[1024] = "";
+    for (int page = 0; page < 64; page++) {
+        cJSON *req = cJSON_CreateObject();
+        cJSON_AddStringToObject(req, "jsonrpc", "2.0");
+        cJSON_AddStringToObject(req, "id", "otelprofd-tools");
+        cJSON_AddStringToObject(req, "method", "tools/list");
+        cJSON *params = cJSON_AddObjectToObject(req, "params");
+        if (cursor[0])
+            cJSON_AddStringToObject(params, "cursor", cursor);
+        const cJSON *meta = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(like, "params"), "_meta");
+        mcp_json_add(params, "_meta", cJSON_Duplicate(meta, true));
+        char *text = cJSON_PrintUnformatted(req);
+        struct curl_slist *h = modern_headers(req);
+        cJSON_Delete(req);
+        char e[256];
+        char *out = text && h ? send_raw(c, text, NULL, NULL, e, sizeof e, h) : NULL;
+        if (!text)
+            curl_slist_free_all(h);
+        free(text);
+        cJSON *m = out ? mcp__parse(out, strlen(out)) : NULL;
+        free(out);
+        const cJSON *result = cJSON_GetObjectItemCaseSensitive(m, "result");
+        learn_param_headers(c, result);
+        const char *next =
+            cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(result, "nextCursor"));
+        bool more = next && *next && strlen(next) < sizeof cursor;
+        if (more)
+            snprintf(cursor, sizeof cursor, "%s", next);
+        cJSON_Delete(m);
+        if (!more)
+            break;
+    }
+}
+
 /* An answer made here for a translated 2025-xx client: {"jsonrpc","id",result}. */
 static char *local_result(const cJSON *id, cJSON *result)
 {
@@ -603,8 +715,13 @@ char *mcp_client_send(mcp_client *c, const char *json,
         }
         add_meta(c, msg);
     }
+    bool is_call = strcmp(method, "tools/call") == 0;
+    if (is_call && !c->param_headers_loaded)
+        load_param_headers(c, msg);
     char *text = cJSON_PrintUnformatted(msg);
     struct curl_slist *h = modern_headers(msg);
+    if (h && is_call)
+        h = add_param_headers(c, msg, h);
     if (text && h)
         out = send_raw(c, text, on_notification, u, err, err_len, h);
     else {
@@ -612,6 +729,11 @@ char *mcp_client_send(mcp_client *c, const char *json,
         base_set_err(err, err_len, "mcp client: out of memory");
     }
     free(text);
+    if (out && strcmp(method, "tools/list") == 0) {
+        cJSON *m = mcp__parse(out, strlen(out));
+        learn_param_headers(c, cJSON_GetObjectItemCaseSensitive(m, "result"));
+        cJSON_Delete(m);
+    }
 done:
     cJSON_Delete(msg);
     return out;
@@ -627,6 +749,7 @@ static void client_free(mcp_client *c)
     free(c->auth_header);
     cJSON_Delete(c->init_result);
     cJSON_Delete(c->client_caps);
+    cJSON_Delete(c->param_headers);
     free(c);
 }
 

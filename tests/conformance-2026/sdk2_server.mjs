@@ -3,6 +3,7 @@
 // legacy: 'reject'), served on Node's http on 127.0.0.1 port 0. It prints
 // "listening http://127.0.0.1:PORT/mcp" on stdout once bound and serves until killed.
 // Tools: echo {text} -> "echo: TEXT"; add {a, b} -> "sum: A+B" with structuredContent {sum};
+// regional {region (x-mcp-header Region), text} -> "REGION: TEXT";
 // a prompt "greet" {name}; a resource "sdk2://hello".
 // Used by tests/integration/test_query_modern.sh to check that `otelprofd query` and
 // `otelprofd mcp --connect` work against a 2026-07-28-only server.
@@ -19,6 +20,11 @@ function factory() {
     inputSchema: z.object({ a: z.number(), b: z.number() }),
     outputSchema: z.object({ sum: z.number() }),
   }, async ({ a, b }) => ({ content: [{ type: 'text', text: `sum: ${a + b}` }], structuredContent: { sum: a + b } }));
+  // SEP-2243: the client must mirror `region` into Mcp-Param-Region (base64 when unsafe)
+  s.registerTool('regional', {
+    description: 'Answers for a region given as an x-mcp-header parameter',
+    inputSchema: z.object({ region: z.string().meta({ 'x-mcp-header': 'Region' }), text: z.string() }),
+  }, async ({ region, text }) => ({ content: [{ type: 'text', text: `${region}: ${text}` }] }));
   s.registerPrompt('greet', { description: 'Greets someone', argsSchema: z.object({ name: z.string() }) },
     ({ name }) => ({ messages: [{ role: 'user', content: { type: 'text', text: `Say hello to ${name}` } }] }));
   s.registerResource('hello', 'sdk2://hello', { mimeType: 'text/plain' },

@@ -37,6 +37,10 @@ add_out="$("$OTELPROFD_BIN" query add '{"a":2,"b":3}' --json --connect "$URL" 2>
 rc3=$?
 "$OTELPROFD_BIN" query nope '{}' --connect "$URL" >"$WORK/q4.out" 2>"$WORK/q4.err"
 rc4=$?
+reg_out="$("$OTELPROFD_BIN" query regional '{"region":"eu-west-1","text":"plain"}' --connect "$URL" 2>"$WORK/q5.err")"
+rc5=$?
+reg2_out="$("$OTELPROFD_BIN" query regional '{"region":"Zürich","text":"encoded"}' --connect "$URL" 2>"$WORK/q6.err")"
+rc6=$?
 set -e
 expect_eq "query (list) against the 2026-07-28-only server exits 0" 0 "$rc1"
 expect_contains "query lists echo" "echo" "$list"
@@ -45,6 +49,8 @@ expect_eq "query echo exits 0" 0 "$rc2"
 expect_eq "query echo prints the tool's text" "echo: hi there" "$echo_out"
 expect_eq "query add --json exits 0" 0 "$rc3"
 expect_eq "query add --json prints structuredContent" 5 "$(jget "$add_out" sum)"
+expect_eq "query regional (x-mcp-header parameter mirrored into Mcp-Param-Region)" "0 eu-west-1: plain" "$rc5 $reg_out"
+expect_eq "query regional with a non-ASCII region (base64 sentinel)" "0 Zürich: encoded" "$rc6 $reg2_out"
 if [[ $rc4 -ne 0 ]]; then pass "query of an unknown tool exits non-zero ($rc4)"; else fail "query of an unknown tool exits 0"; fi
 
 check "otelprofd mcp --connect in front of the 2026-07-28-only server (see the bridge-2026 lines)" \

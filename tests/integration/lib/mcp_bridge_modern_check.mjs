@@ -21,7 +21,9 @@ const { StdioClientTransport } = await import(pathToFileURL(join(sdk, 'stdio.mjs
 
 async function exercise(client, label) {
   const { tools } = await client.listTools();
-  r.eq(`${label}: tools/list through the bridge`, ['add', 'echo'], tools.map((t) => t.name).sort());
+  r.eq(`${label}: tools/list through the bridge`, ['add', 'echo', 'regional'], tools.map((t) => t.name).sort());
+  const g = await client.callTool({ name: 'regional', arguments: { region: 'zürich ', text: 'hi' } });
+  r.eq(`${label}: tools/call regional: Mcp-Param-Region mirrored (base64: non-ASCII, trailing blank)`, 'zürich : hi', textOf(g));
   const e = await client.callTool({ name: 'echo', arguments: { text: 'héllo wörld' } });
   r.eq(`${label}: tools/call echo (non-ASCII argument)`, 'echo: héllo wörld', textOf(e));
   const a = await client.callTool({ name: 'add', arguments: { a: 2, b: 40 } });
