@@ -391,6 +391,8 @@ static enum MHD_Result queue(struct MHD_Connection *conn, http_req *r, unsigned 
     }
     if (ctype)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    if (ctype && strcmp(ctype, "text/event-stream") == 0)
+        MHD_add_response_header(resp, "X-Accel-Buffering", "no"); /* proxies: no buffering */
     if (h1 && v1)
         MHD_add_response_header(resp, h1, v1);
     if (h2 && v2)
@@ -919,6 +921,7 @@ static enum MHD_Result live_resume(mcp_http *h, struct MHD_Connection *conn, htt
             return MHD_NO;
         }
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
+        MHD_add_response_header(resp, "X-Accel-Buffering", "no");
         MHD_add_response_header(resp, "Cache-Control", "no-cache");
         r->responded = true;
         enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);

@@ -31,6 +31,23 @@ check "SDK v2 (2026-07-28) over Streamable HTTP: every tool and its answers (see
     "$NODE22" "$LIB/mcp_sdk2_check.mjs" --sdk2 "$SDK2" --url "$A_MCP" --td "$TD" --work "$WORK" \
     --sent "$WORK/shifted.cpu.pb" --sent "$WORK/shifted.mem.pb" --sent "$WORK/shifted.ebpf_style.json" \
     --data-start-ns "$DATA_START_NS"
+# Raw 2026-07-28 over curl: an SSE answer (progress asked) tells proxies not to buffer, and a
+# request with a mismatching Mcp-Method header is refused with 400 / -32020.
+meta='"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"progressToken":7}'
+hdrs="$(curl -sS -D - -o "$WORK/sse.txt" -H 'Content-Type: application/json' \
+    -H 'Accept: application/json, text/event-stream' -H 'MCP-Protocol-Version: 2026-07-28' \
+    -H 'Mcp-Method: tools/call' -H 'Mcp-Name: get_status' \
+    --data "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"get_status\",\"arguments\":{},$meta}}" \
+    "$A_MCP/mcp" | tr -d '\r')"
+expect_contains "2026-07-28 SSE answer: text/event-stream" "Content-Type: text/event-stream" "$hdrs"
+expect_contains "2026-07-28 SSE answer: X-Accel-Buffering: no" "X-Accel-Buffering: no" "$hdrs"
+expect_contains "2026-07-28 SSE answer: resultType complete" '"resultType":"complete"' "$(cat "$WORK/sse.txt")"
+code="$(curl -sS -o "$WORK/mm.json" -w '%{http_code}' -H 'Content-Type: application/json' \
+    -H 'Accept: application/json, text/event-stream' -H 'MCP-Protocol-Version: 2026-07-28' \
+    -H 'Mcp-Method: tools/list' -H 'Mcp-Name: get_status' \
+    --data "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":\"get_status\",\"arguments\":{},$meta}}" \
+    "$A_MCP/mcp")"
+expect_eq "Mcp-Method disagreeing with the body: 400 -32020" "400 -32020" "$code $(jget "$(cat "$WORK/mm.json")" error.code)"
 daemon_stop A
 
 CPU_PB="$(shifted "$TD/otlp/cpu.pb")"
