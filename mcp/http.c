@@ -391,6 +391,8 @@ static enum MHD_Result queue(struct MHD_Connection *conn, http_req *r, unsigned 
     }
     if (ctype)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    if (ctype && strcmp(ctype, "text/event-stream") == 0)
+        MHD_add_response_header(resp, "X-Accel-Buffering", "no"); /* proxies: no buffering */
     if (h1 && v1)
         MHD_add_response_header(resp, h1, v1);
     if (h2 && v2)
@@ -633,16 +635,8 @@ static enum MHD_Result begin(mcp_http *h, struct MHD_Connection *conn, const cha
                                "not acceptable: Accept must include application/json and "
                                "text/event-stream",
                                NULL, NULL);
-    const char *pv = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "MCP-Protocol-Version");
-    if (pv && !mcp__version_supported(pv)) {
-        char msg[200];
-        snprintf(msg, sizeof msg,
-                 "bad request: unsupported MCP-Protocol-Version \"%.32s\" (supported: "
-                 "2025-11-25, 2025-06-18, 2025-03-26)",
-                 pv);
-        return queue_rpc_error(conn, r, MHD_HTTP_BAD_REQUEST, MCP__INVALID_REQUEST, msg, NULL,
-                               NULL);
-    }
+    /* MCP-Protocol-Version is judged with the body (finish): 2026-07-28 wants it compared
+     * with the body's _meta, and an unknown one answered with the supported list */
     const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
     if (cl) {
         char *end;
@@ -831,11 +825,24 @@ static bool live_go(void *user)
     return ok;
 }
 
+/* The live path serves 2025-xx sessions only: no header is consulted there, but the
+ * emitter must say "HTTP" so the era follows the session (see mcp__emitter.header). */
+static const char *no_header(void *user, const char *name)
+{
+    (void)user, (void)name;
+    return NULL;
+}
+
+static const char *conn_header(void *user, const char *name)
+{
+    return MHD_lookup_connection_value(user, MHD_HEADER_KIND, name);
+}
+
 static void *live_run(void *arg)
 {
     live *lv = arg;
     mcp_http *h = lv->h;
-    mcp__emitter em = {live_emit, lv, live_go};
+    mcp__emitter em = {live_emit, lv, live_go, no_header, NULL};
     mcp_call tc = {0};
     tc.session_id = lv->ent->id;
     tc.transport = &em;
@@ -914,6 +921,7 @@ static enum MHD_Result live_resume(mcp_http *h, struct MHD_Connection *conn, htt
             return MHD_NO;
         }
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
+        MHD_add_response_header(resp, "X-Accel-Buffering", "no");
         MHD_add_response_header(resp, "Cache-Control", "no-cache");
         r->responded = true;
         enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
@@ -1010,6 +1018,33 @@ static enum MHD_Result finish(mcp_http *h, struct MHD_Connection *conn, http_req
     bool is_init = cJSON_IsObject(root) && cJSON_IsString(method) &&
                    strcmp(method->valuestring, "initialize") == 0 &&
                    cJSON_GetObjectItemCaseSensitive(root, "id") != NULL;
+    /* The era, per request (versioning: initialize opens the 2025-xx lifecycle): a
+     * 2026-07-28 or unknown MCP-Protocol-Version header, or none with the 2026-07-28 _meta
+     * in the body, is served statelessly (no session; Mcp-Session-Id ignored); a 2025-xx
+     * header, or none and no such _meta, is the 2025-xx lifecycle. */
+    const char *pv = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "MCP-Protocol-Version");
+    bool modern = pv ? !mcp__version_legacy(pv) : mcp__meta_version(root) != NULL;
+    if (modern)
+        is_init = false; /* an initialize in 2026-07-28 clothes: a removed method (404) */
+    if (modern) {
+        sse_buf msse = {0};
+        mcp__emitter mem = {sse_emit, &msse, NULL, conn_header, conn};
+        mcp_call mtc = {0};
+        mtc.transport = &mem;
+        mcp__outcome moc;
+        cJSON *mresp = mcp__handle_json(h->srv, NULL, root, &mtc, &moc);
+        bool progress = wants_progress(root);
+        cJSON_Delete(root);
+        char *text = mresp ? cJSON_PrintUnformatted(mresp) : NULL;
+        cJSON_Delete(mresp);
+        if (text && moc.http_status) {
+            free(msse.p);
+            enum MHD_Result ret = queue(conn, r, moc.http_status, "application/json", text,
+                                        strlen(text), NULL, NULL, NULL, NULL);
+            return ret;
+        }
+        return respond(conn, r, text, &moc, &msse, progress, NULL);
+    }
     sess_ent *ent = NULL;
     if (is_init) {
         /* a new session per initialize, whatever Mcp-Session-Id came along */
@@ -1044,7 +1079,7 @@ static enum MHD_Result finish(mcp_http *h, struct MHD_Connection *conn, http_req
         live_start(h, conn, r, ent, root, wants_progress(root)))
         return MHD_YES; /* the worker owns root and the session reference now */
     sse_buf sse = {0};
-    mcp__emitter em = {sse_emit, &sse, NULL};
+    mcp__emitter em = {sse_emit, &sse, NULL, conn_header, conn};
     mcp_call tc = {0};
     tc.session_id = ent->id;
     tc.transport = &em;

@@ -49,6 +49,11 @@ typedef struct mcp_server_info {
      * resources). No notifications/resources/updated is ever sent: use it only for
      * resources that do not change while a session lasts. Off: -32601 for both. */
     bool resources_subscribe;
+    /* tools/list shows a parameter description that an earlier tool already has in full
+     * (same name, same text, 60 characters or more) as its first sentence plus "As in
+     * TOOL." — the list is read whole, and the repeats of a selector or a time range were
+     * a fifth of it. true: every tool's inputSchema exactly as registered. */
+    bool repeat_param_descriptions;
 } mcp_server_info;
 
 mcp_server *mcp_server_new(const mcp_server_info *info);
@@ -72,7 +77,36 @@ typedef struct mcp_call {
     cJSON *(*request)(struct mcp_call *call, const char *method, cJSON *params, int timeout_ms,
                       char *err, size_t err_len);
     void *transport; /* private */
+    /* What the client declared it can answer: a 2026-07-28 request's
+     * _meta["io.modelcontextprotocol/clientCapabilities"] (borrowed for the call), NULL under
+     * the 2025-xx lifecycle (see mcp_client_has). */
+    const cJSON *client_capabilities;
+    /* 2026-07-28 retries of tools/call, prompts/get, resources/read (NULL otherwise): the
+     * client's params.inputResponses (an object whose values are objects), and the state
+     * this handler gave mcp_input_required, after the library checked it is ours, unchanged,
+     * unexpired and presented on the same method and tool/prompt/URI. */
+    const cJSON *input_responses;
+    const char *request_state;
 } mcp_call;
+
+/* Whether the client declared `capability` ("sampling", "elicitation", "roots"), in either
+ * era (2025-xx: at initialize; 2026-07-28: in the request's _meta). */
+bool mcp_client_has(const mcp_call *call, const char *capability);
+
+/* 2026-07-28 multi round-trip requests: from a tools/call, prompts/get or resources/read
+ * handler, answers an InputRequiredResult instead of the handler's result. Takes
+ * `input_requests` (an object of {method, params} requests for the client, or NULL); copies
+ * `state` (NULL or text up to 16 KiB), which the library signs (HMAC-SHA256 with a
+ * per-process random key, bound to the method, the tool/prompt/URI and a 10-minute expiry)
+ * and hands back verified as call->request_state on the retry; at least one of the two.
+ * Returns 0, or -1 (nothing taken over but `input_requests` freed) when the request cannot
+ * carry one: a 2025-xx request (use call->request there), another method, a request for a
+ * capability the client did not declare. */
+int mcp_input_required(mcp_call *call, cJSON *input_requests, const char *state);
+
+/* Answers MissingRequiredClientCapabilityError (-32021, HTTP 400) naming `capability`
+ * instead of the handler's result (2026-07-28; under 2025-xx an isError tool result). */
+void mcp_missing_capability(mcp_call *call, const char *capability);
 
 /* ---- tools ---------------------------------------------------------------------- */
 
@@ -286,7 +320,12 @@ mcp_client *mcp_client_connect_tls(const char *url, const char *token, bool init
 char *mcp_client_send(mcp_client *c, const char *json,
                       void (*on_notification)(void *u, const char *json), void *u, char *err,
                       size_t err_len);
-/* The server's InitializeResult (borrowed, valid until mcp_client_close). */
+/* The server's InitializeResult (borrowed, valid until mcp_client_close). For a server
+ * that speaks 2026-07-28 (there is no handshake then) the same shape made from its
+ * DiscoverResult: protocolVersion "2026-07-28", capabilities, serverInfo, instructions, and
+ * supportedVersions. mcp_client_connect with `initialize` probes with server/discover
+ * first and falls back to initialize for a 2025-xx server; without it, the first relayed
+ * initialize does the same, and a 2025-xx client is then served by translation. */
 const cJSON *mcp_client_server_info(const mcp_client *c);
 void mcp_client_close(mcp_client *c);
 

@@ -40,6 +40,11 @@ typedef struct mcp__emitter {
      * transport switches the response to a live SSE stream). False when it cannot, so no
      * request to the client could get its answer. NULL: never. */
     bool (*go_live)(void *user);
+    /* HTTP only (NULL elsewhere): looks up a request header (case-insensitive name), for
+     * the 2026-07-28 header/body consistency checks (MCP-Protocol-Version, Mcp-Method,
+     * Mcp-Name, Mcp-Param-*). With it, a NULL session means a 2026-07-28 request. */
+    const char *(*header)(void *header_user, const char *name);
+    void *header_user;
 } mcp__emitter;
 
 /* Wakes every request to the client this session waits for, which then fail ("server
@@ -55,7 +60,23 @@ typedef struct mcp__outcome {
     bool had_request; /* at least one well-formed request (with an id) was handled */
     bool initialized; /* an initialize request succeeded on this session */
     bool had_invalid; /* at least one message was malformed */
+    /* 2026-07-28: the HTTP status the answer needs (400 for _meta, version, header and
+     * capability errors, 404 for an unknown method), 0 for the transport's default */
+    unsigned http_status;
 } mcp__outcome;
+
+/* MCP 2026-07-28 (stateless), served beside the 2025-xx lifecycle. */
+#define MCP__VERSION_MODERN "2026-07-28"
+enum {
+    MCP__HEADER_MISMATCH = -32020,
+    MCP__MISSING_CAPABILITY = -32021,
+    MCP__UNSUPPORTED_VERSION = -32022,
+};
+/* Whether `v` is a 2025-xx version (served only after initialize). */
+bool mcp__version_legacy(const char *v);
+/* The value of params._meta["io.modelcontextprotocol/protocolVersion"] of a message (any
+ * JSON type), or NULL. */
+const cJSON *mcp__meta_version(const cJSON *msg);
 
 /* Handles a parsed message or batch (borrowed). Returns the response JSON (owned by the
  * caller: object, array for batches) or NULL when nothing is to be answered. */

@@ -7,12 +7,15 @@
 #include "mcp/mcp_internal.h"
 
 #include <ctype.h>
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 #include <time.h>
 
 /* cJSON's allocations go through base_hook_malloc, so a parse that failed for want of
@@ -43,6 +46,7 @@ static const char *const k_levels[] = {"debug", "info",     "notice", "warning",
 typedef struct tool_ent {
     char *name, *title, *description;
     cJSON *input_schema, *output_schema;
+    cJSON *listed_schema; /* inputSchema as tools/list shows it (shared descriptions), or NULL */
     bool read_only, idempotent, open_world;
     mcp_tool_fn fn;
     void *user;
@@ -73,6 +77,7 @@ typedef struct rcomp_ent {
 struct mcp_server {
     char *name, *title, *version, *instructions;
     bool resources_subscribe;
+    bool repeat_param_descriptions;
     tool_ent tools[MAX_ENTRIES];
     size_t n_tools;
     resource_ent resources[MAX_ENTRIES];
@@ -112,6 +117,15 @@ typedef struct call_ctx {
     const mcp__emitter *em;
     const cJSON *progress_token;
     char version[16];
+    size_t log_threshold; /* k_levels index; N_LEVELS: no notifications/message at all */
+    /* 2026-07-28 */
+    bool modern;
+    const char *method, *target; /* the request's method and tool/prompt name or URI */
+    cJSON *input_requests;       /* set by mcp_input_required */
+    char *state_out;             /* likewise (plain; signed when answered) */
+    bool input_required;
+    char missing_cap[32]; /* set by mcp_missing_capability */
+    char *state_in;       /* the verified requestState of a retry */
 } call_ctx;
 
 typedef struct rpc_err {
@@ -230,6 +244,7 @@ mcp_server *mcp_server_new(const mcp_server_info *info)
     srv->version = strdup(info->version);
     srv->instructions = dup_or_null(info->instructions);
     srv->resources_subscribe = info->resources_subscribe;
+    srv->repeat_param_descriptions = info->repeat_param_descriptions;
     if (!srv->name || !srv->version || (info->title && !srv->title) ||
         (info->instructions && !srv->instructions)) {
         mcp_server_free(srv);
@@ -248,6 +263,7 @@ void mcp_server_free(mcp_server *srv)
         free(t->title);
         free(t->description);
         cJSON_Delete(t->input_schema);
+        cJSON_Delete(t->listed_schema);
         cJSON_Delete(t->output_schema);
     }
     for (size_t i = 0; i < srv->n_resources; i++) {
@@ -302,6 +318,50 @@ static cJSON *parse_object_schema(const char *text, const char *what, const char
     return s;
 }
 
+#define SHARED_MIN 60 /* descriptions shorter than this are repeated: a reference saves little */
+
+/* tools/list carries every tool's inputSchema, and common parameters (a selector, a time
+ * range) repeat the same long description in each. The first tool that has a parameter
+ * keeps its description whole; a later tool with the same parameter and the same text
+ * shows its first sentence and where the rest is ("Required. As in query_profile_table.").
+ * Returns the listed copy, or NULL when nothing is shared (list the schema as it is). */
+static cJSON *share_descriptions(const mcp_server *srv, const tool_ent *t)
+{
+    cJSON *copy = NULL;
+    const cJSON *p;
+    cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(t->input_schema, "properties"))
+    {
+        const char *d = str_item(p, "description");
+        if (!d || strlen(d) < SHARED_MIN || !p->string)
+            continue;
+        const tool_ent *first = NULL;
+        for (size_t i = 0; i < srv->n_tools && !first; i++) {
+            const cJSON *props =
+                cJSON_GetObjectItemCaseSensitive(srv->tools[i].input_schema, "properties");
+            const char *od =
+                str_item(cJSON_GetObjectItemCaseSensitive(props, p->string), "description");
+            if (od && strcmp(od, d) == 0)
+                first = &srv->tools[i];
+        }
+        if (!first)
+            continue;
+        if (!copy && !(copy = cJSON_Duplicate(t->input_schema, true)))
+            return NULL;
+        const char *dot = strstr(d, ". ");
+        int lead = dot ? (int)(dot - d) + 1 : 0;
+        if (lead > 80)
+            lead = 0; /* a long first sentence is most of the text: refer to all of it */
+        char buf[MAX_NAME + 128];
+        snprintf(buf, sizeof buf, "%.*s%sAs in %s.", lead, d, lead ? " " : "", first->name);
+        if (strlen(buf) + 16 >= strlen(d))
+            continue; /* the reference would save next to nothing */
+        cJSON *cp = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(copy, "properties"), p->string);
+        cJSON_ReplaceItemInObjectCaseSensitive(cp, "description", cJSON_CreateString(buf));
+    }
+    return copy;
+}
+
 int mcp_server_add_tool(mcp_server *srv, const mcp_tool_def *def)
 {
     if (!srv || !def || !def->name || !def->fn || !def->input_schema ||
@@ -332,6 +392,8 @@ int mcp_server_add_tool(mcp_server *srv, const mcp_tool_def *def)
         cJSON_Delete(t.output_schema);
         return -1;
     }
+    if (!srv->repeat_param_descriptions)
+        t.listed_schema = share_descriptions(srv, &t);
     t.read_only = def->read_only;
     t.idempotent = def->idempotent;
     t.open_world = def->open_world;
@@ -593,13 +655,7 @@ static void call_log(mcp_call *call, const char *level, const char *message)
     int li = level_index(level);
     if (li < 0)
         li = 1; /* an unknown level is treated as info rather than dropped or escalated */
-    size_t threshold = DEFAULT_LEVEL;
-    if (c->s) {
-        pthread_mutex_lock(&c->s->mu);
-        threshold = c->s->log_level;
-        pthread_mutex_unlock(&c->s->mu);
-    }
-    if ((size_t)li < threshold)
+    if ((size_t)li < c->log_threshold)
         return;
     cJSON *p = cJSON_CreateObject();
     if (!p)
@@ -615,6 +671,13 @@ static cJSON *call_request(mcp_call *call, const char *method, cJSON *params, in
 {
     call_ctx *c = (call_ctx *)call;
     mcp_session *s = c->s;
+    if (c->modern) {
+        cJSON_Delete(params);
+        snprintf(err, err_len,
+                 "protocol %s has no requests to the client: answer with mcp_input_required",
+                 MCP__VERSION_MODERN);
+        return NULL;
+    }
     if (!method || (params && !cJSON_IsObject(params))) {
         cJSON_Delete(params);
         snprintf(err, err_len, "internal error: a request needs a method and object params");
@@ -730,6 +793,12 @@ static cJSON *m_initialize(call_ctx *c, const cJSON *params, rpc_err *e, mcp__ou
     }
     const char *v = mcp__version_supported(asked) ? asked : MCP__VERSION_LATEST;
     mcp_server *srv = c->srv;
+    if (c->s && mcp__session_initialized(c->s)) {
+        set_err(e, MCP__INVALID_REQUEST,
+                "already initialized: this session negotiated its version once; start a new "
+                "session (HTTP) or a new process (stdio) to initialize again");
+        return NULL;
+    }
     cJSON *r = cJSON_CreateObject();
     if (!r) {
         set_err(e, MCP__INTERNAL_ERROR, "out of memory");
@@ -754,8 +823,6 @@ static cJSON *m_initialize(call_ctx *c, const cJSON *params, rpc_err *e, mcp__ou
     if (srv->instructions)
         cJSON_AddStringToObject(r, "instructions", srv->instructions);
     if (c->s) {
-        /* a repeated initialize renegotiates rather than failing: lenient with clients
-         * that reconnect over the same stdio pipe */
         pthread_mutex_lock(&c->s->mu);
         snprintf(c->s->version, sizeof c->s->version, "%s", v);
         c->s->initialized = true;
@@ -823,7 +890,8 @@ static cJSON *m_tools_list(call_ctx *c, const cJSON *params, rpc_err *e)
             cJSON_AddStringToObject(o, "title", t->title);
         if (t->description)
             cJSON_AddStringToObject(o, "description", t->description);
-        mcp_json_add(o, "inputSchema", cJSON_Duplicate(t->input_schema, true));
+        mcp_json_add(o, "inputSchema",
+                     cJSON_Duplicate(t->listed_schema ? t->listed_schema : t->input_schema, true));
         if (t->output_schema)
             mcp_json_add(o, "outputSchema", cJSON_Duplicate(t->output_schema, true));
         cJSON *an = cJSON_AddObjectToObject(o, "annotations");
@@ -1157,6 +1225,271 @@ static cJSON *text_result(const char *text, bool is_error)
     return r;
 }
 
+/* ---- 2026-07-28: capabilities, multi round-trip requests, signed request state ---------- */
+
+#define MAX_STATE       16384 /* plain request state a handler may hand back, bytes */
+#define STATE_TTL_S     600   /* a signed state is good for 10 minutes */
+#define MAX_STATE_TOKEN (MAX_STATE * 2 + 1024)
+
+static uint8_t g_state_key[32];
+static bool g_state_key_ok;
+static pthread_once_t g_state_once = PTHREAD_ONCE_INIT;
+
+static void state_key_init(void)
+{
+    g_state_key_ok = mcp__random(g_state_key, sizeof g_state_key) == 0;
+}
+
+static const char k_b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+static char *b64url_encode(const uint8_t *p, size_t n)
+{
+    char *out = malloc(n / 3 * 4 + 5);
+    if (!out)
+        return NULL;
+    size_t o = 0, i = 0;
+    for (; i + 2 < n; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+        out[o++] = k_b64url[v >> 18 & 63];
+        out[o++] = k_b64url[v >> 12 & 63];
+        out[o++] = k_b64url[v >> 6 & 63];
+        out[o++] = k_b64url[v & 63];
+    }
+    if (i < n) {
+        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0);
+        out[o++] = k_b64url[v >> 18 & 63];
+        out[o++] = k_b64url[v >> 12 & 63];
+        if (i + 1 < n)
+            out[o++] = k_b64url[v >> 6 & 63];
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/* Decodes unpadded base64url of `n` characters into `out` (room for n*3/4 bytes). -1 on
+ * any other character or an impossible length. */
+static ssize_t b64url_decode(const char *s, size_t n, uint8_t *out)
+{
+    if (n % 4 == 1)
+        return -1;
+    size_t o = 0;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *q = memchr(k_b64url, s[i], 64);
+        if (!q || !s[i])
+            return -1;
+        acc = acc << 6 | (uint32_t)(q - k_b64url);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (uint8_t)(acc >> bits);
+        }
+    }
+    return (ssize_t)o;
+}
+
+/* payload = method \n target \n expiry \n state; token = b64url(payload) "." b64url(mac) */
+static char *state_sign(const char *method, const char *target, const char *state)
+{
+    pthread_once(&g_state_once, state_key_init);
+    if (!g_state_key_ok)
+        return NULL;
+    size_t n = strlen(method) + strlen(target) + strlen(state) + 32;
+    char *payload = malloc(n);
+    if (!payload)
+        return NULL;
+    int len = snprintf(payload, n, "%s\n%s\n%lld\n%s", method, target,
+                       (long long)time(NULL) + STATE_TTL_S, state);
+    uint8_t mac[32];
+    char *a = NULL, *b = NULL, *out = NULL;
+    if (len > 0 && gnutls_hmac_fast(GNUTLS_MAC_SHA256, g_state_key, sizeof g_state_key, payload,
+                                    (size_t)len, mac) == 0) {
+        a = b64url_encode((const uint8_t *)payload, (size_t)len);
+        b = b64url_encode(mac, sizeof mac);
+    }
+    if (a && b && (out = malloc(strlen(a) + strlen(b) + 2)))
+        sprintf(out, "%s.%s", a, b);
+    free(payload);
+    free(a);
+    free(b);
+    return out;
+}
+
+/* The plain state of a token this process signed for `method` on `target`, still valid
+ * (malloc'd), or NULL with the reason in `why`. */
+static char *state_verify(const char *token, const char *method, const char *target,
+                          const char **why)
+{
+    pthread_once(&g_state_once, state_key_init);
+    size_t n = strlen(token);
+    const char *dot = strrchr(token, '.');
+    *why = "requestState is not one this server issued (malformed)";
+    if (!g_state_key_ok || n > MAX_STATE_TOKEN || !dot)
+        return NULL;
+    size_t plen = (size_t)(dot - token), mlen = n - plen - 1;
+    uint8_t *payload = malloc(plen * 3 / 4 + 4);
+    uint8_t mac[48], want[32];
+    ssize_t pl = payload ? b64url_decode(token, plen, payload) : -1;
+    ssize_t ml = mlen <= 64 ? b64url_decode(dot + 1, mlen, mac) : -1;
+    if (pl < 0 || ml != 32 ||
+        gnutls_hmac_fast(GNUTLS_MAC_SHA256, g_state_key, sizeof g_state_key, payload, (size_t)pl,
+                         want) != 0) {
+        free(payload);
+        return NULL;
+    }
+    uint8_t diff = 0;
+    for (size_t i = 0; i < sizeof want; i++)
+        diff |= (uint8_t)(want[i] ^ mac[i]);
+    if (diff) {
+        free(payload);
+        *why = "requestState failed its integrity check (modified, or issued by another "
+               "server process): start the request again without it";
+        return NULL;
+    }
+    payload[pl] = '\0'; /* room: plen*3/4+4 > pl */
+    char *p = (char *)payload;
+    char *m_end = strchr(p, '\n');
+    char *t_end = m_end ? strchr(m_end + 1, '\n') : NULL;
+    char *x_end = t_end ? strchr(t_end + 1, '\n') : NULL;
+    if (!x_end) {
+        free(payload);
+        return NULL;
+    }
+    *m_end = *t_end = *x_end = '\0';
+    long long expiry = strtoll(t_end + 1, NULL, 10);
+    if (strcmp(p, method) != 0 || strcmp(m_end + 1, target) != 0) {
+        *why = "requestState belongs to another request (method or name differ): send the "
+               "retry with the same method and name";
+        free(payload);
+        return NULL;
+    }
+    if (expiry < (long long)time(NULL)) {
+        *why = "requestState expired: start the request again without it";
+        free(payload);
+        return NULL;
+    }
+    char *state = strdup(x_end + 1);
+    free(payload);
+    return state;
+}
+
+static bool legacy_has(const call_ctx *c, const char *capability)
+{
+    if (!c->s)
+        return false;
+    bool v = false;
+    pthread_mutex_lock(&c->s->mu);
+    if (strcmp(capability, "sampling") == 0)
+        v = c->s->client_sampling;
+    else if (strcmp(capability, "elicitation") == 0)
+        v = c->s->client_elicitation;
+    else if (strcmp(capability, "roots") == 0)
+        v = c->s->client_roots;
+    pthread_mutex_unlock(&c->s->mu);
+    return v;
+}
+
+bool mcp_client_has(const mcp_call *call, const char *capability)
+{
+    const call_ctx *c = (const call_ctx *)call;
+    if (!call || !capability)
+        return false;
+    if (!c->modern)
+        return legacy_has(c, capability);
+    return cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(call->client_capabilities, capability));
+}
+
+int mcp_input_required(mcp_call *call, cJSON *input_requests, const char *state)
+{
+    call_ctx *c = (call_ctx *)call;
+    bool method_ok =
+        c && c->method &&
+        (strcmp(c->method, "tools/call") == 0 || strcmp(c->method, "prompts/get") == 0 ||
+         strcmp(c->method, "resources/read") == 0);
+    bool ok = c && c->modern && method_ok && !c->input_required && (input_requests || state) &&
+              (!input_requests || cJSON_IsObject(input_requests)) &&
+              (!state || strlen(state) <= MAX_STATE);
+    /* every request must be of a kind the client declared (spec: MUST NOT send others) */
+    const cJSON *r;
+    cJSON_ArrayForEach(r, (ok ? input_requests : NULL))
+    {
+        const char *m = str_item(r, "method");
+        const char *cap = !m                                         ? NULL
+                          : strcmp(m, "sampling/createMessage") == 0 ? "sampling"
+                          : strcmp(m, "elicitation/create") == 0     ? "elicitation"
+                          : strcmp(m, "roots/list") == 0             ? "roots"
+                                                                     : NULL;
+        if (!cap || !mcp_client_has(call, cap))
+            ok = false;
+    }
+    if (!ok) {
+        cJSON_Delete(input_requests);
+        return -1;
+    }
+    c->input_requests = input_requests;
+    c->state_out = state ? strdup(state) : NULL;
+    c->input_required = true;
+    if (state && !c->state_out) {
+        cJSON_Delete(input_requests);
+        c->input_requests = NULL;
+        c->input_required = false;
+        return -1;
+    }
+    return 0;
+}
+
+void mcp_missing_capability(mcp_call *call, const char *capability)
+{
+    call_ctx *c = (call_ctx *)call;
+    if (c && capability)
+        snprintf(c->missing_cap, sizeof c->missing_cap, "%s", capability);
+}
+
+/* The answer a handler asked for instead of its result: -32021 or an InputRequiredResult.
+ * Under 2025-xx a missing capability is an isError tool result (no such error code there). */
+static cJSON *take_interim(call_ctx *c, rpc_err *e)
+{
+    cJSON *reqs = c->input_requests;
+    char *state = c->state_out;
+    c->input_requests = NULL;
+    c->state_out = NULL;
+    if (c->missing_cap[0]) {
+        cJSON_Delete(reqs);
+        free(state);
+        if (!c->modern) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "this needs the client capability \"%s\"", c->missing_cap);
+            return text_result(msg, true);
+        }
+        cJSON *data = cJSON_CreateObject();
+        cJSON *caps = cJSON_AddObjectToObject(data, "requiredCapabilities");
+        cJSON_AddObjectToObject(caps, c->missing_cap);
+        e->data = data;
+        set_err(e, MCP__MISSING_CAPABILITY,
+                "missing required client capability: %s (declare it in "
+                "_meta[\"io.modelcontextprotocol/clientCapabilities\"])",
+                c->missing_cap);
+        return NULL;
+    }
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddStringToObject(r, "resultType", "input_required");
+    if (reqs)
+        mcp_json_add(r, "inputRequests", reqs);
+    if (state) {
+        char *token = state_sign(c->method, c->target ? c->target : "", state);
+        free(state);
+        if (!token) {
+            cJSON_Delete(r);
+            set_err(e, MCP__INTERNAL_ERROR, "internal error: cannot sign the request state");
+            return NULL;
+        }
+        cJSON_AddStringToObject(r, "requestState", token);
+        free(token);
+    }
+    return r;
+}
+
 static cJSON *m_tools_call(call_ctx *c, const cJSON *params, rpc_err *e)
 {
     const char *name = str_item(params, "name");
@@ -1192,6 +1525,10 @@ static cJSON *m_tools_call(call_ctx *c, const cJSON *params, rpc_err *e)
     mcp_tool_result out = {0};
     int rc = t->fn(t->user, &c->pub, args, &out);
     cJSON_Delete(empty);
+    if (rc == 0 && (c->input_required || c->missing_cap[0])) {
+        free_tool_result(&out);
+        return take_interim(c, e);
+    }
     if (rc != 0) {
         free_tool_result(&out);
         set_err(e, MCP__INTERNAL_ERROR, "internal error in tool \"%s\"", t->name);
@@ -1383,7 +1720,13 @@ static cJSON *m_resources_read(call_ctx *c, const cJSON *params, rpc_err *e)
     mcp_resource_content rc = {0};
     if (res) {
         rc.mime_type = res->mime_type;
-        if (res->fn(res->user, &c->pub, uri, &rc) != 0) {
+        int ret = res->fn(res->user, &c->pub, uri, &rc);
+        if (ret == 0 && (c->input_required || c->missing_cap[0])) {
+            free(rc.text);
+            free(rc.blob);
+            return take_interim(c, e);
+        }
+        if (ret != 0) {
             free(rc.text);
             free(rc.blob);
             res = NULL;
@@ -1393,7 +1736,9 @@ static cJSON *m_resources_read(call_ctx *c, const cJSON *params, rpc_err *e)
         cJSON *data = cJSON_CreateObject();
         cJSON_AddStringToObject(data, "uri", uri);
         e->data = data;
-        set_err(e, MCP__RESOURCE_NOT_FOUND, "resource not found: %.512s", uri);
+        /* 2026-07-28 retired -32002 for the JSON-RPC code */
+        set_err(e, c->modern ? MCP__INVALID_PARAMS : MCP__RESOURCE_NOT_FOUND,
+                "resource not found: %.512s", uri);
         return NULL;
     }
     cJSON *r = cJSON_CreateObject();
@@ -1510,6 +1855,11 @@ static cJSON *m_prompts_get(call_ctx *c, const cJSON *params, rpc_err *e)
     char err[512] = "";
     int rc = p->fn(p->user, &c->pub, args, messages, &description, err, sizeof err);
     cJSON_Delete(empty);
+    if (rc == 0 && (c->input_required || c->missing_cap[0])) {
+        cJSON_Delete(messages);
+        free(description);
+        return take_interim(c, e);
+    }
     if (rc != 0) {
         cJSON_Delete(messages);
         free(description);
@@ -1633,6 +1983,408 @@ static cJSON *success_response(const cJSON *id, cJSON *result)
 static cJSON *dispatch_one_unchecked(mcp_server *srv, mcp_session *s, const cJSON *msg,
                                      const mcp_call *tc, bool in_batch, mcp__outcome *oc);
 
+/* ---- 2026-07-28 dispatch ------------------------------------------------------------------ */
+
+#define K_PV        "io.modelcontextprotocol/protocolVersion"
+#define K_CAPS      "io.modelcontextprotocol/clientCapabilities"
+#define K_LOG       "io.modelcontextprotocol/logLevel"
+#define K_INFO      "io.modelcontextprotocol/clientInfo"
+#define LIST_TTL_MS 300000 /* lists are fixed once serving starts: 5 min of freshness */
+
+bool mcp__version_legacy(const char *v)
+{
+    return mcp__version_supported(v);
+}
+
+const cJSON *mcp__meta_version(const cJSON *msg)
+{
+    const cJSON *params = cJSON_GetObjectItemCaseSensitive(msg, "params");
+    const cJSON *meta =
+        cJSON_IsObject(params) ? cJSON_GetObjectItemCaseSensitive(params, "_meta") : NULL;
+    return cJSON_IsObject(meta) ? cJSON_GetObjectItemCaseSensitive(meta, K_PV) : NULL;
+}
+
+static void add_capabilities(cJSON *caps, const mcp_server *srv)
+{
+    cJSON *tools = cJSON_AddObjectToObject(caps, "tools");
+    cJSON_AddBoolToObject(tools, "listChanged", false);
+    cJSON_AddObjectToObject(caps, "resources");
+    cJSON *prompts = cJSON_AddObjectToObject(caps, "prompts");
+    cJSON_AddBoolToObject(prompts, "listChanged", false);
+    cJSON_AddObjectToObject(caps, "logging");
+    cJSON_AddObjectToObject(caps, "completions");
+    (void)srv;
+}
+
+static cJSON *m_discover(call_ctx *c)
+{
+    cJSON *r = cJSON_CreateObject();
+    cJSON *v = cJSON_AddArrayToObject(r, "supportedVersions");
+    mcp_json_push(v, cJSON_CreateString(MCP__VERSION_MODERN));
+    for (size_t i = 0; i < sizeof k_versions / sizeof k_versions[0]; i++)
+        mcp_json_push(v, cJSON_CreateString(k_versions[i]));
+    add_capabilities(cJSON_AddObjectToObject(r, "capabilities"), c->srv);
+    if (c->srv->instructions)
+        cJSON_AddStringToObject(r, "instructions", c->srv->instructions);
+    return r;
+}
+
+/* Decodes an Mcp-Name / Mcp-Param value: "=?base64?...?=" is standard base64 (padded) of
+ * UTF-8; anything else is literal. Returns malloc'd text, or NULL when the encoding is
+ * malformed (bad characters or padding). */
+static char *header_value_decode(const char *v)
+{
+    size_t n = strlen(v);
+    if (n < 11 || strncmp(v, "=?base64?", 9) != 0 || strcmp(v + n - 2, "?=") != 0)
+        return strdup(v);
+    const char *b = v + 9;
+    size_t bl = n - 11;
+    if (bl % 4 != 0)
+        return NULL;
+    char *out = malloc(bl / 4 * 3 + 1);
+    if (!out)
+        return NULL;
+    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t o = 0;
+    for (size_t i = 0; i < bl; i += 4) {
+        uint32_t acc = 0;
+        int pad = 0;
+        for (int k = 0; k < 4; k++) {
+            char ch = b[i + k];
+            const char *q = ch ? memchr(tbl, ch, 64) : NULL;
+            if (ch == '=' && i + 4 == bl && k >= 2 && (k == 3 || b[i + 3] == '=')) {
+                pad++;
+                acc <<= 6;
+                continue;
+            }
+            if (!q || pad) {
+                free(out);
+                return NULL;
+            }
+            acc = acc << 6 | (uint32_t)(q - tbl);
+        }
+        out[o++] = (char)(acc >> 16);
+        if (pad < 2)
+            out[o++] = (char)(acc >> 8 & 255);
+        if (pad < 1)
+            out[o++] = (char)(acc & 255);
+    }
+    out[o] = '\0';
+    if (strlen(out) != o) { /* an embedded NUL is no name */
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+/* HTTP header values arrive with surrounding whitespace removed by the parser; trim again
+ * for safety (tabs). */
+static const char *hdr(const mcp__emitter *em, const char *name, char *buf, size_t len)
+{
+    const char *v = em->header(em->header_user, name);
+    if (!v)
+        return NULL;
+    while (*v == ' ' || *v == '\t')
+        v++;
+    size_t n = strlen(v);
+    while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+        n--;
+    if (n >= len)
+        n = len - 1;
+    memcpy(buf, v, n);
+    buf[n] = '\0';
+    return buf;
+}
+
+static bool header_chars_ok(const char *v)
+{
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+        if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+            return false;
+    return true;
+}
+
+/* The string a header must carry for body value `v` (primitive), or false when `v` has
+ * no header form. */
+static bool header_form(const cJSON *v, char *buf, size_t len)
+{
+    if (cJSON_IsString(v))
+        snprintf(buf, len, "%s", v->valuestring);
+    else if (cJSON_IsBool(v))
+        snprintf(buf, len, "%s", cJSON_IsTrue(v) ? "true" : "false");
+    else if (cJSON_IsNumber(v) && v->valuedouble == floor(v->valuedouble) &&
+             fabs(v->valuedouble) <= 9007199254740991.0)
+        snprintf(buf, len, "%.0f", v->valuedouble);
+    else
+        return false;
+    return true;
+}
+
+/* Whether a header's (decoded) text equals the body value; integers compare numerically. */
+static bool header_matches(const char *decoded, const cJSON *v, const char *form)
+{
+    if (cJSON_IsNumber(v)) {
+        char *end;
+        double d = strtod(decoded, &end);
+        return end != decoded && *end == '\0' && d == v->valuedouble;
+    }
+    return strcmp(decoded, form) == 0;
+}
+
+/* SEP-2243 header/body consistency on HTTP. 0 or -1 with the HeaderMismatch message. */
+static int check_headers(mcp_server *srv, const mcp__emitter *em, const char *method,
+                         const cJSON *params, const char *body_version, rpc_err *e)
+{
+    char buf[1024];
+    const char *pv = hdr(em, "MCP-Protocol-Version", buf, sizeof buf);
+    if (!pv || strcmp(pv, body_version) != 0) {
+        set_err(e, MCP__HEADER_MISMATCH,
+                "Header mismatch: MCP-Protocol-Version header %s%.64s%s does not match the body's "
+                "_meta protocol version '%.64s'",
+                pv ? "'" : "(missing)", pv ? pv : "", pv ? "'" : "", body_version);
+        return -1;
+    }
+    const char *mm = hdr(em, "Mcp-Method", buf, sizeof buf);
+    if (!mm || strcmp(mm, method) != 0) {
+        set_err(e, MCP__HEADER_MISMATCH,
+                "Header mismatch: Mcp-Method header %s%.64s%s does not match body method '%.64s'",
+                mm ? "'" : "(missing)", mm ? mm : "", mm ? "'" : "", method);
+        return -1;
+    }
+    const char *name_key = strcmp(method, "tools/call") == 0 || strcmp(method, "prompts/get") == 0
+                               ? "name"
+                           : strcmp(method, "resources/read") == 0 ? "uri"
+                                                                   : NULL;
+    if (name_key) {
+        const char *body = str_item(params, name_key);
+        char nb[4096];
+        const char *nh = hdr(em, "Mcp-Name", nb, sizeof nb);
+        char *dec = nh ? header_value_decode(nh) : NULL;
+        bool ok = dec && body && header_chars_ok(nh) && strcmp(dec, body) == 0;
+        if (!ok) {
+            set_err(e, MCP__HEADER_MISMATCH,
+                    "Header mismatch: Mcp-Name header %s%.128s%s does not match body %s '%.128s'",
+                    nh ? "'" : "(missing)", nh ? nh : "", nh ? "'" : "", name_key,
+                    body ? body : "");
+            free(dec);
+            return -1;
+        }
+        free(dec);
+    }
+    if (strcmp(method, "tools/call") != 0)
+        return 0;
+    const char *tname = str_item(params, "name");
+    const tool_ent *t = NULL;
+    for (size_t i = 0; tname && i < srv->n_tools; i++)
+        if (strcmp(srv->tools[i].name, tname) == 0)
+            t = &srv->tools[i];
+    if (!t)
+        return 0; /* answered as an unknown tool later */
+    const cJSON *args = cJSON_GetObjectItemCaseSensitive(params, "arguments");
+    const cJSON *props = cJSON_GetObjectItemCaseSensitive(t->input_schema, "properties");
+    const cJSON *p;
+    cJSON_ArrayForEach(p, props)
+    {
+        const char *hn = str_item(p, "x-mcp-header");
+        if (!hn || strlen(hn) > 100)
+            continue;
+        char hname[128], form[64];
+        snprintf(hname, sizeof hname, "Mcp-Param-%s", hn);
+        const cJSON *v =
+            cJSON_IsObject(args) ? cJSON_GetObjectItemCaseSensitive(args, p->string) : NULL;
+        char vb[4096];
+        const char *hv = hdr(em, hname, vb, sizeof vb);
+        if (!v || cJSON_IsNull(v)) {
+            if (hv) {
+                set_err(e, MCP__HEADER_MISMATCH,
+                        "Header mismatch: %s is present but arguments.%s is not", hname, p->string);
+                return -1;
+            }
+            continue;
+        }
+        if (!header_form(v, form, sizeof form) && !cJSON_IsString(v))
+            continue; /* not a primitive: no header form (the schema check reports the type) */
+        char *dec = hv && header_chars_ok(hv) ? header_value_decode(hv) : NULL;
+        bool ok = dec && (cJSON_IsString(v) ? strcmp(dec, v->valuestring) == 0
+                                            : header_matches(dec, v, form));
+        free(dec);
+        if (!ok) {
+            set_err(e, MCP__HEADER_MISMATCH,
+                    "Header mismatch: %s header %s does not match arguments.%s", hname,
+                    hv ? "(invalid or different)" : "(missing)", p->string);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Serves one 2026-07-28 request (id, method and params already checked well-formed). */
+static cJSON *modern_one(mcp_server *srv, const cJSON *msg, const cJSON *id, const char *m,
+                         const cJSON *params, const mcp_call *tc, mcp__outcome *oc)
+{
+    const mcp__emitter *em = tc ? (const mcp__emitter *)tc->transport : NULL;
+    bool http = em && em->header;
+    (void)msg;
+    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(params, "_meta");
+    const cJSON *pv = cJSON_IsObject(meta) ? cJSON_GetObjectItemCaseSensitive(meta, K_PV) : NULL;
+    const cJSON *caps =
+        cJSON_IsObject(meta) ? cJSON_GetObjectItemCaseSensitive(meta, K_CAPS) : NULL;
+    const cJSON *lvl = cJSON_IsObject(meta) ? cJSON_GetObjectItemCaseSensitive(meta, K_LOG) : NULL;
+    rpc_err e = {0};
+    if (!cJSON_IsObject(meta) || !cJSON_IsString(pv) || !cJSON_IsObject(caps) ||
+        (lvl && level_index(cJSON_GetStringValue(lvl)) < 0)) {
+        oc->http_status = 400;
+        return mcp__error_response(
+            id, MCP__INVALID_PARAMS,
+            !cJSON_IsObject(meta) ? "invalid params: params._meta is missing (" MCP__VERSION_MODERN
+                                    " requests carry " K_PV " and " K_CAPS " in it)"
+            : !cJSON_IsString(pv) ? "invalid params: _meta[\"" K_PV "\"] is missing or not a string"
+            : !cJSON_IsObject(caps)
+                ? "invalid params: _meta[\"" K_CAPS "\"] is missing or not an object"
+                : "invalid params: _meta[\"" K_LOG "\"] is not a log level (debug, info, notice, "
+                  "warning, error, critical, alert, emergency)",
+            NULL);
+    }
+    if (http && check_headers(srv, em, m, params, pv->valuestring, &e) != 0) {
+        oc->http_status = 400;
+        return mcp__error_response(id, e.code, e.message, NULL);
+    }
+    if (strcmp(pv->valuestring, MCP__VERSION_MODERN) != 0) {
+        oc->http_status = 400;
+        cJSON *data = cJSON_CreateObject();
+        cJSON *sup = cJSON_AddArrayToObject(data, "supported");
+        mcp_json_push(sup, cJSON_CreateString(MCP__VERSION_MODERN));
+        if (!mcp__version_legacy(pv->valuestring))
+            for (size_t i = 0; i < sizeof k_versions / sizeof k_versions[0]; i++)
+                mcp_json_push(sup, cJSON_CreateString(k_versions[i]));
+        cJSON_AddStringToObject(data, "requested", pv->valuestring);
+        char why[200];
+        snprintf(why, sizeof why,
+                 mcp__version_legacy(pv->valuestring)
+                     ? "Unsupported protocol version: %.32s is served only after an initialize "
+                       "handshake; per-request _meta needs " MCP__VERSION_MODERN
+                     : "Unsupported protocol version: %.32s",
+                 pv->valuestring);
+        return mcp__error_response(id, MCP__UNSUPPORTED_VERSION, why, data);
+    }
+
+    call_ctx c = {0};
+    c.srv = srv;
+    c.em = em;
+    c.modern = true;
+    c.method = m;
+    const cJSON *tok = cJSON_GetObjectItemCaseSensitive(meta, "progressToken");
+    if (cJSON_IsString(tok) || cJSON_IsNumber(tok))
+        c.progress_token = tok;
+    c.log_threshold = lvl ? (size_t)level_index(lvl->valuestring) : N_LEVELS;
+    snprintf(c.version, sizeof c.version, "%s", MCP__VERSION_MODERN);
+    c.pub.protocol_version = c.version;
+    c.pub.progress = call_progress;
+    c.pub.log = call_log;
+    c.pub.request = call_request;
+    c.pub.transport = tc ? tc->transport : NULL;
+    c.pub.client_capabilities = caps;
+
+    bool mrtr = strcmp(m, "tools/call") == 0 || strcmp(m, "prompts/get") == 0 ||
+                strcmp(m, "resources/read") == 0;
+    if (mrtr) {
+        c.target = str_item(params, strcmp(m, "resources/read") == 0 ? "uri" : "name");
+        const cJSON *ir = cJSON_GetObjectItemCaseSensitive(params, "inputResponses");
+        const cJSON *rs = cJSON_GetObjectItemCaseSensitive(params, "requestState");
+        if (ir && !cJSON_IsNull(ir)) {
+            bool ok = cJSON_IsObject(ir);
+            const cJSON *v;
+            cJSON_ArrayForEach(v, (ok ? ir : NULL)) if (!cJSON_IsObject(v)) ok = false;
+            if (!ok)
+                return mcp__error_response(
+                    id, MCP__INVALID_PARAMS,
+                    "invalid params: inputResponses must be an object mapping each inputRequests "
+                    "key to the client's result object",
+                    NULL);
+            c.pub.input_responses = ir;
+        }
+        if (rs && !cJSON_IsNull(rs)) {
+            const char *why = "requestState must be the string this server returned";
+            char *st = cJSON_IsString(rs)
+                           ? state_verify(rs->valuestring, m, c.target ? c.target : "", &why)
+                           : NULL;
+            if (!st)
+                return mcp__error_response(id, MCP__INVALID_PARAMS, why, NULL);
+            c.state_in = st;
+            c.pub.request_state = st;
+        }
+    }
+
+    cJSON *result = NULL;
+    bool cacheable = false;
+    const char *scope = "public";
+    long long ttl = LIST_TTL_MS;
+    if (strcmp(m, "server/discover") == 0) {
+        result = m_discover(&c);
+        cacheable = true;
+    } else if (strcmp(m, "tools/list") == 0) {
+        result = m_tools_list(&c, params, &e);
+        cacheable = true;
+    } else if (strcmp(m, "tools/call") == 0) {
+        result = m_tools_call(&c, params, &e);
+    } else if (strcmp(m, "resources/list") == 0) {
+        result = m_resources_list(&c, params, &e, false);
+        cacheable = true;
+    } else if (strcmp(m, "resources/templates/list") == 0) {
+        result = m_resources_list(&c, params, &e, true);
+        cacheable = true;
+    } else if (strcmp(m, "resources/read") == 0) {
+        result = m_resources_read(&c, params, &e);
+        /* a resource's content may change at any time (otelprofd's do): stale at once */
+        cacheable = true;
+        ttl = 0;
+        scope = "private";
+    } else if (strcmp(m, "prompts/list") == 0) {
+        result = m_prompts_list(&c, params, &e);
+        cacheable = true;
+    } else if (strcmp(m, "prompts/get") == 0) {
+        result = m_prompts_get(&c, params, &e);
+    } else if (strcmp(m, "completion/complete") == 0) {
+        result = m_complete(&c, params, &e);
+    } else {
+        oc->http_status = 404;
+        set_err(&e, MCP__METHOD_NOT_FOUND, "Method not found: %.128s%s", m,
+                strcmp(m, "initialize") == 0 || strcmp(m, "ping") == 0 ||
+                        strcmp(m, "logging/setLevel") == 0 ||
+                        strncmp(m, "resources/subscribe", 19) == 0 ||
+                        strncmp(m, "resources/unsubscribe", 21) == 0
+                    ? " (removed in " MCP__VERSION_MODERN ")"
+                    : "");
+    }
+    cJSON_Delete(c.input_requests);
+    free(c.state_out);
+    free(c.state_in);
+    if (!result) {
+        if (!e.code)
+            set_err(&e, MCP__INTERNAL_ERROR, "internal error: out of memory");
+        if (e.code == MCP__MISSING_CAPABILITY)
+            oc->http_status = 400;
+        return mcp__error_response(id, e.code, e.message, e.data);
+    }
+    const cJSON *rt = cJSON_GetObjectItemCaseSensitive(result, "resultType");
+    if (!rt) {
+        cJSON_AddStringToObject(result, "resultType", "complete");
+        if (cacheable) {
+            cJSON_AddNumberToObject(result, "ttlMs", (double)ttl);
+            cJSON_AddStringToObject(result, "cacheScope", scope);
+        }
+    }
+    cJSON *rmeta = cJSON_GetObjectItemCaseSensitive(result, "_meta");
+    if (!rmeta)
+        rmeta = cJSON_AddObjectToObject(result, "_meta");
+    cJSON *info = cJSON_AddObjectToObject(rmeta, "io.modelcontextprotocol/serverInfo");
+    cJSON_AddStringToObject(info, "name", srv->name);
+    if (srv->title)
+        cJSON_AddStringToObject(info, "title", srv->title);
+    cJSON_AddStringToObject(info, "version", srv->version);
+    return success_response(id, result);
+}
+
 /* A response built while some cJSON allocation failed may lack a member (an empty content
  * list with isError false was seen by tests/torture): cJSON's adders fail silently. Every
  * cJSON allocation goes through base_hook_malloc, so a failure anywhere in handling one
@@ -1698,6 +2450,19 @@ static cJSON *dispatch_one_unchecked(mcp_server *srv, mcp_session *s, const cJSO
         return mcp__error_response(id, MCP__INVALID_PARAMS,
                                    "invalid params: \"params\" must be a JSON object", NULL);
     bool is_init = strcmp(m, "initialize") == 0;
+    /* the era, per request: HTTP decides it (a NULL session there means 2026-07-28);
+     * elsewhere a request carrying the 2026-07-28 _meta, or server/discover, is stateless */
+    const mcp__emitter *tem = tc ? (const mcp__emitter *)tc->transport : NULL;
+    bool modern = (tem && tem->header)
+                      ? s == NULL
+                      : (mcp__meta_version(msg) != NULL || strcmp(m, "server/discover") == 0);
+    if (modern) {
+        if (in_batch)
+            return mcp__error_response(id, MCP__INVALID_REQUEST,
+                                       "invalid request: no batches under " MCP__VERSION_MODERN,
+                                       NULL);
+        return modern_one(srv, msg, id, m, params, tc, oc);
+    }
     if (is_init && in_batch)
         return mcp__error_response(id, MCP__INVALID_REQUEST,
                                    "initialize must not be part of a JSON-RPC batch", NULL);
@@ -1714,8 +2479,15 @@ static cJSON *dispatch_one_unchecked(mcp_server *srv, mcp_session *s, const cJSO
     const cJSON *tok = cJSON_GetObjectItemCaseSensitive(meta, "progressToken");
     if (cJSON_IsString(tok) || cJSON_IsNumber(tok))
         c.progress_token = tok;
-    if (s)
+    c.log_threshold = DEFAULT_LEVEL;
+    if (s) {
         mcp__session_version(s, c.version, sizeof c.version);
+        pthread_mutex_lock(&s->mu);
+        c.log_threshold = s->log_level;
+        pthread_mutex_unlock(&s->mu);
+    }
+    c.method = m;
+    c.target = str_item(params, strcmp(m, "resources/read") == 0 ? "uri" : "name");
     c.pub.session_id = tc ? tc->session_id : NULL;
     c.pub.protocol_version = c.version;
     c.pub.progress = call_progress;
@@ -1753,6 +2525,8 @@ static cJSON *dispatch_one_unchecked(mcp_server *srv, mcp_session *s, const cJSO
         result = m_complete(&c, params, &e);
     else
         set_err(&e, MCP__METHOD_NOT_FOUND, "method not found: %.128s", m);
+    cJSON_Delete(c.input_requests);
+    free(c.state_out);
     if (result)
         return success_response(id, result);
     if (!e.code)

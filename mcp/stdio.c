@@ -47,7 +47,7 @@ int mcp_stdio_serve(mcp_server *srv, FILE *in, FILE *out, volatile int *stop_fla
     if (!s)
         return -1;
     stdio_out o = {out, false};
-    mcp__emitter em = {emit, &o, NULL};
+    mcp__emitter em = {emit, &o, NULL, NULL, NULL};
     mcp_call tc = {0};
     tc.transport = &em;
     char *buf = NULL;

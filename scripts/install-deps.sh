@@ -3,7 +3,8 @@
 #   scripts/install-deps.sh          build + run dependencies
 #   scripts/install-deps.sh --test   also what the test suite needs (cmocka, clang-format, Node.js, npm
 #                                    packages of tests/package-lock.json and
-#                                    tests/conformance/package-lock.json, curl, Go for
+#                                    tests/conformance/package-lock.json and
+#                                    tests/conformance-2026/package-lock.json, curl, Go for
 #                                    `go tool pprof`, the oracle for numbers; clang and
 #                                    its libFuzzer runtime for fuzz/run.sh; Chromium, which
 #                                    test_flame_picture.sh drives headless through puppeteer-core)
@@ -59,5 +60,11 @@ if [[ $want_test == 1 ]]; then
     if [[ ! -d tests/conformance/node_modules ]] || [[ tests/conformance/package-lock.json -nt tests/conformance/node_modules/.package-lock.json ]]; then
         echo "install-deps: npm ci in tests/conformance/" >&2
         npm ci --prefix tests/conformance --no-audit --no-fund --loglevel=error >&2
+    fi
+    # MCP 2026-07-28: the conformance suite 0.2.0-alpha.12 and the TypeScript SDK v2
+    # (@modelcontextprotocol/client and /server 2.x), on their own Node 22.
+    if [[ ! -d tests/conformance-2026/node_modules ]] || [[ tests/conformance-2026/package-lock.json -nt tests/conformance-2026/node_modules/.package-lock.json ]]; then
+        echo "install-deps: npm ci in tests/conformance-2026/" >&2
+        npm ci --prefix tests/conformance-2026 --no-audit --no-fund --loglevel=error >&2
     fi
 fi

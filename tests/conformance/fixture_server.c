@@ -137,10 +137,15 @@ static int t_schema_2020(void *u, mcp_call *c, const cJSON *a, mcp_tool_result *
 
 static const char schema_2020[] =
     "{\"$schema\":\"https://json-schema.org/draft/2020-12/schema\",\"type\":\"object\","
-    "\"$defs\":{\"address\":{\"type\":\"object\",\"properties\":{\"street\":{\"type\":"
-    "\"string\"},\"city\":{\"type\":\"string\"}}}},"
+    "\"$defs\":{\"address\":{\"$anchor\":\"addressDef\",\"type\":\"object\",\"properties\":{"
+    "\"street\":{\"type\":\"string\"},\"city\":{\"type\":\"string\"}}}},"
     "\"properties\":{\"name\":{\"type\":\"string\"},\"address\":{\"$ref\":\"#/$defs/"
-    "address\"}},\"additionalProperties\":false}";
+    "address\"},\"contactMethod\":{\"type\":\"string\",\"enum\":[\"phone\",\"email\"]},"
+    "\"phone\":{\"type\":\"string\"},\"email\":{\"type\":\"string\"}},"
+    "\"allOf\":[{\"anyOf\":[{\"required\":[\"phone\"]},{\"required\":[\"email\"]}]}],"
+    "\"if\":{\"properties\":{\"contactMethod\":{\"const\":\"phone\"}},\"required\":["
+    "\"contactMethod\"]},\"then\":{\"required\":[\"phone\"]},\"else\":{\"required\":["
+    "\"email\"]},\"additionalProperties\":false}";
 
 /* Sends `method` to the client and renders its answer as the tool's text. */
 static int ask_client(mcp_call *c, const char *method, cJSON *params, const char *prefix,
@@ -390,6 +395,250 @@ static int p_image(void *u, mcp_call *c, const cJSON *a, cJSON *messages, char *
     return 0;
 }
 
+/* ---- 2026-07-28: multi round-trip (InputRequiredResult) fixtures --------------------- */
+
+/* The client's answer to input request `key` of this retry, or NULL. */
+static const cJSON *answer(const mcp_call *c, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(c->input_responses, key);
+    return cJSON_IsObject(v) ? v : NULL;
+}
+
+static cJSON *elicit_request(const char *message, const char *field, const char *type)
+{
+    char buf[512];
+    snprintf(buf, sizeof buf,
+             "{\"method\":\"elicitation/create\",\"params\":{\"mode\":\"form\",\"message\":\"%s\","
+             "\"requestedSchema\":{\"type\":\"object\",\"properties\":{\"%s\":{\"type\":\"%s\"}},"
+             "\"required\":[\"%s\"]}}}",
+             message, field, type, field);
+    return cJSON_Parse(buf);
+}
+
+static cJSON *sampling_request(const char *text, int max_tokens)
+{
+    char buf[512];
+    snprintf(buf, sizeof buf,
+             "{\"method\":\"sampling/createMessage\",\"params\":{\"messages\":[{\"role\":\"user\","
+             "\"content\":{\"type\":\"text\",\"text\":\"%s\"}}],\"maxTokens\":%d}}",
+             text, max_tokens);
+    return cJSON_Parse(buf);
+}
+
+static cJSON *roots_request(void)
+{
+    return cJSON_Parse("{\"method\":\"roots/list\",\"params\":{}}");
+}
+
+/* Answers an InputRequiredResult with `requests` (taken) and `state`; when the client lacks
+ * a capability a request needs, MissingRequiredClientCapability for `cap`. */
+static int need_input(mcp_call *c, cJSON *requests, const char *state, const char *cap)
+{
+    if (mcp_input_required(c, requests, state) != 0)
+        mcp_missing_capability(c, cap);
+    return 0;
+}
+
+static int set_text(mcp_tool_result *out, const char *fmt, const char *arg)
+{
+    size_t n = strlen(fmt) + (arg ? strlen(arg) : 0) + 1;
+    out->text = malloc(n);
+    if (out->text)
+        snprintf(out->text, n, fmt, arg ? arg : "");
+    return out->text ? 0 : -1;
+}
+
+static const char *content_str(const cJSON *resp, const char *field)
+{
+    return cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(resp, "content"), field));
+}
+
+static int t_ir_elicitation(void *u, mcp_call *c, const cJSON *a, mcp_tool_result *out)
+{
+    (void)u, (void)a;
+    const cJSON *r = answer(c, "user_name");
+    if (r) {
+        const char *name = content_str(r, "name");
+        return set_text(out, "Hello, %s!", name ? name : "(no name)");
+    }
+    cJSON *reqs = cJSON_CreateObject();
+    cJSON_AddItemToObject(reqs, "user_name",
+                          elicit_request("What is your name?", "name", "string"));
+    return need_input(c, reqs, NULL, "elicitation");
+}
+
+static int t_ir_sampling(void *u, mcp_call *c, const cJSON *a, mcp_tool_result *out)
+{
+    (void)u, (void)a;
+    const cJSON *r = answer(c, "capital_question");
+    if (r) {
+        const char *text = content_str(r, "text");
+        return set_text(out, "LLM response: %s", text ? text : "(no text)");
+    }
+    cJSON *reqs = cJSON_CreateObject();
+    cJSON_AddItemToObject(reqs, "capital_question",
+                          sampling_request("What is the capital of France?", 100));
+    return need_input(c, reqs, NULL, "sampling");
+}
+
+static int t_ir_roots(void *u, mcp_call *c, const cJSON *a, mcp_tool_result *out)
+{
+    (void)u, (void)a;
+    const cJSON *r = answer(c, "client_roots");
+    if (r) {
+        char *json = cJSON_PrintUnformatted(cJSON_GetObjectItem(r, "roots"));
+        int rc = set_text(out, "Client roots: %s", json ? json : "[]");
+        free(json);
+        return rc;
+    }
+    cJSON *reqs = cJSON_CreateObject();
+    cJSON_AddItemToObject(reqs, "client_roots", roots_request());
+    return need_input(c, reqs, NULL, "roots");
+}
+
+static int t_ir_state(void *u, mcp_call *c, const cJSON *a, mcp_tool_result *out)
+{
+    (void)u, (void)a;
+    if (answer(c, "confirm") && c->request_state && strcmp(c->request_state, "confirm") == 0)
+        return set_text(out, "state-ok: the request state came back intact%s", NULL);
+    cJSON *reqs = cJSON_CreateObject();
+    cJSON_AddItemToObject(reqs, "confirm", elicit_request("Please confirm", "ok", "boolean"));
+    return need_input(c, reqs, "confirm", "elicitation");
+}
+
+static int t_ir_tampered(void *u, mcp_call *c, const cJSON *a, mcp_tool_result *out)
+{
+    (void)u, (void)a;
+    if (answer(c, "confirm") && c->request_state && strcmp(c->request_state, "tamper-check") == 0)
+        return set_text(out, "state-ok%s", NULL);
+    cJSON *reqs = cJSON_CreateObject();
+    cJSON_AddItemToObject(reqs, "confirm", elicit_request("Please confirm", "ok", "boolean"));
+    return need_input(c, reqs, "tamper-check", "elicitation");
+}
+
+static int t_ir_multiple(void *u, mcp_call *c, const cJSON *a, mcp_tool_result *out)
+{
+    (void)u, (void)a;
+    if (answer(c, "user_name") && answer(c, "greeting") && answer(c, "client_roots") &&
+        c->request_state && strcmp(c->request_state, "multiple") == 0) {
+        const char *name = content_str(answer(c, "user_name"), "name");
+        return set_text(out, "All inputs received for %s", name ? name : "(no name)");
+    }
+    cJSON *reqs = cJSON_CreateObject();
+    cJSON_AddItemToObject(reqs, "user_name",
+                          elicit_request("What is your name?", "name", "string"));
+    cJSON_AddItemToObject(reqs, "greeting", sampling_request("Generate a greeting", 50));
+    cJSON_AddItemToObject(reqs, "client_roots", roots_request());
+    const char *cap = !mcp_client_has(c, "elicitation") ? "elicitation"
+                      : !mcp_client_has(c, "sampling")  ? "sampling"
+                                                        : "roots";
+    return need_input(c, reqs, "multiple", cap);
+}
+
+static int t_ir_multi_round(void *u, mcp_call *c, const cJSON *a, mcp_tool_result *out)
+{
+    (void)u, (void)a;
+    const char *st = c->request_state;
+    if (st && strncmp(st, "round2:", 7) == 0 && answer(c, "step2")) {
+        const char *color = content_str(answer(c, "step2"), "color");
+        size_t n = strlen(st) + (color ? strlen(color) : 0) + 64;
+        out->text = malloc(n);
+        if (out->text)
+            snprintf(out->text, n, "Done: name %s, favorite color %s", st + 7,
+                     color ? color : "(none)");
+        return out->text ? 0 : -1;
+    }
+    cJSON *reqs = cJSON_CreateObject();
+    if (st && strcmp(st, "round1") == 0 && answer(c, "step1")) {
+        const char *name = content_str(answer(c, "step1"), "name");
+        char state[300];
+        snprintf(state, sizeof state, "round2:%.256s", name ? name : "");
+        cJSON_AddItemToObject(
+            reqs, "step2",
+            elicit_request("Step 2: What is your favorite color?", "color", "string"));
+        return need_input(c, reqs, state, "elicitation");
+    }
+    cJSON_AddItemToObject(reqs, "step1",
+                          elicit_request("Step 1: What is your name?", "name", "string"));
+    return need_input(c, reqs, "round1", "elicitation");
+}
+
+static int t_ir_capabilities(void *u, mcp_call *c, const cJSON *a, mcp_tool_result *out)
+{
+    (void)u, (void)a;
+    if (c->input_responses)
+        return set_text(out, "Inputs received%s", NULL);
+    cJSON *reqs = cJSON_CreateObject();
+    if (mcp_client_has(c, "sampling"))
+        cJSON_AddItemToObject(reqs, "sample", sampling_request("Say hello", 20));
+    if (mcp_client_has(c, "elicitation"))
+        cJSON_AddItemToObject(reqs, "ask", elicit_request("What is your name?", "name", "string"));
+    if (mcp_client_has(c, "roots"))
+        cJSON_AddItemToObject(reqs, "roots", roots_request());
+    if (cJSON_GetArraySize(reqs) == 0) {
+        cJSON_Delete(reqs);
+        return set_text(out, "The client declared no capability to ask with%s", NULL);
+    }
+    return need_input(c, reqs, NULL, "sampling");
+}
+
+static int t_missing_capability(void *u, mcp_call *c, const cJSON *a, mcp_tool_result *out)
+{
+    (void)u, (void)a;
+    if (!mcp_client_has(c, "sampling")) {
+        mcp_missing_capability(c, "sampling");
+        return 0;
+    }
+    return set_text(out, "The client declared sampling%s", NULL);
+}
+
+static int t_streaming_elicitation(void *u, mcp_call *c, const cJSON *a, mcp_tool_result *out)
+{
+    (void)u, (void)a;
+    const cJSON *r = answer(c, "answer");
+    if (r)
+        return set_text(out, "Thanks%s", NULL);
+    c->progress(c, 0, 1, "asking the user");
+    cJSON *reqs = cJSON_CreateObject();
+    cJSON_AddItemToObject(reqs, "answer", elicit_request("Anything to add?", "text", "string"));
+    return need_input(c, reqs, NULL, "elicitation");
+}
+
+static int t_logging_tool(void *u, mcp_call *c, const cJSON *a, mcp_tool_result *out)
+{
+    (void)u, (void)a;
+    c->log(c, "info", "a log message, sent only when the request asked for info or lower");
+    return set_text(out, "Logged%s", NULL);
+}
+
+static int t_custom_header(void *u, mcp_call *c, const cJSON *a, mcp_tool_result *out)
+{
+    (void)u, (void)c;
+    const char *region = cJSON_GetStringValue(cJSON_GetObjectItem(a, "region"));
+    return set_text(out, "Region: %s", region);
+}
+
+static int p_ir_prompt(void *u, mcp_call *c, const cJSON *a, cJSON *messages, char **desc,
+                       char *err, size_t err_len)
+{
+    (void)u, (void)a, (void)desc, (void)err, (void)err_len;
+    const cJSON *r = answer(c, "user_context");
+    if (r) {
+        const char *ctx = content_str(r, "context");
+        char buf[512];
+        snprintf(buf, sizeof buf, "Use this context: %.400s", ctx ? ctx : "(none)");
+        add_text_message(messages, buf);
+        return 0;
+    }
+    cJSON *reqs = cJSON_CreateObject();
+    cJSON_AddItemToObject(
+        reqs, "user_context",
+        elicit_request("What context should the prompt use?", "context", "string"));
+    if (mcp_input_required(c, reqs, NULL) != 0)
+        mcp_missing_capability(c, "elicitation");
+    return 0;
+}
+
 static int complete_args(void *u, const char *argument, const char *prefix, const cJSON *ctx,
                          cJSON *values, bool *has_more, int *total)
 {
@@ -457,6 +706,32 @@ int main(int argc, char **argv)
          .description = "Tool with JSON Schema 2020-12 features",
          .input_schema = schema_2020,
          .fn = t_schema_2020},
+        /* 2026-07-28 */
+        TOOL("test_input_required_result_elicitation", "Asks the user's name (MRTR)",
+             t_ir_elicitation),
+        TOOL("test_input_required_result_sampling", "Asks the client's LLM (MRTR)", t_ir_sampling),
+        TOOL("test_input_required_result_list_roots", "Asks the client's roots (MRTR)", t_ir_roots),
+        TOOL("test_input_required_result_request_state", "Round-trips a request state (MRTR)",
+             t_ir_state),
+        TOOL("test_input_required_result_multiple_inputs", "Asks three things at once (MRTR)",
+             t_ir_multiple),
+        TOOL("test_input_required_result_multi_round", "Asks in two rounds (MRTR)",
+             t_ir_multi_round),
+        TOOL("test_input_required_result_tampered_state", "Checks its request state (MRTR)",
+             t_ir_tampered),
+        TOOL("test_input_required_result_capabilities", "Asks only what the client can answer",
+             t_ir_capabilities),
+        TOOL("test_missing_capability", "Needs the client's sampling capability",
+             t_missing_capability),
+        TOOL("test_streaming_elicitation", "Sends progress, then asks the user (MRTR)",
+             t_streaming_elicitation),
+        TOOL("test_logging_tool", "Sends one info log message", t_logging_tool),
+        {.name = "test_custom_header",
+         .description = "Mirrors its region argument into the Mcp-Param-Region header",
+         .input_schema = "{\"type\":\"object\",\"properties\":{\"region\":{\"type\":"
+                         "\"string\",\"description\":\"A region name\",\"x-mcp-header\":"
+                         "\"Region\"}},\"required\":[\"region\"]}",
+         .fn = t_custom_header},
     };
     int rc = 0;
     for (size_t i = 0; i < sizeof tools / sizeof tools[0]; i++)
@@ -507,6 +782,9 @@ int main(int argc, char **argv)
          .n_args = 1,
          .fn = p_embedded},
         {.name = "test_prompt_with_image", .description = "A prompt with an image", .fn = p_image},
+        {.name = "test_input_required_result_prompt",
+         .description = "Asks the user for context before it renders (MRTR)",
+         .fn = p_ir_prompt},
     };
     for (size_t i = 0; i < sizeof prompts / sizeof prompts[0]; i++)
         rc |= mcp_server_add_prompt(srv, &prompts[i]);

@@ -95,7 +95,7 @@ static int setup(void **state)
     pthread_mutex_init(&f->k.mu, NULL);
     pthread_cond_init(&f->k.cv, NULL);
     f->k.live_ok = true;
-    f->em = (mcp__emitter){sink_emit, &f->k, sink_live};
+    f->em = (mcp__emitter){sink_emit, &f->k, sink_live, NULL, NULL};
     f->tc.transport = &f->em;
     timeout_ms = 5000;
     *state = f;

@@ -81,6 +81,9 @@ static const cJSON *result(const cJSON *resp)
 
 static void init_version(fx *f, const char *version)
 {
+    /* a second initialize on one session is refused: each negotiation gets a fresh one */
+    mcp_session_free(f->s);
+    f->s = mcp_session_new(f->srv);
     char msg[256];
     snprintf(msg, sizeof msg,
              "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{"
@@ -691,7 +694,7 @@ static void test_progress_and_log(void **state)
     fx *f = *state;
     init(f);
     captured cap = {0};
-    mcp__emitter em = {capture, &cap, NULL};
+    mcp__emitter em = {capture, &cap, NULL, NULL, NULL};
     mcp_call tc = {0};
     tc.transport = &em;
     /* no token: no progress; log default threshold (warning) lets only "error" through */
