@@ -43,7 +43,7 @@ async function common(client, label) {
 async function extras(client, label) {
   await r.step(`${label}: prompts`, async () => {
     const { prompts } = await client.listPrompts();
-    r.eq(`${label}: prompts/list`, ['find_regression', 'investigate_cpu_hotspots'], prompts.map((p) => p.name).sort());
+    r.eq(`${label}: prompts/list`, ['find_regression', 'investigate_cpu_hotspots', 'investigate_trace'], prompts.map((p) => p.name).sort());
     const p = await client.getPrompt({ name: 'investigate_cpu_hotspots', arguments: { service_name: 'flate' } });
     const t = JSON.stringify(p.messages);
     r.check(`${label}: prompts/get names the service and the tools`, t.includes('flate') && t.includes('query_profile_table'), t.slice(0, 200));
