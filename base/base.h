@@ -235,6 +235,27 @@ static inline uint64_t base_mix64(uint64_t x)
     return x;
 }
 
+/* Hash of n bytes, eight at a time (FNV-1a byte by byte showed in ingest profiles): each
+ * word folded in with a multiply and a shift, the tail byte-wise, the length and `seed`
+ * (per store: keys an attacker sends do not collide by design) up front, then base_mix64.
+ * Inline: the store interns every string and frame of a request through it. */
+static inline uint64_t base_hash_bytes(uint64_t seed, const void *p, size_t n)
+{
+    const unsigned char *b = (const unsigned char *)p;
+    uint64_t h = (0xcbf29ce484222325ULL ^ seed) + n * 0x9e3779b97f4a7c15ULL;
+    for (; n >= 8; b += 8, n -= 8) {
+        uint64_t w;
+        __builtin_memcpy(&w, b, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdULL;
+        h ^= h >> 32;
+    }
+    uint64_t tail = 0;
+    for (size_t i = 0; i < n; i++)
+        tail |= (uint64_t)b[i] << (8 * i);
+    h = (h ^ tail) * 0xc4ceb9fe1a85ec53ULL;
+    return base_mix64(h);
+}
+
 /* Makes room for `need` elements of `elem` bytes in the malloc'd array *arr of *cap
  * elements, doubling from 64 and never past UINT32_MAX / 2 elements. Returns false (the
  * array untouched) when that cap is passed or memory runs out. */

@@ -118,9 +118,7 @@ int tools__get_status(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
                           "query_profile_table with a profile_type.\n");
     }
     win_listing_free(types);
-    out->text = tools__take(&b);
-    out->structured = s;
-    return 0;
+    return tools__answer(out, &b, s);
 }
 
 /* ---- list_profile_types ------------------------------------------------------------- */
@@ -184,9 +182,7 @@ int tools__list_profile_types(void *user, mcp_call *call, const cJSON *args, mcp
                       types ? types : "?");
         free(types);
     } else {
-        if (shown < l->n_rows)
-            tools__printf(&b, "%zu of %zu types shown (text cut to stay under ~4,000 tokens).\n",
-                          shown, l->n_rows);
+        tools__cut_note(&b, shown, l->n_rows, "types", NULL);
         tools__printf(&b, "[%zu]{profile_type,total,total_raw,series,coverage}:\n", shown);
         tools__append(&b, rows.p ? rows.p : "", rows.len);
         tools__printf(&b, "Next: query_profile_table with one of these profile_type values.\n");
@@ -194,9 +190,7 @@ int tools__list_profile_types(void *user, mcp_call *call, const cJSON *args, mcp
     tools__buf_free(&rows);
     win_listing_free(l);
     tools__args_free(&a);
-    out->text = tools__take(&b);
-    out->structured = s;
-    return 0;
+    return tools__answer(out, &b, s);
 }
 
 /* ---- list_labels -------------------------------------------------------------------- */
@@ -208,10 +202,7 @@ int tools__list_labels(void *user, mcp_call *call, const cJSON *args, mcp_tool_r
     tools__args a;
     if (tools__parse_common(t, args, TOOLS__PTYPE_OPTIONAL, &a, out) != 0)
         return 0;
-    win_query q = {.profile_type = a.profile_type,
-                   .selector = a.selector,
-                   .start_ns = a.start_ns,
-                   .end_ns = a.end_ns};
+    win_query q = tools__query_of(&a, false);
     char err[256] = "";
     win_listing *l = win_list_labels(t->store, &q, err, sizeof err);
     if (!l) {
@@ -249,11 +240,7 @@ int tools__list_labels(void *user, mcp_call *call, const cJSON *args, mcp_tool_r
     if (l->n_rows == 0) {
         tools__printf(&b, "No data matches this selector and range.\n");
     } else {
-        if (shown < l->n_rows)
-            tools__printf(&b,
-                          "%zu of %zu labels shown (text cut to stay under ~4,000 tokens; "
-                          "narrow the selector).\n",
-                          shown, l->n_rows);
+        tools__cut_note(&b, shown, l->n_rows, "labels", "narrow the selector");
         tools__printf(&b, "[%zu]{name,values,level}:\n", shown);
         tools__append(&b, rows.p ? rows.p : "", rows.len);
         tools__printf(&b, "Resource labels pick series, sample labels pick samples; both work "
@@ -262,9 +249,7 @@ int tools__list_labels(void *user, mcp_call *call, const cJSON *args, mcp_tool_r
     tools__buf_free(&rows);
     win_listing_free(l);
     tools__args_free(&a);
-    out->text = tools__take(&b);
-    out->structured = s;
-    return 0;
+    return tools__answer(out, &b, s);
 }
 
 /* ---- list_label_values -------------------------------------------------------------- */
@@ -286,10 +271,7 @@ int tools__list_label_values(void *user, mcp_call *call, const cJSON *args, mcp_
     tools__args a;
     if (tools__parse_common(t, args, TOOLS__PTYPE_OPTIONAL, &a, out) != 0)
         return 0;
-    win_query q = {.profile_type = a.profile_type,
-                   .selector = a.selector,
-                   .start_ns = a.start_ns,
-                   .end_ns = a.end_ns};
+    win_query q = tools__query_of(&a, false);
     char err[256] = "";
     /* service_name is how the tools spell service.name too */
     const char *lookup = strcmp(name, "service_name") == 0 ? "service.name" : name;
@@ -376,7 +358,5 @@ int tools__list_label_values(void *user, mcp_call *call, const cJSON *args, mcp_
     tools__buf_free(&rows);
     win_listing_free(l);
     tools__args_free(&a);
-    out->text = tools__take(&b);
-    out->structured = s;
-    return 0;
+    return tools__answer(out, &b, s);
 }

@@ -27,6 +27,31 @@ static void add_time(cJSON *obj, const char *key, int64_t ns, bool valid)
     cJSON_AddStringToObject(obj, key, t);
 }
 
+/* The structured result every profile tool starts from: what was asked. */
+static cJSON *structured_new(const tools__args *a, const char *unit)
+{
+    cJSON *s = cJSON_CreateObject();
+    cJSON_AddStringToObject(s, "profile_type", a->profile_type);
+    cJSON_AddStringToObject(s, "unit", unit);
+    cJSON_AddStringToObject(s, "selector", a->selector_text);
+    return s;
+}
+
+/* The merged total and the time it covers (null ends when nothing was covered). */
+static void add_total_and_range(cJSON *s, const win_merged *m)
+{
+    cJSON_AddNumberToObject(s, "total", (double)m->total);
+    add_time(s, "start", m->start_ns, m->start_ns < m->end_ns);
+    add_time(s, "end", m->end_ns, m->start_ns < m->end_ns);
+}
+
+/* Whether a text answer is over the token budget and may be redone smaller: it can lose
+ * rows and the caller did not set the knob (`knob`) that sizes it. */
+static bool over_budget(const char *text, bool can_shrink, const cJSON *args, const char *knob)
+{
+    return text && strlen(text) > TOOLS__TEXT_BUDGET && can_shrink && !tools__given(args, knob);
+}
+
 /* A smaller limit that should fit the budget, given what `len` bytes held `rows` rows. */
 static uint32_t shrink(uint32_t rows, size_t len, uint32_t min)
 {
@@ -107,13 +132,8 @@ static char *render_table(const tools__args *a, const win_merged *m, const query
 
 static cJSON *table_json(const tools__args *a, const win_merged *m, const query_table *tb)
 {
-    cJSON *s = cJSON_CreateObject();
-    cJSON_AddStringToObject(s, "profile_type", a->profile_type);
-    cJSON_AddStringToObject(s, "unit", tools__unit_of(a->profile_type));
-    cJSON_AddStringToObject(s, "selector", a->selector_text);
-    cJSON_AddNumberToObject(s, "total", (double)m->total);
-    add_time(s, "start", m->start_ns, m->start_ns < m->end_ns);
-    add_time(s, "end", m->end_ns, m->start_ns < m->end_ns);
+    cJSON *s = structured_new(a, tools__unit_of(a->profile_type));
+    add_total_and_range(s, m);
     cJSON_AddNumberToObject(s, "series", m->n_series);
     cJSON_AddNumberToObject(s, "functions", tb->n_functions);
     cJSON *rows = cJSON_AddArrayToObject(s, "rows");
@@ -162,8 +182,7 @@ int tools__table(void *user, mcp_call *call, const cJSON *args, mcp_tool_result 
             break;
         }
         char *text = render_table(&a, m, tb, o.sort, o.filter, cut);
-        if (text && strlen(text) > TOOLS__TEXT_BUDGET && tb->n_rows > 1 &&
-            !tools__given(args, "limit")) {
+        if (over_budget(text, tb->n_rows > 1, args, "limit")) {
             limit = shrink(tb->n_rows, strlen(text), 1);
             cut = true;
             free(text);
@@ -410,21 +429,15 @@ int tools__flamegraph(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
         }
         render_flame_rows(&b, f, m->total, unit);
         char *text = tools__take(&b);
-        if (text && strlen(text) > TOOLS__TEXT_BUDGET && o.max_nodes > 2 &&
-            !tools__given(args, "max_nodes")) {
+        if (over_budget(text, o.max_nodes > 2, args, "max_nodes")) {
             max_nodes = shrink(f->n_rows, strlen(text), 2);
             cut = true;
             free(text);
             query_flame_free(f);
             continue;
         }
-        cJSON *s = cJSON_CreateObject();
-        cJSON_AddStringToObject(s, "profile_type", a.profile_type);
-        cJSON_AddStringToObject(s, "unit", unit);
-        cJSON_AddStringToObject(s, "selector", a.selector_text);
-        cJSON_AddNumberToObject(s, "total", (double)m->total);
-        add_time(s, "start", m->start_ns, m->start_ns < m->end_ns);
-        add_time(s, "end", m->end_ns, m->start_ns < m->end_ns);
+        cJSON *s = structured_new(&a, unit);
+        add_total_and_range(s, m);
         cJSON_AddNumberToObject(s, "series", m->n_series);
         cJSON_AddNumberToObject(s, "root_cum", (double)f->root_cum);
         cJSON_AddNumberToObject(s, "pruned", f->n_pruned);
@@ -500,18 +513,14 @@ int tools__sandwich(void *user, mcp_call *call, const cJSON *args, mcp_tool_resu
         tools__buf b = {0};
         tools__header(&b, what, &a, m);
         tools__no_samples(&b, &a);
-        cJSON *s = cJSON_CreateObject();
-        cJSON_AddStringToObject(s, "profile_type", a.profile_type);
-        cJSON_AddStringToObject(s, "unit", unit);
-        cJSON_AddStringToObject(s, "selector", a.selector_text);
+        cJSON *s = structured_new(&a, unit);
         cJSON_AddStringToObject(s, "function", o.function);
         cJSON_AddNumberToObject(s, "total", 0);
         cJSON_AddNumberToObject(s, "flat", 0);
         cJSON_AddNumberToObject(s, "cum", 0);
         mcp_json_add(s, "callers", cJSON_CreateArray());
         mcp_json_add(s, "callees", cJSON_CreateArray());
-        out->text = tools__take(&b);
-        out->structured = s;
+        tools__answer(out, &b, s);
         win_merged_free(m);
         tools__args_free(&a);
         return 0;
@@ -564,18 +573,14 @@ int tools__sandwich(void *user, mcp_call *call, const cJSON *args, mcp_tool_resu
         char *text = tools__take(&b);
         uint32_t rows =
             sw->callers.n_rows > sw->callees.n_rows ? sw->callers.n_rows : sw->callees.n_rows;
-        if (text && strlen(text) > TOOLS__TEXT_BUDGET && o.max_nodes > 2 &&
-            !tools__given(args, "max_nodes")) {
+        if (over_budget(text, o.max_nodes > 2, args, "max_nodes")) {
             max_nodes = shrink(rows, strlen(text), 2);
             cut = true;
             free(text);
             query_sandwich_free(sw);
             continue;
         }
-        cJSON *s = cJSON_CreateObject();
-        cJSON_AddStringToObject(s, "profile_type", a.profile_type);
-        cJSON_AddStringToObject(s, "unit", unit);
-        cJSON_AddStringToObject(s, "selector", a.selector_text);
+        cJSON *s = structured_new(&a, unit);
         cJSON_AddStringToObject(s, "function", o.function);
         cJSON_AddNumberToObject(s, "total", (double)m->total);
         cJSON_AddNumberToObject(s, "flat", (double)sw->flat);
@@ -732,8 +737,7 @@ int tools__diff(void *user, mcp_call *call, const cJSON *args, mcp_tool_result *
             tools__printf(&b, "Next: query_profile_sandwich on a function that grew, within "
                               "the comparison range.\n");
         char *text = tools__take(&b);
-        if (text && strlen(text) > TOOLS__TEXT_BUDGET && d->n_rows > 1 &&
-            !tools__given(args, "limit")) {
+        if (over_budget(text, d->n_rows > 1, args, "limit")) {
             limit = shrink(d->n_rows, strlen(text), 1);
             cut = true;
             free(text);
@@ -866,10 +870,7 @@ int tools__timeseries(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
         tools__args_free(&a);
         return 0;
     }
-    win_query q = {.profile_type = a.profile_type,
-                   .selector = a.selector,
-                   .start_ns = a.start_ns,
-                   .end_ns = a.end_ns};
+    win_query q = tools__query_of(&a, false);
     char err[512] = "";
     win_timeseries *ts =
         win_query_timeseries(t->store, &q, step, function, group_by, limit, err, sizeof err);
@@ -952,11 +953,8 @@ int tools__timeseries(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
             tools__append(&rows, "\n", 1);
             shown++;
         }
-        if (shown < ts->n_steps)
-            tools__printf(&b,
-                          "First %u of %u steps shown (text cut to stay under ~4,000 tokens; "
-                          "use a larger step or a narrower range).\n",
-                          shown, ts->n_steps);
+        tools__cut_note(&b, shown, ts->n_steps, "steps (the first)",
+                        "use a larger step or a narrower range");
         tools__printf(&b, "[%u]{time", shown);
         for (uint32_t g = 0; g < ts->n_groups; g++) {
             tools__append(&b, ",", 1);
@@ -968,10 +966,7 @@ int tools__timeseries(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
         tools__printf(&b, "Next: query_profile_diff with the peak as comparison and an earlier "
                           "range as baseline.\n");
     }
-    cJSON *s = cJSON_CreateObject();
-    cJSON_AddStringToObject(s, "profile_type", a.profile_type);
-    cJSON_AddStringToObject(s, "unit", unit);
-    cJSON_AddStringToObject(s, "selector", a.selector_text);
+    cJSON *s = structured_new(&a, unit);
     add_time(s, "start", ts->start_ns, ts->n_steps > 0);
     cJSON_AddNumberToObject(s, "step", (double)ts->step_ns / 1e9);
     cJSON_AddNumberToObject(s, "n_steps", ts->n_steps);
@@ -998,9 +993,7 @@ int tools__timeseries(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
     }
     win_timeseries_free(ts);
     tools__args_free(&a);
-    out->text = tools__take(&b);
-    out->structured = s;
-    return 0;
+    return tools__answer(out, &b, s);
 }
 
 /* ---- export_pprof ------------------------------------------------------------------ */
@@ -1044,10 +1037,7 @@ int tools__export_pprof(void *user, mcp_call *call, const cJSON *args, mcp_tool_
         tools__header(&b, "pprof export", &a, m);
         tools__no_samples(&b, &a);
         tools__printf(&b, "Nothing exported.\n");
-        cJSON *s = cJSON_CreateObject();
-        cJSON_AddStringToObject(s, "profile_type", a.profile_type);
-        cJSON_AddStringToObject(s, "unit", unit);
-        cJSON_AddStringToObject(s, "selector", a.selector_text);
+        cJSON *s = structured_new(&a, unit);
         cJSON_AddNumberToObject(s, "total", 0);
         add_time(s, "start", 0, false);
         add_time(s, "end", 0, false);
@@ -1056,8 +1046,7 @@ int tools__export_pprof(void *user, mcp_call *call, const cJSON *args, mcp_tool_
         cJSON_AddStringToObject(s, "command", "");
         cJSON_AddStringToObject(s, "resource_uri", "");
         cJSON_AddBoolToObject(s, "embedded", false);
-        out->text = tools__take(&b);
-        out->structured = s;
+        tools__answer(out, &b, s);
         win_merged_free(m);
         tools__args_free(&a);
         return 0;
@@ -1115,13 +1104,8 @@ int tools__export_pprof(void *user, mcp_call *call, const cJSON *args, mcp_tool_
     else
         tools__printf(&b, "Not embedded: %zu bytes is over the 8 MiB embedding limit; %s\n", pb_len,
                       base ? "use the URL" : "narrow the selector or range, or enable --mcp-http");
-    cJSON *s = cJSON_CreateObject();
-    cJSON_AddStringToObject(s, "profile_type", a.profile_type);
-    cJSON_AddStringToObject(s, "unit", unit);
-    cJSON_AddStringToObject(s, "selector", a.selector_text);
-    cJSON_AddNumberToObject(s, "total", (double)m->total);
-    add_time(s, "start", m->start_ns, m->start_ns < m->end_ns);
-    add_time(s, "end", m->end_ns, m->start_ns < m->end_ns);
+    cJSON *s = structured_new(&a, unit);
+    add_total_and_range(s, m);
     cJSON_AddNumberToObject(s, "bytes", (double)pb_len);
     cJSON_AddBoolToObject(s, "cut", info.folded > 0);
     cJSON_AddNumberToObject(s, "labels_folded", (double)info.folded);
@@ -1152,8 +1136,7 @@ int tools__export_pprof(void *user, mcp_call *call, const cJSON *args, mcp_tool_
             free(b64);
         }
     }
-    out->text = tools__take(&b);
-    out->structured = s;
+    tools__answer(out, &b, s);
     tools__buf_free(&url);
     tools__buf_free(&uri);
     free(base);

@@ -96,6 +96,20 @@ void tools__csv(tools__buf *b, const char *field)
     tools__append(b, "\"", 1);
 }
 
+void tools__cut_note(tools__buf *b, size_t shown, size_t total, const char *what, const char *hint)
+{
+    if (shown < total)
+        tools__printf(b, "%zu of %zu %s shown (text cut to stay under ~4,000 tokens%s%s).\n", shown,
+                      total, what, hint ? "; " : "", hint ? hint : "");
+}
+
+int tools__answer(mcp_tool_result *out, tools__buf *b, cJSON *structured)
+{
+    out->text = tools__take(b);
+    out->structured = structured;
+    return 0;
+}
+
 char *tools__take(tools__buf *b)
 {
     if (!b->p || b->failed) {
@@ -340,30 +354,40 @@ int tools__str_arg(const cJSON *args, const char *name, const char **v, mcp_tool
     return 0;
 }
 
+/* Argument `name` as a number in [min, max] (whole when `whole`): 0 when absent (or
+ * null), 1 with *d set, -1 when given but not such a number. A JSON number or a string
+ * that is one number and nothing else (clients that send every argument as a string). */
+static int number_in(const cJSON *args, const char *name, double min, double max, bool whole,
+                     double *d)
+{
+    const cJSON *it = args ? cJSON_GetObjectItemCaseSensitive(args, name) : NULL;
+    if (!it || cJSON_IsNull(it))
+        return 0;
+    *d = NAN;
+    if (cJSON_IsNumber(it)) {
+        *d = it->valuedouble;
+    } else if (cJSON_IsString(it) && it->valuestring && *it->valuestring) {
+        char *end;
+        *d = strtod(it->valuestring, &end);
+        if (*end)
+            *d = NAN;
+    }
+    return isfinite(*d) && (!whole || *d == floor(*d)) && *d >= min && *d <= max ? 1 : -1;
+}
+
 int tools__uint_arg(const cJSON *args, const char *name, uint32_t dflt, uint32_t min, uint32_t max,
                     uint32_t *v, mcp_tool_result *out)
 {
     *v = dflt;
-    const cJSON *it = args ? cJSON_GetObjectItemCaseSensitive(args, name) : NULL;
-    if (!it || cJSON_IsNull(it))
-        return 0;
     double d;
-    if (cJSON_IsNumber(it)) {
-        d = it->valuedouble;
-    } else if (cJSON_IsString(it) && it->valuestring && *it->valuestring) {
-        char *end;
-        d = strtod(it->valuestring, &end);
-        if (*end)
-            d = NAN;
-    } else {
-        d = NAN;
-    }
-    if (!isfinite(d) || d != floor(d) || d < (double)min || d > (double)max) {
+    int r = number_in(args, name, (double)min, (double)max, true, &d);
+    if (r < 0) {
         tools__error(out, "%s must be a whole number from %u to %u (default %u)", name, min, max,
                      dflt);
         return -1;
     }
-    *v = (uint32_t)d;
+    if (r > 0)
+        *v = (uint32_t)d;
     return 0;
 }
 
@@ -371,23 +395,14 @@ int tools__double_arg(const cJSON *args, const char *name, double dflt, double m
                       double *v, mcp_tool_result *out)
 {
     *v = dflt;
-    const cJSON *it = args ? cJSON_GetObjectItemCaseSensitive(args, name) : NULL;
-    if (!it || cJSON_IsNull(it))
-        return 0;
-    double d = NAN;
-    if (cJSON_IsNumber(it)) {
-        d = it->valuedouble;
-    } else if (cJSON_IsString(it) && it->valuestring && *it->valuestring) {
-        char *end;
-        d = strtod(it->valuestring, &end);
-        if (*end)
-            d = NAN;
-    }
-    if (!isfinite(d) || d < min || d > max) {
+    double d;
+    int r = number_in(args, name, min, max, false, &d);
+    if (r < 0) {
         tools__error(out, "%s must be a number from %g to %g (default %g)", name, min, max, dflt);
         return -1;
     }
-    *v = d;
+    if (r > 0)
+        *v = d;
     return 0;
 }
 
@@ -655,13 +670,18 @@ win_merged *tools__parse_and_merge(tools *t, const cJSON *args, bool keep_labels
     return m;
 }
 
+win_query tools__query_of(const tools__args *a, bool keep_labels)
+{
+    return (win_query){.profile_type = a->profile_type,
+                       .selector = a->selector,
+                       .start_ns = a->start_ns,
+                       .end_ns = a->end_ns,
+                       .keep_labels = keep_labels};
+}
+
 win_merged *tools__merge(tools *t, const tools__args *a, bool keep_labels, mcp_tool_result *out)
 {
-    win_query q = {.profile_type = a->profile_type,
-                   .selector = a->selector,
-                   .start_ns = a->start_ns,
-                   .end_ns = a->end_ns,
-                   .keep_labels = keep_labels};
+    win_query q = tools__query_of(a, keep_labels);
     char err[512] = "";
     win_merged *m = win_merge(t->store, &q, err, sizeof err);
     if (!m)

@@ -604,14 +604,10 @@ static int node_has_fn(ts_ctx *c, uint32_t node)
             found = (int)c->has_fn.vals[s];
             break;
         }
-        if (len == c->path_cap) {
-            uint32_t nc = c->path_cap ? c->path_cap * 2 : 64;
-            uint32_t *p = realloc(c->path, (size_t)nc * sizeof *p);
-            if (!p)
-                return -1;
-            c->path = p;
-            c->path_cap = nc;
-        }
+        void *arr = c->path;
+        if (!base_grow(&arr, &c->path_cap, len + 1, sizeof *c->path))
+            return -1;
+        c->path = arr;
         c->path[len++] = id;
         id = nodes[id].parent;
     }

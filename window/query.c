@@ -774,43 +774,75 @@ win_merged *win_merge(win_store *st, const win_query *q, char *err, size_t err_l
 
 /* ---- top ---- */
 
+uint32_t win_merged_bad_node(const win_merged *m)
+{
+    for (uint32_t i = 1; i < m->n_nodes; i++)
+        if (m->nodes[i].parent < 0 || (uint32_t)m->nodes[i].parent >= i ||
+            m->nodes[i].frame >= m->n_frames)
+            return i;
+    return 0;
+}
+
+void win_tree_index_free(win_tree_index *ti)
+{
+    free(ti->sub);
+    free(ti->first);
+    free(ti->kids);
+    memset(ti, 0, sizeof *ti);
+}
+
+base_err win_tree_index_build(const win_merged *m, win_tree_index *ti)
+{
+    memset(ti, 0, sizeof *ti);
+    uint32_t n = m->n_nodes;
+    if (n == 0 || !m->nodes || win_merged_bad_node(m))
+        return BASE_ERR_INVALID;
+    ti->n = n;
+    ti->sub = malloc((size_t)n * sizeof *ti->sub);
+    ti->first = calloc((size_t)n + 2, sizeof *ti->first);
+    ti->kids = malloc((size_t)n * sizeof *ti->kids);
+    if (!ti->sub || !ti->first || !ti->kids) {
+        win_tree_index_free(ti);
+        return BASE_ERR_NOMEM;
+    }
+    int64_t *sub = ti->sub;
+    uint32_t *first = ti->first;
+    for (uint32_t i = 0; i < n; i++)
+        sub[i] = m->nodes[i].self;
+    /* children last: each node's subtree is complete before it is added to its parent;
+     * first[p + 2] counts p's children so that, after the prefix sum, first[p + 1] is
+     * where p's children start and filling advances it to where they end */
+    for (uint32_t i = n; i-- > 1;) {
+        uint32_t p = (uint32_t)m->nodes[i].parent;
+        sub[p] = base_sat_add(sub[p], sub[i]);
+        first[p + 2]++;
+    }
+    for (uint32_t i = 0; i <= n; i++)
+        first[i + 1] += first[i];
+    for (uint32_t i = 1; i < n; i++)
+        ti->kids[first[m->nodes[i].parent + 1]++] = i;
+    return BASE_OK;
+}
+
 /* flat and cum per function in one pass per node (the per-sample walk up the parent chain
  * costs nodes x depth, most of a table over many services): a function's cum is the sum
  * of the subtree values of its outermost occurrences, found by a depth-first walk that
  * counts each function's occurrences on the current path (`on_path`, zeroed, nf + 1).
- * Needs parents before children (window/ builds merges so); returns 0 without touching
- * flat/cum when they are not, 1 when done, -1 on allocation failure. */
+ * Returns 0 without touching flat/cum when the tree is not in win_merge's shape, 1 when
+ * done, -1 on allocation failure. */
 static int top_linear(const win_merged *m, int64_t *flat, int64_t *cum, uint32_t *on_path)
 {
-    uint32_t n = m->n_nodes;
     const uint32_t *fn_of = m->priv->fn_of_frame;
-    if (n == 0)
-        return 0;
-    for (uint32_t i = 1; i < n; i++)
-        if (m->nodes[i].parent < 0 || (uint32_t)m->nodes[i].parent >= i ||
-            m->nodes[i].frame >= m->n_frames)
-            return 0;
-    int64_t *sub = malloc((size_t)n * sizeof *sub);
-    uint32_t *first = calloc((size_t)n + 1, sizeof *first);
-    uint32_t *kids = malloc((size_t)n * sizeof *kids);
+    win_tree_index ti;
+    base_err kind = win_tree_index_build(m, &ti);
+    if (kind != BASE_OK)
+        return kind == BASE_ERR_INVALID ? 0 : -1;
+    uint32_t n = ti.n;
     uint32_t *stack = malloc((size_t)n * sizeof *stack);
     uint32_t *next = malloc((size_t)n * sizeof *next);
     int rc = -1;
-    if (!sub || !first || !kids || !stack || !next)
+    if (!stack || !next)
         goto out;
-    for (uint32_t i = 0; i < n; i++)
-        sub[i] = m->nodes[i].self;
-    for (uint32_t i = n; i-- > 1;) {
-        uint32_t p = (uint32_t)m->nodes[i].parent;
-        sub[p] = base_sat_add(sub[p], sub[i]);
-        first[p + 1]++;
-    }
-    for (uint32_t i = 0; i < n; i++)
-        first[i + 1] += first[i];
-    for (uint32_t i = 0; i < n; i++)
-        next[i] = first[i];
-    for (uint32_t i = 1; i < n; i++)
-        kids[next[m->nodes[i].parent]++] = i;
     for (uint32_t i = 1; i < n; i++) {
         int64_t self = m->nodes[i].self;
         if (self != 0) {
@@ -819,17 +851,16 @@ static int top_linear(const win_merged *m, int64_t *flat, int64_t *cum, uint32_t
         }
     }
     /* stack holds the current path; next[v] is v's next child to visit */
-    for (uint32_t i = 0; i < n; i++)
-        next[i] = first[i];
+    memcpy(next, ti.first, (size_t)n * sizeof *next);
     uint32_t depth = 0;
     stack[depth++] = 0;
     while (depth > 0) {
         uint32_t v = stack[depth - 1];
-        if (next[v] < first[v + 1]) {
-            uint32_t c = kids[next[v]++];
+        if (next[v] < ti.first[v + 1]) {
+            uint32_t c = ti.kids[next[v]++];
             uint32_t fn = fn_of[m->nodes[c].frame];
             if (on_path[fn]++ == 0)
-                cum[fn] = base_sat_add(cum[fn], sub[c]);
+                cum[fn] = base_sat_add(cum[fn], ti.sub[c]);
             stack[depth++] = c;
         } else {
             if (v != 0)
@@ -839,9 +870,7 @@ static int top_linear(const win_merged *m, int64_t *flat, int64_t *cum, uint32_t
     }
     rc = 1;
 out:
-    free(sub);
-    free(first);
-    free(kids);
+    win_tree_index_free(&ti);
     free(stack);
     free(next);
     return rc;

@@ -129,6 +129,23 @@ fail:
     return false;
 }
 
+/* Whether the matcher list ends at *pos: 1 at its '}' (consumed) or, unbraced, at the end
+ * of the text; -1 (err set) at the end of a braced text; 0 when more follows. */
+static int list_end(const char *text, size_t *pos, bool braced, char *err, size_t err_len)
+{
+    if (braced && text[*pos] == '}') {
+        (*pos)++;
+        return 1;
+    }
+    if (text[*pos] != '\0')
+        return 0;
+    if (braced) {
+        base_set_err(err, err_len, "selector: missing '}' at offset %zu", *pos);
+        return -1;
+    }
+    return 1;
+}
+
 win_selector *win_selector_parse(const char *text, base_err *kind, char *err, size_t err_len)
 {
     if (err && err_len)
@@ -159,16 +176,11 @@ win_selector *win_selector_parse(const char *text, base_err *kind, char *err, si
         pos++;
     for (;;) {
         pos = skip_ws(text, pos);
-        if (braced && text[pos] == '}') {
-            pos++;
-            break;
-        }
-        if (text[pos] == '\0') {
-            if (!braced)
-                break;
-            base_set_err(err, err_len, "selector: missing '}' at offset %zu", pos);
+        int done = list_end(text, &pos, braced, err, err_len);
+        if (done < 0)
             goto fail;
-        }
+        if (done)
+            break;
         if (!name_start(text[pos])) {
             base_set_err(err, err_len, "selector: expected an attribute name at offset %zu", pos);
             goto fail;
@@ -229,16 +241,11 @@ win_selector *win_selector_parse(const char *text, base_err *kind, char *err, si
             pos++;
             continue;
         }
-        if (braced && text[pos] == '}') {
-            pos++;
-            break;
-        }
-        if (text[pos] == '\0') {
-            if (!braced)
-                break;
-            base_set_err(err, err_len, "selector: missing '}' at offset %zu", pos);
+        done = list_end(text, &pos, braced, err, err_len);
+        if (done < 0)
             goto fail;
-        }
+        if (done)
+            break;
         base_set_err(err, err_len, "selector: expected ',' or '}' after matcher at offset %zu",
                      pos);
         goto fail;

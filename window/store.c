@@ -19,24 +19,10 @@ int64_t win__floor_div(int64_t a, int64_t b)
     return q;
 }
 
-/* Eight bytes per step rather than one (FNV-1a byte by byte showed in ingest profiles): each
- * word is folded in with a multiply and a shift, the tail byte-wise, the length and the
- * per-store seed up front, and the result goes through the full 64-bit finalizer. */
+/* The store's tables keep 32-bit hashes of base_hash_bytes under the per-store seed. */
 static uint32_t hash_bytes(uint64_t seed, const void *p, size_t n)
 {
-    const unsigned char *b = p;
-    uint64_t h = (0xcbf29ce484222325ULL ^ seed) + n * 0x9e3779b97f4a7c15ULL;
-    for (; n >= 8; b += 8, n -= 8) {
-        uint64_t w;
-        memcpy(&w, b, 8);
-        h = (h ^ w) * 0xff51afd7ed558ccdULL;
-        h ^= h >> 32;
-    }
-    uint64_t tail = 0;
-    for (size_t i = 0; i < n; i++)
-        tail |= (uint64_t)b[i] << (8 * i);
-    h = (h ^ tail) * 0xc4ceb9fe1a85ec53ULL;
-    return (uint32_t)base_mix64(h);
+    return (uint32_t)base_hash_bytes(seed, p, n);
 }
 
 /* ---- accounted memory ------------------------------------------------------------ */

@@ -246,6 +246,26 @@ typedef struct win_merged {
 win_merged *win_merge(win_store *store, const win_query *q, char *err, size_t err_len);
 void win_merged_free(win_merged *m);
 
+/* The first node of `m` that breaks the shape win_merge guarantees (parents precede
+ * their children, every frame index is in range), or 0 when every node keeps it. For
+ * code handed a result it did not merge itself (built by hand, by a test, by a fuzzer). */
+uint32_t win_merged_bad_node(const win_merged *m);
+
+/* Children and subtree values of a merged tree, for walks from the root down: the
+ * children of node v are kids[first[v] .. first[v + 1]) in index order; sub[v] is v's
+ * self plus that of every descendant (saturating). Arrays owned by the index. */
+typedef struct win_tree_index {
+    uint32_t n;      /* nodes of the tree */
+    int64_t *sub;    /* [n] */
+    uint32_t *first; /* [n + 2]: first[0..n] as above, first[n + 1] scratch */
+    uint32_t *kids;  /* [n]: the n - 1 non-root nodes grouped by parent */
+} win_tree_index;
+
+/* BASE_OK; BASE_ERR_INVALID (nothing allocated) when win_merged_bad_node finds a node;
+ * BASE_ERR_NOMEM. Costs three passes over the nodes; free with win_tree_index_free. */
+base_err win_tree_index_build(const win_merged *m, win_tree_index *ti);
+void win_tree_index_free(win_tree_index *ti);
+
 /* pprof -top semantics over a merged tree: a frame's function key is its function name,
  * or its hex address ("0x4f5a1b") when unsymbolized. flat = value of samples whose leaf
  * frame is the function; cum = value of samples in whose stack the function appears at
