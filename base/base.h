@@ -96,8 +96,28 @@ void base_log(base_log_level level, const char *fmt, ...) __attribute__((format(
 
 /* ---- errors as text ----------------------------------------------------------- */
 
+/* The one size of a reason buffer: every `char err[...]` a caller hands a module is
+ * BASE_ERR_LEN bytes (a reason quotes at most a selector or a regex, capped well below). */
+#define BASE_ERR_LEN 512
+
 /* vsnprintf into `err` when it is non-NULL and non-empty (the usual "reason" out-param). */
 void base_set_err(char *err, size_t err_len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* An error's kind with its reason, for module boundaries whose callers must tell the
+ * kinds apart (NOMEM -> retry / 503, BAD_ARGUMENT -> the request's fault) without reading
+ * the text. The first error wins, like curl's CURLOPT_ERRORBUFFER: what fails first is the
+ * cause, later failures on the way out are its consequences and do not overwrite it. */
+typedef struct base_errbuf {
+    base_err kind;           /* BASE_OK until an error is set */
+    char text[BASE_ERR_LEN]; /* its reason; "" until then */
+} base_errbuf;
+
+/* Empties `eb` (NULL is fine): kind BASE_OK, text "". */
+void base_errbuf_clear(base_errbuf *eb);
+/* Records kind and reason unless `eb` already holds an error (or is NULL). Returns `kind`,
+ * so that `return base_errbuf_set(eb, BASE_ERR_NOMEM, "...");` reads as one step. */
+base_err base_errbuf_set(base_errbuf *eb, base_err kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* ---- allocation failures behind libraries that only say "failed" ---------------- */

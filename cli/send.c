@@ -437,7 +437,7 @@ static void sleep_ms(int64_t ms)
 /* Returns 0 accepted, 1 rejected/partial or unreadable, 3 unreachable. */
 static int send_file(const send_opts *o, const char *path)
 {
-    char err[1024] = "";
+    char err[BASE_ERR_LEN] = "";
     size_t len = 0;
     uint8_t *pp = read_file(path, &len, err, sizeof err);
     if (!pp) {
@@ -478,7 +478,7 @@ static int send_file(const send_opts *o, const char *path)
     size_t n_profiles, n_samples;
     count_request(req, &n_profiles, &n_samples);
 
-    char why[1200] = "";
+    char why[BASE_ERR_LEN] = "";
     send_outcome out = SEND_RETRYABLE;
     int64_t backoff_ms = 200;
     for (int attempt = 0; attempt <= o->retries; attempt++) {

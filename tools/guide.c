@@ -227,7 +227,7 @@ static int complete(void *user, const char *argument, const char *prefix, const 
         win_store_each_profile_type(t->store, complete_type, &c);
     } else if (strcmp(argument, "service_name") == 0) {
         win_query q = {.start_ns = INT64_MIN, .end_ns = INT64_MAX};
-        char err[256];
+        char err[BASE_ERR_LEN];
         win_listing *l = win_list_label_values(t->store, &q, "service.name", err, sizeof err);
         if (!l)
             return -1;

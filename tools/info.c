@@ -27,7 +27,7 @@ int tools__get_status(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
     win_store_stats(t->store, &ws);
     otlp_stats rs;
     tools__ingest_stats(t, &rs);
-    char err[256] = "";
+    char err[BASE_ERR_LEN] = "";
     win_listing *types =
         win_list_profile_types(t->store, NULL, INT64_MIN, INT64_MAX, err, sizeof err);
     if (!types) {
@@ -130,7 +130,7 @@ int tools__list_profile_types(void *user, mcp_call *call, const cJSON *args, mcp
     tools__args a;
     if (tools__parse_common(t, args, TOOLS__PTYPE_OPTIONAL, &a, out) != 0)
         return 0;
-    char err[256] = "";
+    char err[BASE_ERR_LEN] = "";
     win_listing *l =
         win_list_profile_types(t->store, a.selector, a.start_ns, a.end_ns, err, sizeof err);
     if (!l) {
@@ -203,7 +203,7 @@ int tools__list_labels(void *user, mcp_call *call, const cJSON *args, mcp_tool_r
     if (tools__parse_common(t, args, TOOLS__PTYPE_OPTIONAL, &a, out) != 0)
         return 0;
     win_query q = tools__query_of(&a, false);
-    char err[256] = "";
+    char err[BASE_ERR_LEN] = "";
     win_listing *l = win_list_labels(t->store, &q, err, sizeof err);
     if (!l) {
         tools__error(out, "cannot list labels: %s", err[0] ? err : "out of memory");
@@ -272,7 +272,7 @@ int tools__list_label_values(void *user, mcp_call *call, const cJSON *args, mcp_
     if (tools__parse_common(t, args, TOOLS__PTYPE_OPTIONAL, &a, out) != 0)
         return 0;
     win_query q = tools__query_of(&a, false);
-    char err[256] = "";
+    char err[BASE_ERR_LEN] = "";
     /* service_name is how the tools spell service.name too */
     const char *lookup = strcmp(name, "service_name") == 0 ? "service.name" : name;
     win_listing *l = win_list_label_values(t->store, &q, lookup, err, sizeof err);

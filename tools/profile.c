@@ -171,7 +171,7 @@ int tools__table(void *user, mcp_call *call, const cJSON *args, mcp_tool_result 
     bool cut = false;
     for (;;) {
         o.limit = limit;
-        char err[512] = "";
+        char err[BASE_ERR_LEN] = "";
         query_table *tb = query_table_compute(m, &o, err, sizeof err);
         if (!tb) {
             tools__error(out,
@@ -289,7 +289,7 @@ static void focus_not_found(const win_merged *m, const char *const *path, uint32
     while (k-- > 0) {
         query_flame_opts o = {
             .focus_path = path, .n_focus = k, .max_depth = 1, .min_percent = 0, .max_nodes = 12};
-        char err[256];
+        char err[BASE_ERR_LEN];
         f = query_flame_compute(m, &o, err, sizeof err);
         if (f && f->focus_found)
             break;
@@ -376,7 +376,7 @@ int tools__flamegraph(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
     bool cut = false;
     for (;;) {
         o.max_nodes = max_nodes;
-        char err[512] = "";
+        char err[BASE_ERR_LEN] = "";
         query_flame *f = query_flame_compute(m, &o, err, sizeof err);
         if (!f) {
             tools__error(out, "cannot build the call tree: %s", err[0] ? err : "out of memory");
@@ -528,7 +528,7 @@ int tools__sandwich(void *user, mcp_call *call, const cJSON *args, mcp_tool_resu
     bool cut = false;
     for (;;) {
         o.max_nodes = max_nodes;
-        char err[512] = "";
+        char err[BASE_ERR_LEN] = "";
         query_sandwich *sw = query_sandwich_compute(m, &o, err, sizeof err);
         if (!sw) {
             tools__error(out, "cannot compute the sandwich: %s", err[0] ? err : "out of memory");
@@ -677,7 +677,7 @@ int tools__diff(void *user, mcp_call *call, const cJSON *args, mcp_tool_result *
     bool cut = false;
     for (;;) {
         o.limit = limit;
-        char err[512] = "";
+        char err[BASE_ERR_LEN] = "";
         query_diff *d = query_diff_compute(bm, cm, &o, err, sizeof err);
         if (!d) {
             tools__error(out, "cannot compute the diff: %s", err[0] ? err : "out of memory");
@@ -831,7 +831,7 @@ int tools__timeseries(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
     int64_t step = 0;
     const cJSON *st = args ? cJSON_GetObjectItemCaseSensitive(args, "step") : NULL;
     if (st && !cJSON_IsNull(st)) {
-        char err[256] = "";
+        char err[BASE_ERR_LEN] = "";
         if (cJSON_IsNumber(st) && st->valuedouble > 0 && st->valuedouble < 1e9) {
             step = (int64_t)(st->valuedouble * 1e9);
         } else if (!cJSON_IsString(st) || !st->valuestring ||
@@ -871,7 +871,7 @@ int tools__timeseries(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
         return 0;
     }
     win_query q = tools__query_of(&a, false);
-    char err[512] = "";
+    char err[BASE_ERR_LEN] = "";
     win_timeseries *ts =
         win_query_timeseries(t->store, &q, step, function, group_by, limit, err, sizeof err);
     if (!ts) {
@@ -1053,7 +1053,7 @@ int tools__export_pprof(void *user, mcp_call *call, const cJSON *args, mcp_tool_
     }
     uint8_t *pb = NULL;
     size_t pb_len = 0;
-    char err[512] = "";
+    char err[BASE_ERR_LEN] = "";
     query_pprof_info info;
     if (query_export_pprof(m, NULL, &info, &pb, &pb_len, err, sizeof err) != 0) {
         tools__error(out, "cannot export: %s", err[0] ? err : "out of memory");

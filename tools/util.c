@@ -436,7 +436,7 @@ static int time_arg(const cJSON *obj, const char *name, const char *what, int64_
                      what, name);
         return -1;
     }
-    char err[256] = "";
+    char err[BASE_ERR_LEN] = "";
     if (query_parse_time(src, base_now_unix_ns(), ns, err, sizeof err) != 0) {
         tools__error(out,
                      "%s%s: %s. Use RFC 3339 (2026-11-21T10:00:00Z), unix seconds "
@@ -496,7 +496,7 @@ static char *fold_service(const char *sel, const char *svc)
 static int parse_selector(const char *text, const char *svc, const char *what, tools__args *a,
                           mcp_tool_result *out)
 {
-    char err[512] = "";
+    char err[BASE_ERR_LEN] = "";
     base_err kind;
     win_selector *s = win_selector_parse(text, &kind, err, sizeof err);
     if (!s && kind == BASE_ERR_NOMEM) {
@@ -682,10 +682,10 @@ win_query tools__query_of(const tools__args *a, bool keep_labels)
 win_merged *tools__merge(tools *t, const tools__args *a, bool keep_labels, mcp_tool_result *out)
 {
     win_query q = tools__query_of(a, keep_labels);
-    char err[512] = "";
-    win_merged *m = win_merge(t->store, &q, err, sizeof err);
+    base_errbuf eb = {0};
+    win_merged *m = win_merge(t->store, &q, &eb);
     if (!m)
-        tools__error(out, "cannot merge the profiles: %s", err[0] ? err : "out of memory");
+        tools__error(out, "cannot merge the profiles: %s", eb.text[0] ? eb.text : "out of memory");
     return m;
 }
 

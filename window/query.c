@@ -719,13 +719,11 @@ static bool merge_emit(builder *b, merge_scan *sc, const win_query *q)
     return ok && (!q->keep_labels || collect_labeled(b, &sc->pairs));
 }
 
-win_merged *win_merge(win_store *st, const win_query *q, char *err, size_t err_len)
+win_merged *win_merge(win_store *st, const win_query *q, base_errbuf *eb)
 {
-    if (err && err_len)
-        err[0] = '\0';
     if (!st || !q || !q->profile_type) {
-        if (err && err_len)
-            snprintf(err, err_len, "window: a query needs a store and a profile type");
+        base_errbuf_set(eb, BASE_ERR_BAD_ARGUMENT,
+                        "window: a query needs a store and a profile type");
         return NULL;
     }
     const win_selector *sel = q->selector;
@@ -736,8 +734,7 @@ win_merged *win_merge(win_store *st, const win_query *q, char *err, size_t err_l
     if (!m || !sc.pending) {
         free(sc.pending);
         win_merged_free(m);
-        if (err && err_len)
-            snprintf(err, err_len, "window: out of memory while merging");
+        base_errbuf_set(eb, BASE_ERR_NOMEM, "window: out of memory while merging");
         return NULL;
     }
 
@@ -758,10 +755,13 @@ win_merged *win_merge(win_store *st, const win_query *q, char *err, size_t err_l
         (q->keep_labels && !finish_labeled(m, renum))) {
         free(renum);
         win_merged_free(m);
-        if (failed)
-            win__matcher_err(failed, err, err_len);
-        else if (err && err_len)
-            snprintf(err, err_len, "window: out of memory while merging");
+        if (failed) {
+            char why[BASE_ERR_LEN];
+            win__matcher_err(failed, why, sizeof why);
+            base_errbuf_set(eb, BASE_ERR_BAD_ARGUMENT, "%s", why);
+        } else {
+            base_errbuf_set(eb, BASE_ERR_NOMEM, "window: out of memory while merging");
+        }
         return NULL;
     }
     free(renum);

@@ -103,7 +103,7 @@ static bool add_matcher(win_selector *sel, char *name, char *value, win__op op, 
     m.value = value;
     m.op = op;
     if (op == WIN__OP_RE || op == WIN__OP_NRE) {
-        char why[256];
+        char why[BASE_ERR_LEN];
         m.re = base_regex_compile(value, BASE_REGEX_ANCHORED, why, sizeof why);
         base_regex_set_budget(m.re, &sel->budget);
         if (!m.re) {

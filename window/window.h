@@ -239,11 +239,12 @@ typedef struct win_merged {
 
 /* Merges every bucket entry of series of `q->profile_type` whose resource+sample
  * attributes match `q->selector` and whose bucket overlaps [start, end). Returns a new
- * result (possibly with total 0) or NULL with `err` filled. Here and in the listings and
- * time series below, an error caused by the selector (a regex that hit its match limit on
- * a stored value) starts with "selector: ", so callers can answer it as the request's
- * fault; any other error means memory ran out. */
-win_merged *win_merge(win_store *store, const win_query *q, char *err, size_t err_len);
+ * result (possibly with total 0) or NULL with `eb` (may be NULL) set: BASE_ERR_BAD_ARGUMENT
+ * for the request's fault (no store or profile type; a selector regex that hit its match
+ * limit on a stored value, reason starting "selector: "), BASE_ERR_NOMEM when memory ran
+ * out. In the listings and time series below, a selector error likewise starts with
+ * "selector: " and any other means memory ran out. */
+win_merged *win_merge(win_store *store, const win_query *q, base_errbuf *eb);
 void win_merged_free(win_merged *m);
 
 /* The first node of `m` that breaks the shape win_merge guarantees (parents precede

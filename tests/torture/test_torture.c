@@ -205,8 +205,7 @@ static win_store *new_store(void)
 static int64_t merged_total(win_store *s, const char *type)
 {
     win_query q = {type, NULL, INT64_MIN, INT64_MAX, false};
-    char err[256];
-    win_merged *m = win_merge(s, &q, err, sizeof err);
+    win_merged *m = win_merge(s, &q, NULL);
     assert_non_null(m);
     int64_t total = m->total;
     win_merged_free(m);
@@ -272,19 +271,20 @@ static void op_merge(void *ctx, bool *op_failed)
 {
     win_store *s = ctx;
     win_selector *sel = win_selector_parse("{service.name=\"checkout\"}", NULL, NULL, 0);
-    char err[256] = "";
+    base_errbuf eb = {0};
     if (!sel) {
         *op_failed = true;
         return;
     }
     win_query q = {"cpu:nanoseconds", sel, INT64_MIN, INT64_MAX, true};
-    win_merged *m = win_merge(s, &q, err, sizeof err);
+    win_merged *m = win_merge(s, &q, &eb);
     win_top_row *rows = NULL;
     int64_t n = m ? win_top(m, &rows) : -1;
     disarm();
     if (!m) {
         *op_failed = true;
-        assert_true(err[0] != '\0');
+        assert_int_equal(eb.kind, BASE_ERR_NOMEM); /* the kind travels with the reason */
+        assert_true(eb.text[0] != '\0');
     } else if (n < 0) {
         *op_failed = true;
     } else {
@@ -339,8 +339,7 @@ static void test_export(void **state)
     (void)state;
     win_store *s = filled_store();
     win_query q = {"cpu:nanoseconds", NULL, INT64_MIN, INT64_MAX, true};
-    char err[256];
-    win_merged *m = win_merge(s, &q, err, sizeof err);
+    win_merged *m = win_merge(s, &q, NULL);
     assert_non_null(m);
     torture("query_export_pprof", op_export, m);
     win_merged_free(m);

@@ -349,7 +349,7 @@ static int64_t merge_total(const char *ptype, const char *selector, int64_t star
 {
     win_selector *sel = sel_of(selector);
     win_query q = {ptype, sel, start, end, false};
-    win_merged *m = win_merge(store, &q, NULL, 0);
+    win_merged *m = win_merge(store, &q, NULL);
     assert_non_null(m);
     int64_t total = m->total;
     win_merged_free(m);
@@ -362,7 +362,7 @@ static int64_t top_cum(const char *ptype, const char *selector, int64_t start, i
 {
     win_selector *sel = sel_of(selector);
     win_query q = {ptype, sel, start, end, false};
-    win_merged *m = win_merge(store, &q, NULL, 0);
+    win_merged *m = win_merge(store, &q, NULL);
     assert_non_null(m);
     win_top_row *rows;
     int64_t n = win_top(m, &rows), cum = -1;
@@ -583,7 +583,7 @@ static void test_keep_labels(void **state)
 {
     (void)state;
     win_query q = {"cpu:nanoseconds", NULL, INT64_MIN, INT64_MAX, false};
-    win_merged *m = win_merge(store, &q, NULL, 0);
+    win_merged *m = win_merge(store, &q, NULL);
     assert_non_null(m);
     assert_null(m->labeled);
     assert_int_equal(m->n_labeled, 0);
@@ -591,7 +591,7 @@ static void test_keep_labels(void **state)
     win_merged_free(m);
 
     q.keep_labels = true;
-    m = win_merge(store, &q, NULL, 0);
+    m = win_merge(store, &q, NULL);
     assert_non_null(m);
     assert_int_equal(m->total, 2929);
     assert_labeled_sums(m);
@@ -640,7 +640,7 @@ static void test_keep_labels(void **state)
     /* a sample filter and a range narrow the pairs and the label sets with them */
     win_selector *sel = sel_of("{thread.name=\"y\"}");
     q = (win_query){"alloc_space:bytes", sel, T0 + 10 * SEC, INT64_MAX, true};
-    m = win_merge(store, &q, NULL, 0);
+    m = win_merge(store, &q, NULL);
     win_selector_free(sel);
     assert_non_null(m);
     assert_labeled_sums(m);
@@ -671,7 +671,7 @@ static void test_keep_labels_cancelling(void **state)
     win_batch b = {"delta:count", NULL, 0, FRAMES, N_FRAMES, stacks, 3, samples, 5, NULL, false};
     assert_int_equal(win_store_add(st, &b, T0, NULL, NULL, 0), 0);
     win_query q = {"delta:count", NULL, INT64_MIN, INT64_MAX, true};
-    win_merged *m = win_merge(st, &q, NULL, 0);
+    win_merged *m = win_merge(st, &q, NULL);
     assert_non_null(m);
     assert_int_equal(m->total, 6);
     assert_int_equal(m->n_nodes, 5); /* root, main, a, b, a */

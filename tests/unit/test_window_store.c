@@ -56,9 +56,8 @@ static int add(win_store *st, const win_batch *b, int64_t now, win_add_result *r
 
 static win_merged *merge_all(win_store *st, const char *ptype)
 {
-    char err[256];
     win_query q = {ptype, NULL, INT64_MIN, INT64_MAX, false};
-    win_merged *m = win_merge(st, &q, err, sizeof err);
+    win_merged *m = win_merge(st, &q, NULL);
     assert_non_null(m);
     return m;
 }
@@ -206,9 +205,8 @@ static void test_buckets_and_expiry(void **state)
     assert_int_equal(s.newest_ns, T0 + 10 * SEC);
 
     /* time range: only the "now" bucket */
-    char err[128];
     win_query q = {"cpu:nanoseconds", NULL, T0, T0 + 10 * SEC, false};
-    win_merged *m = win_merge(st, &q, err, sizeof err);
+    win_merged *m = win_merge(st, &q, NULL);
     assert_non_null(m);
     assert_int_equal(m->total, 7);
     assert_int_equal(m->start_ns, T0);
@@ -404,9 +402,8 @@ static void test_eviction_under_memory_limit(void **state)
     assert_true(s.nodes <= s.entries * DEPTH);
     assert_accounting(st);
     /* the newest second is all there */
-    char err[128];
     win_query q = {"cpu:nanoseconds", NULL, now, now + SEC, false};
-    win_merged *m = win_merge(st, &q, err, sizeof err);
+    win_merged *m = win_merge(st, &q, NULL);
     assert_non_null(m);
     assert_int_equal(m->total, STACKS * 3);
     assert_int_equal(m->n_nodes, 1 + STACKS * DEPTH);
@@ -414,7 +411,7 @@ static void test_eviction_under_memory_limit(void **state)
     /* and the oldest is gone */
     q.start_ns = T0;
     q.end_ns = T0 + SEC;
-    m = win_merge(st, &q, err, sizeof err);
+    m = win_merge(st, &q, NULL);
     assert_int_equal(m->total, 0);
     win_merged_free(m);
     win_store_free(st);
@@ -631,10 +628,8 @@ static void test_label_cache(void **state)
     assert_int_equal(a.label_sets, c.label_sets);
     assert_int_equal(a.entries, c.entries);
 
-    char err[256];
     win_query q = {"cpu:nanoseconds", NULL, INT64_MIN, INT64_MAX, true};
-    win_merged *ma = win_merge(with, &q, err, sizeof err),
-               *mc = win_merge(without, &q, err, sizeof err);
+    win_merged *ma = win_merge(with, &q, NULL), *mc = win_merge(without, &q, NULL);
     assert_non_null(ma);
     assert_non_null(mc);
     assert_int_equal(ma->total, mc->total);
