@@ -478,7 +478,7 @@ static int send_file(const send_opts *o, const char *path)
     size_t n_profiles, n_samples;
     count_request(req, &n_profiles, &n_samples);
 
-    char why[BASE_ERR_LEN] = "";
+    char why[1200] = ""; /* not BASE_ERR_LEN: quotes the server's partial_success message */
     send_outcome out = SEND_RETRYABLE;
     int64_t backoff_ms = 200;
     for (int attempt = 0; attempt <= o->retries; attempt++) {
