@@ -281,6 +281,33 @@ static inline uint64_t base_hash_bytes(uint64_t seed, const void *p, size_t n)
  * array untouched) when that cap is passed or memory runs out. */
 bool base_grow(void **arr, uint32_t *cap, uint32_t need, size_t elem);
 
+/* ---- a capped growable buffer -------------------------------------------------- */
+
+/* Text or bytes built piece by piece (tool answers, HTTP response bodies): grows by
+ * doubling from 1 KiB and never past `max` bytes including the NUL that always follows
+ * the content (0 = BASE_BUF_DEFAULT_MAX), so every growth path has a cap. The first
+ * failure sticks in `err` (BASE_ERR_NOMEM, or BASE_ERR_TOO_LARGE past `max`) and makes
+ * every later append a no-op: a caller checks once, at the end. Zero-initialize
+ * (`base_buf b = {.max = N}`); one owner, not thread-safe; free with base_buf_free or
+ * take the content with base_buf_take. */
+#define BASE_BUF_DEFAULT_MAX (64u << 20)
+typedef struct base_buf {
+    char *p; /* content + NUL once anything was added; NULL before */
+    size_t len, cap;
+    size_t max;   /* cap on len + 1; 0 = BASE_BUF_DEFAULT_MAX */
+    base_err err; /* BASE_OK, or the first failure */
+} base_buf;
+
+/* false (and nothing added) once the buffer has failed or on this failure. */
+bool base_buf_append(base_buf *b, const void *data, size_t len);
+bool base_buf_printf(base_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+bool base_buf_vprintf(base_buf *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+/* The content, NUL-terminated and malloc'd (the caller frees it), and an empty buffer
+ * (its max kept); NULL when the buffer failed or nothing was added. */
+char *base_buf_take(base_buf *b);
+void base_buf_free(base_buf *b);
+
 /* ---- saturating int64 arithmetic ------------------------------------------------ */
 
 /* Sums and differences of profile values and times that clamp to INT64_MAX / INT64_MIN

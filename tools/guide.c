@@ -130,7 +130,7 @@ static int prompt_hotspots(void *user, mcp_call *call, const cJSON *args, cJSON 
                   "are expensive (from the function names and call paths), and concrete "
                   "changes to try. Quote numbers from the tool answers; do not guess.",
                   svc, type, type, svc, start);
-    if (b.failed) {
+    if (b.err != BASE_OK) {
         tools__buf_free(&b);
         return -1;
     }
@@ -186,7 +186,7 @@ static int prompt_regression(void *user, mcp_call *call, const cJSON *args, cJSO
                       "present (list_profile_types).\n"
                       "5. Report what regressed, by how much per second and as a share, the call "
                       "paths responsible and a likely cause. Quote numbers from the tool answers.");
-    if (b.failed) {
+    if (b.err != BASE_OK) {
         tools__buf_free(&b);
         return -1;
     }

@@ -15,7 +15,7 @@ static bool respond(mcp_http_response *out, int status, const char *ctype, tools
 {
     out->status = status;
     out->content_type = ctype;
-    if (b->failed) {
+    if (b->err != BASE_OK) {
         tools__buf_free(b);
         static const char msg[] = "answer too large or out of memory\n";
         out->status = 500;

@@ -318,7 +318,7 @@ static void focus_not_found(const win_merged *m, const char *const *path, uint32
         tools__printf(&b, ".");
         query_flame_free(f);
     }
-    tools__error(out, "%s", b.p && !b.failed ? b.p : "focus_path matches no stack");
+    tools__error(out, "%s", b.p && b.err == BASE_OK ? b.p : "focus_path matches no stack");
     tools__buf_free(&b);
 }
 
@@ -479,7 +479,7 @@ static void function_not_found(const win_merged *m, const char *fn, mcp_tool_res
                       shown ? ". " : "");
     }
     free(rows);
-    tools__error(out, "%s", b.p && !b.failed ? b.p : "function not found");
+    tools__error(out, "%s", b.p && b.err == BASE_OK ? b.p : "function not found");
     tools__buf_free(&b);
 }
 

@@ -54,11 +54,9 @@ struct tools {
 
 /* ---- text buffer ----------------------------------------------------------------- */
 
-typedef struct tools__buf {
-    char *p;
-    size_t len, cap;
-    bool failed; /* out of memory or over TOOLS__MAX_TEXT */
-} tools__buf;
+/* base_buf capped at TOOLS__MAX_TEXT (set on first use when `max` is 0); `err` is set
+ * when it ran out of memory or past the cap. */
+typedef base_buf tools__buf;
 
 void tools__printf(tools__buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void tools__append(tools__buf *b, const char *s, size_t len);

@@ -14,62 +14,32 @@
 /* ---- text buffer ----------------------------------------------------------------- */
 
 /* A text buffer that could not grow drops the rest of the answer: note it, so the JSON-RPC
- * dispatcher answers an internal error instead of a truncated (or empty) text. */
-static void buf_oom(tools__buf *b)
+ * dispatcher answers an internal error instead of a truncated (or empty) text. The cap is
+ * TOOLS__MAX_TEXT: the answers' own limits keep far below it. */
+static void buf_cap(tools__buf *b)
 {
-    b->failed = true;
-    base_alloc_failed_note();
-}
-
-static bool buf_reserve(tools__buf *b, size_t extra)
-{
-    if (b->failed)
-        return false;
-    if (extra > TOOLS__MAX_TEXT || b->len + extra + 1 > TOOLS__MAX_TEXT) {
-        b->failed = true; /* a cap, not memory: the answers' own limits keep far below it */
-        return false;
-    }
-    size_t need = b->len + extra + 1;
-    if (need <= b->cap)
-        return true;
-    size_t ncap = b->cap ? b->cap : 1024;
-    while (ncap < need)
-        ncap *= 2;
-    char *np = realloc(b->p, ncap);
-    if (!np) {
-        buf_oom(b);
-        return false;
-    }
-    b->p = np;
-    b->cap = ncap;
-    return true;
+    if (!b->max)
+        b->max = TOOLS__MAX_TEXT;
 }
 
 void tools__append(tools__buf *b, const char *s, size_t len)
 {
-    if (!buf_reserve(b, len))
-        return;
-    memcpy(b->p + b->len, s, len);
-    b->len += len;
-    b->p[b->len] = '\0';
+    buf_cap(b);
+    if (b->err == BASE_OK && !base_buf_append(b, s, len) && b->err == BASE_ERR_NOMEM)
+        base_alloc_failed_note();
 }
 
 void tools__printf(tools__buf *b, const char *fmt, ...)
 {
-    if (b->failed)
+    buf_cap(b);
+    if (b->err != BASE_OK)
         return;
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    bool ok = base_buf_vprintf(b, fmt, ap);
     va_end(ap);
-    if (n < 0 || !buf_reserve(b, (size_t)n)) {
-        buf_oom(b);
-        return;
-    }
-    va_start(ap, fmt);
-    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
+    if (!ok)
+        base_alloc_failed_note();
 }
 
 void tools__csv(tools__buf *b, const char *field)
@@ -112,19 +82,14 @@ int tools__answer(mcp_tool_result *out, tools__buf *b, cJSON *structured)
 
 char *tools__take(tools__buf *b)
 {
-    if (!b->p || b->failed) {
-        free(b->p);
-        *b = (tools__buf){0};
-        return strdup("");
-    }
-    char *p = b->p;
+    char *p = base_buf_take(b);
     *b = (tools__buf){0};
-    return p;
+    return p ? p : strdup("");
 }
 
 void tools__buf_free(tools__buf *b)
 {
-    free(b->p);
+    base_buf_free(b);
     *b = (tools__buf){0};
 }
 
@@ -486,7 +451,7 @@ static char *fold_service(const char *sel, const char *svc)
         tools__append(&b, p, 1);
     }
     tools__append(&b, "\"}", 2);
-    if (b.failed) {
+    if (b.err != BASE_OK) {
         tools__buf_free(&b);
         return NULL;
     }
