@@ -227,8 +227,7 @@ static int complete(void *user, const char *argument, const char *prefix, const 
         win_store_each_profile_type(t->store, complete_type, &c);
     } else if (strcmp(argument, "service_name") == 0) {
         win_query q = {.start_ns = INT64_MIN, .end_ns = INT64_MAX};
-        char err[BASE_ERR_LEN];
-        win_listing *l = win_list_label_values(t->store, &q, "service.name", err, sizeof err);
+        win_listing *l = win_list_label_values(t->store, &q, "service.name", NULL);
         if (!l)
             return -1;
         const win_label_value *v = l->rows;

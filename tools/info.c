@@ -27,11 +27,10 @@ int tools__get_status(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
     win_store_stats(t->store, &ws);
     otlp_stats rs;
     tools__ingest_stats(t, &rs);
-    char err[BASE_ERR_LEN] = "";
-    win_listing *types =
-        win_list_profile_types(t->store, NULL, INT64_MIN, INT64_MAX, err, sizeof err);
+    base_errbuf eb = {0};
+    win_listing *types = win_list_profile_types(t->store, NULL, INT64_MIN, INT64_MAX, &eb);
     if (!types) {
-        tools__error(out, "cannot list profile types: %s", err[0] ? err : "out of memory");
+        tools__error(out, "cannot list profile types: %s", eb.text[0] ? eb.text : "out of memory");
         return 0;
     }
     const win_type_info *ti = types->rows;
@@ -130,11 +129,10 @@ int tools__list_profile_types(void *user, mcp_call *call, const cJSON *args, mcp
     tools__args a;
     if (tools__parse_common(t, args, TOOLS__PTYPE_OPTIONAL, &a, out) != 0)
         return 0;
-    char err[BASE_ERR_LEN] = "";
-    win_listing *l =
-        win_list_profile_types(t->store, a.selector, a.start_ns, a.end_ns, err, sizeof err);
+    base_errbuf eb = {0};
+    win_listing *l = win_list_profile_types(t->store, a.selector, a.start_ns, a.end_ns, &eb);
     if (!l) {
-        tools__error(out, "cannot list profile types: %s", err[0] ? err : "out of memory");
+        tools__error(out, "cannot list profile types: %s", eb.text[0] ? eb.text : "out of memory");
         tools__args_free(&a);
         return 0;
     }
@@ -203,10 +201,10 @@ int tools__list_labels(void *user, mcp_call *call, const cJSON *args, mcp_tool_r
     if (tools__parse_common(t, args, TOOLS__PTYPE_OPTIONAL, &a, out) != 0)
         return 0;
     win_query q = tools__query_of(&a, false);
-    char err[BASE_ERR_LEN] = "";
-    win_listing *l = win_list_labels(t->store, &q, err, sizeof err);
+    base_errbuf eb = {0};
+    win_listing *l = win_list_labels(t->store, &q, &eb);
     if (!l) {
-        tools__error(out, "cannot list labels: %s", err[0] ? err : "out of memory");
+        tools__error(out, "cannot list labels: %s", eb.text[0] ? eb.text : "out of memory");
         tools__args_free(&a);
         return 0;
     }
@@ -272,12 +270,12 @@ int tools__list_label_values(void *user, mcp_call *call, const cJSON *args, mcp_
     if (tools__parse_common(t, args, TOOLS__PTYPE_OPTIONAL, &a, out) != 0)
         return 0;
     win_query q = tools__query_of(&a, false);
-    char err[BASE_ERR_LEN] = "";
+    base_errbuf eb = {0};
     /* service_name is how the tools spell service.name too */
     const char *lookup = strcmp(name, "service_name") == 0 ? "service.name" : name;
-    win_listing *l = win_list_label_values(t->store, &q, lookup, err, sizeof err);
+    win_listing *l = win_list_label_values(t->store, &q, lookup, &eb);
     if (!l) {
-        tools__error(out, "cannot list values: %s", err[0] ? err : "out of memory");
+        tools__error(out, "cannot list values: %s", eb.text[0] ? eb.text : "out of memory");
         tools__args_free(&a);
         return 0;
     }

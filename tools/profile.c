@@ -871,11 +871,11 @@ int tools__timeseries(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
         return 0;
     }
     win_query q = tools__query_of(&a, false);
-    char err[BASE_ERR_LEN] = "";
-    win_timeseries *ts =
-        win_query_timeseries(t->store, &q, step, function, group_by, limit, err, sizeof err);
+    base_errbuf eb = {0};
+    win_timeseries *ts = win_query_timeseries(t->store, &q, step, function, group_by, limit, &eb);
     if (!ts) {
-        tools__error(out, "cannot compute the time series: %s", err[0] ? err : "out of memory");
+        tools__error(out, "cannot compute the time series: %s",
+                     eb.text[0] ? eb.text : "out of memory");
         tools__args_free(&a);
         return 0;
     }

@@ -310,7 +310,10 @@ typedef struct win_label_value {
 
 /* Common to the listings and the time series: entries are picked exactly as win_merge
  * picks them; when a name is both a resource and a sample attribute the resource value
- * wins (as in selectors); `service_name` works wherever an attribute name is taken.
+ * wins (as in selectors); `service_name` works wherever an attribute name is taken. On
+ * failure they return NULL with `eb` (may be NULL) set as win_merge sets it:
+ * BASE_ERR_BAD_ARGUMENT for the request's fault (a selector regex over its match limit,
+ * "selector: ..."; a missing argument; too many steps or cells), BASE_ERR_NOMEM otherwise.
  * Listings return at most 100,000 rows, ranked/sorted before the cut (callers cut further
  * for display). */
 
@@ -322,16 +325,16 @@ typedef struct win_listing {
 } win_listing;
 
 /* Profile types whose series match `sel` (resource attributes; sample-attribute matchers
- * filter entries) with data in [start, end), sorted by name. NULL with `err` on failure. */
+ * filter entries) with data in [start, end), sorted by name. */
 win_listing *win_list_profile_types(win_store *store, const win_selector *sel, int64_t start_ns,
-                                    int64_t end_ns, char *err, size_t err_len);
+                                    int64_t end_ns, base_errbuf *eb);
 /* Attribute names (resource and sample level) present in entries matching `q`
  * (q->profile_type may be NULL = all types), sorted by name. */
-win_listing *win_list_labels(win_store *store, const win_query *q, char *err, size_t err_len);
+win_listing *win_list_labels(win_store *store, const win_query *q, base_errbuf *eb);
 /* Values of attribute `name` in entries matching `q`, ranked by total descending (ties by
  * value). With q->profile_type NULL, totals are observation counts. */
 win_listing *win_list_label_values(win_store *store, const win_query *q, const char *name,
-                                   char *err, size_t err_len);
+                                   base_errbuf *eb);
 void win_listing_free(win_listing *l);
 
 /* Totals per time step for entries matching `q` (profile_type required).
@@ -360,7 +363,7 @@ typedef struct win_timeseries {
 
 win_timeseries *win_query_timeseries(win_store *store, const win_query *q, int64_t step_ns,
                                      const char *function, const char *group_by,
-                                     uint32_t max_groups, char *err, size_t err_len);
+                                     uint32_t max_groups, base_errbuf *eb);
 void win_timeseries_free(win_timeseries *ts);
 
 /* The store's bucket width and retention (fixed at creation). */

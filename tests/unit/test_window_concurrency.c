@@ -70,6 +70,7 @@ static void *reader(void *arg)
 {
     (void)arg;
     char err[256];
+    base_errbuf eb = {0};
     win_selector *sel =
         win_selector_parse("{service.name=\"svc\", thread.name=~\"t.\"}", NULL, err, sizeof err);
     int64_t last = 0;
@@ -100,9 +101,8 @@ static void *reader(void *arg)
         free(rows);
         win_merged_free(m);
         /* listings and time series see whole batches too */
-        win_timeseries *ts =
-            win_query_timeseries(store, &q, 0, "main", "thread.name", 1, err, sizeof err);
-        win_listing *l = win_list_label_values(store, &q, "thread.name", err, sizeof err);
+        win_timeseries *ts = win_query_timeseries(store, &q, 0, "main", "thread.name", 1, &eb);
+        win_listing *l = win_list_label_values(store, &q, "thread.name", &eb);
         if (!ts || !l) {
             atomic_fetch_add(&failures, 1);
         } else {

@@ -107,9 +107,9 @@ static win_selector *sel_of(const char *text)
 
 static win_listing *types(const char *selector, int64_t start, int64_t end)
 {
-    char err[256];
+    base_errbuf eb = {0};
     win_selector *sel = sel_of(selector);
-    win_listing *l = win_list_profile_types(store, sel, start, end, err, sizeof err);
+    win_listing *l = win_list_profile_types(store, sel, start, end, &eb);
     win_selector_free(sel); /* rows must not borrow from it */
     assert_non_null(l);
     return l;
@@ -182,10 +182,10 @@ typedef struct expect_label {
 static void assert_labels(const char *ptype, const char *selector, int64_t start, int64_t end,
                           const expect_label *want, size_t n)
 {
-    char err[256];
+    base_errbuf eb = {0};
     win_selector *sel = sel_of(selector);
     win_query q = {ptype, sel, start, end, false};
-    win_listing *l = win_list_labels(store, &q, err, sizeof err);
+    win_listing *l = win_list_labels(store, &q, &eb);
     win_selector_free(sel);
     assert_non_null(l);
     const win_label_info *r = l->rows;
@@ -251,10 +251,10 @@ typedef struct expect_value {
 static void assert_values(const char *ptype, const char *selector, int64_t start, int64_t end,
                           const char *name, const expect_value *want, size_t n)
 {
-    char err[256];
+    base_errbuf eb = {0};
     win_selector *sel = sel_of(selector);
     win_query q = {ptype, sel, start, end, false};
-    win_listing *l = win_list_label_values(store, &q, name, err, sizeof err);
+    win_listing *l = win_list_label_values(store, &q, name, &eb);
     win_selector_free(sel);
     assert_non_null(l);
     const win_label_value *r = l->rows;
@@ -297,10 +297,12 @@ static void test_label_values(void **state)
     assert_values("cpu:nanoseconds", "{}", INT64_MIN, INT64_MAX, "never.stored", NULL, 0);
     assert_values("nope:x", "{}", INT64_MIN, INT64_MAX, "thread.name", NULL, 0);
 
-    char err[256];
+    base_errbuf eb = {0};
     win_query q = {NULL, NULL, INT64_MIN, INT64_MAX, false};
-    assert_null(win_list_label_values(store, &q, "", err, sizeof err));
-    assert_true(strlen(err) > 0);
+    base_errbuf_clear(&eb);
+    assert_null(win_list_label_values(store, &q, "", &eb));
+    assert_true(strlen(eb.text) > 0);
+    assert_int_equal(eb.kind, BASE_ERR_BAD_ARGUMENT);
 }
 
 /* ---- time series ---- */
@@ -320,14 +322,13 @@ static win_timeseries *series_of(const char *ptype, const char *selector, int64_
                                  int64_t end, int64_t step, const char *fn, const char *group,
                                  uint32_t max_groups)
 {
-    char err[256] = "";
+    base_errbuf eb = {0};
     win_selector *sel = sel_of(selector);
     win_query q = {ptype, sel, start, end, false};
-    win_timeseries *ts =
-        win_query_timeseries(store, &q, step, fn, group, max_groups, err, sizeof err);
+    win_timeseries *ts = win_query_timeseries(store, &q, step, fn, group, max_groups, &eb);
     win_selector_free(sel);
     if (!ts)
-        print_message("error: %s\n", err);
+        print_message("error: %s\n", eb.text);
     dump(ts);
     return ts;
 }
@@ -545,17 +546,21 @@ static void test_timeseries_empty_and_errors(void **state)
     assert_group(ts, 0, "(all)", zeros);
     win_timeseries_free(ts);
 
-    char err[256];
+    base_errbuf eb = {0};
     win_query q = {"cpu:nanoseconds", NULL, 0, T0, false};
-    assert_null(win_query_timeseries(store, &q, 10 * SEC, NULL, NULL, 0, err, sizeof err));
-    print_message("%s\n", err);
-    assert_non_null(strstr(err, "larger step"));
+    base_errbuf_clear(&eb);
+    assert_null(win_query_timeseries(store, &q, 10 * SEC, NULL, NULL, 0, &eb));
+    print_message("%s\n", eb.text);
+    assert_non_null(strstr(eb.text, "larger step"));
+    assert_int_equal(eb.kind, BASE_ERR_BAD_ARGUMENT); /* the request's fault, not memory */
     q = (win_query){"cpu:nanoseconds", NULL, T0, T0, false};
-    assert_null(win_query_timeseries(store, &q, 10 * SEC, NULL, NULL, 0, err, sizeof err));
-    assert_true(strlen(err) > 0);
+    base_errbuf_clear(&eb);
+    assert_null(win_query_timeseries(store, &q, 10 * SEC, NULL, NULL, 0, &eb));
+    assert_true(strlen(eb.text) > 0);
     q = (win_query){NULL, NULL, INT64_MIN, INT64_MAX, false};
-    assert_null(win_query_timeseries(store, &q, 10 * SEC, NULL, NULL, 0, err, sizeof err));
-    assert_true(strlen(err) > 0);
+    base_errbuf_clear(&eb);
+    assert_null(win_query_timeseries(store, &q, 10 * SEC, NULL, NULL, 0, &eb));
+    assert_true(strlen(eb.text) > 0);
 }
 
 /* ---- keep_labels ---- */
@@ -701,8 +706,8 @@ static void test_timeseries_other_first(void **state)
                    samples,           4,    NULL, false};
     assert_int_equal(win_store_add(st, &b, T0, NULL, NULL, 0), 0);
     win_query q = {"cpu:nanoseconds", NULL, INT64_MIN, INT64_MAX, false};
-    char err[256];
-    win_timeseries *ts = win_query_timeseries(st, &q, 0, NULL, "thread.name", 1, err, sizeof err);
+    base_errbuf eb = {0};
+    win_timeseries *ts = win_query_timeseries(st, &q, 0, NULL, "thread.name", 1, &eb);
     dump(ts);
     assert_int_equal(ts->n_steps, 2);
     assert_int_equal(ts->n_groups, 2);
@@ -710,7 +715,7 @@ static void test_timeseries_other_first(void **state)
     assert_group(ts, 0, "(other)", other);
     assert_group(ts, 1, "x", x);
     win_timeseries_free(ts);
-    ts = win_query_timeseries(st, &q, 0, NULL, "thread.name", 2, err, sizeof err);
+    ts = win_query_timeseries(st, &q, 0, NULL, "thread.name", 2, &eb);
     dump(ts);
     /* x 5, then y and z tie at 4: y is kept by name; "(other)" (z + "") ties with x at 5
      * and goes after it */
