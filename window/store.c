@@ -1615,8 +1615,8 @@ static bool intern_batch(win_store *st, const win_batch *b, ingest_tmp *t, int64
     return true;
 }
 
-int win_store_add(win_store *st, const win_batch *batch, int64_t now_ns, win_add_result *result,
-                  char *err, size_t err_len)
+base_err win_store_add(win_store *st, const win_batch *batch, int64_t now_ns,
+                       win_add_result *result, char *err, size_t err_len)
 {
     win_add_result local;
     if (!result)
@@ -1626,10 +1626,10 @@ int win_store_add(win_store *st, const win_batch *batch, int64_t now_ns, win_add
         err[0] = '\0';
     if (!st) {
         base_set_err(err, err_len, "window: no store");
-        return -1;
+        return BASE_ERR_BAD_ARGUMENT;
     }
     if (!validate(batch, err, err_len))
-        return -1;
+        return BASE_ERR_INVALID;
     ingest_tmp t;
     /* with a request cache, the frame/stack maps live in the cache (attached under lock) */
     uint32_t *own_frames = batch->cache ? NULL : malloc(((size_t)batch->n_frames + 1) * 4);
@@ -1638,7 +1638,7 @@ int win_store_add(win_store *st, const win_batch *batch, int64_t now_ns, win_add
     t.stack_nodes = own_stacks;
     t.sample_node = malloc(((size_t)batch->n_samples + 1) * 4);
     t.sample_labels = malloc(((size_t)batch->n_samples + 1) * 4);
-    int rc = -1;
+    base_err rc = BASE_ERR_NOMEM; /* every failure past validation: memory or a cap */
     if ((!batch->cache && (!own_frames || !own_stacks)) || !t.sample_node || !t.sample_labels) {
         base_set_err(err, err_len, "window: out of memory for a batch of %u samples",
                      batch->n_samples);
@@ -1732,7 +1732,7 @@ int win_store_add(win_store *st, const win_batch *batch, int64_t now_ns, win_add
     free(own.runs);
     if (partial)
         goto out_unlock;
-    rc = 0;
+    rc = BASE_OK;
 out_unlock:
     pthread_rwlock_unlock(&st->lock);
 out_free:

@@ -137,14 +137,16 @@ typedef struct win_add_result {
                                  batch's only. */
 } win_add_result;
 
-/* Adds a batch at wall-clock `now_ns` (the store's notion of "now" for expiry). Returns 0,
- * or -1 with `err` filled: on a bad index or a full interning table the batch is left out
- * whole (store unchanged); when memory runs out part-way, what landed stays and `result`
- * counts it, so a caller reports exactly what was kept (tests/torture checks this for every
+/* Adds a batch at wall-clock `now_ns` (the store's notion of "now" for expiry). Returns
+ * BASE_OK, or a kind with `err` filled: BASE_ERR_INVALID for a bad index or attribute (the
+ * batch is left out whole, store unchanged), BASE_ERR_BAD_ARGUMENT without a store,
+ * BASE_ERR_NOMEM when memory or an interning table's cap ran out (a full table leaves the
+ * batch out whole; when memory runs out part-way, what landed stays and `result` counts
+ * it, so a caller reports exactly what was kept: tests/torture checks this for every
  * failure point). Evicts for the memory limit before returning; `result->samples_evicted`
  * says how much of this batch that took. */
-int win_store_add(win_store *store, const win_batch *batch, int64_t now_ns, win_add_result *result,
-                  char *err, size_t err_len);
+base_err win_store_add(win_store *store, const win_batch *batch, int64_t now_ns,
+                       win_add_result *result, char *err, size_t err_len);
 
 /* Frees buckets older than now - retention and, when over the memory limit, the oldest
  * buckets of the store, then reclaims unreferenced interned data. win_store_add calls this

@@ -227,13 +227,13 @@ static void op_store_add(void *ctx, bool *op_failed)
     win_add_result r;
     memset(&r, 0, sizeof r);
     char err[256] = "";
-    int rc = win_store_add(s, &b, NOW, &r, err, sizeof err);
+    base_err rc = win_store_add(s, &b, NOW, &r, err, sizeof err);
     bool was_armed = fail_at != 0;
     disarm(); /* the checks below must not fail on their own */
     win_stats st;
     win_store_stats(s, &st);
     int64_t total = merged_total(s, "cpu:nanoseconds");
-    if (rc == 0) {
+    if (rc == BASE_OK) {
         assert_int_equal(r.samples_stored, 3);
         assert_int_equal(r.samples_too_old, 1);
         assert_int_equal(st.samples_stored, 3);
@@ -241,7 +241,8 @@ static void op_store_add(void *ctx, bool *op_failed)
     } else {
         *op_failed = true;
         assert_true(was_armed);
-        assert_true(err[0] != '\0'); /* a failure says why */
+        assert_int_equal(rc, BASE_ERR_NOMEM); /* an allocation failed: the kind says so */
+        assert_true(err[0] != '\0');          /* and the reason says why */
         /* the statistics never claim what the buckets do not hold */
         assert_int_equal(st.samples_stored == 0, total == 0);
     }

@@ -297,26 +297,26 @@ static void test_bad_batches_leave_store_unchanged(void **state)
     win_batch b = {"cpu:nanoseconds", NULL, 0, frames, 2, stacks, 2, samples, 2, NULL, false};
     char err[256];
     win_add_result r;
-    assert_int_equal(win_store_add(st, &b, T0, &r, err, sizeof err), -1);
+    assert_int_equal(win_store_add(st, &b, T0, &r, err, sizeof err), BASE_ERR_INVALID);
     assert_string_equal(err, "window: stacks[1].frames[1] 2 out of range: batch has 2 frames");
     assert_int_equal(r.samples_stored, 0);
     win_stats s = stats_of(st);
     assert_int_equal(s.entries + s.nodes + s.frames + s.series + s.samples_stored, 0);
 
     b.n_stacks = 1; /* drop the bad stack: sample 1 now points past the table */
-    assert_int_equal(win_store_add(st, &b, T0, &r, err, sizeof err), -1);
+    assert_int_equal(win_store_add(st, &b, T0, &r, err, sizeof err), BASE_ERR_INVALID);
     assert_string_equal(err, "window: samples[1].stack 1 out of range: batch has 1 stacks");
     win_attr no_key = {NULL, "v"};
     samples[1].stack = 0;
     samples[1].n_attrs = 1;
     samples[1].attrs = &no_key;
-    assert_int_equal(win_store_add(st, &b, T0, &r, err, sizeof err), -1);
+    assert_int_equal(win_store_add(st, &b, T0, &r, err, sizeof err), BASE_ERR_INVALID);
     assert_string_equal(err, "window: samples[1].attrs[0] has no key");
     samples[1].n_attrs = WIN__MAX_ATTRS + 1;
-    assert_int_equal(win_store_add(st, &b, T0, &r, err, sizeof err), -1);
+    assert_int_equal(win_store_add(st, &b, T0, &r, err, sizeof err), BASE_ERR_INVALID);
     assert_string_equal(err, "window: samples[1] has 257 attributes (limit 256)");
     b.profile_type = "";
-    assert_int_equal(win_store_add(st, &b, T0, &r, err, sizeof err), -1);
+    assert_int_equal(win_store_add(st, &b, T0, &r, err, sizeof err), BASE_ERR_INVALID);
     assert_string_equal(err, "window: batch has no profile type");
     s = stats_of(st);
     assert_int_equal(s.entries + s.nodes + s.frames + s.series + s.samples_stored, 0);
@@ -340,7 +340,7 @@ static void test_cap_fails_batch_cleanly(void **state)
     win_batch b = {"cpu:nanoseconds", NULL, 0, frames, 40, &stack, 1, &sample, 1, NULL, false};
     st->nodes.max = 30; /* 40 nodes needed */
     char err[256];
-    assert_int_equal(win_store_add(st, &b, T0, NULL, err, sizeof err), -1);
+    assert_int_equal(win_store_add(st, &b, T0, NULL, err, sizeof err), BASE_ERR_NOMEM);
     assert_non_null(strstr(err, "interning limit or memory reached"));
     win_stats s = stats_of(st);
     assert_int_equal(s.entries, 0);
