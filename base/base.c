@@ -379,3 +379,84 @@ bool base_grow(void **arr, uint32_t *cap, uint32_t need, size_t elem)
     *cap = (uint32_t)nc;
     return true;
 }
+
+/* ---- base_buf ----------------------------------------------------------------- */
+
+static bool buf_reserve(base_buf *b, size_t extra)
+{
+    if (b->err != BASE_OK)
+        return false;
+    size_t max = b->max ? b->max : BASE_BUF_DEFAULT_MAX;
+    if (extra >= max || b->len + extra + 1 > max) {
+        b->err = BASE_ERR_TOO_LARGE;
+        return false;
+    }
+    size_t need = b->len + extra + 1;
+    if (need <= b->cap)
+        return true;
+    size_t ncap = b->cap ? b->cap : 1024;
+    while (ncap < need)
+        ncap *= 2; /* need <= max <= SIZE_MAX / 2 in practice: no overflow */
+    if (ncap > max)
+        ncap = max;
+    char *np = realloc(b->p, ncap);
+    if (!np) {
+        b->err = BASE_ERR_NOMEM;
+        return false;
+    }
+    b->p = np;
+    b->cap = ncap;
+    return true;
+}
+
+bool base_buf_append(base_buf *b, const void *data, size_t len)
+{
+    if (!buf_reserve(b, len))
+        return false;
+    if (len)
+        memcpy(b->p + b->len, data, len);
+    b->len += len;
+    b->p[b->len] = '\0';
+    return true;
+}
+
+bool base_buf_vprintf(base_buf *b, const char *fmt, va_list ap)
+{
+    if (b->err != BASE_OK)
+        return false;
+    va_list again;
+    va_copy(again, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    if (n < 0) {
+        b->err = BASE_ERR_INVALID; /* an encoding error: nothing to retry */
+    } else if (buf_reserve(b, (size_t)n)) {
+        vsnprintf(b->p + b->len, (size_t)n + 1, fmt, again);
+        b->len += (size_t)n;
+    }
+    va_end(again);
+    return b->err == BASE_OK;
+}
+
+bool base_buf_printf(base_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    bool ok = base_buf_vprintf(b, fmt, ap);
+    va_end(ap);
+    return ok;
+}
+
+char *base_buf_take(base_buf *b)
+{
+    char *p = b->err == BASE_OK ? b->p : NULL;
+    if (!p)
+        free(b->p);
+    *b = (base_buf){.max = b->max};
+    return p;
+}
+
+void base_buf_free(base_buf *b)
+{
+    free(b->p);
+    *b = (base_buf){.max = b->max};
+}

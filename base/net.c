@@ -21,6 +21,26 @@ void base_set_err(char *err, size_t err_len, const char *fmt, ...)
     va_end(ap);
 }
 
+void base_errbuf_clear(base_errbuf *eb)
+{
+    if (!eb)
+        return;
+    eb->kind = BASE_OK;
+    eb->text[0] = '\0';
+}
+
+base_err base_errbuf_set(base_errbuf *eb, base_err kind, const char *fmt, ...)
+{
+    if (!eb || eb->kind != BASE_OK)
+        return kind;
+    eb->kind = kind;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(eb->text, sizeof eb->text, fmt, ap);
+    va_end(ap);
+    return kind;
+}
+
 int base_split_host_port(const char *addr, char *host, size_t host_len, int *port)
 {
     if (!addr || !host || host_len == 0)

@@ -59,7 +59,7 @@ static win_merged *merge(win_store *st, bool keep_labels)
 {
     char err[256] = "";
     win_query q = {"cpu:nanoseconds", NULL, INT64_MIN, INT64_MAX, keep_labels};
-    win_merged *m = win_merge(st, &q, err, sizeof err);
+    win_merged *m = win_merge(st, &q, NULL);
     if (!m)
         fprintf(stderr, "win_merge: %s\n", err);
     return m;

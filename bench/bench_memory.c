@@ -308,7 +308,7 @@ static void load_real(world *w, const char *path)
     win_store_each_profile_type(st, collect_type, &ta);
     for (int k = 0; k < ta.n; k++) {
         win_query q = {.profile_type = ta.t[k], .start_ns = INT64_MIN, .end_ns = INT64_MAX};
-        win_merged *m = win_merge(st, &q, err, sizeof err);
+        win_merged *m = win_merge(st, &q, NULL);
         if (!m)
             die("cannot merge a testdata profile");
         uint32_t *fid = xcalloc(m->n_frames, sizeof *fid);

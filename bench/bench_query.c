@@ -146,7 +146,7 @@ static void load_template(const char *cpu_pb, tmpl *tp)
                    .selector = sel,
                    .start_ns = INT64_MIN,
                    .end_ns = INT64_MAX};
-    win_merged *m = win_merge(st, &q, err, sizeof err);
+    win_merged *m = win_merge(st, &q, NULL);
     if (!m || m->n_nodes < 2) {
         die("the template merge is empty");
     }
@@ -412,7 +412,7 @@ static void export_range(win_store *st, const char *selector, int64_t start_ns, 
                    .start_ns = start_ns,
                    .end_ns = end_ns,
                    .keep_labels = true};
-    win_merged *m = sel ? win_merge(st, &q, err, sizeof err) : NULL;
+    win_merged *m = sel ? win_merge(st, &q, NULL) : NULL;
     uint8_t *out = NULL;
     size_t len = 0;
     int rc = -1;
@@ -442,7 +442,7 @@ static char *top_flat_function(win_store *st, const char *selector)
                    .selector = sel,
                    .start_ns = INT64_MIN,
                    .end_ns = INT64_MAX};
-    win_merged *m = sel ? win_merge(st, &q, err, sizeof err) : NULL;
+    win_merged *m = sel ? win_merge(st, &q, NULL) : NULL;
     win_top_row *rows = NULL;
     if (!m || win_top(m, &rows) < 1)
         die("no top function");
@@ -545,11 +545,10 @@ static stat_ns time_merge_all(win_store *st, int reps, uint64_t *entries)
     if (!mt)
         die("out of memory");
     for (int i = -1; i < reps; i++) {
-        char err[256];
         win_query q = {
             .profile_type = "cpu:nanoseconds", .start_ns = INT64_MIN, .end_ns = INT64_MAX};
         int64_t a = base_now_mono_ns();
-        win_merged *m = win_merge(st, &q, err, sizeof err);
+        win_merged *m = win_merge(st, &q, NULL);
         int64_t b = base_now_mono_ns();
         if (!m)
             die("win_merge failed");

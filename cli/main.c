@@ -436,7 +436,7 @@ static int parse_args(int argc, char **argv, int first, serve_opts *o)
             return -1;
     }
     for (size_t i = 0; i < o->hosts.n; i++) {
-        char why[300];
+        char why[BASE_ERR_LEN];
         if (mcp_http_check_host_name(o->hosts.v[i], why, sizeof why) != 0) {
             fprintf(stderr, "otelprofd: --mcp-allow-host: %s\n", why);
             return -1;
@@ -740,7 +740,7 @@ static int serve(serve_opts *o)
     }
 
     int rc = 1;
-    char err[512] = "";
+    char err[BASE_ERR_LEN] = "";
     otlp_receiver *rcv = NULL;
     tools *tl = NULL;
     mcp_server *srv = NULL;

@@ -52,7 +52,7 @@ static void relay_failure(const char *line, const char *why)
 int cli_bridge(const char *url, const char *token, const char *tls_ca, const char *tls_cert,
                const char *tls_key)
 {
-    char err[512] = "";
+    char err[BASE_ERR_LEN] = "";
     mcp_client_tls tls = {.ca_file = tls_ca, .cert_file = tls_cert, .key_file = tls_key};
     mcp_client *c = mcp_client_connect_tls(url, token, false, &tls, err, sizeof err);
     if (!c) {
@@ -131,7 +131,7 @@ static int unreachable(const char *err)
  * *code is the exit code then). */
 static cJSON *request(mcp_client *c, const char *url, const char *json, int *code)
 {
-    char err[512] = "";
+    char err[BASE_ERR_LEN] = "";
     char *resp = mcp_client_send(c, json, NULL, NULL, err, sizeof err);
     if (!resp) {
         *code = unreachable(err[0] ? err : "no answer");
@@ -293,7 +293,7 @@ int cli_query(int argc, char **argv, int first)
             return CLI_EXIT_USAGE;
         }
     }
-    char err[512] = "";
+    char err[BASE_ERR_LEN] = "";
     if (!tls.cert_file != !tls.key_file) {
         cJSON_Delete(parsed);
         fprintf(stderr, "otelprofd: query: a client certificate needs both --tls-cert and "

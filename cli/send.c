@@ -308,28 +308,11 @@ static send_outcome export_grpc(const send_opts *o, const uint8_t *body, size_t 
 
 /* ---- OTLP/HTTP ---------------------------------------------------------------------- */
 
-typedef struct membuf {
-    uint8_t *data;
-    size_t len;
-    bool too_large;
-} membuf;
-
+/* The response body, capped at MAX_RESPONSE bytes (base_buf counts the NUL it keeps). */
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *user)
 {
-    membuf *b = user;
     size_t n = size * nmemb;
-    if (b->len + n > MAX_RESPONSE) {
-        b->too_large = true;
-        return 0;
-    }
-    uint8_t *nd = realloc(b->data, b->len + n + 1);
-    if (!nd)
-        return 0;
-    memcpy(nd + b->len, ptr, n);
-    b->data = nd;
-    b->len += n;
-    b->data[b->len] = 0;
-    return n;
+    return base_buf_append(user, ptr, n) ? n : 0; /* 0 aborts the transfer */
 }
 
 static uint8_t *gzip_bytes(const uint8_t *in, size_t len, size_t *out_len)
@@ -375,7 +358,7 @@ static send_outcome export_http(const send_opts *o, const uint8_t *body, size_t 
     struct curl_slist *hdr = NULL;
     hdr = curl_slist_append(hdr, "Content-Type: application/x-protobuf");
     hdr = curl_slist_append(hdr, "Content-Encoding: gzip");
-    membuf resp = {0};
+    base_buf resp = {.max = MAX_RESPONSE + 1};
     send_outcome out = SEND_PARTIAL;
     if (!c || !hdr) {
         snprintf(why, why_len, "cannot set up libcurl");
@@ -398,7 +381,7 @@ static send_outcome export_http(const send_opts *o, const uint8_t *body, size_t 
     CURLcode rc = curl_easy_perform(c);
     if (rc != CURLE_OK) {
         snprintf(why, why_len, "%s: %s", url,
-                 resp.too_large ? "response too large" : curl_easy_strerror(rc));
+                 resp.err == BASE_ERR_TOO_LARGE ? "response too large" : curl_easy_strerror(rc));
         /* a failed TLS handshake counts as unreachable, as gRPC reports it UNAVAILABLE */
         if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_OPERATION_TIMEDOUT ||
             rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_GOT_NOTHING ||
@@ -410,14 +393,14 @@ static send_outcome export_http(const send_opts *o, const uint8_t *body, size_t 
     long code = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
     if (code == 200) {
-        out = partial_of(resp.data, resp.len, why, why_len);
+        out = partial_of((const uint8_t *)resp.p, resp.len, why, why_len);
     } else {
         snprintf(why, why_len, "HTTP %ld from %s", code, url);
         if (code == 503 || code == 429)
             out = SEND_RETRYABLE;
     }
 done:
-    free(resp.data);
+    base_buf_free(&resp);
     curl_slist_free_all(hdr);
     if (c)
         curl_easy_cleanup(c);
@@ -437,7 +420,7 @@ static void sleep_ms(int64_t ms)
 /* Returns 0 accepted, 1 rejected/partial or unreadable, 3 unreachable. */
 static int send_file(const send_opts *o, const char *path)
 {
-    char err[1024] = "";
+    char err[BASE_ERR_LEN] = "";
     size_t len = 0;
     uint8_t *pp = read_file(path, &len, err, sizeof err);
     if (!pp) {
@@ -478,7 +461,7 @@ static int send_file(const send_opts *o, const char *path)
     size_t n_profiles, n_samples;
     count_request(req, &n_profiles, &n_samples);
 
-    char why[1200] = "";
+    char why[1200] = ""; /* not BASE_ERR_LEN: quotes the server's partial_success message */
     send_outcome out = SEND_RETRYABLE;
     int64_t backoff_ms = 200;
     for (int attempt = 0; attempt <= o->retries; attempt++) {

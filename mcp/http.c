@@ -1151,7 +1151,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         base_reaper_head_done(h->reaper, reaper_entry(conn));
         atomic_fetch_add(&h->in_flight, 1);
         if (h->verify_client) {
-            char why[300];
+            char why[BASE_ERR_LEN];
             if (!client_cert_ok(conn, why, sizeof why)) {
                 int64_t now = base_now_mono_ns(), last = atomic_load(&h->last_refusal_log);
                 if (now - last >= 1000000000 &&

@@ -23,22 +23,10 @@ void query__priv_free(struct query_priv *p)
     free(p);
 }
 
-/* Eight bytes per step: function names are long (package paths), and hashing them a byte
- * at a time was most of building the function keys of a large merge. */
+/* Function names are long (package paths): base_hash_bytes takes eight bytes a step. */
 uint64_t query__hash_str(const char *s)
 {
-    size_t len = strlen(s);
-    uint64_t h = 1469598103934665603ULL ^ len;
-    for (; len >= 8; s += 8, len -= 8) {
-        uint64_t w;
-        memcpy(&w, s, 8);
-        h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
-        h ^= h >> 29;
-    }
-    uint64_t w = 0;
-    memcpy(&w, s, len);
-    h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
-    return base_mix64(h);
+    return base_hash_bytes(0, s, strlen(s));
 }
 
 /* ---- map ---- */
@@ -437,14 +425,10 @@ static bool cand_before(const kid *a, const kid *b)
 
 static int heap_push(cand_heap *h, kid k)
 {
-    if (h->n == h->cap) {
-        uint32_t nc = h->cap ? h->cap * 2 : 64;
-        kid *v = realloc(h->v, (size_t)nc * sizeof *v);
-        if (!v)
-            return -1;
-        h->v = v;
-        h->cap = nc;
-    }
+    void *arr = h->v;
+    if (!base_grow(&arr, &h->cap, h->n + 1, sizeof *h->v))
+        return -1;
+    h->v = arr;
     uint32_t i = h->n++;
     h->v[i] = k;
     while (i > 0 && cand_before(&h->v[i], &h->v[(i - 1) / 2])) {

@@ -19,12 +19,10 @@ static bool merge_ok(const win_merged *m, char *err, size_t err_len)
         base_set_err(err, err_len, "query: empty or malformed merge result");
         return false;
     }
-    for (uint32_t i = 1; i < m->n_nodes; i++) {
-        if (m->nodes[i].parent < 0 || (uint32_t)m->nodes[i].parent >= i ||
-            m->nodes[i].frame >= m->n_frames) {
-            base_set_err(err, err_len, "query: malformed merge result (node %u)", i);
-            return false;
-        }
+    uint32_t bad = win_merged_bad_node(m);
+    if (bad) {
+        base_set_err(err, err_len, "query: malformed merge result (node %u)", bad);
+        return false;
     }
     return true;
 }
@@ -372,14 +370,14 @@ static int sandwich_walk(sandwich_state *s)
 {
     const win_merged *m = s->m;
     uint32_t n = m->n_nodes;
-    int64_t *sub = malloc((size_t)n * sizeof *sub);
-    uint32_t *first = calloc((size_t)n + 1, sizeof *first);
-    uint32_t *kids = malloc((size_t)n * sizeof *kids);
+    win_tree_index ti;
+    if (win_tree_index_build(m, &ti) != BASE_OK)
+        return -1; /* merge_ok checked the shape: out of memory */
     uint32_t *next = malloc((size_t)n * sizeof *next);
     uint32_t *path = NULL;
     sw_level *lv = NULL;
     int rc = -1;
-    if (!sub || !first || !kids || !next)
+    if (!next)
         goto out;
     /* depth of every node (in `next`, reused below), for the per-level arrays */
     uint32_t max_depth = 0;
@@ -393,21 +391,7 @@ static int sandwich_walk(sandwich_state *s)
     lv = calloc((size_t)max_depth + 1, sizeof *lv);
     if (!path || !lv)
         goto out;
-    for (uint32_t i = 0; i < n; i++)
-        sub[i] = m->nodes[i].self;
-    for (uint32_t i = n; i-- > 1;) {
-        uint32_t p = (uint32_t)m->nodes[i].parent;
-        sub[p] = base_sat_add(sub[p], sub[i]);
-        first[p + 1]++;
-    }
-    for (uint32_t i = 0; i < n; i++)
-        first[i + 1] += first[i];
-    for (uint32_t i = 0; i < n; i++)
-        next[i] = first[i];
-    for (uint32_t i = 1; i < n; i++)
-        kids[next[m->nodes[i].parent]++] = i;
-    for (uint32_t i = 0; i < n; i++)
-        next[i] = first[i];
+    memcpy(next, ti.first, (size_t)n * sizeof *next);
     lv[0] = (sw_level){.fn = QUERY__NONE,
                        .kept_in = QUERY__NONE,
                        .kept_out = QUERY__NONE,
@@ -418,24 +402,22 @@ static int sandwich_walk(sandwich_state *s)
     path[0] = 0;
     for (;;) {
         uint32_t v = path[depth];
-        if (next[v] < first[v + 1]) {
-            uint32_t c = kids[next[v]++];
+        if (next[v] < ti.first[v + 1]) {
+            uint32_t c = ti.kids[next[v]++];
             path[++depth] = c;
-            if (sw_enter(s, lv, depth, c, sub[c]))
+            if (sw_enter(s, lv, depth, c, ti.sub[c]))
                 goto out;
         } else {
             if (depth == 0)
                 break;
-            if (sw_leave(s, lv, depth, v, sub[v]))
+            if (sw_leave(s, lv, depth, v, ti.sub[v]))
                 goto out;
             depth--;
         }
     }
     rc = 0;
 out:
-    free(sub);
-    free(first);
-    free(kids);
+    win_tree_index_free(&ti);
     free(next);
     free(path);
     free(lv);

@@ -480,7 +480,7 @@ int query_export_pprof(const win_merged *m, const query_pprof_opts *o, query_ppr
     pb_location **locs = NULL;
     const char *what = "out of memory";
     bool oom = true; /* the kind of a failure that `what` describes */
-    bool too_large = false;
+    bool too_large = false, ok = false;
     uint64_t need_bytes = 0, need_samples = 0;
     x.loc_bytes = malloc((size_t)m->n_nodes * sizeof *x.loc_bytes);
     if (!x.loc_bytes || str_id(&e, "") != 0 || zout_open(&x.z))
@@ -655,6 +655,8 @@ int query_export_pprof(const win_merged *m, const query_pprof_opts *o, query_ppr
     *out = x.z.out;
     *out_len = x.z.out_len;
     x.z.out = NULL;
+    ok = true;
+fail: /* and the way out of a success: the scratch goes either way */
     zout_close(&x.z);
     free(packed);
     free(keep);
@@ -666,19 +668,8 @@ int query_export_pprof(const win_merged *m, const query_pprof_opts *o, query_ppr
     free(x.sets);
     free(x.pairs);
     enc_free(&e);
-    return 0;
-fail:
-    zout_close(&x.z);
-    free(packed);
-    free(keep);
-    free(folded);
-    free(order);
-    free(fold);
-    free(locs);
-    free(x.loc_bytes);
-    free(x.sets);
-    free(x.pairs);
-    enc_free(&e);
+    if (ok)
+        return 0;
     if (info)
         memset(info, 0, sizeof *info);
     if (too_large)

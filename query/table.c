@@ -48,7 +48,7 @@ query_table *query_table_compute(const win_merged *m, const query_table_opts *o,
     base_regex_budget_init(&budget, BASE_REGEX_QUERY_BUDGET_NS);
     if (o->filter && o->filter[0]) {
         /* a search, not anchored: the filter has always matched anywhere in the name */
-        char why[256];
+        char why[BASE_ERR_LEN];
         if (!(re = base_regex_compile(o->filter, 0, why, sizeof why))) {
             base_set_err(err, err_len, "bad filter regex \"%.200s\": %s", o->filter, why);
             return NULL;

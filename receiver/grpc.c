@@ -241,7 +241,7 @@ static void serve(struct worker *w, call_ctx *ctx)
     base_arena_reset(&w->arena);
 
     grpc_status_code status = GRPC_STATUS_OK;
-    char err[1200] = "";
+    char err[1200] = ""; /* not BASE_ERR_LEN: may carry a tr_result.error_message (1 KiB) */
     tr_result res;
     if (ctx->unknown) {
         status = GRPC_STATUS_UNIMPLEMENTED;

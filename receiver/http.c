@@ -372,7 +372,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         atomic_fetch_add(&rcv->http->in_flight, 1);
         atomic_fetch_add(&rcv->requests_http, 1);
         if (rcv->http->verify_client) {
-            char why[300];
+            char why[BASE_ERR_LEN];
             if (!client_cert_ok(conn, why, sizeof why)) {
                 /* no answer at all: an unauthenticated peer learns nothing, not even
                  * that this is an OTLP endpoint */

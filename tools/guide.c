@@ -161,7 +161,7 @@ static int prompt_hotspots(void *user, mcp_call *call, const cJSON *args, cJSON 
                   "are expensive (from the function names and call paths), and concrete "
                   "changes to try. Quote numbers from the tool answers; do not guess.",
                   svc, type, type, svc, start);
-    if (b.failed) {
+    if (b.err != BASE_OK) {
         tools__buf_free(&b);
         return -1;
     }
@@ -217,7 +217,7 @@ static int prompt_regression(void *user, mcp_call *call, const cJSON *args, cJSO
                       "present (list_profile_types).\n"
                       "5. Report what regressed, by how much per second and as a share, the call "
                       "paths responsible and a likely cause. Quote numbers from the tool answers.");
-    if (b.failed) {
+    if (b.err != BASE_OK) {
         tools__buf_free(&b);
         return -1;
     }
@@ -259,9 +259,8 @@ static int complete(void *user, const char *argument, const char *prefix, const 
     } else if (strcmp(argument, "service_name") == 0 || strcmp(argument, "trace_id") == 0) {
         /* trace ids ranked by observations (no profile type here): the busiest first */
         win_query q = {.start_ns = INT64_MIN, .end_ns = INT64_MAX};
-        char err[256];
         win_listing *l = win_list_label_values(
-            t->store, &q, argument[0] == 't' ? "trace_id" : "service.name", err, sizeof err);
+            t->store, &q, argument[0] == 't' ? "trace_id" : "service.name", NULL);
         if (!l)
             return -1;
         const win_label_value *v = l->rows;
@@ -313,7 +312,7 @@ static int prompt_trace(void *user, mcp_call *call, const cJSON *args, cJSON *me
                   "4. Report the code paths and source lines that made this request slow, with "
                   "their share of its total. Quote numbers from the tool answers.",
                   trace, type, trace, type);
-    if (b.failed) {
+    if (b.err != BASE_OK) {
         tools__buf_free(&b);
         return -1;
     }

@@ -15,7 +15,7 @@ static bool respond(mcp_http_response *out, int status, const char *ctype, tools
 {
     out->status = status;
     out->content_type = ctype;
-    if (b->failed) {
+    if (b->err != BASE_OK) {
         tools__buf_free(b);
         static const char msg[] = "answer too large or out of memory\n";
         out->status = 500;
@@ -149,7 +149,7 @@ static bool serve_top(tools *t, mcp_http_arg_fn arg, void *conn, mcp_http_respon
         return respond_msg(out, 400, "start: use unix nanoseconds");
     if (end && !parse_ns(end, &q.end_ns))
         return respond_msg(out, 400, "end: use unix nanoseconds");
-    char err[512] = "";
+    char err[BASE_ERR_LEN] = "";
     win_selector *sel = NULL;
     if (sel_text && *sel_text) {
         sel = win_selector_parse(sel_text, NULL, err, sizeof err);
@@ -157,11 +157,12 @@ static bool serve_top(tools *t, mcp_http_arg_fn arg, void *conn, mcp_http_respon
             return respond_msg(out, 400, err[0] ? err : "selector: cannot parse");
         q.selector = sel;
     }
-    win_merged *m = win_merge(t->store, &q, err, sizeof err);
+    base_errbuf eb = {0};
+    win_merged *m = win_merge(t->store, &q, &eb);
     win_selector_free(sel);
-    if (!m) /* "selector: ...": a regex over its match limit, the request's fault */
-        return respond_msg(out, strncmp(err, "selector: ", 10) == 0 ? 400 : 500,
-                           err[0] ? err : "merge failed");
+    if (!m) /* BAD_ARGUMENT: a regex over its match limit, the request's fault */
+        return respond_msg(out, eb.kind == BASE_ERR_BAD_ARGUMENT ? 400 : 500,
+                           eb.text[0] ? eb.text : "merge failed");
     win_top_row *rows = NULL;
     int64_t n = win_top(m, &rows);
     if (n < 0) {
@@ -196,7 +197,7 @@ static bool serve_pprof(tools *t, mcp_http_arg_fn arg, void *conn, mcp_http_resp
     }
     uint8_t *pb = NULL;
     size_t len = 0;
-    char err[1024] = "";
+    char err[BASE_ERR_LEN] = "";
     query_pprof_info info;
     if (tools__pprof_bytes(t, type, arg(conn, "selector"), arg(conn, "service_name"),
                            arg(conn, "start"), arg(conn, "end"), &pb, &len, &info, err,

@@ -27,11 +27,10 @@ int tools__get_status(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
     win_store_stats(t->store, &ws);
     otlp_stats rs;
     tools__ingest_stats(t, &rs);
-    char err[256] = "";
-    win_listing *types =
-        win_list_profile_types(t->store, NULL, INT64_MIN, INT64_MAX, err, sizeof err);
+    base_errbuf eb = {0};
+    win_listing *types = win_list_profile_types(t->store, NULL, INT64_MIN, INT64_MAX, &eb);
     if (!types) {
-        tools__error(out, "cannot list profile types: %s", err[0] ? err : "out of memory");
+        tools__error(out, "cannot list profile types: %s", eb.text[0] ? eb.text : "out of memory");
         return 0;
     }
     const win_type_info *ti = types->rows;
@@ -125,9 +124,7 @@ int tools__get_status(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
                           "query_profile_table with a profile_type.\n");
     }
     win_listing_free(types);
-    out->text = tools__take(&b);
-    out->structured = s;
-    return 0;
+    return tools__answer(out, &b, s);
 }
 
 /* ---- list_profile_types ------------------------------------------------------------- */
@@ -139,11 +136,10 @@ int tools__list_profile_types(void *user, mcp_call *call, const cJSON *args, mcp
     tools__args a;
     if (tools__parse_common(t, args, TOOLS__PTYPE_OPTIONAL, &a, out) != 0)
         return 0;
-    char err[256] = "";
-    win_listing *l =
-        win_list_profile_types(t->store, a.selector, a.start_ns, a.end_ns, err, sizeof err);
+    base_errbuf eb = {0};
+    win_listing *l = win_list_profile_types(t->store, a.selector, a.start_ns, a.end_ns, &eb);
     if (!l) {
-        tools__error(out, "cannot list profile types: %s", err[0] ? err : "out of memory");
+        tools__error(out, "cannot list profile types: %s", eb.text[0] ? eb.text : "out of memory");
         tools__args_free(&a);
         return 0;
     }
@@ -191,9 +187,7 @@ int tools__list_profile_types(void *user, mcp_call *call, const cJSON *args, mcp
                       types ? types : "?");
         free(types);
     } else {
-        if (shown < l->n_rows)
-            tools__printf(&b, "%zu of %zu types shown (text cut to stay under ~4,000 tokens).\n",
-                          shown, l->n_rows);
+        tools__cut_note(&b, shown, l->n_rows, "types", NULL);
         tools__printf(&b, "[%zu]{profile_type,total,total_raw,series,coverage}:\n", shown);
         tools__append(&b, rows.p ? rows.p : "", rows.len);
         tools__printf(&b, "Next: query_profile_table with one of these profile_type values.\n");
@@ -201,9 +195,7 @@ int tools__list_profile_types(void *user, mcp_call *call, const cJSON *args, mcp
     tools__buf_free(&rows);
     win_listing_free(l);
     tools__args_free(&a);
-    out->text = tools__take(&b);
-    out->structured = s;
-    return 0;
+    return tools__answer(out, &b, s);
 }
 
 /* ---- list_labels -------------------------------------------------------------------- */
@@ -215,14 +207,11 @@ int tools__list_labels(void *user, mcp_call *call, const cJSON *args, mcp_tool_r
     tools__args a;
     if (tools__parse_common(t, args, TOOLS__PTYPE_OPTIONAL, &a, out) != 0)
         return 0;
-    win_query q = {.profile_type = a.profile_type,
-                   .selector = a.selector,
-                   .start_ns = a.start_ns,
-                   .end_ns = a.end_ns};
-    char err[256] = "";
-    win_listing *l = win_list_labels(t->store, &q, err, sizeof err);
+    win_query q = tools__query_of(&a, false);
+    base_errbuf eb = {0};
+    win_listing *l = win_list_labels(t->store, &q, &eb);
     if (!l) {
-        tools__error(out, "cannot list labels: %s", err[0] ? err : "out of memory");
+        tools__error(out, "cannot list labels: %s", eb.text[0] ? eb.text : "out of memory");
         tools__args_free(&a);
         return 0;
     }
@@ -256,11 +245,7 @@ int tools__list_labels(void *user, mcp_call *call, const cJSON *args, mcp_tool_r
     if (l->n_rows == 0) {
         tools__printf(&b, "No data matches this selector and range.\n");
     } else {
-        if (shown < l->n_rows)
-            tools__printf(&b,
-                          "%zu of %zu labels shown (text cut to stay under ~4,000 tokens; "
-                          "narrow the selector).\n",
-                          shown, l->n_rows);
+        tools__cut_note(&b, shown, l->n_rows, "labels", "narrow the selector");
         tools__printf(&b, "[%zu]{name,values,level}:\n", shown);
         tools__append(&b, rows.p ? rows.p : "", rows.len);
         tools__printf(&b, "Resource labels pick series, sample labels pick samples; both work "
@@ -269,9 +254,7 @@ int tools__list_labels(void *user, mcp_call *call, const cJSON *args, mcp_tool_r
     tools__buf_free(&rows);
     win_listing_free(l);
     tools__args_free(&a);
-    out->text = tools__take(&b);
-    out->structured = s;
-    return 0;
+    return tools__answer(out, &b, s);
 }
 
 /* ---- list_label_values -------------------------------------------------------------- */
@@ -293,16 +276,13 @@ int tools__list_label_values(void *user, mcp_call *call, const cJSON *args, mcp_
     tools__args a;
     if (tools__parse_common(t, args, TOOLS__PTYPE_OPTIONAL, &a, out) != 0)
         return 0;
-    win_query q = {.profile_type = a.profile_type,
-                   .selector = a.selector,
-                   .start_ns = a.start_ns,
-                   .end_ns = a.end_ns};
-    char err[256] = "";
+    win_query q = tools__query_of(&a, false);
+    base_errbuf eb = {0};
     /* service_name is how the tools spell service.name too */
     const char *lookup = strcmp(name, "service_name") == 0 ? "service.name" : name;
-    win_listing *l = win_list_label_values(t->store, &q, lookup, err, sizeof err);
+    win_listing *l = win_list_label_values(t->store, &q, lookup, &eb);
     if (!l) {
-        tools__error(out, "cannot list values: %s", err[0] ? err : "out of memory");
+        tools__error(out, "cannot list values: %s", eb.text[0] ? eb.text : "out of memory");
         tools__args_free(&a);
         return 0;
     }
@@ -389,7 +369,5 @@ int tools__list_label_values(void *user, mcp_call *call, const cJSON *args, mcp_
     tools__buf_free(&rows);
     win_listing_free(l);
     tools__args_free(&a);
-    out->text = tools__take(&b);
-    out->structured = s;
-    return 0;
+    return tools__answer(out, &b, s);
 }

@@ -120,7 +120,7 @@ int tools__flame_picture(tools *t, const cJSON *args, tools__picture_kind kind, 
                   "; %u rows, %u nodes pruned (children under %g%% of the root folded into "
                   "\"(other)\", max_nodes %u, max_depth %u).",
                   f->n_rows, f->n_pruned, o.min_percent, o.max_nodes, o.max_depth);
-    if (b.failed) {
+    if (b.err != BASE_OK) {
         cJSON_Delete(s);
         tools__error(out, TOOLS__OOM_TEXT);
         goto done;
@@ -201,7 +201,7 @@ int tools__flame_picture(tools *t, const cJSON *args, tools__picture_kind kind, 
     cJSON_AddNumberToObject(img, "drawn", ri.drawn);
     cJSON_AddNumberToObject(img, "not_drawn", (double)ri.narrow + ri.deep + ri.over);
     mcp_json_add(s, "image", img);
-    if (b.failed) {
+    if (b.err != BASE_OK) {
         cJSON_Delete(s);
         free(pic->data);
         pic->data = NULL;
@@ -449,9 +449,8 @@ static void page_table(tools *t, tools__buf *b, const cJSON *args, const char *u
 
 bool tools__serve_page(tools *t, mcp_http_arg_fn arg, void *conn, mcp_http_response *out)
 {
-    char err[512] = "";
-    win_listing *types =
-        win_list_profile_types(t->store, NULL, INT64_MIN, INT64_MAX, err, sizeof err);
+    /* a listing that fails (out of memory) leaves the page's menus empty */
+    win_listing *types = win_list_profile_types(t->store, NULL, INT64_MIN, INT64_MAX, NULL);
     const char *type = arg(conn, "profile_type");
     const win_type_info *ti = types ? types->rows : NULL;
     size_t n_types = types ? types->n_rows : 0;
@@ -477,7 +476,7 @@ bool tools__serve_page(tools *t, mcp_http_arg_fn arg, void *conn, mcp_http_respo
     if (type && *type) {
         win_query q = {
             .profile_type = type, .selector = NULL, .start_ns = INT64_MIN, .end_ns = INT64_MAX};
-        win_listing *sv = win_list_label_values(t->store, &q, "service.name", err, sizeof err);
+        win_listing *sv = win_list_label_values(t->store, &q, "service.name", NULL);
         const win_label_value *lv = sv ? sv->rows : NULL;
         for (size_t i = 0; sv && i < sv->n_rows && i < PAGE_MAX_OPTIONS; i++)
             if (lv[i].value && *lv[i].value)
@@ -536,7 +535,7 @@ bool tools__serve_page(tools *t, mcp_http_arg_fn arg, void *conn, mcp_http_respo
     }
     tools__printf(&b, "</body></html>\n");
     win_listing_free(types);
-    if (b.failed) {
+    if (b.err != BASE_OK) {
         tools__buf_free(&b);
         return respond_text(out, 500, "answer too large or out of memory\n");
     }

@@ -27,6 +27,31 @@ static void add_time(cJSON *obj, const char *key, int64_t ns, bool valid)
     cJSON_AddStringToObject(obj, key, t);
 }
 
+/* The structured result every profile tool starts from: what was asked. */
+static cJSON *structured_new(const tools__args *a, const char *unit)
+{
+    cJSON *s = cJSON_CreateObject();
+    cJSON_AddStringToObject(s, "profile_type", a->profile_type);
+    cJSON_AddStringToObject(s, "unit", unit);
+    cJSON_AddStringToObject(s, "selector", a->selector_text);
+    return s;
+}
+
+/* The merged total and the time it covers (null ends when nothing was covered). */
+static void add_total_and_range(cJSON *s, const win_merged *m)
+{
+    cJSON_AddNumberToObject(s, "total", (double)m->total);
+    add_time(s, "start", m->start_ns, m->start_ns < m->end_ns);
+    add_time(s, "end", m->end_ns, m->start_ns < m->end_ns);
+}
+
+/* Whether a text answer is over the token budget and may be redone smaller: it can lose
+ * rows and the caller did not set the knob (`knob`) that sizes it. */
+static bool over_budget(const char *text, bool can_shrink, const cJSON *args, const char *knob)
+{
+    return text && strlen(text) > TOOLS__TEXT_BUDGET && can_shrink && !tools__given(args, knob);
+}
+
 /* A smaller limit that should fit the budget, given what `len` bytes held `rows` rows. */
 static uint32_t shrink(uint32_t rows, size_t len, uint32_t min)
 {
@@ -115,13 +140,8 @@ static char *render_table(const tools__args *a, const win_merged *m, const query
 
 static cJSON *table_json(const tools__args *a, const win_merged *m, const query_table *tb)
 {
-    cJSON *s = cJSON_CreateObject();
-    cJSON_AddStringToObject(s, "profile_type", a->profile_type);
-    cJSON_AddStringToObject(s, "unit", tools__unit_of(a->profile_type));
-    cJSON_AddStringToObject(s, "selector", a->selector_text);
-    cJSON_AddNumberToObject(s, "total", (double)m->total);
-    add_time(s, "start", m->start_ns, m->start_ns < m->end_ns);
-    add_time(s, "end", m->end_ns, m->start_ns < m->end_ns);
+    cJSON *s = structured_new(a, tools__unit_of(a->profile_type));
+    add_total_and_range(s, m);
     cJSON_AddNumberToObject(s, "series", m->n_series);
     cJSON_AddNumberToObject(s, "functions", tb->n_functions);
     cJSON *rows = cJSON_AddArrayToObject(s, "rows");
@@ -161,7 +181,7 @@ int tools__table(void *user, mcp_call *call, const cJSON *args, mcp_tool_result 
     bool cut = false;
     for (;;) {
         o.limit = limit;
-        char err[512] = "";
+        char err[BASE_ERR_LEN] = "";
         query_table *tb = query_table_compute(m, &o, err, sizeof err);
         if (!tb) {
             tools__error(out,
@@ -172,8 +192,7 @@ int tools__table(void *user, mcp_call *call, const cJSON *args, mcp_tool_result 
             break;
         }
         char *text = render_table(&a, m, tb, o.sort, o.filter, cut);
-        if (text && strlen(text) > TOOLS__TEXT_BUDGET && tb->n_rows > 1 &&
-            !tools__given(args, "limit")) {
+        if (over_budget(text, tb->n_rows > 1, args, "limit")) {
             limit = shrink(tb->n_rows, strlen(text), 1);
             cut = true;
             free(text);
@@ -289,7 +308,7 @@ void tools__focus_not_found(const win_merged *m, const char *const *path, uint32
     while (k-- > 0) {
         query_flame_opts o = {
             .focus_path = path, .n_focus = k, .max_depth = 1, .min_percent = 0, .max_nodes = 12};
-        char err[256];
+        char err[BASE_ERR_LEN];
         f = query_flame_compute(m, &o, err, sizeof err);
         if (f && f->focus_found)
             break;
@@ -318,7 +337,7 @@ void tools__focus_not_found(const win_merged *m, const char *const *path, uint32
         tools__printf(&b, ".");
         query_flame_free(f);
     }
-    tools__error(out, "%s", b.p && !b.failed ? b.p : "focus_path matches no stack");
+    tools__error(out, "%s", b.p && b.err == BASE_OK ? b.p : "focus_path matches no stack");
     tools__buf_free(&b);
 }
 
@@ -378,7 +397,7 @@ int tools__flamegraph(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
     bool cut = false;
     for (;;) {
         o.max_nodes = max_nodes;
-        char err[512] = "";
+        char err[BASE_ERR_LEN] = "";
         query_flame *f = query_flame_compute(m, &o, err, sizeof err);
         if (!f) {
             tools__error(out, "cannot build the call tree: %s", err[0] ? err : "out of memory");
@@ -431,21 +450,15 @@ int tools__flamegraph(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
         }
         render_flame_rows(&b, f, m->total, unit);
         char *text = tools__take(&b);
-        if (text && strlen(text) > TOOLS__TEXT_BUDGET && o.max_nodes > 2 &&
-            !tools__given(args, "max_nodes")) {
+        if (over_budget(text, o.max_nodes > 2, args, "max_nodes")) {
             max_nodes = shrink(f->n_rows, strlen(text), 2);
             cut = true;
             free(text);
             query_flame_free(f);
             continue;
         }
-        cJSON *s = cJSON_CreateObject();
-        cJSON_AddStringToObject(s, "profile_type", a.profile_type);
-        cJSON_AddStringToObject(s, "unit", unit);
-        cJSON_AddStringToObject(s, "selector", a.selector_text);
-        cJSON_AddNumberToObject(s, "total", (double)m->total);
-        add_time(s, "start", m->start_ns, m->start_ns < m->end_ns);
-        add_time(s, "end", m->end_ns, m->start_ns < m->end_ns);
+        cJSON *s = structured_new(&a, unit);
+        add_total_and_range(s, m);
         cJSON_AddNumberToObject(s, "series", m->n_series);
         cJSON_AddNumberToObject(s, "root_cum", (double)f->root_cum);
         cJSON_AddNumberToObject(s, "pruned", f->n_pruned);
@@ -487,7 +500,7 @@ static void function_not_found(const win_merged *m, const char *fn, mcp_tool_res
                       shown ? ". " : "");
     }
     free(rows);
-    tools__error(out, "%s", b.p && !b.failed ? b.p : "function not found");
+    tools__error(out, "%s", b.p && b.err == BASE_OK ? b.p : "function not found");
     tools__buf_free(&b);
 }
 
@@ -521,18 +534,14 @@ int tools__sandwich(void *user, mcp_call *call, const cJSON *args, mcp_tool_resu
         tools__buf b = {0};
         tools__header(&b, what, &a, m);
         tools__no_samples(&b, &a);
-        cJSON *s = cJSON_CreateObject();
-        cJSON_AddStringToObject(s, "profile_type", a.profile_type);
-        cJSON_AddStringToObject(s, "unit", unit);
-        cJSON_AddStringToObject(s, "selector", a.selector_text);
+        cJSON *s = structured_new(&a, unit);
         cJSON_AddStringToObject(s, "function", o.function);
         cJSON_AddNumberToObject(s, "total", 0);
         cJSON_AddNumberToObject(s, "flat", 0);
         cJSON_AddNumberToObject(s, "cum", 0);
         mcp_json_add(s, "callers", cJSON_CreateArray());
         mcp_json_add(s, "callees", cJSON_CreateArray());
-        out->text = tools__take(&b);
-        out->structured = s;
+        tools__answer(out, &b, s);
         win_merged_free(m);
         tools__args_free(&a);
         return 0;
@@ -540,7 +549,7 @@ int tools__sandwich(void *user, mcp_call *call, const cJSON *args, mcp_tool_resu
     bool cut = false;
     for (;;) {
         o.max_nodes = max_nodes;
-        char err[512] = "";
+        char err[BASE_ERR_LEN] = "";
         query_sandwich *sw = query_sandwich_compute(m, &o, err, sizeof err);
         if (!sw) {
             tools__error(out, "cannot compute the sandwich: %s", err[0] ? err : "out of memory");
@@ -585,18 +594,14 @@ int tools__sandwich(void *user, mcp_call *call, const cJSON *args, mcp_tool_resu
         char *text = tools__take(&b);
         uint32_t rows =
             sw->callers.n_rows > sw->callees.n_rows ? sw->callers.n_rows : sw->callees.n_rows;
-        if (text && strlen(text) > TOOLS__TEXT_BUDGET && o.max_nodes > 2 &&
-            !tools__given(args, "max_nodes")) {
+        if (over_budget(text, o.max_nodes > 2, args, "max_nodes")) {
             max_nodes = shrink(rows, strlen(text), 2);
             cut = true;
             free(text);
             query_sandwich_free(sw);
             continue;
         }
-        cJSON *s = cJSON_CreateObject();
-        cJSON_AddStringToObject(s, "profile_type", a.profile_type);
-        cJSON_AddStringToObject(s, "unit", unit);
-        cJSON_AddStringToObject(s, "selector", a.selector_text);
+        cJSON *s = structured_new(&a, unit);
         cJSON_AddStringToObject(s, "function", o.function);
         cJSON_AddNumberToObject(s, "total", (double)m->total);
         cJSON_AddNumberToObject(s, "flat", (double)sw->flat);
@@ -703,7 +708,7 @@ int tools__diff(void *user, mcp_call *call, const cJSON *args, mcp_tool_result *
     bool cut = false;
     for (;;) {
         o.limit = limit;
-        char err[512] = "";
+        char err[BASE_ERR_LEN] = "";
         query_diff *d = query_diff_compute(bm, cm, &o, err, sizeof err);
         if (!d) {
             tools__error(out, "cannot compute the diff: %s", err[0] ? err : "out of memory");
@@ -789,8 +794,7 @@ int tools__diff(void *user, mcp_call *call, const cJSON *args, mcp_tool_result *
             tools__printf(&b, "Next: query_profile_sandwich on a function that grew, within "
                               "the comparison range.\n");
         char *text = tools__take(&b);
-        if (text && strlen(text) > TOOLS__TEXT_BUDGET && d->n_rows > 1 &&
-            !tools__given(args, "limit")) {
+        if (over_budget(text, d->n_rows > 1, args, "limit")) {
             limit = shrink(d->n_rows, strlen(text), 1);
             cut = true;
             free(text);
@@ -885,7 +889,7 @@ int tools__timeseries(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
     int64_t step = 0;
     const cJSON *st = args ? cJSON_GetObjectItemCaseSensitive(args, "step") : NULL;
     if (st && !cJSON_IsNull(st)) {
-        char err[256] = "";
+        char err[BASE_ERR_LEN] = "";
         if (cJSON_IsNumber(st) && st->valuedouble > 0 && st->valuedouble < 1e9) {
             step = (int64_t)(st->valuedouble * 1e9);
         } else if (!cJSON_IsString(st) || !st->valuestring ||
@@ -924,15 +928,12 @@ int tools__timeseries(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
         tools__args_free(&a);
         return 0;
     }
-    win_query q = {.profile_type = a.profile_type,
-                   .selector = a.selector,
-                   .start_ns = a.start_ns,
-                   .end_ns = a.end_ns};
-    char err[512] = "";
-    win_timeseries *ts =
-        win_query_timeseries(t->store, &q, step, function, group_by, limit, err, sizeof err);
+    win_query q = tools__query_of(&a, false);
+    base_errbuf eb = {0};
+    win_timeseries *ts = win_query_timeseries(t->store, &q, step, function, group_by, limit, &eb);
     if (!ts) {
-        tools__error(out, "cannot compute the time series: %s", err[0] ? err : "out of memory");
+        tools__error(out, "cannot compute the time series: %s",
+                     eb.text[0] ? eb.text : "out of memory");
         tools__args_free(&a);
         return 0;
     }
@@ -1010,11 +1011,8 @@ int tools__timeseries(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
             tools__append(&rows, "\n", 1);
             shown++;
         }
-        if (shown < ts->n_steps)
-            tools__printf(&b,
-                          "First %u of %u steps shown (text cut to stay under ~4,000 tokens; "
-                          "use a larger step or a narrower range).\n",
-                          shown, ts->n_steps);
+        tools__cut_note(&b, shown, ts->n_steps, "steps (the first)",
+                        "use a larger step or a narrower range");
         tools__printf(&b, "[%u]{time", shown);
         for (uint32_t g = 0; g < ts->n_groups; g++) {
             tools__append(&b, ",", 1);
@@ -1026,10 +1024,7 @@ int tools__timeseries(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
         tools__printf(&b, "Next: query_profile_diff with the peak as comparison and an earlier "
                           "range as baseline.\n");
     }
-    cJSON *s = cJSON_CreateObject();
-    cJSON_AddStringToObject(s, "profile_type", a.profile_type);
-    cJSON_AddStringToObject(s, "unit", unit);
-    cJSON_AddStringToObject(s, "selector", a.selector_text);
+    cJSON *s = structured_new(&a, unit);
     add_time(s, "start", ts->start_ns, ts->n_steps > 0);
     cJSON_AddNumberToObject(s, "step", (double)ts->step_ns / 1e9);
     cJSON_AddNumberToObject(s, "n_steps", ts->n_steps);
@@ -1056,9 +1051,7 @@ int tools__timeseries(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
     }
     win_timeseries_free(ts);
     tools__args_free(&a);
-    out->text = tools__take(&b);
-    out->structured = s;
-    return 0;
+    return tools__answer(out, &b, s);
 }
 
 /* ---- export_pprof ------------------------------------------------------------------ */
@@ -1102,10 +1095,7 @@ int tools__export_pprof(void *user, mcp_call *call, const cJSON *args, mcp_tool_
         tools__header(&b, "pprof export", &a, m);
         tools__no_samples(&b, &a);
         tools__printf(&b, "Nothing exported.\n");
-        cJSON *s = cJSON_CreateObject();
-        cJSON_AddStringToObject(s, "profile_type", a.profile_type);
-        cJSON_AddStringToObject(s, "unit", unit);
-        cJSON_AddStringToObject(s, "selector", a.selector_text);
+        cJSON *s = structured_new(&a, unit);
         cJSON_AddNumberToObject(s, "total", 0);
         add_time(s, "start", 0, false);
         add_time(s, "end", 0, false);
@@ -1114,15 +1104,14 @@ int tools__export_pprof(void *user, mcp_call *call, const cJSON *args, mcp_tool_
         cJSON_AddStringToObject(s, "command", "");
         cJSON_AddStringToObject(s, "resource_uri", "");
         cJSON_AddBoolToObject(s, "embedded", false);
-        out->text = tools__take(&b);
-        out->structured = s;
+        tools__answer(out, &b, s);
         win_merged_free(m);
         tools__args_free(&a);
         return 0;
     }
     uint8_t *pb = NULL;
     size_t pb_len = 0;
-    char err[512] = "";
+    char err[BASE_ERR_LEN] = "";
     query_pprof_info info;
     if (query_export_pprof(m, NULL, &info, &pb, &pb_len, err, sizeof err) != 0) {
         tools__error(out, "cannot export: %s", err[0] ? err : "out of memory");
@@ -1173,13 +1162,8 @@ int tools__export_pprof(void *user, mcp_call *call, const cJSON *args, mcp_tool_
     else
         tools__printf(&b, "Not embedded: %zu bytes is over the 8 MiB embedding limit; %s\n", pb_len,
                       base ? "use the URL" : "narrow the selector or range, or enable --mcp-http");
-    cJSON *s = cJSON_CreateObject();
-    cJSON_AddStringToObject(s, "profile_type", a.profile_type);
-    cJSON_AddStringToObject(s, "unit", unit);
-    cJSON_AddStringToObject(s, "selector", a.selector_text);
-    cJSON_AddNumberToObject(s, "total", (double)m->total);
-    add_time(s, "start", m->start_ns, m->start_ns < m->end_ns);
-    add_time(s, "end", m->end_ns, m->start_ns < m->end_ns);
+    cJSON *s = structured_new(&a, unit);
+    add_total_and_range(s, m);
     cJSON_AddNumberToObject(s, "bytes", (double)pb_len);
     cJSON_AddBoolToObject(s, "cut", info.folded > 0);
     cJSON_AddNumberToObject(s, "labels_folded", (double)info.folded);
@@ -1210,8 +1194,7 @@ int tools__export_pprof(void *user, mcp_call *call, const cJSON *args, mcp_tool_
             free(b64);
         }
     }
-    out->text = tools__take(&b);
-    out->structured = s;
+    tools__answer(out, &b, s);
     tools__buf_free(&url);
     tools__buf_free(&uri);
     free(base);

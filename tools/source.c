@@ -196,7 +196,7 @@ static void not_found(const win_merged *m, const char *fn, const char *regex, mc
         tools__printf(&b, "Use query_profile_table (with filter=\"regex\") to find the exact "
                           "name.");
     free(rows);
-    tools__error(out, "%s", b.p && !b.failed ? b.p : "function not found");
+    tools__error(out, "%s", b.p && b.err == BASE_OK ? b.p : "function not found");
     tools__buf_free(&b);
 }
 

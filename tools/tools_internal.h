@@ -54,11 +54,9 @@ struct tools {
 
 /* ---- text buffer ----------------------------------------------------------------- */
 
-typedef struct tools__buf {
-    char *p;
-    size_t len, cap;
-    bool failed; /* out of memory or over TOOLS__MAX_TEXT */
-} tools__buf;
+/* base_buf capped at TOOLS__MAX_TEXT (set on first use when `max` is 0); `err` is set
+ * when it ran out of memory or past the cap. */
+typedef base_buf tools__buf;
 
 void tools__printf(tools__buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void tools__append(tools__buf *b, const char *s, size_t len);
@@ -66,6 +64,12 @@ void tools__append(tools__buf *b, const char *s, size_t len);
 void tools__csv(tools__buf *b, const char *field);
 /* Takes the text (NUL-terminated, malloc'd; "" when empty) and empties the buffer. */
 char *tools__take(tools__buf *b);
+/* A tool's answer: the text taken from `b`, `structured` (owned by `out` from now on).
+ * Returns 0, what a tool handler returns once `out` holds its result. */
+int tools__answer(mcp_tool_result *out, tools__buf *b, cJSON *structured);
+/* "N of TOTAL <what> shown (text cut to stay under ~4,000 tokens[; hint])." when the text
+ * kept fewer rows than there are; nothing otherwise. */
+void tools__cut_note(tools__buf *b, size_t shown, size_t total, const char *what, const char *hint);
 void tools__buf_free(tools__buf *b);
 
 /* ---- units and times --------------------------------------------------------------- */
@@ -119,6 +123,8 @@ int tools__parse_range_sel(tools *t, const cJSON *obj, const tools__args *dflt,
                            const char *service_name, const char *what, tools__args *a,
                            mcp_tool_result *out);
 void tools__args_free(tools__args *a);
+/* The window query the common arguments ask for (borrowing their strings and selector). */
+win_query tools__query_of(const tools__args *a, bool keep_labels);
 
 /* Reads an optional non-negative integer argument. Returns 0 (value in *v, `dflt` when
  * absent) or -1 with an isError result naming the accepted range. */

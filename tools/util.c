@@ -14,62 +14,32 @@
 /* ---- text buffer ----------------------------------------------------------------- */
 
 /* A text buffer that could not grow drops the rest of the answer: note it, so the JSON-RPC
- * dispatcher answers an internal error instead of a truncated (or empty) text. */
-static void buf_oom(tools__buf *b)
+ * dispatcher answers an internal error instead of a truncated (or empty) text. The cap is
+ * TOOLS__MAX_TEXT: the answers' own limits keep far below it. */
+static void buf_cap(tools__buf *b)
 {
-    b->failed = true;
-    base_alloc_failed_note();
-}
-
-static bool buf_reserve(tools__buf *b, size_t extra)
-{
-    if (b->failed)
-        return false;
-    if (extra > TOOLS__MAX_TEXT || b->len + extra + 1 > TOOLS__MAX_TEXT) {
-        b->failed = true; /* a cap, not memory: the answers' own limits keep far below it */
-        return false;
-    }
-    size_t need = b->len + extra + 1;
-    if (need <= b->cap)
-        return true;
-    size_t ncap = b->cap ? b->cap : 1024;
-    while (ncap < need)
-        ncap *= 2;
-    char *np = realloc(b->p, ncap);
-    if (!np) {
-        buf_oom(b);
-        return false;
-    }
-    b->p = np;
-    b->cap = ncap;
-    return true;
+    if (!b->max)
+        b->max = TOOLS__MAX_TEXT;
 }
 
 void tools__append(tools__buf *b, const char *s, size_t len)
 {
-    if (!buf_reserve(b, len))
-        return;
-    memcpy(b->p + b->len, s, len);
-    b->len += len;
-    b->p[b->len] = '\0';
+    buf_cap(b);
+    if (b->err == BASE_OK && !base_buf_append(b, s, len) && b->err == BASE_ERR_NOMEM)
+        base_alloc_failed_note();
 }
 
 void tools__printf(tools__buf *b, const char *fmt, ...)
 {
-    if (b->failed)
+    buf_cap(b);
+    if (b->err != BASE_OK)
         return;
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    bool ok = base_buf_vprintf(b, fmt, ap);
     va_end(ap);
-    if (n < 0 || !buf_reserve(b, (size_t)n)) {
-        buf_oom(b);
-        return;
-    }
-    va_start(ap, fmt);
-    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
+    if (!ok)
+        base_alloc_failed_note();
 }
 
 void tools__csv(tools__buf *b, const char *field)
@@ -96,21 +66,30 @@ void tools__csv(tools__buf *b, const char *field)
     tools__append(b, "\"", 1);
 }
 
+void tools__cut_note(tools__buf *b, size_t shown, size_t total, const char *what, const char *hint)
+{
+    if (shown < total)
+        tools__printf(b, "%zu of %zu %s shown (text cut to stay under ~4,000 tokens%s%s).\n", shown,
+                      total, what, hint ? "; " : "", hint ? hint : "");
+}
+
+int tools__answer(mcp_tool_result *out, tools__buf *b, cJSON *structured)
+{
+    out->text = tools__take(b);
+    out->structured = structured;
+    return 0;
+}
+
 char *tools__take(tools__buf *b)
 {
-    if (!b->p || b->failed) {
-        free(b->p);
-        *b = (tools__buf){0};
-        return strdup("");
-    }
-    char *p = b->p;
+    char *p = base_buf_take(b);
     *b = (tools__buf){0};
-    return p;
+    return p ? p : strdup("");
 }
 
 void tools__buf_free(tools__buf *b)
 {
-    free(b->p);
+    base_buf_free(b);
     *b = (tools__buf){0};
 }
 
@@ -340,30 +319,40 @@ int tools__str_arg(const cJSON *args, const char *name, const char **v, mcp_tool
     return 0;
 }
 
+/* Argument `name` as a number in [min, max] (whole when `whole`): 0 when absent (or
+ * null), 1 with *d set, -1 when given but not such a number. A JSON number or a string
+ * that is one number and nothing else (clients that send every argument as a string). */
+static int number_in(const cJSON *args, const char *name, double min, double max, bool whole,
+                     double *d)
+{
+    const cJSON *it = args ? cJSON_GetObjectItemCaseSensitive(args, name) : NULL;
+    if (!it || cJSON_IsNull(it))
+        return 0;
+    *d = NAN;
+    if (cJSON_IsNumber(it)) {
+        *d = it->valuedouble;
+    } else if (cJSON_IsString(it) && it->valuestring && *it->valuestring) {
+        char *end;
+        *d = strtod(it->valuestring, &end);
+        if (*end)
+            *d = NAN;
+    }
+    return isfinite(*d) && (!whole || *d == floor(*d)) && *d >= min && *d <= max ? 1 : -1;
+}
+
 int tools__uint_arg(const cJSON *args, const char *name, uint32_t dflt, uint32_t min, uint32_t max,
                     uint32_t *v, mcp_tool_result *out)
 {
     *v = dflt;
-    const cJSON *it = args ? cJSON_GetObjectItemCaseSensitive(args, name) : NULL;
-    if (!it || cJSON_IsNull(it))
-        return 0;
     double d;
-    if (cJSON_IsNumber(it)) {
-        d = it->valuedouble;
-    } else if (cJSON_IsString(it) && it->valuestring && *it->valuestring) {
-        char *end;
-        d = strtod(it->valuestring, &end);
-        if (*end)
-            d = NAN;
-    } else {
-        d = NAN;
-    }
-    if (!isfinite(d) || d != floor(d) || d < (double)min || d > (double)max) {
+    int r = number_in(args, name, (double)min, (double)max, true, &d);
+    if (r < 0) {
         tools__error(out, "%s must be a whole number from %u to %u (default %u)", name, min, max,
                      dflt);
         return -1;
     }
-    *v = (uint32_t)d;
+    if (r > 0)
+        *v = (uint32_t)d;
     return 0;
 }
 
@@ -371,23 +360,14 @@ int tools__double_arg(const cJSON *args, const char *name, double dflt, double m
                       double *v, mcp_tool_result *out)
 {
     *v = dflt;
-    const cJSON *it = args ? cJSON_GetObjectItemCaseSensitive(args, name) : NULL;
-    if (!it || cJSON_IsNull(it))
-        return 0;
-    double d = NAN;
-    if (cJSON_IsNumber(it)) {
-        d = it->valuedouble;
-    } else if (cJSON_IsString(it) && it->valuestring && *it->valuestring) {
-        char *end;
-        d = strtod(it->valuestring, &end);
-        if (*end)
-            d = NAN;
-    }
-    if (!isfinite(d) || d < min || d > max) {
+    double d;
+    int r = number_in(args, name, min, max, false, &d);
+    if (r < 0) {
         tools__error(out, "%s must be a number from %g to %g (default %g)", name, min, max, dflt);
         return -1;
     }
-    *v = d;
+    if (r > 0)
+        *v = d;
     return 0;
 }
 
@@ -421,7 +401,7 @@ static int time_arg(const cJSON *obj, const char *name, const char *what, int64_
                      what, name);
         return -1;
     }
-    char err[256] = "";
+    char err[BASE_ERR_LEN] = "";
     if (query_parse_time(src, base_now_unix_ns(), ns, err, sizeof err) != 0) {
         tools__error(out,
                      "%s%s: %s. Use RFC 3339 (2026-11-21T10:00:00Z), unix seconds "
@@ -479,7 +459,7 @@ static char *fold_attr(const char *sel, const char *key, const char *svc)
         tools__append(&b, p, 1);
     }
     tools__append(&b, "\"}", 2);
-    if (b.failed) {
+    if (b.err != BASE_OK) {
         tools__buf_free(&b);
         return NULL;
     }
@@ -489,7 +469,7 @@ static char *fold_attr(const char *sel, const char *key, const char *svc)
 static int parse_selector(const char *text, const char *svc, const char *what, tools__args *a,
                           mcp_tool_result *out)
 {
-    char err[512] = "";
+    char err[BASE_ERR_LEN] = "";
     base_err kind;
     win_selector *s = win_selector_parse(text, &kind, err, sizeof err);
     if (!s && kind == BASE_ERR_NOMEM) {
@@ -805,18 +785,22 @@ win_merged *tools__parse_and_merge(tools *t, const cJSON *args, bool keep_labels
     return m;
 }
 
+win_query tools__query_of(const tools__args *a, bool keep_labels)
+{
+    return (win_query){.profile_type = a->profile_type,
+                       .selector = a->selector,
+                       .start_ns = a->start_ns,
+                       .end_ns = a->end_ns,
+                       .keep_labels = keep_labels};
+}
+
 win_merged *tools__merge(tools *t, const tools__args *a, bool keep_labels, mcp_tool_result *out)
 {
-    win_query q = {.profile_type = a->profile_type,
-                   .selector = a->selector,
-                   .start_ns = a->start_ns,
-                   .end_ns = a->end_ns,
-                   .keep_labels = keep_labels};
-    char err[512] = "";
-    win_merged *m =
-        win_merge_filtered(t->store, &q, a->frames.n_types ? &a->frames : NULL, err, sizeof err);
+    win_query q = tools__query_of(a, keep_labels);
+    base_errbuf eb = {0};
+    win_merged *m = win_merge_filtered(t->store, &q, a->frames.n_types ? &a->frames : NULL, &eb);
     if (!m)
-        tools__error(out, "cannot merge the profiles: %s", err[0] ? err : "out of memory");
+        tools__error(out, "cannot merge the profiles: %s", eb.text[0] ? eb.text : "out of memory");
     return m;
 }
 

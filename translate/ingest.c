@@ -1243,7 +1243,7 @@ base_err tr__ingest_with_sink(const tr_request *req, const uint8_t *raw, size_t 
                     hit++;
                 bool v19 = hit < n_hits && hits[hit].resource == r && hits[hit].scope == s &&
                            hits[hit].profile == p;
-                char why[256];
+                char why[BASE_ERR_LEN];
                 size_t at = 0;
                 if (v19) {
                     tr__v19_message(&hits[hit], NULL, msg, sizeof msg);
@@ -1352,7 +1352,7 @@ base_err tr__ingest_with_sink(const tr_request *req, const uint8_t *raw, size_t 
                                    .cache = NULL,
                                    .restated = false};
                 win_add_result added = {0, 0, 0, 0};
-                char err[512] = "";
+                char err[BASE_ERR_LEN] = "";
                 int sunk = sink(ctx, &batch, &added, err, sizeof err);
                 /* a store that ran out part-way keeps what landed and counts it: so do we */
                 uint64_t placed =

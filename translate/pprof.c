@@ -268,64 +268,93 @@ static int32_t attr_get(attr_tab *t, base_arena *arena, int64_t key, int64_t str
     }
 }
 
-static base_err build_dictionary(conv *c, o_dict *d, int32_t **sample_attrs,
-                                 size_t **n_sample_attrs)
+/* ---- the dictionary, one phase per table ---------------------------------------- */
+
+/* What the phases of build_dictionary hand one another. Everything lives in c->arena. */
+typedef struct dict_build {
+    conv *c;
+    o_dict *d;
+    uint64_t *ids; /* scratch for idmap_build: one table's ids at a time */
+    idmap maps, funcs, locs;
+    attr_tab at;
+    size_t n_labels;    /* sample labels over all samples */
+    size_t n_build_ids; /* mappings with a build id */
+} dict_build;
+
+static base_err dict_nomem(const conv *c)
 {
-    const pp_profile *p = c->p;
-    base_arena *arena = c->arena;
-    /* every table is indexed with int32 on the OTLP side */
+    base_set_err(c->err, c->err_len, "out of memory converting pprof");
+    return BASE_ERR_NOMEM;
+}
+
+/* Every table is indexed with int32 on the OTLP side; the string table passes unchanged. */
+static base_err dict_strings(dict_build *db)
+{
+    const pp_profile *p = db->c->p;
     if (p->n_string_table >= INT32_MAX || p->n_mapping >= INT32_MAX || p->n_function >= INT32_MAX ||
         p->n_location >= INT32_MAX || p->n_sample >= INT32_MAX) {
-        base_set_err(c->err, c->err_len, "pprof tables too large");
+        base_set_err(db->c->err, db->c->err_len, "pprof tables too large");
         return BASE_ERR_INVALID;
     }
     if (p->n_string_table == 0 || p->string_table[0][0] != '\0') {
-        base_set_err(c->err, c->err_len, "string_table[0] must be \"\"");
+        base_set_err(db->c->err, db->c->err_len, "string_table[0] must be \"\"");
         return BASE_ERR_INVALID;
     }
-    d->n_string_table = p->n_string_table;
-    d->string_table = p->string_table;
+    db->d->n_string_table = p->n_string_table;
+    db->d->string_table = p->string_table;
+    base_arena *arena = db->c->arena;
+    db->ids = CAST_ALLOC(uint64_t, p->n_mapping + p->n_function + p->n_location + 1);
+    return db->ids ? BASE_OK : dict_nomem(db->c);
+}
 
-    /* mappings */
-    uint64_t *ids = CAST_ALLOC(uint64_t, p->n_mapping + p->n_function + p->n_location + 1);
-    if (!ids)
-        goto nomem;
+/* The attribute table holds every distinct sample label and build id; it is sized for
+ * all of them (plus the zero entry) up front, so attr_get never grows it. */
+static base_err dict_attribute_table(dict_build *db)
+{
+    const pp_profile *p = db->c->p;
+    base_arena *arena = db->c->arena;
+    for (size_t i = 0; i < p->n_sample; i++)
+        db->n_labels += p->sample[i]->n_label;
     for (size_t i = 0; i < p->n_mapping; i++)
-        ids[i] = p->mapping[i]->id;
-    idmap maps, funcs, locs;
-    base_err kind = idmap_build(&maps, p->n_mapping, ids, "mapping", arena, c->err, c->err_len);
+        db->n_build_ids += p->mapping[i]->build_id != 0;
+    if (db->n_labels + db->n_build_ids >= INT32_MAX - 1) {
+        base_set_err(db->c->err, db->c->err_len, "too many sample labels");
+        return BASE_ERR_INVALID;
+    }
+    attr_tab *at = &db->at;
+    at->cap = db->n_labels + db->n_build_ids + 1;
+    at->entries = CAST_ALLOC(o_kvu *, at->cap);
+    at->n_slots = 16;
+    while (at->n_slots < at->cap * 2)
+        at->n_slots *= 2;
+    at->slots = CAST_ALLOC(int32_t, at->n_slots);
+    if (!at->entries || !at->slots || !(at->entries[0] = CAST_ALLOC(o_kvu, 1)))
+        return dict_nomem(db->c);
+    opentelemetry__proto__profiles__v1development__key_value_and_unit__init(at->entries[0]);
+    at->n = 1;
+    return BASE_OK;
+}
+
+static base_err dict_mappings(dict_build *db)
+{
+    conv *c = db->c;
+    const pp_profile *p = c->p;
+    base_arena *arena = c->arena;
+    o_dict *d = db->d;
+    for (size_t i = 0; i < p->n_mapping; i++)
+        db->ids[i] = p->mapping[i]->id;
+    base_err kind =
+        idmap_build(&db->maps, p->n_mapping, db->ids, "mapping", arena, c->err, c->err_len);
     if (kind != BASE_OK)
         return kind;
     d->n_mapping_table = p->n_mapping + 1;
     d->mapping_table = CAST_ALLOC(o_mapping *, d->n_mapping_table);
-    attr_tab at = {0};
-    size_t n_labels = 0;
-    for (size_t i = 0; i < p->n_sample; i++)
-        n_labels += p->sample[i]->n_label;
-    size_t n_build_ids = 0;
-    for (size_t i = 0; i < p->n_mapping; i++)
-        n_build_ids += p->mapping[i]->build_id != 0;
-    if (n_labels + n_build_ids >= INT32_MAX - 1) {
-        base_set_err(c->err, c->err_len, "too many sample labels");
-        return BASE_ERR_INVALID;
-    }
-    at.cap = n_labels + n_build_ids + 1;
-    at.entries = CAST_ALLOC(o_kvu *, at.cap);
-    at.n_slots = 16;
-    while (at.n_slots < at.cap * 2)
-        at.n_slots *= 2;
-    at.slots = CAST_ALLOC(int32_t, at.n_slots);
-    if (!d->mapping_table || !at.entries || !at.slots)
-        goto nomem;
-    at.entries[0] = CAST_ALLOC(o_kvu, 1);
-    if (!at.entries[0])
-        goto nomem;
-    opentelemetry__proto__profiles__v1development__key_value_and_unit__init(at.entries[0]);
-    at.n = 1;
+    if (!d->mapping_table)
+        return dict_nomem(c);
     for (size_t i = 0; i < d->n_mapping_table; i++) {
         o_mapping *m = CAST_ALLOC(o_mapping, 1);
         if (!m)
-            goto nomem;
+            return dict_nomem(c);
         opentelemetry__proto__profiles__v1development__mapping__init(m);
         d->mapping_table[i] = m;
         if (i == 0)
@@ -347,26 +376,34 @@ static base_err build_dictionary(conv *c, o_dict *d, int32_t **sample_attrs,
              * by index, the key needs one; "build_id" is the generic key ingest accepts */
             m->attribute_indices = CAST_ALLOC(int32_t, 1);
             if (!m->attribute_indices)
-                goto nomem;
+                return dict_nomem(c);
             m->n_attribute_indices = 1;
-            m->attribute_indices[0] = -2 - (int32_t)pm->build_id; /* resolved below */
+            m->attribute_indices[0] = -2 - (int32_t)pm->build_id; /* dict_build_ids */
         }
     }
+    return BASE_OK;
+}
 
-    /* functions */
+static base_err dict_functions(dict_build *db)
+{
+    conv *c = db->c;
+    const pp_profile *p = c->p;
+    base_arena *arena = c->arena;
+    o_dict *d = db->d;
     for (size_t i = 0; i < p->n_function; i++)
-        ids[i] = p->function[i]->id;
-    kind = idmap_build(&funcs, p->n_function, ids, "function", arena, c->err, c->err_len);
+        db->ids[i] = p->function[i]->id;
+    base_err kind =
+        idmap_build(&db->funcs, p->n_function, db->ids, "function", arena, c->err, c->err_len);
     if (kind != BASE_OK)
         return kind;
     d->n_function_table = p->n_function + 1;
     d->function_table = CAST_ALLOC(o_function *, d->n_function_table);
     if (!d->function_table)
-        goto nomem;
+        return dict_nomem(c);
     for (size_t i = 0; i < d->n_function_table; i++) {
         o_function *f = CAST_ALLOC(o_function, 1);
         if (!f)
-            goto nomem;
+            return dict_nomem(c);
         opentelemetry__proto__profiles__v1development__function__init(f);
         d->function_table[i] = f;
         if (i == 0)
@@ -387,72 +424,123 @@ static base_err build_dictionary(conv *c, o_dict *d, int32_t **sample_attrs,
         f->filename_strindex = (int32_t)pf->filename;
         f->start_line = pf->start_line;
     }
+    return BASE_OK;
+}
 
-    /* locations */
+/* One location: its mapping and its lines' functions resolved through the id maps. */
+static base_err dict_location(dict_build *db, size_t i, o_location *l)
+{
+    conv *c = db->c;
+    base_arena *arena = c->arena;
+    const Perftools__Profiles__Location *pl = c->p->location[i];
+    if (pl->mapping_id) {
+        l->mapping_index = idmap_find(&db->maps, pl->mapping_id);
+        if (!l->mapping_index) {
+            base_set_err(c->err, c->err_len, "location[%zu].mapping_id %llu: no such mapping", i,
+                         (unsigned long long)pl->mapping_id);
+            return BASE_ERR_INVALID;
+        }
+    }
+    l->address = pl->address;
+    l->n_lines = pl->n_line;
+    l->lines = CAST_ALLOC(o_line *, pl->n_line + 1);
+    if (!l->lines)
+        return dict_nomem(c);
+    for (size_t k = 0; k < pl->n_line; k++) {
+        o_line *ln = CAST_ALLOC(o_line, 1);
+        if (!ln)
+            return dict_nomem(c);
+        opentelemetry__proto__profiles__v1development__line__init(ln);
+        const Perftools__Profiles__Line *pln = pl->line[k];
+        if (pln->function_id) {
+            ln->function_index = idmap_find(&db->funcs, pln->function_id);
+            if (!ln->function_index) {
+                base_set_err(c->err, c->err_len,
+                             "location[%zu].line[%zu].function_id %llu: no such function", i, k,
+                             (unsigned long long)pln->function_id);
+                return BASE_ERR_INVALID;
+            }
+        }
+        ln->line = pln->line;
+        ln->column = pln->column;
+        l->lines[k] = ln;
+    }
+    return BASE_OK;
+}
+
+static base_err dict_locations(dict_build *db)
+{
+    conv *c = db->c;
+    const pp_profile *p = c->p;
+    base_arena *arena = c->arena;
+    o_dict *d = db->d;
     for (size_t i = 0; i < p->n_location; i++)
-        ids[i] = p->location[i]->id;
-    kind = idmap_build(&locs, p->n_location, ids, "location", arena, c->err, c->err_len);
+        db->ids[i] = p->location[i]->id;
+    base_err kind =
+        idmap_build(&db->locs, p->n_location, db->ids, "location", arena, c->err, c->err_len);
     if (kind != BASE_OK)
         return kind;
     d->n_location_table = p->n_location + 1;
     d->location_table = CAST_ALLOC(o_location *, d->n_location_table);
     if (!d->location_table)
-        goto nomem;
+        return dict_nomem(c);
     for (size_t i = 0; i < d->n_location_table; i++) {
         o_location *l = CAST_ALLOC(o_location, 1);
         if (!l)
-            goto nomem;
+            return dict_nomem(c);
         opentelemetry__proto__profiles__v1development__location__init(l);
         d->location_table[i] = l;
-        if (i == 0)
-            continue;
-        const Perftools__Profiles__Location *pl = p->location[i - 1];
-        if (pl->mapping_id) {
-            l->mapping_index = idmap_find(&maps, pl->mapping_id);
-            if (!l->mapping_index) {
-                base_set_err(c->err, c->err_len, "location[%zu].mapping_id %llu: no such mapping",
-                             i - 1, (unsigned long long)pl->mapping_id);
-                return BASE_ERR_INVALID;
-            }
-        }
-        l->address = pl->address;
-        l->n_lines = pl->n_line;
-        l->lines = CAST_ALLOC(o_line *, pl->n_line + 1);
-        if (!l->lines)
-            goto nomem;
-        for (size_t k = 0; k < pl->n_line; k++) {
-            o_line *ln = CAST_ALLOC(o_line, 1);
-            if (!ln)
-                goto nomem;
-            opentelemetry__proto__profiles__v1development__line__init(ln);
-            const Perftools__Profiles__Line *pln = pl->line[k];
-            if (pln->function_id) {
-                ln->function_index = idmap_find(&funcs, pln->function_id);
-                if (!ln->function_index) {
-                    base_set_err(c->err, c->err_len,
-                                 "location[%zu].line[%zu].function_id %llu: no such function",
-                                 i - 1, k, (unsigned long long)pln->function_id);
-                    return BASE_ERR_INVALID;
-                }
-            }
-            ln->line = pln->line;
-            ln->column = pln->column;
-            l->lines[k] = ln;
-        }
+        if (i > 0 && (kind = dict_location(db, i - 1, l)) != BASE_OK)
+            return kind;
     }
+    return BASE_OK;
+}
 
-    /* stacks (one per sample; index 0 = empty) and sample attributes */
+/* One sample's labels into the attribute table; their indices go to attrs[0..n_label). */
+static base_err dict_sample_labels(dict_build *db, size_t i, int32_t *attrs)
+{
+    conv *c = db->c;
+    const Perftools__Profiles__Sample *ps = c->p->sample[i];
+    for (size_t k = 0; k < ps->n_label; k++) {
+        const Perftools__Profiles__Label *lb = ps->label[k];
+        char path[80];
+        snprintf(path, sizeof path, "sample[%zu].label[%zu].key", i, k);
+        if (!str_ok(c, lb->key, path))
+            return BASE_ERR_INVALID;
+        snprintf(path, sizeof path, "sample[%zu].label[%zu].str", i, k);
+        if (!str_ok(c, lb->str, path))
+            return BASE_ERR_INVALID;
+        snprintf(path, sizeof path, "sample[%zu].label[%zu].num_unit", i, k);
+        if (!str_ok(c, lb->num_unit, path))
+            return BASE_ERR_INVALID;
+        int32_t a = attr_get(&db->at, c->arena, lb->key, lb->str, lb->str ? 0 : lb->num,
+                             lb->str ? 0 : lb->num_unit);
+        if (a < 0)
+            return dict_nomem(c);
+        attrs[k] = a;
+    }
+    return BASE_OK;
+}
+
+/* Stacks: one per sample (index 0 = empty), and the sample attributes (sample i's are
+ * the next n_sample_attrs[i] entries of sample_attrs). */
+static base_err dict_stacks(dict_build *db, int32_t **sample_attrs, size_t **n_sample_attrs)
+{
+    conv *c = db->c;
+    const pp_profile *p = c->p;
+    base_arena *arena = c->arena;
+    o_dict *d = db->d;
     d->n_stack_table = p->n_sample + 1;
     d->stack_table = CAST_ALLOC(o_stack *, d->n_stack_table);
-    *sample_attrs = CAST_ALLOC(int32_t, n_labels + 1);
+    *sample_attrs = CAST_ALLOC(int32_t, db->n_labels + 1);
     *n_sample_attrs = CAST_ALLOC(size_t, p->n_sample + 1);
     if (!d->stack_table || !*sample_attrs || !*n_sample_attrs)
-        goto nomem;
+        return dict_nomem(c);
     size_t attr_pos = 0;
     for (size_t i = 0; i < d->n_stack_table; i++) {
         o_stack *s = CAST_ALLOC(o_stack, 1);
         if (!s)
-            goto nomem;
+            return dict_nomem(c);
         opentelemetry__proto__profiles__v1development__stack__init(s);
         d->stack_table[i] = s;
         if (i == 0)
@@ -466,9 +554,9 @@ static base_err build_dictionary(conv *c, o_dict *d, int32_t **sample_attrs,
         s->n_location_indices = ps->n_location_id;
         s->location_indices = CAST_ALLOC(int32_t, ps->n_location_id + 1);
         if (!s->location_indices)
-            goto nomem;
+            return dict_nomem(c);
         for (size_t k = 0; k < ps->n_location_id; k++) {
-            int32_t li = idmap_find(&locs, ps->location_id[k]);
+            int32_t li = idmap_find(&db->locs, ps->location_id[k]);
             if (!li) {
                 base_set_err(c->err, c->err_len, "sample[%zu].location_id %llu: no such location",
                              i - 1, (unsigned long long)ps->location_id[k]);
@@ -477,52 +565,59 @@ static base_err build_dictionary(conv *c, o_dict *d, int32_t **sample_attrs,
             s->location_indices[k] = li;
         }
         (*n_sample_attrs)[i - 1] = ps->n_label;
-        for (size_t k = 0; k < ps->n_label; k++) {
-            const Perftools__Profiles__Label *lb = ps->label[k];
-            char path[80];
-            snprintf(path, sizeof path, "sample[%zu].label[%zu].key", i - 1, k);
-            if (!str_ok(c, lb->key, path))
-                return BASE_ERR_INVALID;
-            snprintf(path, sizeof path, "sample[%zu].label[%zu].str", i - 1, k);
-            if (!str_ok(c, lb->str, path))
-                return BASE_ERR_INVALID;
-            snprintf(path, sizeof path, "sample[%zu].label[%zu].num_unit", i - 1, k);
-            if (!str_ok(c, lb->num_unit, path))
-                return BASE_ERR_INVALID;
-            int32_t a = attr_get(&at, arena, lb->key, lb->str, lb->str ? 0 : lb->num,
-                                 lb->str ? 0 : lb->num_unit);
-            if (a < 0)
-                goto nomem;
-            (*sample_attrs)[attr_pos++] = a;
-        }
+        base_err kind = dict_sample_labels(db, i - 1, *sample_attrs + attr_pos);
+        if (kind != BASE_OK)
+            return kind;
+        attr_pos += ps->n_label;
     }
-
-    /* build ids: a key string appended to the table, shared by every mapping */
-    if (n_build_ids) {
-        char **st = CAST_ALLOC(char *, d->n_string_table + 1);
-        if (!st)
-            goto nomem;
-        memcpy(st, d->string_table, d->n_string_table * sizeof *st);
-        st[d->n_string_table] = "build_id";
-        int32_t key = (int32_t)d->n_string_table++;
-        d->string_table = st;
-        for (size_t i = 1; i < d->n_mapping_table; i++) {
-            o_mapping *m = d->mapping_table[i];
-            if (!m->n_attribute_indices)
-                continue;
-            int64_t value = -2 - (int64_t)m->attribute_indices[0];
-            int32_t a = attr_get(&at, arena, key, value, 0, 0);
-            if (a < 0)
-                goto nomem;
-            m->attribute_indices[0] = a;
-        }
-    }
-    d->n_attribute_table = at.n;
-    d->attribute_table = at.entries;
     return BASE_OK;
-nomem:
-    base_set_err(c->err, c->err_len, "out of memory converting pprof");
-    return BASE_ERR_NOMEM;
+}
+
+/* Build ids: a key string appended to the table, shared by every mapping; each mapping's
+ * placeholder index (-2 - value) becomes its attribute's index. */
+static base_err dict_build_ids(dict_build *db)
+{
+    base_arena *arena = db->c->arena;
+    o_dict *d = db->d;
+    if (!db->n_build_ids)
+        return BASE_OK;
+    char **st = CAST_ALLOC(char *, d->n_string_table + 1);
+    if (!st)
+        return dict_nomem(db->c);
+    memcpy(st, d->string_table, d->n_string_table * sizeof *st);
+    st[d->n_string_table] = "build_id";
+    int32_t key = (int32_t)d->n_string_table++;
+    d->string_table = st;
+    for (size_t i = 1; i < d->n_mapping_table; i++) {
+        o_mapping *m = d->mapping_table[i];
+        if (!m->n_attribute_indices)
+            continue;
+        int64_t value = -2 - (int64_t)m->attribute_indices[0];
+        int32_t a = attr_get(&db->at, arena, key, value, 0, 0);
+        if (a < 0)
+            return dict_nomem(db->c);
+        m->attribute_indices[0] = a;
+    }
+    return BASE_OK;
+}
+
+/* The OTLP dictionary of one pprof, one phase per table, each phase relying on the ones
+ * before it (locations need the mapping and function id maps, stacks the location map,
+ * build ids the attribute table the labels filled). */
+static base_err build_dictionary(conv *c, o_dict *d, int32_t **sample_attrs,
+                                 size_t **n_sample_attrs)
+{
+    dict_build db = {.c = c, .d = d};
+    base_err kind;
+    if ((kind = dict_strings(&db)) != BASE_OK || (kind = dict_attribute_table(&db)) != BASE_OK ||
+        (kind = dict_mappings(&db)) != BASE_OK || (kind = dict_functions(&db)) != BASE_OK ||
+        (kind = dict_locations(&db)) != BASE_OK ||
+        (kind = dict_stacks(&db, sample_attrs, n_sample_attrs)) != BASE_OK ||
+        (kind = dict_build_ids(&db)) != BASE_OK)
+        return kind;
+    d->n_attribute_table = db.at.n;
+    d->attribute_table = db.at.entries;
+    return BASE_OK;
 }
 
 base_err tr_pprof_to_otlp(const uint8_t *pprof, size_t len, const win_attr *resource,

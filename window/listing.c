@@ -237,29 +237,35 @@ static const char *arena_str(struct win_merged_priv *pv, const char *s)
     return base_arena_strndup(&pv->arena, s, strlen(s));
 }
 
-static bool query_checks(win_store *st, const void *q, char *err, size_t err_len)
+static bool query_checks(win_store *st, const void *q, base_errbuf *eb)
 {
-    if (err && err_len)
-        err[0] = '\0';
     if (!st || !q) {
-        base_set_err(err, err_len, "window: a listing needs a store and a query");
+        base_errbuf_set(eb, BASE_ERR_BAD_ARGUMENT, "window: a listing needs a store and a query");
         return false;
     }
     return true;
 }
 
-static void oom_err(char *err, size_t err_len, const char *what)
+static void oom_err(base_errbuf *eb, const char *what)
 {
-    base_set_err(err, err_len, "window: out of memory while %s", what);
+    base_errbuf_set(eb, BASE_ERR_NOMEM, "window: out of memory while %s", what);
+}
+
+/* A selector regex that hit its match limit: the request's fault. */
+static void matcher_err(const win__matcher *failed, base_errbuf *eb)
+{
+    char why[BASE_ERR_LEN];
+    win__matcher_err(failed, why, sizeof why);
+    base_errbuf_set(eb, BASE_ERR_BAD_ARGUMENT, "%s", why);
 }
 
 /* The error of a failed scan: the selector's when a regex hit its limit, else memory. */
-static void scan_err(const scan *sc, char *err, size_t err_len, const char *what)
+static void scan_err(const scan *sc, base_errbuf *eb, const char *what)
 {
     if (sc->failed)
-        win__matcher_err(sc->failed, err, err_len);
+        matcher_err(sc->failed, eb);
     else
-        oom_err(err, err_len, what);
+        oom_err(eb, what);
 }
 
 /* ---- profile types ---------------------------------------------------------------- */
@@ -320,9 +326,9 @@ static int type_cmp(const void *a, const void *b)
 }
 
 win_listing *win_list_profile_types(win_store *st, const win_selector *sel, int64_t start_ns,
-                                    int64_t end_ns, char *err, size_t err_len)
+                                    int64_t end_ns, base_errbuf *eb)
 {
-    if (!query_checks(st, st, err, err_len))
+    if (!query_checks(st, st, eb))
         return NULL;
     types_ctx c;
     memset(&c, 0, sizeof c);
@@ -347,7 +353,7 @@ win_listing *win_list_profile_types(win_store *st, const win_selector *sel, int6
     win__qmap_free(&c.by_type);
     free(c.acc);
     if (!l) {
-        scan_err(&sc, err, err_len, "listing profile types");
+        scan_err(&sc, eb, "listing profile types");
         return NULL;
     }
     qsort(l->rows, l->n_rows, sizeof(win_type_info), type_cmp);
@@ -425,9 +431,9 @@ static int label_info_cmp(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
-win_listing *win_list_labels(win_store *st, const win_query *q, char *err, size_t err_len)
+win_listing *win_list_labels(win_store *st, const win_query *q, base_errbuf *eb)
 {
-    if (!query_checks(st, q, err, err_len))
+    if (!query_checks(st, q, eb))
         return NULL;
     labels_ctx c;
     memset(&c, 0, sizeof c);
@@ -498,7 +504,7 @@ win_listing *win_list_labels(win_store *st, const win_query *q, char *err, size_
     win__qmap_free(&c.span_ids);
     win__qmap_free(&names);
     if (!l)
-        scan_err(&sc, err, err_len, "listing labels");
+        scan_err(&sc, eb, "listing labels");
     return l;
 }
 
@@ -581,13 +587,14 @@ static int value_cmp(const void *a, const void *b)
     return strcmp(x->value, y->value);
 }
 
-win_listing *win_list_label_values(win_store *st, const win_query *q, const char *name, char *err,
-                                   size_t err_len)
+win_listing *win_list_label_values(win_store *st, const win_query *q, const char *name,
+                                   base_errbuf *eb)
 {
-    if (!query_checks(st, q, err, err_len))
+    if (!query_checks(st, q, eb))
         return NULL;
     if (!name || !*name) {
-        base_set_err(err, err_len, "window: list_label_values needs an attribute name");
+        base_errbuf_set(eb, BASE_ERR_BAD_ARGUMENT,
+                        "window: list_label_values needs an attribute name");
         return NULL;
     }
     /* trace_id / span_id name the samples' links (lc.v is where every total goes) */
@@ -660,7 +667,7 @@ win_listing *win_list_label_values(win_store *st, const win_query *q, const char
     win__qmap_free(&lc.v.totals);
     win__qmap_free(&c.totals);
     if (!l) {
-        scan_err(&sc, err, err_len, "listing label values");
+        scan_err(&sc, eb, "listing label values");
         return NULL;
     }
     return l;
@@ -711,14 +718,10 @@ static int node_has_fn(ts_ctx *c, uint32_t node)
             found = (int)c->has_fn.vals[s];
             break;
         }
-        if (len == c->path_cap) {
-            uint32_t nc = c->path_cap ? c->path_cap * 2 : 64;
-            uint32_t *p = realloc(c->path, (size_t)nc * sizeof *p);
-            if (!p)
-                return -1;
-            c->path = p;
-            c->path_cap = nc;
-        }
+        void *arr = c->path;
+        if (!base_grow(&arr, &c->path_cap, len + 1, sizeof *c->path))
+            return -1;
+        c->path = arr;
         c->path[len++] = id;
         id = nodes[id].parent;
     }
@@ -868,14 +871,14 @@ static int ts_order_cmp(const void *a, const void *b)
  * (lock held: names are store strings until copied). */
 #define TS_FOLDED (WIN__NONE - 1) /* final_of: summed into "(other)" */
 
-static win_timeseries *ts_build(ts_ctx *c, uint32_t max_groups, char *err, size_t err_len)
+static win_timeseries *ts_build(ts_ctx *c, uint32_t max_groups, base_errbuf *eb)
 {
     uint32_t n_src = c->n_groups;
     ts_order *ord = malloc(((size_t)n_src + 1) * sizeof *ord);
     uint32_t *final_of = malloc(((size_t)n_src + 1) * sizeof *final_of);
     win_timeseries *ts = calloc(1, sizeof *ts);
     if (!ord || !final_of || !ts || !(ts->priv = priv_new())) {
-        oom_err(err, err_len, "building a time series");
+        oom_err(eb, "building a time series");
         goto fail;
     }
     /* rank the groups some entry landed in; the ungrouped "(all)" is always there */
@@ -901,10 +904,10 @@ static win_timeseries *ts_build(ts_ctx *c, uint32_t max_groups, char *err, size_
         qsort(ord, n_out, sizeof *ord, ts_order_cmp);
     }
     if ((uint64_t)n_out * c->n_steps > TS_MAX_CELLS) {
-        base_set_err(err, err_len,
-                     "window: %u groups x %u steps is more than %u values; use a larger step, "
-                     "a shorter range or fewer groups",
-                     n_out, c->n_steps, TS_MAX_CELLS);
+        base_errbuf_set(eb, BASE_ERR_BAD_ARGUMENT,
+                        "window: %u groups x %u steps is more than %u values; use a larger step, "
+                        "a shorter range or fewer groups",
+                        n_out, c->n_steps, TS_MAX_CELLS);
         goto fail;
     }
     uint32_t other_row = WIN__NONE;
@@ -919,13 +922,13 @@ static win_timeseries *ts_build(ts_ctx *c, uint32_t max_groups, char *err, size_
     int64_t *totals = base_arena_calloc(a, (size_t)n_out + 1, sizeof *totals);
     int64_t *values = base_arena_calloc(a, (size_t)n_out * c->n_steps + 1, sizeof *values);
     if (!names || !totals || !values) {
-        oom_err(err, err_len, "building a time series");
+        oom_err(eb, "building a time series");
         goto fail;
     }
     for (uint32_t i = 0; i < n_out; i++) {
         totals[i] = ord[i].total;
         if (!(names[i] = arena_str(ts->priv, ord[i].name))) {
-            oom_err(err, err_len, "building a time series");
+            oom_err(eb, "building a time series");
             goto fail;
         }
     }
@@ -975,16 +978,16 @@ static bool parse_fn_addr(const char *fn, uint64_t *addr)
 
 win_timeseries *win_query_timeseries(win_store *st, const win_query *q, int64_t step_ns,
                                      const char *function, const char *group_by,
-                                     uint32_t max_groups, char *err, size_t err_len)
+                                     uint32_t max_groups, base_errbuf *eb)
 {
-    if (err && err_len)
-        err[0] = '\0';
     if (!st || !q || !q->profile_type) {
-        base_set_err(err, err_len, "window: a time series needs a store and a profile type");
+        base_errbuf_set(eb, BASE_ERR_BAD_ARGUMENT,
+                        "window: a time series needs a store and a profile type");
         return NULL;
     }
     if (q->start_ns >= q->end_ns) {
-        base_set_err(err, err_len, "window: the time range is empty (start is not before end)");
+        base_errbuf_set(eb, BASE_ERR_BAD_ARGUMENT,
+                        "window: the time range is empty (start is not before end)");
         return NULL;
     }
     int64_t res = st->cfg.resolution_ns;
@@ -1024,24 +1027,24 @@ win_timeseries *win_query_timeseries(win_store *st, const win_query *q, int64_t 
     int64_t span;
     bool ok = true;
     if (sc.failed) {
-        win__matcher_err(sc.failed, err, err_len);
+        matcher_err(sc.failed, eb);
         ok = false;
     } else if ((!have && (q->start_ns == INT64_MIN || q->end_ns == INT64_MAX)) || hi <= lo) {
         c.n_steps = 0; /* nothing stored to anchor an open range */
         if (q->start_ns == INT64_MIN)
             lo = 0;
     } else if (__builtin_sub_overflow(hi, lo, &span) || span / step >= TS_MAX_STEPS) {
-        base_set_err(err, err_len,
-                     "window: more than %u steps of %lld ns; use a larger step or a shorter "
-                     "range",
-                     TS_MAX_STEPS, (long long)step);
+        base_errbuf_set(eb, BASE_ERR_BAD_ARGUMENT,
+                        "window: more than %u steps of %lld ns; use a larger step or a shorter "
+                        "range",
+                        TS_MAX_STEPS, (long long)step);
         ok = false;
     } else {
         c.n_steps = (uint32_t)(span / step + (span % step ? 1 : 0));
     }
     c.lo = lo;
     if (ok && c.n_steps && !scan_run(&sc)) {
-        scan_err(&sc, err, err_len, "computing a time series");
+        scan_err(&sc, eb, "computing a time series");
         ok = false;
     }
     if (ok && !c.grouped && c.n_groups == 0) {
@@ -1052,7 +1055,7 @@ win_timeseries *win_query_timeseries(win_store *st, const win_query *q, int64_t 
             ok = false;
     }
     if (ok)
-        ts = ts_build(&c, max_groups, err, err_len);
+        ts = ts_build(&c, max_groups, eb);
     pthread_rwlock_unlock(&st->lock);
 
     win__qmap_free(&c.has_fn);
@@ -1062,8 +1065,8 @@ win_timeseries *win_query_timeseries(win_store *st, const win_query *q, int64_t 
     free(c.group_value);
     free(c.group_total);
     free(c.group_hit);
-    if (!ts && err && err_len && !err[0])
-        oom_err(err, err_len, "computing a time series");
+    if (!ts) /* the first error wins: this only names a failure nothing set */
+        oom_err(eb, "computing a time series");
     return ts;
 }
 

@@ -503,323 +503,426 @@ const char *win__label_attr(const win_store *st, const win__set *ls, const char 
     return buf;
 }
 
-win_merged *win_merge(win_store *st, const win_query *q, char *err, size_t err_len)
+/* ---- win_merge, one function per phase ---- */
+
+/* The scan of one merge: per store node sums and the bookkeeping of the series walk. */
+typedef struct merge_scan {
+    int64_t *acc;      /* store node -> its own value summed over the matching entries */
+    uint8_t *seen;     /* store node -> already listed in touched */
+    uint32_t n_ids;    /* store nodes when the scan began (acc and seen hold n_ids + 1) */
+    uint32_t *touched; /* store nodes with entries, first seen first */
+    uint32_t n_touched, touched_cap;
+    const win__matcher **pending; /* the current series' matchers left for label sets */
+    uint32_t n_pending;
+    win__qmap cache;            /* label set -> val: (series stamp << 1) | matched */
+    win__qmap pairs;            /* keep_labels: (node << 32 | label set) -> val: sum */
+    const win__matcher *failed; /* a regex that hit its match limit */
+    int64_t cov_lo, cov_hi;     /* time covered by the buckets that contributed */
+} merge_scan;
+
+static void merge_scan_free(merge_scan *sc)
 {
-    return win_merge_filtered(st, q, NULL, err, err_len);
+    free(sc->touched);
+    free(sc->acc);
+    free(sc->seen);
+    free(sc->pending);
+    win__qmap_free(&sc->cache);
+    win__qmap_free(&sc->pairs);
 }
 
-win_merged *win_merge_filtered(win_store *st, const win_query *q, const win_frame_filter *frames,
-                               char *err, size_t err_len)
+static void builder_free(builder *b)
 {
-    if (err && err_len)
-        err[0] = '\0';
-    if (!st || !q || !q->profile_type) {
-        if (err && err_len)
-            snprintf(err, err_len, "window: a query needs a store and a profile type");
-        return NULL;
-    }
-    if (frames && (frames->n_types > WIN_FRAME_FILTER_MAX || (frames->n_types && !frames->types))) {
-        if (err && err_len)
-            snprintf(err, err_len, "window: a frame filter lists at most %u types",
-                     WIN_FRAME_FILTER_MAX);
-        return NULL;
-    }
-    const win_selector *sel = q->selector;
-    int64_t start = q->start_ns, end = q->end_ns, res = st->cfg.resolution_ns;
-    builder b;
-    memset(&b, 0, sizeof b);
-    b.st = st;
-    b.ff = frames;
+    free(b->node_out);
+    free(b->frame_out);
+    free((void *)b->str_out);
+    free(b->fn_of_str);
+    free(b->frame_keep);
+    win__qmap_free(&b->fns_addr);
+}
+
+/* The empty result (the root only) and the builder that fills it; NULL when out of memory. */
+static win_merged *merge_result_new(const win_query *q, builder *b)
+{
     win_merged *m = calloc(1, sizeof *m);
-    const win__matcher **pending = malloc((sel ? sel->n : 0) * sizeof *pending + 1);
-    win__qmap cache; /* label set -> val: (series stamp << 1) | matched */
-    memset(&cache, 0, sizeof cache);
-    win__qmap pairs; /* keep_labels: (node << 32 | label set) -> val: sum */
-    memset(&pairs, 0, sizeof pairs);
-    if (!m || !pending || !(m->priv = calloc(1, sizeof *m->priv)))
-        goto oom;
+    if (!m || !(m->priv = calloc(1, sizeof *m->priv))) {
+        free(m);
+        return NULL;
+    }
     base_arena_init(&m->priv->arena, 4096, 0);
     m->profile_type = base_arena_strndup(&m->priv->arena, q->profile_type,
                                          strnlen(q->profile_type, WIN__MAX_STRING_LEN));
-    if (!m->profile_type)
-        goto oom;
-    if (!(m->nodes = malloc(64 * sizeof *m->nodes)))
-        goto oom;
-    b.nodes_cap = 64;
-    b.m = m;
+    if (!m->profile_type || !(m->nodes = malloc(64 * sizeof *m->nodes))) {
+        win_merged_free(m);
+        return NULL;
+    }
+    b->nodes_cap = 64;
+    b->m = m;
     m->nodes[0] = (win_node){-1, UINT32_MAX, 0};
     m->n_nodes = 1;
-    int64_t cov_lo = INT64_MAX, cov_hi = INT64_MIN;
-    uint32_t *touched = NULL, n_touched = 0, touched_cap = 0, *path = NULL, path_cap = 0;
+    return m;
+}
+
+/* Per-entry sums go into a flat array indexed by node id (ids are dense, bounded by the
+ * node table): one add per entry instead of a hash probe. Only the nodes touched (and
+ * their ancestors) are then emitted into the result tree. calloc of a large array is
+ * lazily zeroed pages, so a query over a few series touches little of it. Under the
+ * store's lock (the tables' sizes are read). */
+static bool merge_tables_alloc(builder *b, merge_scan *sc)
+{
+    const win_store *st = b->st;
+    uint32_t n_ids = st->nodes.n;
+    sc->n_ids = n_ids;
+    b->n_node_ids = n_ids;
+    b->n_frame_ids = st->frames.n;
+    b->n_str_ids = st->strings.n;
+    sc->acc = calloc((size_t)n_ids + 1, sizeof *sc->acc);
+    sc->seen = calloc((size_t)n_ids + 1, 1);
+    b->node_out = malloc(((size_t)n_ids + 1) * sizeof *b->node_out);
+    b->frame_out = malloc(((size_t)b->n_frame_ids + 1) * sizeof *b->frame_out);
+    b->str_out = calloc((size_t)b->n_str_ids + 1, sizeof *b->str_out);
+    b->fn_of_str = malloc(((size_t)b->n_str_ids + 1) * sizeof *b->fn_of_str);
+    if (b->ff) {
+        b->frame_keep = calloc((size_t)b->n_frame_ids + 1, 1);
+        for (uint32_t i = 0; i < b->ff->n_types; i++) {
+            /* a type no frame has matches nothing */
+            const char *type = b->ff->types[i];
+            b->ff_ids[b->n_ff_ids++] = type ? win__find_str(st, type) : WIN__NONE;
+        }
+    }
+    if (!sc->acc || !sc->seen || !b->node_out || !b->frame_out || !b->str_out || !b->fn_of_str ||
+        (b->ff && !b->frame_keep))
+        return false;
+    memset(b->node_out, 0xff, ((size_t)n_ids + 1) * sizeof *b->node_out);
+    memset(b->frame_out, 0xff, ((size_t)b->n_frame_ids + 1) * sizeof *b->frame_out);
+    memset(b->fn_of_str, 0xff, ((size_t)b->n_str_ids + 1) * sizeof *b->fn_of_str);
+    return true;
+}
+
+/* Matchers on resource attributes decide for the whole series; the rest are left in
+ * sc->pending, evaluated once per label set (the resource attribute wins a name clash).
+ * 1 = the series may match, 0 = it does not, -1 = a matcher failed (sc->failed). */
+static int series_matches(const win_store *st, const win__series *s, const win_selector *sel,
+                          merge_scan *sc)
+{
+    const win__set *rs = win__rattr_set(st, s->rattr);
+    sc->n_pending = 0;
+    for (uint32_t i = 0; sel && i < sel->n; i++) {
+        const char *v;
+        if (!win__set_find(st, rs, sel->m[i].name, &v)) {
+            sc->pending[sc->n_pending++] = &sel->m[i];
+            continue;
+        }
+        int r = win__matcher_eval(&sel->m[i], v);
+        if (r < 0)
+            sc->failed = &sel->m[i];
+        if (r <= 0)
+            return r;
+    }
+    return 1;
+}
+
+/* Buckets are sorted by slot: the first that ends after `start` (short ranges then visit
+ * only their own). */
+static uint32_t first_bucket_after(const win__series *s, int64_t start, int64_t res)
+{
+    uint32_t first = 0, last = s->nb;
+    while (first < last) {
+        uint32_t mid = first + (last - first) / 2;
+        if (base_sat_add(s->b[mid].slot * res, res) <= start)
+            first = mid + 1;
+        else
+            last = mid;
+    }
+    return first;
+}
+
+/* The common case: no per-label matchers and no labels kept, so one pass of array adds
+ * over the entries. The per-entry loop of a merge: inline, locals for what it reads. */
+static inline bool add_bucket_plain(merge_scan *sc, const win__bucket *bk, const win__bucket *next,
+                                    bool *any)
+{
+    const win__entry *ents = bk->e;
+    uint32_t n = bk->n, n_ids = sc->n_ids;
+    int64_t *acc = sc->acc;
+    uint8_t *seen = sc->seen;
+    /* Each bucket is its own allocation of a few KB and the hardware prefetcher stops at
+     * page ends, so a long range waited on every entry load: fetch the next bucket's
+     * start now and this one's entries ahead of use (prefetching past an array's end is
+     * harmless). */
+    if (next && next->n)
+        __builtin_prefetch(next->e);
+    for (uint32_t j = 0; j < n; j++) {
+        if ((j & 3) == 0)
+            __builtin_prefetch(&ents[j + 32]);
+        uint32_t nid = ents[j].node;
+        if (nid >= n_ids || /* cannot happen: entries hold live node ids */
+            (!seen[nid] && !touch(seen, nid, &sc->touched, &sc->n_touched, &sc->touched_cap)))
+            return false;
+        acc[nid] = base_sat_add(acc[nid], ents[j].value);
+    }
+    *any = n > 0;
+    return true;
+}
+
+/* Whether label set `labels` matches the series' pending matchers, cached per (series,
+ * label set): 1 / 0, -1 on allocation failure or a failed matcher (sc->failed). */
+static int label_set_matches(merge_scan *sc, const win_store *st, uint32_t si, uint32_t labels)
+{
+    size_t c = win__qmap_get(&sc->cache, labels, NULL);
+    if (c == SIZE_MAX)
+        return -1;
+    uint64_t stamp = (uint64_t)si + 1;
+    if ((uint64_t)sc->cache.vals[c] >> 1 != stamp) {
+        const win__set *ls = win__label_set(st, labels);
+        bool lm = true;
+        for (uint32_t k = 0; lm && k < sc->n_pending; k++) {
+            char hex[WIN__LINK_HEX];
+            const char *v = win__label_attr(st, ls, sc->pending[k]->name, hex);
+            int r = win__matcher_eval(sc->pending[k], v);
+            if (r < 0) {
+                sc->failed = sc->pending[k];
+                return -1;
+            }
+            lm = r > 0;
+        }
+        sc->cache.vals[c] = (int64_t)((stamp << 1) | (lm ? 1u : 0u));
+    }
+    return (int)(sc->cache.vals[c] & 1);
+}
+
+/* Per-label matchers and/or labels kept: entry by entry, with the label set's verdict
+ * cached and the (node, label set) sums kept in sc->pairs. */
+static bool add_bucket_labeled(merge_scan *sc, const win_store *st, const win_query *q, uint32_t si,
+                               const win__bucket *bk, win_merged *m, bool *any)
+{
+    for (uint32_t j = 0; j < bk->n; j++) {
+        const win__entry *e = &bk->e[j];
+        m->n_entries++;
+        if (sc->n_pending) {
+            int r = label_set_matches(sc, st, si, e->labels);
+            if (r < 0)
+                return false;
+            if (r == 0)
+                continue;
+        }
+        uint32_t nid = e->node;
+        if (nid >= sc->n_ids) /* cannot happen: entries hold live node ids */
+            return false;
+        if (!sc->seen[nid] && !touch(sc->seen, nid, &sc->touched, &sc->n_touched, &sc->touched_cap))
+            return false;
+        sc->acc[nid] = base_sat_add(sc->acc[nid], e->value);
+        *any = true;
+        if (q->keep_labels) {
+            size_t ps = win__qmap_get(&sc->pairs, (uint64_t)e->node << 32 | e->labels, NULL);
+            if (ps == SIZE_MAX)
+                return false;
+            sc->pairs.vals[ps] = base_sat_add(sc->pairs.vals[ps], e->value);
+        }
+    }
+    return true;
+}
+
+/* Adds the entries of series `si` in [q->start_ns, q->end_ns) that match the selector. */
+static bool merge_series(builder *b, const win_query *q, merge_scan *sc, uint32_t si)
+{
+    const win_store *st = b->st;
+    const win__series *s = st->series[si];
+    int r = series_matches(st, s, q->selector, sc);
+    if (r <= 0)
+        return r == 0;
+    int64_t start = q->start_ns, end = q->end_ns, res = st->cfg.resolution_ns;
+    bool plain = !sc->n_pending && !q->keep_labels, contributed = false;
+    for (uint32_t bi = first_bucket_after(s, start, res); bi < s->nb; bi++) {
+        const win__bucket *bk = &s->b[bi];
+        int64_t b_lo = bk->slot * res, b_hi = base_sat_add(b_lo, res);
+        if (b_lo >= end)
+            break;
+        if (b_hi <= start)
+            continue;
+        bool any = false;
+        if (plain) {
+            if (!add_bucket_plain(sc, bk, bi + 1 < s->nb ? &s->b[bi + 1] : NULL, &any))
+                return false;
+            b->m->n_entries += bk->n;
+        } else if (!add_bucket_labeled(sc, st, q, si, bk, b->m, &any)) {
+            return false;
+        }
+        if (any) {
+            contributed = true;
+            if (b_lo < sc->cov_lo)
+                sc->cov_lo = b_lo;
+            if (b_hi > sc->cov_hi)
+                sc->cov_hi = b_hi;
+        }
+    }
+    if (contributed)
+        b->m->n_series++;
+    return true;
+}
+
+/* The result tree: the root's own value (samples with an empty stack), then every touched
+ * node with a value and its ancestors, then the labeled values. Under the store's lock. */
+static bool merge_emit(builder *b, merge_scan *sc, const win_query *q)
+{
+    win_merged *m = b->m;
+    b->node_out[0] = 0;
+    m->nodes[0].self = sc->acc[0];
+    /* the result holds the touched nodes and their ancestors: size it once rather than
+     * copying a growing array (a hint; emit_path still grows it) */
+    uint32_t want = sc->n_touched + sc->n_touched / 4 + 64;
+    void *arr = m->nodes;
+    if (want > sc->n_ids + 1)
+        want = sc->n_ids + 1;
+    if (!base_grow(&arr, &b->nodes_cap, want, sizeof(win_node)))
+        return false;
+    m->nodes = arr;
+    uint32_t *path = NULL, path_cap = 0;
     bool ok = true;
-    const win__matcher *failed = NULL; /* a regex that hit its match limit */
-    int64_t *acc = NULL;
-    uint8_t *seen = NULL;
+    /* emit_path skips nodes already emitted as an ancestor of an earlier one */
+    for (uint32_t i = 0; ok && i < sc->n_touched; i++) {
+        uint32_t nid = sc->touched[i];
+        if (sc->acc[nid] != 0 && b->node_out[nid] == WIN__NONE)
+            ok = emit_path(b, sc->acc, nid, &path, &path_cap);
+    }
+    free(path);
+    return ok && (!q->keep_labels || collect_labeled(b, &sc->pairs));
+}
+
+win_merged *win_merge(win_store *st, const win_query *q, base_errbuf *eb)
+{
+    return win_merge_filtered(st, q, NULL, eb);
+}
+
+win_merged *win_merge_filtered(win_store *st, const win_query *q, const win_frame_filter *frames,
+                               base_errbuf *eb)
+{
+    if (!st || !q || !q->profile_type) {
+        base_errbuf_set(eb, BASE_ERR_BAD_ARGUMENT,
+                        "window: a query needs a store and a profile type");
+        return NULL;
+    }
+    if (frames && (frames->n_types > WIN_FRAME_FILTER_MAX || (frames->n_types && !frames->types))) {
+        base_errbuf_set(eb, BASE_ERR_BAD_ARGUMENT, "window: a frame filter lists at most %u types",
+                        WIN_FRAME_FILTER_MAX);
+        return NULL;
+    }
+    const win_selector *sel = q->selector;
+    builder b = {.st = st, .ff = frames};
+    merge_scan sc = {.cov_lo = INT64_MAX, .cov_hi = INT64_MIN};
+    win_merged *m = merge_result_new(q, &b);
+    sc.pending = malloc((sel ? sel->n : 0) * sizeof *sc.pending + 1);
+    if (!m || !sc.pending) {
+        free(sc.pending);
+        win_merged_free(m);
+        base_errbuf_set(eb, BASE_ERR_NOMEM, "window: out of memory while merging");
+        return NULL;
+    }
 
     pthread_rwlock_rdlock(&st->lock);
-    /* Per-entry sums go into a flat array indexed by node id (ids are dense, bounded by
-     * the node table): one add per entry instead of a hash probe. Only the nodes touched
-     * (and their ancestors) are then emitted into the result tree. calloc of a large array
-     * is lazily zeroed pages, so a query over a few series touches little of it. */
-    uint32_t n_ids = st->nodes.n;
-    b.n_node_ids = n_ids;
-    b.n_frame_ids = st->frames.n;
-    b.n_str_ids = st->strings.n;
-    acc = calloc((size_t)n_ids + 1, sizeof *acc);
-    seen = calloc((size_t)n_ids + 1, 1);
-    b.node_out = malloc(((size_t)n_ids + 1) * sizeof *b.node_out);
-    b.frame_out = malloc(((size_t)b.n_frame_ids + 1) * sizeof *b.frame_out);
-    b.str_out = calloc((size_t)b.n_str_ids + 1, sizeof *b.str_out);
-    b.fn_of_str = malloc(((size_t)b.n_str_ids + 1) * sizeof *b.fn_of_str);
-    if (frames) {
-        b.frame_keep = calloc((size_t)b.n_frame_ids + 1, 1);
-        for (uint32_t i = 0; i < frames->n_types; i++) {
-            /* a type no frame has matches nothing */
-            uint32_t id = frames->types[i] ? win__find_str(st, frames->types[i]) : WIN__NONE;
-            b.ff_ids[b.n_ff_ids++] = id;
-        }
-    }
-    if (!acc || !seen || !b.node_out || !b.frame_out || !b.str_out || !b.fn_of_str ||
-        (frames && !b.frame_keep)) {
-        ok = false;
-    } else {
-        memset(b.node_out, 0xff, ((size_t)n_ids + 1) * sizeof *b.node_out);
-        memset(b.frame_out, 0xff, ((size_t)b.n_frame_ids + 1) * sizeof *b.frame_out);
-        memset(b.fn_of_str, 0xff, ((size_t)b.n_str_ids + 1) * sizeof *b.fn_of_str);
-    }
+    bool ok = merge_tables_alloc(&b, &sc);
     uint32_t ptype = win__find_str(st, q->profile_type);
-    for (uint32_t si = 0; ok && ptype != WIN__NONE && si < st->n_series; si++) {
-        const win__series *s = st->series[si];
-        if (s->ptype != ptype)
-            continue;
-        /* matchers on resource attributes decide for the whole series; the rest are
-         * evaluated once per label set (the resource attribute wins a name clash) */
-        const win__set *rs = win__rattr_set(st, s->rattr);
-        uint32_t n_pending = 0;
-        bool match = true;
-        for (uint32_t i = 0; match && sel && i < sel->n; i++) {
-            const char *v;
-            if (win__set_find(st, rs, sel->m[i].name, &v)) {
-                int r = win__matcher_eval(&sel->m[i], v);
-                if (r < 0)
-                    failed = &sel->m[i];
-                match = r > 0;
-            } else {
-                pending[n_pending++] = &sel->m[i];
-            }
-        }
-        if (failed) {
-            ok = false;
-            break;
-        }
-        if (!match)
-            continue;
-        bool contributed = false;
-        /* buckets are sorted by slot: skip to the first that ends after start, stop at
-         * the first that begins at or after end (short ranges visit only their own) */
-        uint32_t first = 0, last = s->nb;
-        while (first < last) {
-            uint32_t mid = first + (last - first) / 2;
-            if (base_sat_add(s->b[mid].slot * res, res) <= start)
-                first = mid + 1;
-            else
-                last = mid;
-        }
-        for (uint32_t bi = first; ok && bi < s->nb; bi++) {
-            const win__bucket *bk = &s->b[bi];
-            int64_t b_lo = bk->slot * res, b_hi = base_sat_add(b_lo, res);
-            if (b_lo >= end)
-                break;
-            if (b_hi <= start)
-                continue;
-            bool any = false;
-            if (!n_pending && !q->keep_labels) {
-                /* the common case: no per-label matchers and no labels kept, so one
-                 * pass of array adds over the entries */
-                const win__entry *ents = bk->e;
-                uint32_t n = bk->n;
-                /* Each bucket is its own allocation of a few KB and the hardware prefetcher
-                 * stops at page ends, so a long range waited on every entry load: fetch
-                 * the next bucket's start now and this one's entries ahead of use
-                 * (prefetching past an array's end is harmless). */
-                if (bi + 1 < s->nb && s->b[bi + 1].n)
-                    __builtin_prefetch(s->b[bi + 1].e);
-                for (uint32_t j = 0; j < n; j++) {
-                    if ((j & 3) == 0)
-                        __builtin_prefetch(&ents[j + 32]);
-                    uint32_t nid = ents[j].node;
-                    if (nid >= n_ids || /* cannot happen: entries hold live node ids */
-                        (!seen[nid] && !touch(seen, nid, &touched, &n_touched, &touched_cap))) {
-                        ok = false;
-                        break;
-                    }
-                    acc[nid] = base_sat_add(acc[nid], ents[j].value);
-                }
-                m->n_entries += n;
-                any = n > 0;
-            }
-            for (uint32_t j = 0; (n_pending || q->keep_labels) && j < bk->n; j++) {
-                const win__entry *e = &bk->e[j];
-                m->n_entries++;
-                if (n_pending) {
-                    size_t c = win__qmap_get(&cache, e->labels, NULL);
-                    if (c == SIZE_MAX) {
-                        ok = false;
-                        break;
-                    }
-                    uint64_t stamp = (uint64_t)si + 1;
-                    if ((uint64_t)cache.vals[c] >> 1 != stamp) {
-                        const win__set *ls = win__label_set(st, e->labels);
-                        bool lm = true;
-                        for (uint32_t k = 0; lm && k < n_pending; k++) {
-                            char hex[WIN__LINK_HEX];
-                            const char *v = win__label_attr(st, ls, pending[k]->name, hex);
-                            int r = win__matcher_eval(pending[k], v);
-                            if (r < 0)
-                                failed = pending[k];
-                            lm = r > 0;
-                        }
-                        if (failed) {
-                            ok = false;
-                            break;
-                        }
-                        cache.vals[c] = (int64_t)((stamp << 1) | (lm ? 1u : 0u));
-                    }
-                    if (!(cache.vals[c] & 1))
-                        continue;
-                }
-                uint32_t nid = e->node;
-                if (nid >= n_ids) { /* cannot happen: entries hold live node ids */
-                    ok = false;
-                    break;
-                }
-                if (!seen[nid] && !touch(seen, nid, &touched, &n_touched, &touched_cap)) {
-                    ok = false;
-                    break;
-                }
-                acc[nid] = base_sat_add(acc[nid], e->value);
-                any = true;
-                if (q->keep_labels) {
-                    size_t ps = win__qmap_get(&pairs, (uint64_t)e->node << 32 | e->labels, NULL);
-                    if (ps == SIZE_MAX) {
-                        ok = false;
-                        break;
-                    }
-                    pairs.vals[ps] = base_sat_add(pairs.vals[ps], e->value);
-                }
-            }
-            if (any) {
-                contributed = true;
-                if (b_lo < cov_lo)
-                    cov_lo = b_lo;
-                if (b_hi > cov_hi)
-                    cov_hi = b_hi;
-            }
-        }
-        if (contributed)
-            m->n_series++;
-    }
-    /* the root's own value (samples with an empty stack) */
-    if (ok) {
-        b.node_out[0] = 0;
-        m->nodes[0].self = acc[0];
-        /* the result holds the touched nodes and their ancestors: size it once rather
-         * than copying a growing array (a hint; emit_path still grows it) */
-        uint32_t want = n_touched + n_touched / 4 + 64;
-        void *arr = m->nodes;
-        if (want > n_ids + 1)
-            want = n_ids + 1;
-        if (!base_grow(&arr, &b.nodes_cap, want, sizeof(win_node)))
-            ok = false;
-        else
-            m->nodes = arr;
-    }
-    /* emit_path skips nodes already emitted as an ancestor of an earlier one */
-    for (uint32_t i = 0; ok && i < n_touched; i++)
-        if (acc[touched[i]] != 0 && b.node_out[touched[i]] == WIN__NONE)
-            ok = emit_path(&b, acc, touched[i], &path, &path_cap);
-    if (ok && q->keep_labels)
-        ok = collect_labeled(&b, &pairs);
+    for (uint32_t si = 0; ok && ptype != WIN__NONE && si < st->n_series; si++)
+        if (st->series[si]->ptype == ptype)
+            ok = merge_series(&b, q, &sc, si);
+    ok = ok && merge_emit(&b, &sc, q);
     pthread_rwlock_unlock(&st->lock);
 
-    free(touched);
-    free(acc);
-    free(seen);
-    free(path);
-    free(pending);
-    pending = NULL;
-    win__qmap_free(&cache);
-    win__qmap_free(&pairs);
-    free(b.node_out);
-    free(b.frame_out);
-    free((void *)b.str_out);
-    free(b.fn_of_str);
-    free(b.frame_keep);
-    win__qmap_free(&b.fns_addr);
+    const win__matcher *failed = sc.failed;
+    merge_scan_free(&sc);
+    builder_free(&b);
     uint32_t *renum = NULL;
     if (!ok || !prune(m, q->keep_labels ? &renum : NULL) ||
         (q->keep_labels && !finish_labeled(m, renum))) {
         free(renum);
         win_merged_free(m);
-        if (failed)
-            win__matcher_err(failed, err, err_len);
-        else if (err && err_len)
-            snprintf(err, err_len, "window: out of memory while merging");
+        if (failed) {
+            char why[BASE_ERR_LEN];
+            win__matcher_err(failed, why, sizeof why);
+            base_errbuf_set(eb, BASE_ERR_BAD_ARGUMENT, "%s", why);
+        } else {
+            base_errbuf_set(eb, BASE_ERR_NOMEM, "window: out of memory while merging");
+        }
         return NULL;
     }
     free(renum);
-    if (cov_lo <= cov_hi) {
-        m->start_ns = cov_lo;
-        m->end_ns = cov_hi;
+    if (sc.cov_lo <= sc.cov_hi) {
+        m->start_ns = sc.cov_lo;
+        m->end_ns = sc.cov_hi;
     }
     return m;
-oom:
-    free(pending);
-    win_merged_free(m);
-    if (err && err_len)
-        snprintf(err, err_len, "window: out of memory while merging");
-    return NULL;
 }
 
 /* ---- top ---- */
+
+uint32_t win_merged_bad_node(const win_merged *m)
+{
+    for (uint32_t i = 1; i < m->n_nodes; i++)
+        if (m->nodes[i].parent < 0 || (uint32_t)m->nodes[i].parent >= i ||
+            m->nodes[i].frame >= m->n_frames)
+            return i;
+    return 0;
+}
+
+void win_tree_index_free(win_tree_index *ti)
+{
+    free(ti->sub);
+    free(ti->first);
+    free(ti->kids);
+    memset(ti, 0, sizeof *ti);
+}
+
+base_err win_tree_index_build(const win_merged *m, win_tree_index *ti)
+{
+    memset(ti, 0, sizeof *ti);
+    uint32_t n = m->n_nodes;
+    if (n == 0 || !m->nodes || win_merged_bad_node(m))
+        return BASE_ERR_INVALID;
+    ti->n = n;
+    ti->sub = malloc((size_t)n * sizeof *ti->sub);
+    ti->first = calloc((size_t)n + 2, sizeof *ti->first);
+    ti->kids = malloc((size_t)n * sizeof *ti->kids);
+    if (!ti->sub || !ti->first || !ti->kids) {
+        win_tree_index_free(ti);
+        return BASE_ERR_NOMEM;
+    }
+    int64_t *sub = ti->sub;
+    uint32_t *first = ti->first;
+    for (uint32_t i = 0; i < n; i++)
+        sub[i] = m->nodes[i].self;
+    /* children last: each node's subtree is complete before it is added to its parent;
+     * first[p + 2] counts p's children so that, after the prefix sum, first[p + 1] is
+     * where p's children start and filling advances it to where they end */
+    for (uint32_t i = n; i-- > 1;) {
+        uint32_t p = (uint32_t)m->nodes[i].parent;
+        sub[p] = base_sat_add(sub[p], sub[i]);
+        first[p + 2]++;
+    }
+    for (uint32_t i = 0; i <= n; i++)
+        first[i + 1] += first[i];
+    for (uint32_t i = 1; i < n; i++)
+        ti->kids[first[m->nodes[i].parent + 1]++] = i;
+    return BASE_OK;
+}
 
 /* flat and cum per function in one pass per node (the per-sample walk up the parent chain
  * costs nodes x depth, most of a table over many services): a function's cum is the sum
  * of the subtree values of its outermost occurrences, found by a depth-first walk that
  * counts each function's occurrences on the current path (`on_path`, zeroed, nf + 1).
- * Needs parents before children (window/ builds merges so); returns 0 without touching
- * flat/cum when they are not, 1 when done, -1 on allocation failure. */
+ * Returns 0 without touching flat/cum when the tree is not in win_merge's shape, 1 when
+ * done, -1 on allocation failure. */
 static int top_linear(const win_merged *m, int64_t *flat, int64_t *cum, uint32_t *on_path)
 {
-    uint32_t n = m->n_nodes;
     const uint32_t *fn_of = m->priv->fn_of_frame;
-    if (n == 0)
-        return 0;
-    for (uint32_t i = 1; i < n; i++)
-        if (m->nodes[i].parent < 0 || (uint32_t)m->nodes[i].parent >= i ||
-            m->nodes[i].frame >= m->n_frames)
-            return 0;
-    int64_t *sub = malloc((size_t)n * sizeof *sub);
-    uint32_t *first = calloc((size_t)n + 1, sizeof *first);
-    uint32_t *kids = malloc((size_t)n * sizeof *kids);
+    win_tree_index ti;
+    base_err kind = win_tree_index_build(m, &ti);
+    if (kind != BASE_OK)
+        return kind == BASE_ERR_INVALID ? 0 : -1;
+    uint32_t n = ti.n;
     uint32_t *stack = malloc((size_t)n * sizeof *stack);
     uint32_t *next = malloc((size_t)n * sizeof *next);
     int rc = -1;
-    if (!sub || !first || !kids || !stack || !next)
+    if (!stack || !next)
         goto out;
-    for (uint32_t i = 0; i < n; i++)
-        sub[i] = m->nodes[i].self;
-    for (uint32_t i = n; i-- > 1;) {
-        uint32_t p = (uint32_t)m->nodes[i].parent;
-        sub[p] = base_sat_add(sub[p], sub[i]);
-        first[p + 1]++;
-    }
-    for (uint32_t i = 0; i < n; i++)
-        first[i + 1] += first[i];
-    for (uint32_t i = 0; i < n; i++)
-        next[i] = first[i];
-    for (uint32_t i = 1; i < n; i++)
-        kids[next[m->nodes[i].parent]++] = i;
     for (uint32_t i = 1; i < n; i++) {
         int64_t self = m->nodes[i].self;
         if (self != 0) {
@@ -828,17 +931,16 @@ static int top_linear(const win_merged *m, int64_t *flat, int64_t *cum, uint32_t
         }
     }
     /* stack holds the current path; next[v] is v's next child to visit */
-    for (uint32_t i = 0; i < n; i++)
-        next[i] = first[i];
+    memcpy(next, ti.first, (size_t)n * sizeof *next);
     uint32_t depth = 0;
     stack[depth++] = 0;
     while (depth > 0) {
         uint32_t v = stack[depth - 1];
-        if (next[v] < first[v + 1]) {
-            uint32_t c = kids[next[v]++];
+        if (next[v] < ti.first[v + 1]) {
+            uint32_t c = ti.kids[next[v]++];
             uint32_t fn = fn_of[m->nodes[c].frame];
             if (on_path[fn]++ == 0)
-                cum[fn] = base_sat_add(cum[fn], sub[c]);
+                cum[fn] = base_sat_add(cum[fn], ti.sub[c]);
             stack[depth++] = c;
         } else {
             if (v != 0)
@@ -848,9 +950,7 @@ static int top_linear(const win_merged *m, int64_t *flat, int64_t *cum, uint32_t
     }
     rc = 1;
 out:
-    free(sub);
-    free(first);
-    free(kids);
+    win_tree_index_free(&ti);
     free(stack);
     free(next);
     return rc;

@@ -103,7 +103,7 @@ static bool add_matcher(win_selector *sel, char *name, char *value, win__op op, 
     m.value = value;
     m.op = op;
     if (op == WIN__OP_RE || op == WIN__OP_NRE) {
-        char why[256];
+        char why[BASE_ERR_LEN];
         m.re = base_regex_compile(value, BASE_REGEX_ANCHORED, why, sizeof why);
         base_regex_set_budget(m.re, &sel->budget);
         if (!m.re) {
@@ -127,6 +127,23 @@ fail:
     free(name);
     free(value);
     return false;
+}
+
+/* Whether the matcher list ends at *pos: 1 at its '}' (consumed) or, unbraced, at the end
+ * of the text; -1 (err set) at the end of a braced text; 0 when more follows. */
+static int list_end(const char *text, size_t *pos, bool braced, char *err, size_t err_len)
+{
+    if (braced && text[*pos] == '}') {
+        (*pos)++;
+        return 1;
+    }
+    if (text[*pos] != '\0')
+        return 0;
+    if (braced) {
+        base_set_err(err, err_len, "selector: missing '}' at offset %zu", *pos);
+        return -1;
+    }
+    return 1;
 }
 
 win_selector *win_selector_parse(const char *text, base_err *kind, char *err, size_t err_len)
@@ -159,16 +176,11 @@ win_selector *win_selector_parse(const char *text, base_err *kind, char *err, si
         pos++;
     for (;;) {
         pos = skip_ws(text, pos);
-        if (braced && text[pos] == '}') {
-            pos++;
-            break;
-        }
-        if (text[pos] == '\0') {
-            if (!braced)
-                break;
-            base_set_err(err, err_len, "selector: missing '}' at offset %zu", pos);
+        int done = list_end(text, &pos, braced, err, err_len);
+        if (done < 0)
             goto fail;
-        }
+        if (done)
+            break;
         if (!name_start(text[pos])) {
             base_set_err(err, err_len, "selector: expected an attribute name at offset %zu", pos);
             goto fail;
@@ -229,16 +241,11 @@ win_selector *win_selector_parse(const char *text, base_err *kind, char *err, si
             pos++;
             continue;
         }
-        if (braced && text[pos] == '}') {
-            pos++;
-            break;
-        }
-        if (text[pos] == '\0') {
-            if (!braced)
-                break;
-            base_set_err(err, err_len, "selector: missing '}' at offset %zu", pos);
+        done = list_end(text, &pos, braced, err, err_len);
+        if (done < 0)
             goto fail;
-        }
+        if (done)
+            break;
         base_set_err(err, err_len, "selector: expected ',' or '}' after matcher at offset %zu",
                      pos);
         goto fail;

@@ -19,24 +19,10 @@ int64_t win__floor_div(int64_t a, int64_t b)
     return q;
 }
 
-/* Eight bytes per step rather than one (FNV-1a byte by byte showed in ingest profiles): each
- * word is folded in with a multiply and a shift, the tail byte-wise, the length and the
- * per-store seed up front, and the result goes through the full 64-bit finalizer. */
+/* The store's tables keep 32-bit hashes of base_hash_bytes under the per-store seed. */
 static uint32_t hash_bytes(uint64_t seed, const void *p, size_t n)
 {
-    const unsigned char *b = p;
-    uint64_t h = (0xcbf29ce484222325ULL ^ seed) + n * 0x9e3779b97f4a7c15ULL;
-    for (; n >= 8; b += 8, n -= 8) {
-        uint64_t w;
-        memcpy(&w, b, 8);
-        h = (h ^ w) * 0xff51afd7ed558ccdULL;
-        h ^= h >> 32;
-    }
-    uint64_t tail = 0;
-    for (size_t i = 0; i < n; i++)
-        tail |= (uint64_t)b[i] << (8 * i);
-    h = (h ^ tail) * 0xc4ceb9fe1a85ec53ULL;
-    return (uint32_t)base_mix64(h);
+    return (uint32_t)base_hash_bytes(seed, p, n);
 }
 
 /* ---- accounted memory ------------------------------------------------------------ */
@@ -1643,8 +1629,8 @@ static bool intern_batch(win_store *st, const win_batch *b, ingest_tmp *t, int64
     return true;
 }
 
-int win_store_add(win_store *st, const win_batch *batch, int64_t now_ns, win_add_result *result,
-                  char *err, size_t err_len)
+base_err win_store_add(win_store *st, const win_batch *batch, int64_t now_ns,
+                       win_add_result *result, char *err, size_t err_len)
 {
     win_add_result local;
     if (!result)
@@ -1654,10 +1640,10 @@ int win_store_add(win_store *st, const win_batch *batch, int64_t now_ns, win_add
         err[0] = '\0';
     if (!st) {
         base_set_err(err, err_len, "window: no store");
-        return -1;
+        return BASE_ERR_BAD_ARGUMENT;
     }
     if (!validate(batch, err, err_len))
-        return -1;
+        return BASE_ERR_INVALID;
     ingest_tmp t;
     /* with a request cache, the frame/stack maps live in the cache (attached under lock) */
     uint32_t *own_frames = batch->cache ? NULL : malloc(((size_t)batch->n_frames + 1) * 4);
@@ -1666,7 +1652,7 @@ int win_store_add(win_store *st, const win_batch *batch, int64_t now_ns, win_add
     t.stack_nodes = own_stacks;
     t.sample_node = malloc(((size_t)batch->n_samples + 1) * 4);
     t.sample_labels = malloc(((size_t)batch->n_samples + 1) * 4);
-    int rc = -1;
+    base_err rc = BASE_ERR_NOMEM; /* every failure past validation: memory or a cap */
     if ((!batch->cache && (!own_frames || !own_stacks)) || !t.sample_node || !t.sample_labels) {
         base_set_err(err, err_len, "window: out of memory for a batch of %u samples",
                      batch->n_samples);
@@ -1770,7 +1756,7 @@ int win_store_add(win_store *st, const win_batch *batch, int64_t now_ns, win_add
     free(own.runs);
     if (partial)
         goto out_unlock;
-    rc = 0;
+    rc = BASE_OK;
 out_unlock:
     pthread_rwlock_unlock(&st->lock);
 out_free:

@@ -141,14 +141,16 @@ typedef struct win_add_result {
                                  batch's only. */
 } win_add_result;
 
-/* Adds a batch at wall-clock `now_ns` (the store's notion of "now" for expiry). Returns 0,
- * or -1 with `err` filled: on a bad index or a full interning table the batch is left out
- * whole (store unchanged); when memory runs out part-way, what landed stays and `result`
- * counts it, so a caller reports exactly what was kept (tests/torture checks this for every
+/* Adds a batch at wall-clock `now_ns` (the store's notion of "now" for expiry). Returns
+ * BASE_OK, or a kind with `err` filled: BASE_ERR_INVALID for a bad index or attribute (the
+ * batch is left out whole, store unchanged), BASE_ERR_BAD_ARGUMENT without a store,
+ * BASE_ERR_NOMEM when memory or an interning table's cap ran out (a full table leaves the
+ * batch out whole; when memory runs out part-way, what landed stays and `result` counts
+ * it, so a caller reports exactly what was kept: tests/torture checks this for every
  * failure point). Evicts for the memory limit before returning; `result->samples_evicted`
  * says how much of this batch that took. */
-int win_store_add(win_store *store, const win_batch *batch, int64_t now_ns, win_add_result *result,
-                  char *err, size_t err_len);
+base_err win_store_add(win_store *store, const win_batch *batch, int64_t now_ns,
+                       win_add_result *result, char *err, size_t err_len);
 
 /* Frees buckets older than now - retention and, when over the memory limit, the oldest
  * buckets of the store, then reclaims unreferenced interned data. win_store_add calls this
@@ -245,11 +247,12 @@ typedef struct win_merged {
 
 /* Merges every bucket entry of series of `q->profile_type` whose resource+sample
  * attributes match `q->selector` and whose bucket overlaps [start, end). Returns a new
- * result (possibly with total 0) or NULL with `err` filled. Here and in the listings and
- * time series below, an error caused by the selector (a regex that hit its match limit on
- * a stored value) starts with "selector: ", so callers can answer it as the request's
- * fault; any other error means memory ran out. */
-win_merged *win_merge(win_store *store, const win_query *q, char *err, size_t err_len);
+ * result (possibly with total 0) or NULL with `eb` (may be NULL) set: BASE_ERR_BAD_ARGUMENT
+ * for the request's fault (no store or profile type; a selector regex that hit its match
+ * limit on a stored value, reason starting "selector: "), BASE_ERR_NOMEM when memory ran
+ * out. In the listings and time series below, a selector error likewise starts with
+ * "selector: " and any other means memory ran out. */
+win_merged *win_merge(win_store *store, const win_query *q, base_errbuf *eb);
 
 /* Which frames a merge keeps, by their `profile.frame.type` ("kernel", "native", "go", ...):
  * with `exclude` false only frames of the listed types, with `exclude` true all but them
@@ -266,8 +269,28 @@ typedef struct win_frame_filter {
 
 /* win_merge with a frame filter (NULL = keep every frame, which is win_merge). */
 win_merged *win_merge_filtered(win_store *store, const win_query *q, const win_frame_filter *frames,
-                               char *err, size_t err_len);
+                               base_errbuf *eb);
 void win_merged_free(win_merged *m);
+
+/* The first node of `m` that breaks the shape win_merge guarantees (parents precede
+ * their children, every frame index is in range), or 0 when every node keeps it. For
+ * code handed a result it did not merge itself (built by hand, by a test, by a fuzzer). */
+uint32_t win_merged_bad_node(const win_merged *m);
+
+/* Children and subtree values of a merged tree, for walks from the root down: the
+ * children of node v are kids[first[v] .. first[v + 1]) in index order; sub[v] is v's
+ * self plus that of every descendant (saturating). Arrays owned by the index. */
+typedef struct win_tree_index {
+    uint32_t n;      /* nodes of the tree */
+    int64_t *sub;    /* [n] */
+    uint32_t *first; /* [n + 2]: first[0..n] as above, first[n + 1] scratch */
+    uint32_t *kids;  /* [n]: the n - 1 non-root nodes grouped by parent */
+} win_tree_index;
+
+/* BASE_OK; BASE_ERR_INVALID (nothing allocated) when win_merged_bad_node finds a node;
+ * BASE_ERR_NOMEM. Costs three passes over the nodes; free with win_tree_index_free. */
+base_err win_tree_index_build(const win_merged *m, win_tree_index *ti);
+void win_tree_index_free(win_tree_index *ti);
 
 /* pprof -top semantics over a merged tree: a frame's function key is its function name,
  * or its hex address ("0x4f5a1b") when unsymbolized. flat = value of samples whose leaf
@@ -313,7 +336,10 @@ typedef struct win_label_value {
 
 /* Common to the listings and the time series: entries are picked exactly as win_merge
  * picks them; when a name is both a resource and a sample attribute the resource value
- * wins (as in selectors); `service_name` works wherever an attribute name is taken.
+ * wins (as in selectors); `service_name` works wherever an attribute name is taken. On
+ * failure they return NULL with `eb` (may be NULL) set as win_merge sets it:
+ * BASE_ERR_BAD_ARGUMENT for the request's fault (a selector regex over its match limit,
+ * "selector: ..."; a missing argument; too many steps or cells), BASE_ERR_NOMEM otherwise.
  * Listings return at most 100,000 rows, ranked/sorted before the cut (callers cut further
  * for display). */
 
@@ -325,16 +351,16 @@ typedef struct win_listing {
 } win_listing;
 
 /* Profile types whose series match `sel` (resource attributes; sample-attribute matchers
- * filter entries) with data in [start, end), sorted by name. NULL with `err` on failure. */
+ * filter entries) with data in [start, end), sorted by name. */
 win_listing *win_list_profile_types(win_store *store, const win_selector *sel, int64_t start_ns,
-                                    int64_t end_ns, char *err, size_t err_len);
+                                    int64_t end_ns, base_errbuf *eb);
 /* Attribute names (resource and sample level) present in entries matching `q`
  * (q->profile_type may be NULL = all types), sorted by name. */
-win_listing *win_list_labels(win_store *store, const win_query *q, char *err, size_t err_len);
+win_listing *win_list_labels(win_store *store, const win_query *q, base_errbuf *eb);
 /* Values of attribute `name` in entries matching `q`, ranked by total descending (ties by
  * value). With q->profile_type NULL, totals are observation counts. */
 win_listing *win_list_label_values(win_store *store, const win_query *q, const char *name,
-                                   char *err, size_t err_len);
+                                   base_errbuf *eb);
 void win_listing_free(win_listing *l);
 
 /* Totals per time step for entries matching `q` (profile_type required).
@@ -363,7 +389,7 @@ typedef struct win_timeseries {
 
 win_timeseries *win_query_timeseries(win_store *store, const win_query *q, int64_t step_ns,
                                      const char *function, const char *group_by,
-                                     uint32_t max_groups, char *err, size_t err_len);
+                                     uint32_t max_groups, base_errbuf *eb);
 void win_timeseries_free(win_timeseries *ts);
 
 /* The store's bucket width and retention (fixed at creation). */

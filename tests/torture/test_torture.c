@@ -206,8 +206,7 @@ static win_store *new_store(void)
 static int64_t merged_total(win_store *s, const char *type)
 {
     win_query q = {type, NULL, INT64_MIN, INT64_MAX, false};
-    char err[256];
-    win_merged *m = win_merge(s, &q, err, sizeof err);
+    win_merged *m = win_merge(s, &q, NULL);
     assert_non_null(m);
     int64_t total = m->total;
     win_merged_free(m);
@@ -229,13 +228,13 @@ static void op_store_add(void *ctx, bool *op_failed)
     win_add_result r;
     memset(&r, 0, sizeof r);
     char err[256] = "";
-    int rc = win_store_add(s, &b, NOW, &r, err, sizeof err);
+    base_err rc = win_store_add(s, &b, NOW, &r, err, sizeof err);
     bool was_armed = fail_at != 0;
     disarm(); /* the checks below must not fail on their own */
     win_stats st;
     win_store_stats(s, &st);
     int64_t total = merged_total(s, "cpu:nanoseconds");
-    if (rc == 0) {
+    if (rc == BASE_OK) {
         assert_int_equal(r.samples_stored, 3);
         assert_int_equal(r.samples_too_old, 1);
         assert_int_equal(st.samples_stored, 3);
@@ -243,7 +242,8 @@ static void op_store_add(void *ctx, bool *op_failed)
     } else {
         *op_failed = true;
         assert_true(was_armed);
-        assert_true(err[0] != '\0'); /* a failure says why */
+        assert_int_equal(rc, BASE_ERR_NOMEM); /* an allocation failed: the kind says so */
+        assert_true(err[0] != '\0');          /* and the reason says why */
         /* the statistics never claim what the buckets do not hold */
         assert_int_equal(st.samples_stored == 0, total == 0);
     }
@@ -273,19 +273,20 @@ static void op_merge(void *ctx, bool *op_failed)
 {
     win_store *s = ctx;
     win_selector *sel = win_selector_parse("{service.name=\"checkout\"}", NULL, NULL, 0);
-    char err[256] = "";
+    base_errbuf eb = {0};
     if (!sel) {
         *op_failed = true;
         return;
     }
     win_query q = {"cpu:nanoseconds", sel, INT64_MIN, INT64_MAX, true};
-    win_merged *m = win_merge(s, &q, err, sizeof err);
+    win_merged *m = win_merge(s, &q, &eb);
     win_top_row *rows = NULL;
     int64_t n = m ? win_top(m, &rows) : -1;
     disarm();
     if (!m) {
         *op_failed = true;
-        assert_true(err[0] != '\0');
+        assert_int_equal(eb.kind, BASE_ERR_NOMEM); /* the kind travels with the reason */
+        assert_true(eb.text[0] != '\0');
     } else if (n < 0) {
         *op_failed = true;
     } else {
@@ -340,8 +341,7 @@ static void test_export(void **state)
     (void)state;
     win_store *s = filled_store();
     win_query q = {"cpu:nanoseconds", NULL, INT64_MIN, INT64_MAX, true};
-    char err[256];
-    win_merged *m = win_merge(s, &q, err, sizeof err);
+    win_merged *m = win_merge(s, &q, NULL);
     assert_non_null(m);
     torture("query_export_pprof", op_export, m);
     win_merged_free(m);

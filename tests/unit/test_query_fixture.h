@@ -83,9 +83,8 @@ static inline win_store *fx_hand_store(void)
 
 static inline win_merged *fx_merge(win_store *st, const char *ptype, bool keep_labels)
 {
-    char err[256];
     win_query q = {ptype, NULL, INT64_MIN, INT64_MAX, keep_labels};
-    return win_merge(st, &q, err, sizeof err);
+    return win_merge(st, &q, NULL);
 }
 
 /* ---- random profiles ---- */

@@ -136,7 +136,7 @@ static void check_top(win_store *store, const char *svc, const char *type, const
     assert_non_null(sel);
     win_query q = {
         .profile_type = type, .selector = sel, .start_ns = INT64_MIN, .end_ns = INT64_MAX};
-    win_merged *m = win_merge(store, &q, err, sizeof err);
+    win_merged *m = win_merge(store, &q, NULL);
     assert_non_null(m);
     size_t n_exp;
     int64_t total;

@@ -70,6 +70,7 @@ static void *reader(void *arg)
 {
     (void)arg;
     char err[256];
+    base_errbuf eb = {0};
     win_selector *sel =
         win_selector_parse("{service.name=\"svc\", thread.name=~\"t.\"}", NULL, err, sizeof err);
     int64_t last = 0;
@@ -77,7 +78,7 @@ static void *reader(void *arg)
         /* every other merge keeps labels: its pairs must still sum to the total */
         bool keep = atomic_load(&queries_done) % 2 == 1;
         win_query q = {"cpu:nanoseconds", sel, INT64_MIN, INT64_MAX, keep};
-        win_merged *m = win_merge(store, &q, err, sizeof err);
+        win_merged *m = win_merge(store, &q, NULL);
         if (!m) {
             atomic_fetch_add(&failures, 1);
             continue;
@@ -100,9 +101,8 @@ static void *reader(void *arg)
         free(rows);
         win_merged_free(m);
         /* listings and time series see whole batches too */
-        win_timeseries *ts =
-            win_query_timeseries(store, &q, 0, "main", "thread.name", 1, err, sizeof err);
-        win_listing *l = win_list_label_values(store, &q, "thread.name", err, sizeof err);
+        win_timeseries *ts = win_query_timeseries(store, &q, 0, "main", "thread.name", 1, &eb);
+        win_listing *l = win_list_label_values(store, &q, "thread.name", &eb);
         if (!ts || !l) {
             atomic_fetch_add(&failures, 1);
         } else {
@@ -157,7 +157,7 @@ static void test_ingest_and_query_concurrently(void **state)
     assert_true(atomic_load(&queries_done) > 0);
 
     win_query q = {"cpu:nanoseconds", NULL, INT64_MIN, INT64_MAX, false};
-    win_merged *m = win_merge(store, &q, NULL, 0);
+    win_merged *m = win_merge(store, &q, NULL);
     assert_non_null(m);
     assert_int_equal(m->total, (int64_t)(batches * BATCH));
     win_merged_free(m);

@@ -167,7 +167,7 @@ static void test_shared_attrs_validated(void **state)
                    .n_samples = 4};
     char err[256] = "";
     win_add_result r;
-    assert_int_equal(win_store_add(st, &b, T0, &r, err, sizeof err), -1);
+    assert_int_equal(win_store_add(st, &b, T0, &r, err, sizeof err), BASE_ERR_INVALID);
     assert_string_equal(err, "window: samples[3].attrs[1] has no key");
     win_stats s;
     win_store_stats(st, &s);

@@ -75,9 +75,10 @@ static void top_of(const win_merged *m, const char *fn, int64_t *flat, int64_t *
 static win_merged *merge(win_store *st, const char *sel_text, const win_frame_filter *ff)
 {
     char err[256];
+    base_errbuf eb = {0};
     win_selector *sel = sel_text ? win_selector_parse(sel_text, NULL, err, sizeof err) : NULL;
     win_query q = {"cpu:nanoseconds", sel, INT64_MIN, INT64_MAX, false};
-    win_merged *m = win_merge_filtered(st, &q, ff, err, sizeof err);
+    win_merged *m = win_merge_filtered(st, &q, ff, &eb);
     win_selector_free(sel);
     assert_non_null(m);
     return m;
@@ -140,9 +141,9 @@ static void test_frame_filter(void **state)
     for (int i = 0; i < 17; i++)
         many[i] = "go";
     win_frame_filter big = {many, 17, false};
-    char err[256];
+    base_errbuf eb = {0};
     win_query q = {"cpu:nanoseconds", NULL, INT64_MIN, INT64_MAX, false};
-    assert_null(win_merge_filtered(st, &q, &big, err, sizeof err));
+    assert_null(win_merge_filtered(st, &q, &big, &eb));
     win_store_free(st);
 }
 
@@ -163,9 +164,9 @@ static void test_trace_selectors(void **state)
     assert_int_equal(m->total, 1);
     win_merged_free(m);
 
-    char err[256];
+    base_errbuf eb = {0};
     win_query q = {"cpu:nanoseconds", NULL, INT64_MIN, INT64_MAX, false};
-    win_listing *l = win_list_label_values(st, &q, "trace_id", err, sizeof err);
+    win_listing *l = win_list_label_values(st, &q, "trace_id", &eb);
     assert_non_null(l);
     assert_int_equal(l->n_rows, 2);
     const win_label_value *v = l->rows;
@@ -175,7 +176,7 @@ static void test_trace_selectors(void **state)
     assert_int_equal(v[1].total, 6);
     win_listing_free(l);
     /* list_labels names them: sample level, distinct ids */
-    l = win_list_labels(st, &q, err, sizeof err);
+    l = win_list_labels(st, &q, &eb);
     assert_non_null(l);
     const win_label_info *li = l->rows;
     int seen = 0;
@@ -188,7 +189,7 @@ static void test_trace_selectors(void **state)
     }
     assert_int_equal(seen, 2);
     win_listing_free(l);
-    l = win_list_label_values(st, &q, "span_id", err, sizeof err);
+    l = win_list_label_values(st, &q, "span_id", &eb);
     assert_non_null(l);
     assert_int_equal(l->n_rows, 2);
     v = l->rows;
@@ -221,6 +222,7 @@ static void test_links_cap(void **state)
     }
     win_batch b = {"cpu:nanoseconds", res, 1, FRAMES, N_FRAMES, STACKS, 4, s, N, NULL, false};
     char err[256];
+    base_errbuf eb = {0};
     win_add_result r;
     assert_int_equal(win_store_add(st, &b, T0 + SEC, &r, err, sizeof err), 0);
     assert_int_equal(r.samples_stored, N);
@@ -235,7 +237,7 @@ static void test_links_cap(void **state)
     assert_int_equal(m->total, 100);
     win_merged_free(m);
     win_query q = {"cpu:nanoseconds", NULL, INT64_MIN, INT64_MAX, false};
-    win_listing *l = win_list_label_values(st, &q, "trace_id", err, sizeof err);
+    win_listing *l = win_list_label_values(st, &q, "trace_id", &eb);
     assert_non_null(l);
     assert_int_equal(l->n_rows, 16384);
     win_listing_free(l);

@@ -107,9 +107,9 @@ static win_selector *sel_of(const char *text)
 
 static win_listing *types(const char *selector, int64_t start, int64_t end)
 {
-    char err[256];
+    base_errbuf eb = {0};
     win_selector *sel = sel_of(selector);
-    win_listing *l = win_list_profile_types(store, sel, start, end, err, sizeof err);
+    win_listing *l = win_list_profile_types(store, sel, start, end, &eb);
     win_selector_free(sel); /* rows must not borrow from it */
     assert_non_null(l);
     return l;
@@ -182,10 +182,10 @@ typedef struct expect_label {
 static void assert_labels(const char *ptype, const char *selector, int64_t start, int64_t end,
                           const expect_label *want, size_t n)
 {
-    char err[256];
+    base_errbuf eb = {0};
     win_selector *sel = sel_of(selector);
     win_query q = {ptype, sel, start, end, false};
-    win_listing *l = win_list_labels(store, &q, err, sizeof err);
+    win_listing *l = win_list_labels(store, &q, &eb);
     win_selector_free(sel);
     assert_non_null(l);
     const win_label_info *r = l->rows;
@@ -250,10 +250,10 @@ typedef struct expect_value {
 static void assert_values(const char *ptype, const char *selector, int64_t start, int64_t end,
                           const char *name, const expect_value *want, size_t n)
 {
-    char err[256];
+    base_errbuf eb = {0};
     win_selector *sel = sel_of(selector);
     win_query q = {ptype, sel, start, end, false};
-    win_listing *l = win_list_label_values(store, &q, name, err, sizeof err);
+    win_listing *l = win_list_label_values(store, &q, name, &eb);
     win_selector_free(sel);
     assert_non_null(l);
     const win_label_value *r = l->rows;
@@ -296,10 +296,12 @@ static void test_label_values(void **state)
     assert_values("cpu:nanoseconds", "{}", INT64_MIN, INT64_MAX, "never.stored", NULL, 0);
     assert_values("nope:x", "{}", INT64_MIN, INT64_MAX, "thread.name", NULL, 0);
 
-    char err[256];
+    base_errbuf eb = {0};
     win_query q = {NULL, NULL, INT64_MIN, INT64_MAX, false};
-    assert_null(win_list_label_values(store, &q, "", err, sizeof err));
-    assert_true(strlen(err) > 0);
+    base_errbuf_clear(&eb);
+    assert_null(win_list_label_values(store, &q, "", &eb));
+    assert_true(strlen(eb.text) > 0);
+    assert_int_equal(eb.kind, BASE_ERR_BAD_ARGUMENT);
 }
 
 /* ---- time series ---- */
@@ -319,14 +321,13 @@ static win_timeseries *series_of(const char *ptype, const char *selector, int64_
                                  int64_t end, int64_t step, const char *fn, const char *group,
                                  uint32_t max_groups)
 {
-    char err[256] = "";
+    base_errbuf eb = {0};
     win_selector *sel = sel_of(selector);
     win_query q = {ptype, sel, start, end, false};
-    win_timeseries *ts =
-        win_query_timeseries(store, &q, step, fn, group, max_groups, err, sizeof err);
+    win_timeseries *ts = win_query_timeseries(store, &q, step, fn, group, max_groups, &eb);
     win_selector_free(sel);
     if (!ts)
-        print_message("error: %s\n", err);
+        print_message("error: %s\n", eb.text);
     dump(ts);
     return ts;
 }
@@ -348,7 +349,7 @@ static int64_t merge_total(const char *ptype, const char *selector, int64_t star
 {
     win_selector *sel = sel_of(selector);
     win_query q = {ptype, sel, start, end, false};
-    win_merged *m = win_merge(store, &q, NULL, 0);
+    win_merged *m = win_merge(store, &q, NULL);
     assert_non_null(m);
     int64_t total = m->total;
     win_merged_free(m);
@@ -361,7 +362,7 @@ static int64_t top_cum(const char *ptype, const char *selector, int64_t start, i
 {
     win_selector *sel = sel_of(selector);
     win_query q = {ptype, sel, start, end, false};
-    win_merged *m = win_merge(store, &q, NULL, 0);
+    win_merged *m = win_merge(store, &q, NULL);
     assert_non_null(m);
     win_top_row *rows;
     int64_t n = win_top(m, &rows), cum = -1;
@@ -544,17 +545,21 @@ static void test_timeseries_empty_and_errors(void **state)
     assert_group(ts, 0, "(all)", zeros);
     win_timeseries_free(ts);
 
-    char err[256];
+    base_errbuf eb = {0};
     win_query q = {"cpu:nanoseconds", NULL, 0, T0, false};
-    assert_null(win_query_timeseries(store, &q, 10 * SEC, NULL, NULL, 0, err, sizeof err));
-    print_message("%s\n", err);
-    assert_non_null(strstr(err, "larger step"));
+    base_errbuf_clear(&eb);
+    assert_null(win_query_timeseries(store, &q, 10 * SEC, NULL, NULL, 0, &eb));
+    print_message("%s\n", eb.text);
+    assert_non_null(strstr(eb.text, "larger step"));
+    assert_int_equal(eb.kind, BASE_ERR_BAD_ARGUMENT); /* the request's fault, not memory */
     q = (win_query){"cpu:nanoseconds", NULL, T0, T0, false};
-    assert_null(win_query_timeseries(store, &q, 10 * SEC, NULL, NULL, 0, err, sizeof err));
-    assert_true(strlen(err) > 0);
+    base_errbuf_clear(&eb);
+    assert_null(win_query_timeseries(store, &q, 10 * SEC, NULL, NULL, 0, &eb));
+    assert_true(strlen(eb.text) > 0);
     q = (win_query){NULL, NULL, INT64_MIN, INT64_MAX, false};
-    assert_null(win_query_timeseries(store, &q, 10 * SEC, NULL, NULL, 0, err, sizeof err));
-    assert_true(strlen(err) > 0);
+    base_errbuf_clear(&eb);
+    assert_null(win_query_timeseries(store, &q, 10 * SEC, NULL, NULL, 0, &eb));
+    assert_true(strlen(eb.text) > 0);
 }
 
 /* ---- keep_labels ---- */
@@ -582,7 +587,7 @@ static void test_keep_labels(void **state)
 {
     (void)state;
     win_query q = {"cpu:nanoseconds", NULL, INT64_MIN, INT64_MAX, false};
-    win_merged *m = win_merge(store, &q, NULL, 0);
+    win_merged *m = win_merge(store, &q, NULL);
     assert_non_null(m);
     assert_null(m->labeled);
     assert_int_equal(m->n_labeled, 0);
@@ -590,7 +595,7 @@ static void test_keep_labels(void **state)
     win_merged_free(m);
 
     q.keep_labels = true;
-    m = win_merge(store, &q, NULL, 0);
+    m = win_merge(store, &q, NULL);
     assert_non_null(m);
     assert_int_equal(m->total, 2929);
     assert_labeled_sums(m);
@@ -639,7 +644,7 @@ static void test_keep_labels(void **state)
     /* a sample filter and a range narrow the pairs and the label sets with them */
     win_selector *sel = sel_of("{thread.name=\"y\"}");
     q = (win_query){"alloc_space:bytes", sel, T0 + 10 * SEC, INT64_MAX, true};
-    m = win_merge(store, &q, NULL, 0);
+    m = win_merge(store, &q, NULL);
     win_selector_free(sel);
     assert_non_null(m);
     assert_labeled_sums(m);
@@ -670,7 +675,7 @@ static void test_keep_labels_cancelling(void **state)
     win_batch b = {"delta:count", NULL, 0, FRAMES, N_FRAMES, stacks, 3, samples, 5, NULL, false};
     assert_int_equal(win_store_add(st, &b, T0, NULL, NULL, 0), 0);
     win_query q = {"delta:count", NULL, INT64_MIN, INT64_MAX, true};
-    win_merged *m = win_merge(st, &q, NULL, 0);
+    win_merged *m = win_merge(st, &q, NULL);
     assert_non_null(m);
     assert_int_equal(m->total, 6);
     assert_int_equal(m->n_nodes, 5); /* root, main, a, b, a */
@@ -700,8 +705,8 @@ static void test_timeseries_other_first(void **state)
                    samples,           4,    NULL, false};
     assert_int_equal(win_store_add(st, &b, T0, NULL, NULL, 0), 0);
     win_query q = {"cpu:nanoseconds", NULL, INT64_MIN, INT64_MAX, false};
-    char err[256];
-    win_timeseries *ts = win_query_timeseries(st, &q, 0, NULL, "thread.name", 1, err, sizeof err);
+    base_errbuf eb = {0};
+    win_timeseries *ts = win_query_timeseries(st, &q, 0, NULL, "thread.name", 1, &eb);
     dump(ts);
     assert_int_equal(ts->n_steps, 2);
     assert_int_equal(ts->n_groups, 2);
@@ -709,7 +714,7 @@ static void test_timeseries_other_first(void **state)
     assert_group(ts, 0, "(other)", other);
     assert_group(ts, 1, "x", x);
     win_timeseries_free(ts);
-    ts = win_query_timeseries(st, &q, 0, NULL, "thread.name", 2, err, sizeof err);
+    ts = win_query_timeseries(st, &q, 0, NULL, "thread.name", 2, &eb);
     dump(ts);
     /* x 5, then y and z tie at 4: y is kept by name; "(other)" (z + "") ties with x at 5
      * and goes after it */

@@ -80,7 +80,7 @@ static win_merged *query(const char *ptype, const char *selector, int64_t start,
     win_selector *sel = win_selector_parse(selector, NULL, err, sizeof err);
     assert_non_null(sel);
     win_query q = {ptype, sel, start, end, false};
-    win_merged *m = win_merge(store, &q, err, sizeof err);
+    win_merged *m = win_merge(store, &q, NULL);
     win_selector_free(sel); /* the result must not depend on it */
     assert_non_null(m);
     return m;
@@ -278,7 +278,7 @@ static void test_negative_values_cancel(void **state)
     win_batch b = {"delta:count", NULL, 0, FRAMES, N_FRAMES, STACKS, 5, samples, 5, NULL, false};
     assert_int_equal(win_store_add(st, &b, T0, NULL, NULL, 0), 0);
     win_query q = {"delta:count", NULL, INT64_MIN, INT64_MAX, false};
-    win_merged *m = win_merge(st, &q, NULL, 0);
+    win_merged *m = win_merge(st, &q, NULL);
     assert_non_null(m);
     assert_tree(m);
     assert_int_equal(m->total, 6);

@@ -235,6 +235,7 @@ static void test_match_limit_fails_store_queries(void **state)
         {.stack = 0, .value = 7, .time_ns = now, .n_attrs = 1, .attrs = labels}};
     win_batch b = {"cpu:nanoseconds", res, 2, frames, 1, stacks, 1, samples, 1, NULL, false};
     char err[512];
+    base_errbuf eb = {0};
     win_add_result r;
     assert_int_equal(win_store_add(st, &b, now, &r, err, sizeof err), 0);
 
@@ -248,26 +249,33 @@ static void test_match_limit_fails_store_queries(void **state)
         win_selector *sel = win_selector_parse(cases[i].sel, NULL, err, sizeof err);
         assert_non_null(sel);
         win_query q = {"cpu:nanoseconds", sel, INT64_MIN, INT64_MAX, false};
-        err[0] = '\0';
-        assert_null(win_merge(st, &q, err, sizeof err));
-        if (strncmp(err, cases[i].want, strlen(cases[i].want)) != 0)
-            fail_msg("win_merge %s: \"%s\"", cases[i].sel, err);
+        base_errbuf_clear(&eb);
+        assert_null(win_merge(st, &q, &eb));
+        assert_int_equal(eb.kind, BASE_ERR_BAD_ARGUMENT); /* the request's fault */
+        if (strncmp(eb.text, cases[i].want, strlen(cases[i].want)) != 0)
+            fail_msg("win_merge %s: \"%s\"", cases[i].sel, eb.text);
         q.keep_labels = true;
-        err[0] = '\0';
-        assert_null(win_merge(st, &q, err, sizeof err));
-        assert_non_null(strstr(err, cases[i].want));
-        err[0] = '\0';
-        assert_null(win_list_profile_types(st, sel, INT64_MIN, INT64_MAX, err, sizeof err));
-        assert_non_null(strstr(err, cases[i].want));
-        err[0] = '\0';
-        assert_null(win_list_labels(st, &q, err, sizeof err));
-        assert_non_null(strstr(err, cases[i].want));
-        err[0] = '\0';
-        assert_null(win_list_label_values(st, &q, "service.name", err, sizeof err));
-        assert_non_null(strstr(err, cases[i].want));
-        err[0] = '\0';
-        assert_null(win_query_timeseries(st, &q, 10000000000LL, NULL, NULL, 0, err, sizeof err));
-        assert_non_null(strstr(err, cases[i].want));
+        base_errbuf_clear(&eb);
+        assert_null(win_merge(st, &q, &eb));
+        assert_int_equal(eb.kind, BASE_ERR_BAD_ARGUMENT);
+        assert_non_null(strstr(eb.text, cases[i].want));
+        assert_int_equal(eb.kind, BASE_ERR_BAD_ARGUMENT);
+        base_errbuf_clear(&eb);
+        assert_null(win_list_profile_types(st, sel, INT64_MIN, INT64_MAX, &eb));
+        assert_non_null(strstr(eb.text, cases[i].want));
+        assert_int_equal(eb.kind, BASE_ERR_BAD_ARGUMENT);
+        base_errbuf_clear(&eb);
+        assert_null(win_list_labels(st, &q, &eb));
+        assert_non_null(strstr(eb.text, cases[i].want));
+        assert_int_equal(eb.kind, BASE_ERR_BAD_ARGUMENT);
+        base_errbuf_clear(&eb);
+        assert_null(win_list_label_values(st, &q, "service.name", &eb));
+        assert_non_null(strstr(eb.text, cases[i].want));
+        assert_int_equal(eb.kind, BASE_ERR_BAD_ARGUMENT);
+        base_errbuf_clear(&eb);
+        assert_null(win_query_timeseries(st, &q, 10000000000LL, NULL, NULL, 0, &eb));
+        assert_non_null(strstr(eb.text, cases[i].want));
+        assert_int_equal(eb.kind, BASE_ERR_BAD_ARGUMENT);
         win_selector_free(sel);
     }
     /* a bounded regex on the same values answers */
@@ -275,7 +283,7 @@ static void test_match_limit_fails_store_queries(void **state)
         win_selector_parse("{host.name=~\"a+b\", thread.name!~\"x.*\"}", NULL, err, sizeof err);
     assert_non_null(sel);
     win_query q = {"cpu:nanoseconds", sel, INT64_MIN, INT64_MAX, false};
-    win_merged *m = win_merge(st, &q, err, sizeof err);
+    win_merged *m = win_merge(st, &q, NULL);
     assert_non_null(m);
     assert_int_equal(m->total, 7);
     win_merged_free(m);

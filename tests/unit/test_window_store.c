@@ -56,9 +56,8 @@ static int add(win_store *st, const win_batch *b, int64_t now, win_add_result *r
 
 static win_merged *merge_all(win_store *st, const char *ptype)
 {
-    char err[256];
     win_query q = {ptype, NULL, INT64_MIN, INT64_MAX, false};
-    win_merged *m = win_merge(st, &q, err, sizeof err);
+    win_merged *m = win_merge(st, &q, NULL);
     assert_non_null(m);
     return m;
 }
@@ -206,9 +205,8 @@ static void test_buckets_and_expiry(void **state)
     assert_int_equal(s.newest_ns, T0 + 10 * SEC);
 
     /* time range: only the "now" bucket */
-    char err[128];
     win_query q = {"cpu:nanoseconds", NULL, T0, T0 + 10 * SEC, false};
-    win_merged *m = win_merge(st, &q, err, sizeof err);
+    win_merged *m = win_merge(st, &q, NULL);
     assert_non_null(m);
     assert_int_equal(m->total, 7);
     assert_int_equal(m->start_ns, T0);
@@ -299,26 +297,26 @@ static void test_bad_batches_leave_store_unchanged(void **state)
     win_batch b = {"cpu:nanoseconds", NULL, 0, frames, 2, stacks, 2, samples, 2, NULL, false};
     char err[256];
     win_add_result r;
-    assert_int_equal(win_store_add(st, &b, T0, &r, err, sizeof err), -1);
+    assert_int_equal(win_store_add(st, &b, T0, &r, err, sizeof err), BASE_ERR_INVALID);
     assert_string_equal(err, "window: stacks[1].frames[1] 2 out of range: batch has 2 frames");
     assert_int_equal(r.samples_stored, 0);
     win_stats s = stats_of(st);
     assert_int_equal(s.entries + s.nodes + s.frames + s.series + s.samples_stored, 0);
 
     b.n_stacks = 1; /* drop the bad stack: sample 1 now points past the table */
-    assert_int_equal(win_store_add(st, &b, T0, &r, err, sizeof err), -1);
+    assert_int_equal(win_store_add(st, &b, T0, &r, err, sizeof err), BASE_ERR_INVALID);
     assert_string_equal(err, "window: samples[1].stack 1 out of range: batch has 1 stacks");
     win_attr no_key = {NULL, "v"};
     samples[1].stack = 0;
     samples[1].n_attrs = 1;
     samples[1].attrs = &no_key;
-    assert_int_equal(win_store_add(st, &b, T0, &r, err, sizeof err), -1);
+    assert_int_equal(win_store_add(st, &b, T0, &r, err, sizeof err), BASE_ERR_INVALID);
     assert_string_equal(err, "window: samples[1].attrs[0] has no key");
     samples[1].n_attrs = WIN__MAX_ATTRS + 1;
-    assert_int_equal(win_store_add(st, &b, T0, &r, err, sizeof err), -1);
+    assert_int_equal(win_store_add(st, &b, T0, &r, err, sizeof err), BASE_ERR_INVALID);
     assert_string_equal(err, "window: samples[1] has 257 attributes (limit 256)");
     b.profile_type = "";
-    assert_int_equal(win_store_add(st, &b, T0, &r, err, sizeof err), -1);
+    assert_int_equal(win_store_add(st, &b, T0, &r, err, sizeof err), BASE_ERR_INVALID);
     assert_string_equal(err, "window: batch has no profile type");
     s = stats_of(st);
     assert_int_equal(s.entries + s.nodes + s.frames + s.series + s.samples_stored, 0);
@@ -342,7 +340,7 @@ static void test_cap_fails_batch_cleanly(void **state)
     win_batch b = {"cpu:nanoseconds", NULL, 0, frames, 40, &stack, 1, &sample, 1, NULL, false};
     st->nodes.max = 30; /* 40 nodes needed */
     char err[256];
-    assert_int_equal(win_store_add(st, &b, T0, NULL, err, sizeof err), -1);
+    assert_int_equal(win_store_add(st, &b, T0, NULL, err, sizeof err), BASE_ERR_NOMEM);
     assert_non_null(strstr(err, "interning limit or memory reached"));
     win_stats s = stats_of(st);
     assert_int_equal(s.entries, 0);
@@ -404,9 +402,8 @@ static void test_eviction_under_memory_limit(void **state)
     assert_true(s.nodes <= s.entries * DEPTH);
     assert_accounting(st);
     /* the newest second is all there */
-    char err[128];
     win_query q = {"cpu:nanoseconds", NULL, now, now + SEC, false};
-    win_merged *m = win_merge(st, &q, err, sizeof err);
+    win_merged *m = win_merge(st, &q, NULL);
     assert_non_null(m);
     assert_int_equal(m->total, STACKS * 3);
     assert_int_equal(m->n_nodes, 1 + STACKS * DEPTH);
@@ -414,7 +411,7 @@ static void test_eviction_under_memory_limit(void **state)
     /* and the oldest is gone */
     q.start_ns = T0;
     q.end_ns = T0 + SEC;
-    m = win_merge(st, &q, err, sizeof err);
+    m = win_merge(st, &q, NULL);
     assert_int_equal(m->total, 0);
     win_merged_free(m);
     win_store_free(st);
@@ -631,10 +628,8 @@ static void test_label_cache(void **state)
     assert_int_equal(a.label_sets, c.label_sets);
     assert_int_equal(a.entries, c.entries);
 
-    char err[256];
     win_query q = {"cpu:nanoseconds", NULL, INT64_MIN, INT64_MAX, true};
-    win_merged *ma = win_merge(with, &q, err, sizeof err),
-               *mc = win_merge(without, &q, err, sizeof err);
+    win_merged *ma = win_merge(with, &q, NULL), *mc = win_merge(without, &q, NULL);
     assert_non_null(ma);
     assert_non_null(mc);
     assert_int_equal(ma->total, mc->total);
