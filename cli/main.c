@@ -87,6 +87,7 @@ enum {
     O_FORWARD,
     O_FORWARD_HEADER,
     O_FORWARD_QUEUE,
+    O_FORWARD_TLS_CA,
     O_COUNT
 };
 
@@ -143,6 +144,8 @@ static const opt_def options[O_COUNT] = {
                           "K=V header on every forwarded request (repeatable)"},
     [O_FORWARD_QUEUE] = {"forward-queue", "OTELPROFD_FORWARD_QUEUE", "256MiB", OPT_SIZE,
                          "without --data-dir: forward backlog kept in memory (oldest dropped)"},
+    [O_FORWARD_TLS_CA] = {"forward-tls-ca", "OTELPROFD_FORWARD_TLS_CA", "", OPT_FILE,
+                          "PEM CA for grpcs:// and https:// destinations (default: the system's)"},
 };
 
 /* A repeatable option: the flags' values, or else the environment's comma-separated list. */
@@ -175,6 +178,7 @@ typedef struct serve_opts {
     uint64_t wal_segment_size, forward_queue;
     str_list forward;         /* --forward URLs */
     str_list forward_headers; /* --forward-header K=V */
+    const char *forward_tls_ca;
 } serve_opts;
 
 static void print_options(FILE *out, bool stdio)
@@ -358,7 +362,10 @@ static int apply_option(serve_opts *o, int i, const char *value, const char *sou
         o->mcp_token = value[0] ? value : NULL;
         return 0;
     case OPT_FILE:
-        o->tls_file[i - O_TLS_CERT] = value[0] ? value : NULL;
+        if (i == O_FORWARD_TLS_CA)
+            o->forward_tls_ca = value[0] ? value : NULL;
+        else
+            o->tls_file[i - O_TLS_CERT] = value[0] ? value : NULL;
         return 0;
     case OPT_DIR:
         o->data_dir = value[0] ? value : NULL;
@@ -522,6 +529,24 @@ static int parse_args(int argc, char **argv, int first, serve_opts *o)
                     "otelprofd: --mcp-allow-host '*' turns off the Host check that stops DNS "
                     "rebinding; give --mcp-token as well (a web page cannot send it), or list "
                     "the names clients use\n");
+            return -1;
+        }
+    }
+    for (size_t i = 0; i < o->forward.n; i++) {
+        char why[400];
+        if (cli_forward_check_url(o->forward.v[i], why, sizeof why) != 0) {
+            fprintf(stderr, "otelprofd: %s\n", why);
+            return -1;
+        }
+    }
+    if (o->forward.n > CLI_FORWARD_MAX) {
+        fprintf(stderr, "otelprofd: at most %d --forward destinations\n", CLI_FORWARD_MAX);
+        return -1;
+    }
+    for (size_t i = 0; i < o->forward_headers.n; i++) {
+        const char *h = o->forward_headers.v[i], *eq = strchr(h, '=');
+        if (!eq || eq == h) {
+            fprintf(stderr, "otelprofd: --forward-header \"%s\": use NAME=VALUE\n", h);
             return -1;
         }
     }
@@ -902,6 +927,30 @@ static int serve(serve_opts *o)
             return 1;
         }
     }
+    cli_forwarder *fwd[CLI_FORWARD_MAX] = {0};
+    size_t n_fwd = 0;
+    if (o->forward.n) {
+        cli_forward_init();
+        o->forward_headers.v[o->forward_headers.n] = NULL;
+        for (size_t i = 0; i < o->forward.n; i++) {
+            cli_forward_config fc = {.url = o->forward.v[i],
+                                     .headers = o->forward_headers.v,
+                                     .tls_ca_file = o->forward_tls_ca};
+            if (!(fwd[n_fwd] = cli_forward_start(log, &fc, err, sizeof err))) {
+                fprintf(stderr, "otelprofd: %s\n", err);
+                for (size_t k = 0; k < n_fwd; k++)
+                    cli_forward_stop(fwd[k]);
+                cli_forward_cleanup();
+                log_close(log);
+                win_store_free(store);
+                return 1;
+            }
+            base_log(BASE_LOG_INFO, "forwarding everything accepted to %s%s", o->forward.v[i],
+                     o->data_dir ? " (cursor kept in the data dir: at least once)"
+                                 : " (backlog in memory, up to --forward-queue)");
+            n_fwd++;
+        }
+    }
     otlp_receiver *rcv = NULL;
     tools *tl = NULL;
     mcp_server *srv = NULL;
@@ -1033,6 +1082,10 @@ out:
         otlp_receiver_stop(rcv);
     mcp_server_free(srv);
     tools_free(tl);
+    for (size_t k = 0; k < n_fwd; k++)
+        cli_forward_stop(fwd[k]);
+    if (o->forward.n)
+        cli_forward_cleanup();
     log_close(log);
     win_store_free(store);
     return rc;

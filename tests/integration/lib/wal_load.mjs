@@ -6,7 +6,7 @@
 //
 // CLI: node wal_load.mjs --http URL --grpc HOST:PORT --first ID --out FILE
 //        [--http-senders N] [--grpc-senders N] [--ms T] [--kill PID --signal SIG]
-//        [--count N]
+//        [--count N] [--pad BYTES]
 //   Sends for T ms (or N requests in all), then, with --kill, sends SIG to PID while the
 //   senders are still going, and waits for every request to settle. Request ids start at
 //   --first. Writes {"acked":[ids],"unknown":[ids],"refused":[ids],"codes":{...}} to FILE:
@@ -23,8 +23,9 @@ const args = process.argv.slice(2);
 const o = { 'http-senders': 2, 'grpc-senders': 1, ms: 1000, first: 1, count: 0 };
 for (let i = 0; i < args.length; i++) o[args[i].replace(/^--/, '')] = args[++i];
 
-export function request(id, service = 'wal-load') {
+export function request(id, service = 'wal-load', pad = 0) {
   const strings = ['', 'cpu', 'nanoseconds', 'main', `req_${id}`, 'service.name', 'main.go'];
+  if (pad > 0) strings.push('p'.repeat(pad)); // an unused string: only makes the request larger
   const d = new Msg();
   d.msg(1, new Msg());
   d.msg(2, new Msg());
@@ -84,7 +85,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   async function sender(kind) {
     while (running()) {
       const id = next++;
-      const body = request(id);
+      const body = request(id, 'wal-load', Number(o.pad ?? 0));
       const r = kind === 'http' ? await postHttp(o.http, body) : await postGrpc(o.grpc, body);
       codes[r.code] = (codes[r.code] ?? 0) + 1;
       (r.ok ? acked : r.answered ? refused : unknown).push(id);
