@@ -95,6 +95,20 @@ void cli_exporter_free(cli_exporter *x);
 /* Sends one ExportProfilesServiceRequest (protobuf bytes) and classifies the answer. */
 void cli_export(cli_exporter *x, const uint8_t *body, size_t len, cli_export_result *out);
 
+/* ---- replay (replay.c) ------------------------------------------------------------ */
+
+/* Workers that decode and apply records during the replay at start (at most; fewer on
+ * fewer cores), and the record bytes queued for them at once. */
+#define CLI_REPLAY_MAX_WORKERS 4
+#define CLI_REPLAY_QUEUE_BYTES ((size_t)64 << 20)
+
+/* Rebuilds the windows from the log before the listeners open: every record received since
+ * now - retention, applied with its receive time as "now" (the same time rules as live
+ * data; the store's memory limit evicts as it would have), decoded and applied by up to
+ * CLI_REPLAY_MAX_WORKERS threads. Logs the count and time and hands the figures to
+ * log_replay_done. Returns false (after saying why on stderr) when the log cannot be read. */
+bool cli_replay_log(log_store *log, win_store *store, uint64_t max_message_size);
+
 /* ---- forwarding (forward.c) ------------------------------------------------------ */
 
 /* Default and bounds of the forwarders' backoff between attempts. */

@@ -809,65 +809,6 @@ static void raise_fd_limit(void)
                  (unsigned long long)now);
 }
 
-/* Rebuilds the windows from the log: every record received since now - retention, applied
- * as it was when it arrived (its receive time stands for "now", so the same time rules hold
- * as for live data; the store's memory limit evicts as it would have). Runs before the
- * listeners open. Returns false when the log cannot be read. */
-static bool replay_log(log_store *log, win_store *store, uint64_t max_message_size)
-{
-    log_replay_stats figures = {0};
-    int64_t started = base_now_mono_ns();
-    char err[512] = "";
-    log_position from = {.from = LOG_FROM_TIME};
-    log_consumer *c = log_consumer_open(log, "windows", &from, err, sizeof err);
-    if (!c) {
-        fprintf(stderr, "otelprofd: cannot read the log: %s\n", err);
-        return false;
-    }
-    base_arena arena;
-    base_arena_init(&arena, (size_t)1 << 20, (size_t)max_message_size * 4 + ((size_t)1 << 20));
-    base_arena_set_retain(&arena, (size_t)32 << 20);
-    log_record rec;
-    base_err rc;
-    uint64_t decode_failures = 0;
-    while ((rc = log_consumer_next(c, 0, &rec, err, sizeof err)) == BASE_OK) {
-        figures.records++;
-        figures.bytes += rec.len;
-        tr_request *req = NULL;
-        char why[256] = "";
-        tr_result res;
-        if (tr_decode_protobuf(rec.data, rec.len, &arena, &req, why, sizeof why) != BASE_OK ||
-            !req) {
-            decode_failures++;
-        } else if (tr_ingest(store, req, rec.data, rec.len, rec.recv_unix_ns, &arena, &res) ==
-                   BASE_OK) {
-            figures.samples += res.samples_stored - res.samples_evicted;
-        }
-        base_arena_reset(&arena);
-    }
-    log_consumer_stats cs[LOG_CONSUMERS_MAX];
-    size_t n = log_consumer_stats_all(log, cs, LOG_CONSUMERS_MAX);
-    for (size_t i = 0; i < n && i < LOG_CONSUMERS_MAX; i++)
-        if (strcmp(cs[i].name, "windows") == 0)
-            figures.lost = cs[i].lost;
-    log_consumer_close(c);
-    base_arena_free(&arena);
-    if (rc != BASE_ERR_NOT_FOUND) {
-        fprintf(stderr, "otelprofd: cannot read the log: %s\n", err);
-        return false;
-    }
-    log_stats ls;
-    log_stats_get(log, &ls);
-    figures.lost += decode_failures;
-    figures.duration_ns = base_now_mono_ns() - started;
-    log_replay_done(log, &figures);
-    base_log(BASE_LOG_INFO, "log: replayed %llu requests (%llu samples, %llu bytes) in %.3f s%s",
-             (unsigned long long)figures.records, (unsigned long long)figures.samples,
-             (unsigned long long)figures.bytes, (double)figures.duration_ns / 1e9,
-             ls.corrupt_records ? "; damaged records were skipped (see the warnings above)" : "");
-    return true;
-}
-
 static int serve(serve_opts *o)
 {
     base_log_threshold = o->log_level;
@@ -931,7 +872,7 @@ static int serve(serve_opts *o)
                  o->wal_sync == LOG_SYNC_ALWAYS     ? "always"
                  : o->wal_sync == LOG_SYNC_INTERVAL ? "interval"
                                                     : "off");
-        if (!replay_log(log, store, o->max_message_size)) {
+        if (!cli_replay_log(log, store, o->max_message_size)) {
             log_close(log);
             win_store_free(store);
             return 1;
