@@ -16,7 +16,9 @@
 #
 # Env: BUILD_DIR (default <repo>/build-bench), OTELPROFD_TESTDATA, BENCH_QUICK=1 (fewer
 #      requests), WAL_REQUESTS (requests per series; default 3000, quick 600),
-#      WAL_GRPC_THREADS (8), WAL_DIR (where the data dirs go; default a temporary dir: put it on the disk you mean
+#      WAL_GRPC_THREADS (8), WAL_BASELINE_BIN (another otelprofd, e.g. built from the commit
+#      before the log: its memory-only figure is added, to show what the memory backend
+#      costs), WAL_DIR (where the data dirs go; default a temporary dir: put it on the disk you mean
 #      to measure).
 # Never an assertion: fails only when something does not run or a check fails.
 set -euo pipefail
@@ -56,7 +58,7 @@ const net = require("net"); const s = [];
 
 start_daemon() { # serve options...
     : >"$WORK/daemon.log"
-    "$BUILD_DIR/otelprofd" serve --otlp-grpc "127.0.0.1:$GP" --otlp-http "127.0.0.1:$HP" \
+    "${BIN:-$BUILD_DIR/otelprofd}" serve --otlp-grpc "127.0.0.1:$GP" --otlp-http "127.0.0.1:$HP" \
         --mcp-http "127.0.0.1:$MP" --grpc-threads "$THREADS" "$@" 2>>"$WORK/daemon.log" &
     DAEMON=$!
     for _ in $(seq 600); do
@@ -111,6 +113,12 @@ run always --data-dir "$DATA/always" --wal-sync always
 run interval --data-dir "$DATA/interval" --wal-sync interval
 run off --data-dir "$DATA/off" --wal-sync off
 run memory2 # memory only again: how much the machine moved during the run
+if [[ -n "${WAL_BASELINE_BIN:-}" ]]; then
+    # memory only on another build (the commit before the log): does the log cost anything
+    # when it keeps nothing?
+    BIN="$WAL_BASELINE_BIN" run baseline
+    run memory3
+fi
 
 echo "== replay of the 'always' data dir"
 start_daemon --data-dir "$DATA/always"
@@ -123,13 +131,15 @@ const fs = require("fs");
 const runs = fs.readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => JSON.parse(l));
 const [rq, rs, rb, rt] = process.argv[2].split(" ").map(Number);
 const mem = runs.filter((r) => r.mode.startsWith("memory"));
+const base = runs.filter((r) => r.mode === "baseline");
 const memRate = mem.reduce((s, r) => s + r.samples_per_s, 0) / mem.length;
-const rows = runs.filter((r) => !r.mode.startsWith("memory")).map((r) => ({
+const rows = runs.filter((r) => !r.mode.startsWith("memory") && r.mode !== "baseline").map((r) => ({
   mode: r.mode, samples_per_s: r.samples_per_s, ratio_to_memory: +(r.samples_per_s / memRate).toFixed(3),
   disk_bytes_per_sample: r.samples ? +(r.disk_bytes / r.samples).toFixed(2) : null, check_ok: r.check_ok }));
 const replay = { requests: rq, samples: rs, bytes: rb, seconds: rt, samples_per_s: Math.round(rs / rt),
   ratio_to_live: +((rs / rt) / memRate).toFixed(2) };
 console.log(`memory only: ${Math.round(memRate)} samples/s (mean of ${mem.length} runs: ${mem.map((r) => r.samples_per_s).join(", ")})`);
+if (base.length) console.log(`baseline build, memory only: ${base[0].samples_per_s} samples/s; this build, memory only, over it: ${(memRate / base[0].samples_per_s).toFixed(2)}`);
 console.log("mode      samples/s  ratio  target  bytes/sample  check");
 for (const r of rows) console.log(`${r.mode.padEnd(9)} ${String(r.samples_per_s).padStart(9)}  ${r.ratio_to_memory.toFixed(2)}  ${r.mode === "always" ? (r.ratio_to_memory >= 0.8 ? "met   " : "MISSED") : "      "}  ${String(r.disk_bytes_per_sample).padStart(12)}  ${r.check_ok ? "ok" : "FAILED"}`);
 console.log(`replay: ${rq} requests, ${rs} samples in ${rt} s = ${replay.samples_per_s} samples/s, ${replay.ratio_to_live}x the live rate (${replay.ratio_to_live >= 1 ? "met" : "MISSED"})`);

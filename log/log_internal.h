@@ -4,7 +4,7 @@
  * shares (appends, failures, delivered records), the list of open consumers and the replay
  * figures, and calls the backend through `log__ops`. A backend (memory.c, wal.c, later
  * nats.c) fills one `log__ops` and keeps its state behind `log_store.be` and
- * `log_consumer.be`. A new backend adds a file, an entry in log__ops_of (log.c), and
+ * `log_consumer.be`. A new backend adds a file, an entry in ops_of (log.c), and
  * nothing in receiver/ or window/.
  */
 #ifndef OTELPROFD_LOG_INTERNAL_H

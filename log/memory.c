@@ -14,6 +14,7 @@ typedef struct mrec {
     uint64_t seq;
     int64_t recv_unix_ns;
     size_t len;
+    bool dropped; /* larger than the whole backlog: kept as a placeholder, counted as lost */
     char key[LOG_KEY_MAX];
     uint8_t data[]; /* len bytes */
 } mrec;
@@ -119,24 +120,22 @@ static base_err mem_append(log_store *log, const log_entry *e, uint64_t *seq, ch
     bool keep = m->n_consumers > 0;
     pthread_mutex_unlock(&m->mu);
     if (keep) {
-        if (e->len > log->cfg.memory_backlog_bytes) {
-            base_set_err(err, err_len,
-                         "log: a record of %zu bytes is larger than the whole forward queue",
-                         e->len);
-            return BASE_ERR_UNAVAILABLE;
-        }
-        r = malloc(sizeof *r + e->len);
+        /* a record larger than the whole backlog could never be kept for the consumers:
+         * the windows still get it (the append succeeds), the consumers count it as lost */
+        bool too_big = e->len > log->cfg.memory_backlog_bytes;
+        r = malloc(sizeof *r + (too_big ? 0 : e->len));
         if (!r) {
             base_set_err(err, err_len, "log: out of memory");
             return BASE_ERR_UNAVAILABLE;
         }
         r->recv_unix_ns = e->recv_unix_ns;
-        r->len = e->len;
+        r->dropped = too_big;
+        r->len = too_big ? 0 : e->len;
         size_t kl = e->key ? strnlen(e->key, LOG_KEY_MAX - 1) : 0;
         memcpy(r->key, e->key ? e->key : "", kl);
         r->key[kl] = '\0';
-        if (e->len)
-            memcpy(r->data, e->data, e->len);
+        if (r->len)
+            memcpy(r->data, e->data, r->len);
     }
     pthread_mutex_lock(&m->mu);
     if (r && m->n_consumers == 0) { /* the consumer went away meanwhile */
@@ -251,6 +250,15 @@ static base_err mem_consumer_next(log_consumer *c, int64_t timeout_ns, log_recor
         }
     }
     mrec *r = ring_at(m, (size_t)(mc->next_seq - m->first_seq));
+    while (r->dropped) {
+        mc->lost++;
+        mc->next_seq++;
+        if (mc->next_seq > m->last_seq || mc->next_seq - m->first_seq >= m->n) {
+            pthread_mutex_unlock(&m->mu);
+            return BASE_ERR_NOT_FOUND;
+        }
+        r = ring_at(m, (size_t)(mc->next_seq - m->first_seq));
+    }
     if (r->len > mc->buf_cap) {
         uint8_t *b = realloc(mc->buf, r->len);
         if (!b) {

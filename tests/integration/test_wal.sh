@@ -149,7 +149,7 @@ REAL_BIN="$OTELPROFD_BIN"
 OTELPROFD_BIN="$WORK/limited.sh"
 daemon_start K --data-dir "$WORK/full" --wal-segment-size 1GiB
 OTELPROFD_BIN="$REAL_BIN"
-load K "$WORK/r5.json" --ms 4000 --http-senders 2 --grpc-senders 1
+load K "$WORK/r5.json" --count 400 --pad 2000 --ms 120000 --http-senders 2 --grpc-senders 1
 codes="$(node -e 'console.log(JSON.stringify(JSON.parse(require("fs").readFileSync(process.argv[1])).codes))' "$WORK/r5.json")"
 expect_contains "disk full: HTTP senders get 503" '"http_503"' "$codes"
 expect_contains "disk full: gRPC senders get UNAVAILABLE" '"grpc_UNAVAILABLE"' "$codes"

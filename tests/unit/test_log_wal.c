@@ -140,6 +140,18 @@ static void test_memory_backlog_bounded(void **state)
     assert_int_equal(log_consumer_commit(fw, last, err, sizeof err), BASE_OK);
     log_stats_get(log, &s);
     assert_int_equal(s.records_held, 0); /* committed by the only consumer: freed */
+    /* a record larger than the whole backlog is accepted (the windows get it) and counted
+     * as lost for the consumer */
+    uint8_t big[200] = {0};
+    log_entry be = {.data = big, .len = sizeof big, .recv_unix_ns = base_now_unix_ns()};
+    uint64_t bseq = 0;
+    assert_int_equal(log_append(log, &be, &bseq, err, sizeof err), BASE_OK);
+    append_n(log, 50, 1, "svc");
+    assert_int_equal(log_consumer_next(fw, 0, &r, err, sizeof err), BASE_OK);
+    assert_int_equal(r.seq, bseq + 1);
+    log_consumer_stats st2;
+    assert_int_equal(log_consumer_stats_all(log, &st2, 1), 1);
+    assert_int_equal(st2.lost, st.lost + 1);
     /* names are unique while open */
     assert_null(log_consumer_open(log, "fw", &p, err, sizeof err));
     assert_null(log_consumer_open(log, "bad name", &p, err, sizeof err));
