@@ -156,6 +156,47 @@ base_err log_append(log_store *log, const log_entry *e, uint64_t *seq, char *err
     return BASE_OK;
 }
 
+base_err log_append_begin(log_store *log, const log_entry *e, log_ticket *t, char *err,
+                          size_t err_len)
+{
+    t->seq = 0;
+    t->len = 0;
+    if (!log->ops->append_begin)
+        return log_append(log, e, &t->seq, err, err_len);
+    if (!e || (!e->data && e->len)) {
+        base_set_err(err, err_len, "log: missing record");
+        atomic_fetch_add(&log->append_failures, 1);
+        return BASE_ERR_BAD_ARGUMENT;
+    }
+    if ((uint64_t)e->len > LOG_RECORD_MAX_BYTES) {
+        base_set_err(err, err_len, "log: a record of %zu bytes is larger than the log takes",
+                     e->len);
+        atomic_fetch_add(&log->append_failures, 1);
+        return BASE_ERR_TOO_LARGE;
+    }
+    base_err rc = log->ops->append_begin(log, e, &t->seq, err, err_len);
+    if (rc != BASE_OK) {
+        atomic_fetch_add(&log->append_failures, 1);
+        return rc;
+    }
+    t->len = e->len;
+    return BASE_OK;
+}
+
+base_err log_append_end(log_store *log, const log_ticket *t, char *err, size_t err_len)
+{
+    if (!log->ops->append_begin)
+        return BASE_OK; /* log_append did it all (and counted it) in begin */
+    base_err rc = log->ops->append_end(log, t->seq, err, err_len);
+    if (rc != BASE_OK) {
+        atomic_fetch_add(&log->append_failures, 1);
+        return rc;
+    }
+    atomic_fetch_add(&log->appends, 1);
+    atomic_fetch_add(&log->append_bytes, t->len);
+    return BASE_OK;
+}
+
 static bool name_ok(const char *name)
 {
     size_t n = name ? strlen(name) : 0;

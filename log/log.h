@@ -118,6 +118,22 @@ typedef struct log_entry {
  * kept, in which case nothing of it will ever be delivered to a consumer, and the sender
  * must not be told it was accepted; BASE_ERR_TOO_LARGE past LOG_RECORD_MAX_BYTES. */
 base_err log_append(log_store *log, const log_entry *e, uint64_t *seq, char *err, size_t err_len);
+/* log_append in two halves, for a caller with work to do while the record becomes durable
+ * (the receiver applies the request to the windows while the WAL's fdatasync runs, instead
+ * of after it). log_append_begin hands the record to the backend (written, published) and
+ * returns its ticket; log_append_end waits until it is durable per the policy. Only when
+ * both returned BASE_OK may the sender be told "accepted". A failure in begin leaves
+ * nothing behind; a failure in end (an fdatasync error, no quorum answer) means the record
+ * may or may not be kept: report BASE_ERR_UNAVAILABLE and let the sender retry. Every
+ * begin that returned BASE_OK must be followed by exactly one end. Backends without a
+ * split do all the work in begin. */
+typedef struct log_ticket {
+    uint64_t seq;
+    size_t len;
+} log_ticket;
+base_err log_append_begin(log_store *log, const log_entry *e, log_ticket *t, char *err,
+                          size_t err_len);
+base_err log_append_end(log_store *log, const log_ticket *t, char *err, size_t err_len);
 /* False when an append keeps nothing (the memory backend with no consumer open): a caller
  * may then skip building the record's bytes (e.g. encoding a JSON request as protobuf) and
  * append an empty entry, which only counts. True for every durable backend. */

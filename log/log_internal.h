@@ -26,6 +26,12 @@ typedef struct log__ops {
     /* Durable per policy before it returns (see log_append). */
     base_err (*append)(log_store *log, const log_entry *e, uint64_t *seq, char *err,
                        size_t err_len);
+    /* Optional split of append (see log_append_begin/end): begin writes or publishes and
+     * sets *seq, end waits for durability. NULL: log.c uses append for begin, end is a
+     * no-op. */
+    base_err (*append_begin)(log_store *log, const log_entry *e, uint64_t *seq, char *err,
+                             size_t err_len);
+    base_err (*append_end)(log_store *log, uint64_t seq, char *err, size_t err_len);
     /* Sets c->be; positions the consumer (pos->from already resolved for LOG_FROM_CURSOR:
      * the backend reads its own stored cursor). */
     base_err (*consumer_open)(log_consumer *c, const log_position *pos, char *err, size_t err_len);

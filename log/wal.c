@@ -769,8 +769,8 @@ static void wal_close(log_store *log)
     wal_free(w);
 }
 
-static base_err wal_append(log_store *log, const log_entry *e, uint64_t *seq, char *err,
-                           size_t err_len)
+static base_err wal_append_begin(log_store *log, const log_entry *e, uint64_t *seq, char *err,
+                                 size_t err_len)
 {
     wal *w = log->be;
     const char *key = e->key ? e->key : "";
@@ -839,17 +839,25 @@ static base_err wal_append(log_store *log, const log_entry *e, uint64_t *seq, ch
     if (!w->oldest_ns)
         w->oldest_ns = e->recv_unix_ns;
     *seq = s;
-    if (log->cfg.sync != LOG_SYNC_ALWAYS) {
+    if (log->cfg.sync != LOG_SYNC_ALWAYS) { /* readable now; with always, once synced */
         w->readable_end = w->active_size;
         pthread_cond_broadcast(&w->appended_cv);
-        pthread_mutex_unlock(&w->mu);
-        return BASE_OK;
     }
+    pthread_mutex_unlock(&w->mu);
+    return BASE_OK;
+}
+
+/* Waits until an fdatasync covers record `s` (--wal-sync always; a no-op otherwise): the
+ * first waiter becomes the leader and syncs for everyone written so far (group commit). */
+static base_err wal_append_end(log_store *log, uint64_t s, char *err, size_t err_len)
+{
+    wal *w = log->be;
+    if (log->cfg.sync != LOG_SYNC_ALWAYS)
+        return BASE_OK;
+    pthread_mutex_lock(&w->mu);
     while (w->synced_seq < s) {
         if (w->sync_failed_seq >= s) {
-            char name[64];
-            seg_name(name, sizeof name, w->active_first);
-            base_set_err(err, err_len, "cannot sync %s: %s", w->dir, "fdatasync failed");
+            base_set_err(err, err_len, "cannot sync %s: fdatasync failed", w->dir);
             pthread_mutex_unlock(&w->mu);
             return BASE_ERR_UNAVAILABLE;
         }
@@ -860,6 +868,13 @@ static base_err wal_append(log_store *log, const log_entry *e, uint64_t *seq, ch
     }
     pthread_mutex_unlock(&w->mu);
     return BASE_OK;
+}
+
+static base_err wal_append(log_store *log, const log_entry *e, uint64_t *seq, char *err,
+                           size_t err_len)
+{
+    base_err rc = wal_append_begin(log, e, seq, err, err_len);
+    return rc == BASE_OK ? wal_append_end(log, *seq, err, err_len) : rc;
 }
 
 /* ---- consumers ---------------------------------------------------------------------- */
@@ -1128,6 +1143,8 @@ const log__ops log__wal_ops = {
     .open = wal_open,
     .close = wal_close,
     .append = wal_append,
+    .append_begin = wal_append_begin,
+    .append_end = wal_append_end,
     .consumer_open = wal_consumer_open,
     .consumer_next = wal_consumer_next,
     .consumer_commit = wal_consumer_commit,

@@ -200,8 +200,8 @@ static const char *service_key(const tr_request *req)
  * protobuf bytes as they are, a JSON request as the protobuf encoding of what it decoded
  * to, so the log holds one format. */
 static base_err append_to_log(otlp_receiver *rcv, const tr_request *req, const uint8_t *buf,
-                              size_t len, bool json, int64_t now, base_arena *arena, char *err,
-                              size_t err_len)
+                              size_t len, bool json, int64_t now, base_arena *arena,
+                              log_ticket *ticket, char *err, size_t err_len)
 {
     log_entry e = {.recv_unix_ns = now, .key = ""};
     if (log_keeps_records(rcv->cfg.log)) {
@@ -222,7 +222,7 @@ static base_err append_to_log(otlp_receiver *rcv, const tr_request *req, const u
         }
     }
     char why[512] = "";
-    base_err rc = log_append(rcv->cfg.log, &e, NULL, why, sizeof why);
+    base_err rc = log_append_begin(rcv->cfg.log, &e, ticket, why, sizeof why);
     if (rc != BASE_OK) {
         atomic_fetch_add(&rcv->requests_unavailable, 1);
         snprintf(err, err_len, "the request could not be kept, retry later: %s", why);
@@ -256,16 +256,30 @@ base_err otlp__handle(otlp_receiver *rcv, const char *transport, const uint8_t *
         return BASE_ERR_DECODE;
     }
     int64_t now = base_now_unix_ns();
-    if (rcv->cfg.log && req->n_resource_profiles &&
-        (rc = append_to_log(rcv, req, buf, len, json, now, arena, err, err_len)) != BASE_OK)
+    /* the record is written first; the windows take the request while the log makes it
+     * durable (the WAL's fdatasync), and only then is the answer sent */
+    log_ticket ticket;
+    bool logged = rcv->cfg.log && req->n_resource_profiles;
+    if (logged && (rc = append_to_log(rcv, req, buf, len, json, now, arena, &ticket, err,
+                                      err_len)) != BASE_OK)
         return rc;
     rc = tr_ingest(rcv->store, req, json ? NULL : buf, json ? 0 : len, now, arena, res);
+    char why[512] = "";
+    base_err kept = logged ? log_append_end(rcv->cfg.log, &ticket, why, sizeof why) : BASE_OK;
     atomic_fetch_add(&rcv->profiles_accepted, res->profiles_accepted);
     atomic_fetch_add(&rcv->profiles_rejected, res->profiles_rejected);
     atomic_fetch_add(&rcv->samples_stored, res->samples_stored);
     atomic_fetch_add(&rcv->samples_rejected, res->samples_rejected);
     atomic_fetch_add(&rcv->samples_too_old, res->samples_too_old);
     atomic_fetch_add(&rcv->samples_too_new, res->samples_too_new);
+    if (kept != BASE_OK) {
+        /* the windows have it, but the sender is not told "accepted": its retry counts
+         * again in them (an fdatasync failure: the disk is failing) */
+        atomic_fetch_add(&rcv->requests_unavailable, 1);
+        snprintf(err, err_len, "the request could not be kept, retry later: %s", why);
+        warn_limited("otlp: %s", err);
+        return BASE_ERR_UNAVAILABLE;
+    }
     if (rc != BASE_OK) {
         snprintf(err, err_len, "out of memory while storing profiles");
         return BASE_ERR_NOMEM;
