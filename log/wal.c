@@ -79,9 +79,10 @@ typedef struct wal {
 } wal;
 
 typedef struct wal_consumer {
-    uint64_t seg_first;
+    /* the read position; atomic because wal_consumer_stats reads it from other threads */
+    _Atomic uint64_t seg_first;
     int fd;
-    uint64_t off;
+    _Atomic uint64_t off;
     uint64_t next_seq; /* the sequence number expected next, 0 = unknown (time start) */
     uint64_t skip_below_seq;
     int64_t skip_before_ns;
@@ -1041,8 +1042,13 @@ static base_err wal_consumer_next(log_consumer *c, int64_t timeout_ns, log_recor
         wc->off += rec_total(&h);
         if (h.seq < wc->skip_below_seq || h.recv_ns < wc->skip_before_ns)
             continue;
+        /* lost and pending_recv_ns are read by wal_consumer_stats from other threads */
+        pthread_mutex_lock(&w->mu);
         if (wc->next_seq && h.seq > wc->next_seq)
             wc->lost += h.seq - wc->next_seq;
+        if (!wc->pending_recv_ns)
+            wc->pending_recv_ns = h.recv_ns;
+        pthread_mutex_unlock(&w->mu);
         wc->next_seq = h.seq + 1;
         /* buf holds key then payload */
         memcpy(wc->key, wc->buf, h.key_len);
@@ -1052,8 +1058,6 @@ static base_err wal_consumer_next(log_consumer *c, int64_t timeout_ns, log_recor
         rec->data = wc->buf + h.key_len;
         rec->len = h.len;
         rec->key = wc->key;
-        if (!wc->pending_recv_ns)
-            wc->pending_recv_ns = h.recv_ns;
         return BASE_OK;
     }
 }
