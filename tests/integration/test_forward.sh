@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # test_forward.sh — --forward: everything accepted is sent on as OTLP.
 #
-# An upstream otelprofd (U, --data-dir) forwards to a second otelprofd over gRPC (D) and to a
-# plain node:http OTLP sink (lib/otlp_sink.mjs) that records every request it gets:
+# An upstream otelprofd (U, --data-dir) forwards to a second otelprofd over gRPC (D), to a
+# plain node:http OTLP sink and to a @grpc/grpc-js OTLP sink (lib/otlp_sink.mjs), the sinks
+# recording every request they get:
 #   - `go tool pprof -top` of U and of D agree on a real profile; D holds exactly the
 #     requests U acknowledged to independent senders (lib/wal_load.mjs, lib/wal_verify.mjs);
 #     the sink got each of them once, gzip, with the --forward-header;
@@ -29,10 +30,10 @@ load() {
     NEXT="$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).next)' "$out")"
 }
 
-# start_sink NAME PORT MODE FILE: sets NAME_PORT and NAME_SPID.
+# start_sink NAME PORT MODE FILE [--grpc 1]: sets NAME_PORT and NAME_SPID.
 start_sink() {
     local name="$1" i p
-    node "$LIB/otlp_sink.mjs" --port "$2" --mode "$3" --out "$4" >"$WORK/$name.sink" 2>&1 &
+    node "$LIB/otlp_sink.mjs" --port "$2" --mode "$3" --out "$4" "${@:5}" >"$WORK/$name.sink" 2>&1 &
     printf -v "${name}_SPID" '%s' "$!"
     SINKS+=("$!")
     for ((i = 0; i < 100; i++)); do
@@ -93,7 +94,9 @@ verify() {
 # 1. forwarding to a second otelprofd (gRPC) and to a node sink (OTLP/HTTP)
 daemon_start D --data-dir "$WORK/dd"
 start_sink S 0 ok "$WORK/sink.jsonl"
-FWD=(--forward "grpc://$D_GRPC" --forward "http://127.0.0.1:$S_PORT" --forward-header X-Scope-OrgID=tenant-a)
+start_sink GS 0 ok "$WORK/gsink.jsonl" --grpc 1
+FWD=(--forward "grpc://$D_GRPC" --forward "http://127.0.0.1:$S_PORT" --forward "grpc://127.0.0.1:$GS_PORT"
+    --forward-header X-Scope-OrgID=tenant-a)
 daemon_start U --data-dir "$WORK/du" "${FWD[@]}"
 cpu="$(shifted "$TD/otlp/cpu.pb")"
 expect_eq "a real profile accepted upstream" 200 "$(http_post "$U_HTTP/v1development/profiles" "$cpu" application/x-protobuf)"
@@ -113,13 +116,16 @@ verify "downstream otelprofd holds exactly what upstream acknowledged" D "$WORK/
 sink_check "node sink got each acknowledged request once" "$WORK/sink.jsonl" "$WORK/r1.json"
 expect_contains "the sink saw the --forward-header" '"x-scope-orgid":"tenant-a"' "$(head -n 1 "$WORK/sink.jsonl")"
 expect_contains "the sink got gzip" '"content-encoding":"gzip"' "$(head -n 1 "$WORK/sink.jsonl")"
+sink_check "grpc-js sink got each acknowledged request once" "$WORK/gsink.jsonl" "$WORK/r1.json"
+expect_contains "the grpc-js sink saw the header as metadata" '"x-scope-orgid":"tenant-a"' \
+    "$(head -n 1 "$WORK/gsink.jsonl")"
 expect_eq "sent counted per destination" 151 "$(fmetric "$U_MCP" forward_sent_requests_total "http://127.0.0.1:$S_PORT")"
 
 # 2. both downstreams away; upstream restarted while it retries; they come back
 D_PORT="${D_GRPC##*:}"
 daemon_stop D
-kill "$S_SPID"
-wait "$S_SPID" 2>/dev/null || true
+kill "$S_SPID" "$GS_SPID"
+wait "$S_SPID" "$GS_SPID" 2>/dev/null || true
 load U "$WORK/r2.json" --count 100 --ms 60000
 wait_for "retries counted while the destinations are away" \
     test "$(metric "$U_MCP" forward_retried_requests_total)" -gt 0
@@ -129,10 +135,13 @@ daemon_start U "--data-dir" "$WORK/du" "${FWD[@]}"
 load U "$WORK/r3.json" --count 50 --ms 60000
 daemon_start D --data-dir "$WORK/dd" --otlp-grpc "127.0.0.1:$D_PORT"
 start_sink S "$S_PORT" ok "$WORK/sink.jsonl"
+start_sink GS "$GS_PORT" ok "$WORK/gsink.jsonl" --grpc 1
 wait_for "the backlog arrives once the destinations are back" drained "$U_MCP"
 verify "downstream otelprofd: totals exact across outage and restart" D "$WORK/r1.json" \
     "$WORK/r2.json" "$WORK/r3.json"
 sink_check "node sink: totals exact across outage and restart" "$WORK/sink.jsonl" \
+    "$WORK/r1.json" "$WORK/r2.json" "$WORK/r3.json"
+sink_check "grpc-js sink: totals exact across outage and restart" "$WORK/gsink.jsonl" \
     "$WORK/r1.json" "$WORK/r2.json" "$WORK/r3.json"
 daemon_stop U
 
