@@ -18,10 +18,12 @@
 
 #include "base/base.h"
 #include "cli/cli.h"
+#include "log/log.h"
 #include "mcp/mcp.h"
 #include "receiver/receiver.h"
 #include "render/render.h"
 #include "tools/tools.h"
+#include "translate/translate.h"
 #include "window/window.h"
 
 /* CMakeLists.txt passes project(VERSION); the fallback only serves non-CMake builds */
@@ -47,7 +49,11 @@ typedef enum opt_kind {
     OPT_STRING,
     OPT_ORIGINS,
     OPT_HOSTS,
-    OPT_FILE
+    OPT_FILE,
+    OPT_DIR,
+    OPT_WAL_SYNC,
+    OPT_URLS,
+    OPT_HEADERS
 } opt_kind;
 
 typedef struct opt_def {
@@ -75,6 +81,14 @@ enum {
     O_TLS_CERT,
     O_TLS_KEY,
     O_TLS_CLIENT_CA,
+    O_DATA_DIR,
+    O_WAL_SYNC,
+    O_WAL_SYNC_INTERVAL,
+    O_WAL_SEGMENT_SIZE,
+    O_FORWARD,
+    O_FORWARD_HEADER,
+    O_FORWARD_QUEUE,
+    O_FORWARD_TLS_CA,
     O_COUNT
 };
 
@@ -116,6 +130,23 @@ static const opt_def options[O_COUNT] = {
                    "PEM private key of --tls-cert (unencrypted; both or neither)"},
     [O_TLS_CLIENT_CA] = {"tls-client-ca", "OTELPROFD_TLS_CLIENT_CA", "", OPT_FILE,
                          "PEM CA: clients must present a certificate it signed (mTLS)"},
+    [O_DATA_DIR] = {"data-dir", "OTELPROFD_DATA_DIR", "", OPT_DIR,
+                    "keep a write-ahead log here: acknowledged data survives restarts"},
+    [O_WAL_SYNC] = {"wal-sync", "OTELPROFD_WAL_SYNC", "always", OPT_WAL_SYNC,
+                    "always (fsync before acknowledging, shared), interval or off"},
+    [O_WAL_SYNC_INTERVAL] = {"wal-sync-interval", "OTELPROFD_WAL_SYNC_INTERVAL", "1s", OPT_DURATION,
+                             "with --wal-sync interval: how often to fsync"},
+    [O_WAL_SEGMENT_SIZE] = {"wal-segment-size", "OTELPROFD_WAL_SEGMENT_SIZE", "64MiB", OPT_SIZE,
+                            "a log segment file is closed past this size"},
+    [O_FORWARD] = {"forward", "OTELPROFD_FORWARD", "", OPT_URLS,
+                   "send everything accepted on as OTLP (grpc://, grpcs://, http://, https://; "
+                   "repeatable)"},
+    [O_FORWARD_HEADER] = {"forward-header", "OTELPROFD_FORWARD_HEADER", "", OPT_HEADERS,
+                          "K=V header on every forwarded request (repeatable)"},
+    [O_FORWARD_QUEUE] = {"forward-queue", "OTELPROFD_FORWARD_QUEUE", "256MiB", OPT_SIZE,
+                         "without --data-dir: forward backlog kept in memory (oldest dropped)"},
+    [O_FORWARD_TLS_CA] = {"forward-tls-ca", "OTELPROFD_FORWARD_TLS_CA", "", OPT_FILE,
+                          "PEM CA for grpcs:// and https:// destinations (default: the system's)"},
 };
 
 /* A repeatable option: the flags' values, or else the environment's comma-separated list. */
@@ -142,6 +173,13 @@ typedef struct serve_opts {
     const char *tls_ca;      /* `mcp --connect`: the daemon's CA (its --tls-cert/--tls-key
                                 are then the client certificate) */
     char *tls_pem[3];        /* their contents, checked by load_tls */
+    const char *data_dir;    /* NULL = memory only */
+    log_sync_mode wal_sync;
+    int64_t wal_sync_interval_ns;
+    uint64_t wal_segment_size, forward_queue;
+    str_list forward;         /* --forward URLs */
+    str_list forward_headers; /* --forward-header K=V */
+    const char *forward_tls_ca;
 } serve_opts;
 
 static void print_options(FILE *out, bool stdio)
@@ -151,7 +189,9 @@ static void print_options(FILE *out, bool stdio)
         static const char *const meta[] = {
             [OPT_ADDR] = "ADDR",      [OPT_DURATION] = "DURATION", [OPT_SIZE] = "SIZE",
             [OPT_THREADS] = "N",      [OPT_LOG_LEVEL] = "LEVEL",   [OPT_STRING] = "TOKEN",
-            [OPT_ORIGINS] = "ORIGIN", [OPT_HOSTS] = "NAME",        [OPT_FILE] = "FILE"};
+            [OPT_ORIGINS] = "ORIGIN", [OPT_HOSTS] = "NAME",        [OPT_FILE] = "FILE",
+            [OPT_DIR] = "DIR",        [OPT_WAL_SYNC] = "MODE",     [OPT_URLS] = "URL",
+            [OPT_HEADERS] = "K=V"};
         snprintf(left, sizeof left, "--%s %s", options[i].flag, meta[options[i].kind]);
         const char *def = stdio && i == O_MCP_HTTP ? "off" : options[i].def;
         fprintf(out, "  %-28s %s\n  %-28s default %s, env %s\n", left, options[i].help, "",
@@ -201,6 +241,16 @@ static void usage(FILE *out)
                  "gRPC, OTLP/HTTP and MCP listeners to TLS (https://); --tls-client-ca FILE also\n"
                  "requires client certificates signed by that CA on all three (mTLS). A file\n"
                  "that is missing, not PEM, or a key that does not match the certificate: exit 2.\n"
+                 "Durability: without --data-dir everything is in memory and a restart starts\n"
+                 "empty. With --data-dir DIR a request is acknowledged only once it is in DIR's\n"
+                 "write-ahead log (--wal-sync always: fsync'ed, shared by concurrent requests;\n"
+                 "interval: fsync every --wal-sync-interval, a power cut can lose that much;\n"
+                 "off: the kernel decides); a restart replays the last --retention before the\n"
+                 "listeners open; a full or unwritable disk answers 503 / UNAVAILABLE.\n"
+                 "Forwarding: --forward grpc://H:P, grpcs://H:P, http://H:P[/path] or\n"
+                 "https://... sends every accepted request on as OTLP (gzip), retrying with\n"
+                 "backoff; with --data-dir the backlog survives restarts (at least once),\n"
+                 "without it at most --forward-queue is kept in memory.\n"
                  "Sizes: 64MiB, 512MB, 1GiB or bytes. Durations: 90s, 15m, 1h, 2d.\n"
                  "Signals: SIGINT or SIGTERM stop the listeners (requests in flight get 5 s) and\n"
                  "exit 0; a second one exits at once with status 1.\n");
@@ -234,6 +284,21 @@ static int bad_value(const char *source, const char *value, const char *accepted
     return -1;
 }
 
+/* The list a repeatable option collects into. */
+static str_list *list_of(serve_opts *o, int i)
+{
+    switch (i) {
+    case O_MCP_ALLOW_HOST:
+        return &o->hosts;
+    case O_FORWARD:
+        return &o->forward;
+    case O_FORWARD_HEADER:
+        return &o->forward_headers;
+    default:
+        return &o->origins;
+    }
+}
+
 /* Parses `value` of option `i` into `o`; `source` names where it came from for errors. */
 static int apply_option(serve_opts *o, int i, const char *value, const char *source)
 {
@@ -259,6 +324,8 @@ static int apply_option(serve_opts *o, int i, const char *value, const char *sou
             return bad_value(source, value, "use a duration like 90s, 15m, 1h");
         if (i == O_RETENTION)
             o->retention_ns = ns;
+        else if (i == O_WAL_SYNC_INTERVAL)
+            o->wal_sync_interval_ns = ns;
         else
             o->resolution_ns = ns;
         return 0;
@@ -273,6 +340,14 @@ static int apply_option(serve_opts *o, int i, const char *value, const char *sou
             } else {
                 o->max_inflight_bytes = bytes;
             }
+        } else if (i == O_WAL_SEGMENT_SIZE) {
+            if (base_parse_size(value, &bytes) != 0 || bytes < 4096 || bytes > ((uint64_t)1 << 32))
+                return bad_value(source, value, "use a size like 64MiB (between 4KiB and 4GiB)");
+            o->wal_segment_size = bytes;
+        } else if (i == O_FORWARD_QUEUE) {
+            if (base_parse_size(value, &bytes) != 0 || bytes < ((uint64_t)1 << 20))
+                return bad_value(source, value, "use a size like 256MiB (at least 1MiB)");
+            o->forward_queue = bytes;
         } else if (i == O_MEMORY_LIMIT) {
             if (base_parse_size(value, &bytes) != 0 || bytes < ((uint64_t)1 << 20))
                 return bad_value(source, value, "use a size like 256MiB, 1GiB (at least 1MiB)");
@@ -298,12 +373,30 @@ static int apply_option(serve_opts *o, int i, const char *value, const char *sou
         o->mcp_token = value[0] ? value : NULL;
         return 0;
     case OPT_FILE:
-        o->tls_file[i - O_TLS_CERT] = value[0] ? value : NULL;
+        if (i == O_FORWARD_TLS_CA)
+            o->forward_tls_ca = value[0] ? value : NULL;
+        else
+            o->tls_file[i - O_TLS_CERT] = value[0] ? value : NULL;
+        return 0;
+    case OPT_DIR:
+        o->data_dir = value[0] ? value : NULL;
+        return 0;
+    case OPT_WAL_SYNC:
+        if (strcmp(value, "always") == 0)
+            o->wal_sync = LOG_SYNC_ALWAYS;
+        else if (strcmp(value, "interval") == 0)
+            o->wal_sync = LOG_SYNC_INTERVAL;
+        else if (strcmp(value, "off") == 0)
+            o->wal_sync = LOG_SYNC_OFF;
+        else
+            return bad_value(source, value, "use always, interval or off");
         return 0;
     case OPT_ORIGINS:
-    case OPT_HOSTS: {
+    case OPT_HOSTS:
+    case OPT_URLS:
+    case OPT_HEADERS: {
         /* flags were collected by parse_args; this is the environment's list */
-        str_list *l = options[i].kind == OPT_HOSTS ? &o->hosts : &o->origins;
+        str_list *l = list_of(o, i);
         if (!value[0] || l->n)
             return 0;
         free(l->env);
@@ -410,8 +503,9 @@ static int parse_args(int argc, char **argv, int first, serve_opts *o)
                     options[found].def[0] ? options[found].def : "none");
             return -1;
         }
-        if (found == O_MCP_ALLOW_ORIGIN || found == O_MCP_ALLOW_HOST) {
-            str_list *l = found == O_MCP_ALLOW_HOST ? &o->hosts : &o->origins;
+        if (found == O_MCP_ALLOW_ORIGIN || found == O_MCP_ALLOW_HOST || found == O_FORWARD ||
+            found == O_FORWARD_HEADER) {
+            str_list *l = list_of(o, found);
             if (l->n == MAX_LIST) {
                 fprintf(stderr, "otelprofd: at most %d --%s\n", MAX_LIST, options[found].flag);
                 return -1;
@@ -446,6 +540,24 @@ static int parse_args(int argc, char **argv, int first, serve_opts *o)
                     "otelprofd: --mcp-allow-host '*' turns off the Host check that stops DNS "
                     "rebinding; give --mcp-token as well (a web page cannot send it), or list "
                     "the names clients use\n");
+            return -1;
+        }
+    }
+    for (size_t i = 0; i < o->forward.n; i++) {
+        char why[400];
+        if (cli_forward_check_url(o->forward.v[i], why, sizeof why) != 0) {
+            fprintf(stderr, "otelprofd: %s\n", why);
+            return -1;
+        }
+    }
+    if (o->forward.n > CLI_FORWARD_MAX) {
+        fprintf(stderr, "otelprofd: at most %d --forward destinations\n", CLI_FORWARD_MAX);
+        return -1;
+    }
+    for (size_t i = 0; i < o->forward_headers.n; i++) {
+        const char *h = o->forward_headers.v[i], *eq = strchr(h, '=');
+        if (!eq || eq == h) {
+            fprintf(stderr, "otelprofd: --forward-header \"%s\": use NAME=VALUE\n", h);
             return -1;
         }
     }
@@ -712,6 +824,8 @@ static int serve(serve_opts *o)
     sigaddset(&stop_signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* a log segment at the file-size limit must fail the write (EFBIG: 503), not kill us */
+    signal(SIGXFSZ, SIG_IGN);
 
     win_config wc;
     win_config_defaults(&wc);
@@ -741,6 +855,54 @@ static int serve(serve_opts *o)
 
     int rc = 1;
     char err[BASE_ERR_LEN] = "";
+    log_config lc = {.backend = o->data_dir ? LOG_BACKEND_WAL : LOG_BACKEND_MEMORY,
+                     .retention_ns = o->retention_ns,
+                     .memory_backlog_bytes = o->forward_queue,
+                     .data_dir = o->data_dir,
+                     .sync = o->wal_sync,
+                     .sync_interval_ns = o->wal_sync_interval_ns,
+                     .segment_bytes = o->wal_segment_size};
+    log_store *log = log_open(&lc, err, sizeof err);
+    if (!log) {
+        fprintf(stderr, "otelprofd: %s\n", err);
+        win_store_free(store);
+        return 1;
+    }
+    if (o->data_dir) {
+        base_log(BASE_LOG_INFO, "log: write-ahead log in %s (--wal-sync %s)", o->data_dir,
+                 o->wal_sync == LOG_SYNC_ALWAYS     ? "always"
+                 : o->wal_sync == LOG_SYNC_INTERVAL ? "interval"
+                                                    : "off");
+        if (!cli_replay_log(log, store, o->max_message_size)) {
+            log_close(log);
+            win_store_free(store);
+            return 1;
+        }
+    }
+    cli_forwarder *fwd[CLI_FORWARD_MAX] = {0};
+    size_t n_fwd = 0;
+    if (o->forward.n) {
+        cli_forward_init();
+        o->forward_headers.v[o->forward_headers.n] = NULL;
+        for (size_t i = 0; i < o->forward.n; i++) {
+            cli_forward_config fc = {.url = o->forward.v[i],
+                                     .headers = o->forward_headers.v,
+                                     .tls_ca_file = o->forward_tls_ca};
+            if (!(fwd[n_fwd] = cli_forward_start(log, &fc, err, sizeof err))) {
+                fprintf(stderr, "otelprofd: %s\n", err);
+                for (size_t k = 0; k < n_fwd; k++)
+                    cli_forward_stop(fwd[k]);
+                cli_forward_cleanup();
+                log_close(log);
+                win_store_free(store);
+                return 1;
+            }
+            base_log(BASE_LOG_INFO, "forwarding everything accepted to %s%s", o->forward.v[i],
+                     o->data_dir ? " (cursor kept in the data dir: at least once)"
+                                 : " (backlog in memory, up to --forward-queue)");
+            n_fwd++;
+        }
+    }
     otlp_receiver *rcv = NULL;
     tools *tl = NULL;
     mcp_server *srv = NULL;
@@ -752,7 +914,8 @@ static int serve(serve_opts *o)
                                    .grpc_threads = o->grpc_threads,
                                    .tls_cert_pem = o->tls_pem[0],
                                    .tls_key_pem = o->tls_pem[1],
-                                   .tls_client_ca_pem = o->tls_pem[2]};
+                                   .tls_client_ca_pem = o->tls_pem[2],
+                                   .log = log};
     rcv = otlp_receiver_start(&rc_cfg, store, err, sizeof err);
     if (!rcv) {
         fprintf(stderr, "otelprofd: %s\n", err);
@@ -766,6 +929,7 @@ static int serve(serve_opts *o)
     }
     tools_config tc = {.store = store,
                        .receiver = rcv,
+                       .log = log,
                        .preloaded = {demo.profiles, demo.samples},
                        .version = OTELPROFD_VERSION};
     tl = tools_new(&tc);
@@ -870,6 +1034,11 @@ out:
         otlp_receiver_stop(rcv);
     mcp_server_free(srv);
     tools_free(tl);
+    for (size_t k = 0; k < n_fwd; k++)
+        cli_forward_stop(fwd[k]);
+    if (o->forward.n)
+        cli_forward_cleanup();
+    log_close(log);
     win_store_free(store);
     render_shutdown(); /* every request has ended: the picture font caches can go */
     return rc;

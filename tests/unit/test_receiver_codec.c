@@ -387,6 +387,7 @@ static void test_status_table(void **state)
         /* was RESOURCE_EXHAUSTED on gRPC (not retried without RetryInfo) and 503 on HTTP */
         {BASE_ERR_NOMEM, 503, OTLP__GRPC_UNAVAILABLE},
         {BASE_ERR_IO, 503, OTLP__GRPC_UNAVAILABLE},
+        /* the log could not keep the request (disk full, no quorum): the sender retries */
         {BASE_ERR_UNAVAILABLE, 503, OTLP__GRPC_UNAVAILABLE},
     };
     assert_int_equal(sizeof want / sizeof want[0], BASE_ERR_COUNT); /* every kind listed */
