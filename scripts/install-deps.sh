@@ -5,7 +5,8 @@
 #                                    packages of tests/package-lock.json and
 #                                    tests/conformance/package-lock.json, curl, Go for
 #                                    `go tool pprof`, the oracle for numbers; clang and
-#                                    its libFuzzer runtime for fuzz/run.sh)
+#                                    its libFuzzer runtime for fuzz/run.sh; nats-server,
+#                                    the real JetStream cluster of the --nats tests)
 # Installs with apt-get as root (or through sudo); otherwise says exactly what to run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,8 +16,9 @@ want_test=0
 
 build_pkgs=(build-essential cmake pkg-config libgrpc-dev libprotobuf-c-dev protobuf-c-compiler
             libmicrohttpd-dev libgnutls28-dev libcjson-dev zlib1g-dev libcurl4-openssl-dev
-            libpcre2-dev)
-test_pkgs=(libcmocka-dev curl openssl nodejs npm golang-go clang libclang-rt-14-dev clang-format)
+            libpcre2-dev libnats-dev)
+test_pkgs=(libcmocka-dev curl openssl nodejs npm golang-go clang libclang-rt-14-dev clang-format
+           nats-server)
 
 pkgs=("${build_pkgs[@]}")
 [[ $want_test == 1 ]] && pkgs+=("${test_pkgs[@]}")
