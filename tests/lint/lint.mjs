@@ -23,7 +23,7 @@ if (!src || !check) {
 // "Conventions"; module-internal symbols shared across files use PREFIX_ + '_').
 const MODULES = {
   base: 'base_', receiver: 'otlp_', translate: 'tr_', window: 'win_', query: 'query_',
-  mcp: 'mcp_', tools: 'tools_',
+  mcp: 'mcp_', tools: 'tools_', log: 'log_',
 };
 const PRODUCT_DIRS = [...Object.keys(MODULES), 'cli'];
 
