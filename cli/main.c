@@ -18,9 +18,11 @@
 
 #include "base/base.h"
 #include "cli/cli.h"
+#include "log/log.h"
 #include "mcp/mcp.h"
 #include "receiver/receiver.h"
 #include "tools/tools.h"
+#include "translate/translate.h"
 #include "window/window.h"
 
 /* CMakeLists.txt passes project(VERSION); the fallback only serves non-CMake builds */
@@ -46,7 +48,11 @@ typedef enum opt_kind {
     OPT_STRING,
     OPT_ORIGINS,
     OPT_HOSTS,
-    OPT_FILE
+    OPT_FILE,
+    OPT_DIR,
+    OPT_WAL_SYNC,
+    OPT_URLS,
+    OPT_HEADERS
 } opt_kind;
 
 typedef struct opt_def {
@@ -74,6 +80,13 @@ enum {
     O_TLS_CERT,
     O_TLS_KEY,
     O_TLS_CLIENT_CA,
+    O_DATA_DIR,
+    O_WAL_SYNC,
+    O_WAL_SYNC_INTERVAL,
+    O_WAL_SEGMENT_SIZE,
+    O_FORWARD,
+    O_FORWARD_HEADER,
+    O_FORWARD_QUEUE,
     O_COUNT
 };
 
@@ -115,6 +128,21 @@ static const opt_def options[O_COUNT] = {
                    "PEM private key of --tls-cert (unencrypted; both or neither)"},
     [O_TLS_CLIENT_CA] = {"tls-client-ca", "OTELPROFD_TLS_CLIENT_CA", "", OPT_FILE,
                          "PEM CA: clients must present a certificate it signed (mTLS)"},
+    [O_DATA_DIR] = {"data-dir", "OTELPROFD_DATA_DIR", "", OPT_DIR,
+                    "keep a write-ahead log here: acknowledged data survives restarts"},
+    [O_WAL_SYNC] = {"wal-sync", "OTELPROFD_WAL_SYNC", "always", OPT_WAL_SYNC,
+                    "always (fsync before acknowledging, shared), interval or off"},
+    [O_WAL_SYNC_INTERVAL] = {"wal-sync-interval", "OTELPROFD_WAL_SYNC_INTERVAL", "1s", OPT_DURATION,
+                             "with --wal-sync interval: how often to fsync"},
+    [O_WAL_SEGMENT_SIZE] = {"wal-segment-size", "OTELPROFD_WAL_SEGMENT_SIZE", "64MiB", OPT_SIZE,
+                            "a log segment file is closed past this size"},
+    [O_FORWARD] = {"forward", "OTELPROFD_FORWARD", "", OPT_URLS,
+                   "send everything accepted on as OTLP (grpc://, grpcs://, http://, https://; "
+                   "repeatable)"},
+    [O_FORWARD_HEADER] = {"forward-header", "OTELPROFD_FORWARD_HEADER", "", OPT_HEADERS,
+                          "K=V header on every forwarded request (repeatable)"},
+    [O_FORWARD_QUEUE] = {"forward-queue", "OTELPROFD_FORWARD_QUEUE", "256MiB", OPT_SIZE,
+                         "without --data-dir: forward backlog kept in memory (oldest dropped)"},
 };
 
 /* A repeatable option: the flags' values, or else the environment's comma-separated list. */
@@ -141,6 +169,12 @@ typedef struct serve_opts {
     const char *tls_ca;      /* `mcp --connect`: the daemon's CA (its --tls-cert/--tls-key
                                 are then the client certificate) */
     char *tls_pem[3];        /* their contents, checked by load_tls */
+    const char *data_dir;    /* NULL = memory only */
+    log_sync_mode wal_sync;
+    int64_t wal_sync_interval_ns;
+    uint64_t wal_segment_size, forward_queue;
+    str_list forward;         /* --forward URLs */
+    str_list forward_headers; /* --forward-header K=V */
 } serve_opts;
 
 static void print_options(FILE *out, bool stdio)
@@ -150,7 +184,9 @@ static void print_options(FILE *out, bool stdio)
         static const char *const meta[] = {
             [OPT_ADDR] = "ADDR",      [OPT_DURATION] = "DURATION", [OPT_SIZE] = "SIZE",
             [OPT_THREADS] = "N",      [OPT_LOG_LEVEL] = "LEVEL",   [OPT_STRING] = "TOKEN",
-            [OPT_ORIGINS] = "ORIGIN", [OPT_HOSTS] = "NAME",        [OPT_FILE] = "FILE"};
+            [OPT_ORIGINS] = "ORIGIN", [OPT_HOSTS] = "NAME",        [OPT_FILE] = "FILE",
+            [OPT_DIR] = "DIR",        [OPT_WAL_SYNC] = "MODE",     [OPT_URLS] = "URL",
+            [OPT_HEADERS] = "K=V"};
         snprintf(left, sizeof left, "--%s %s", options[i].flag, meta[options[i].kind]);
         const char *def = stdio && i == O_MCP_HTTP ? "off" : options[i].def;
         fprintf(out, "  %-28s %s\n  %-28s default %s, env %s\n", left, options[i].help, "",
@@ -233,6 +269,21 @@ static int bad_value(const char *source, const char *value, const char *accepted
     return -1;
 }
 
+/* The list a repeatable option collects into. */
+static str_list *list_of(serve_opts *o, int i)
+{
+    switch (i) {
+    case O_MCP_ALLOW_HOST:
+        return &o->hosts;
+    case O_FORWARD:
+        return &o->forward;
+    case O_FORWARD_HEADER:
+        return &o->forward_headers;
+    default:
+        return &o->origins;
+    }
+}
+
 /* Parses `value` of option `i` into `o`; `source` names where it came from for errors. */
 static int apply_option(serve_opts *o, int i, const char *value, const char *source)
 {
@@ -258,6 +309,8 @@ static int apply_option(serve_opts *o, int i, const char *value, const char *sou
             return bad_value(source, value, "use a duration like 90s, 15m, 1h");
         if (i == O_RETENTION)
             o->retention_ns = ns;
+        else if (i == O_WAL_SYNC_INTERVAL)
+            o->wal_sync_interval_ns = ns;
         else
             o->resolution_ns = ns;
         return 0;
@@ -272,6 +325,14 @@ static int apply_option(serve_opts *o, int i, const char *value, const char *sou
             } else {
                 o->max_inflight_bytes = bytes;
             }
+        } else if (i == O_WAL_SEGMENT_SIZE) {
+            if (base_parse_size(value, &bytes) != 0 || bytes < 4096 || bytes > ((uint64_t)1 << 32))
+                return bad_value(source, value, "use a size like 64MiB (between 4KiB and 4GiB)");
+            o->wal_segment_size = bytes;
+        } else if (i == O_FORWARD_QUEUE) {
+            if (base_parse_size(value, &bytes) != 0 || bytes < ((uint64_t)1 << 20))
+                return bad_value(source, value, "use a size like 256MiB (at least 1MiB)");
+            o->forward_queue = bytes;
         } else if (i == O_MEMORY_LIMIT) {
             if (base_parse_size(value, &bytes) != 0 || bytes < ((uint64_t)1 << 20))
                 return bad_value(source, value, "use a size like 256MiB, 1GiB (at least 1MiB)");
@@ -299,10 +360,25 @@ static int apply_option(serve_opts *o, int i, const char *value, const char *sou
     case OPT_FILE:
         o->tls_file[i - O_TLS_CERT] = value[0] ? value : NULL;
         return 0;
+    case OPT_DIR:
+        o->data_dir = value[0] ? value : NULL;
+        return 0;
+    case OPT_WAL_SYNC:
+        if (strcmp(value, "always") == 0)
+            o->wal_sync = LOG_SYNC_ALWAYS;
+        else if (strcmp(value, "interval") == 0)
+            o->wal_sync = LOG_SYNC_INTERVAL;
+        else if (strcmp(value, "off") == 0)
+            o->wal_sync = LOG_SYNC_OFF;
+        else
+            return bad_value(source, value, "use always, interval or off");
+        return 0;
     case OPT_ORIGINS:
-    case OPT_HOSTS: {
+    case OPT_HOSTS:
+    case OPT_URLS:
+    case OPT_HEADERS: {
         /* flags were collected by parse_args; this is the environment's list */
-        str_list *l = options[i].kind == OPT_HOSTS ? &o->hosts : &o->origins;
+        str_list *l = list_of(o, i);
         if (!value[0] || l->n)
             return 0;
         free(l->env);
@@ -409,8 +485,9 @@ static int parse_args(int argc, char **argv, int first, serve_opts *o)
                     options[found].def[0] ? options[found].def : "none");
             return -1;
         }
-        if (found == O_MCP_ALLOW_ORIGIN || found == O_MCP_ALLOW_HOST) {
-            str_list *l = found == O_MCP_ALLOW_HOST ? &o->hosts : &o->origins;
+        if (found == O_MCP_ALLOW_ORIGIN || found == O_MCP_ALLOW_HOST || found == O_FORWARD ||
+            found == O_FORWARD_HEADER) {
+            str_list *l = list_of(o, found);
             if (l->n == MAX_LIST) {
                 fprintf(stderr, "otelprofd: at most %d --%s\n", MAX_LIST, options[found].flag);
                 return -1;
@@ -697,6 +774,65 @@ static void raise_fd_limit(void)
                  (unsigned long long)now);
 }
 
+/* Rebuilds the windows from the log: every record received since now - retention, applied
+ * as it was when it arrived (its receive time stands for "now", so the same time rules hold
+ * as for live data; the store's memory limit evicts as it would have). Runs before the
+ * listeners open. Returns false when the log cannot be read. */
+static bool replay_log(log_store *log, win_store *store, uint64_t max_message_size)
+{
+    log_replay_stats figures = {0};
+    int64_t started = base_now_mono_ns();
+    char err[512] = "";
+    log_position from = {.from = LOG_FROM_TIME};
+    log_consumer *c = log_consumer_open(log, "windows", &from, err, sizeof err);
+    if (!c) {
+        fprintf(stderr, "otelprofd: cannot read the log: %s\n", err);
+        return false;
+    }
+    base_arena arena;
+    base_arena_init(&arena, (size_t)1 << 20, (size_t)max_message_size * 4 + ((size_t)1 << 20));
+    base_arena_set_retain(&arena, (size_t)32 << 20);
+    log_record rec;
+    base_err rc;
+    uint64_t decode_failures = 0;
+    while ((rc = log_consumer_next(c, 0, &rec, err, sizeof err)) == BASE_OK) {
+        figures.records++;
+        figures.bytes += rec.len;
+        tr_request *req = NULL;
+        char why[256] = "";
+        tr_result res;
+        if (tr_decode_protobuf(rec.data, rec.len, &arena, &req, why, sizeof why) != BASE_OK ||
+            !req) {
+            decode_failures++;
+        } else if (tr_ingest(store, req, rec.data, rec.len, rec.recv_unix_ns, &arena, &res) ==
+                   BASE_OK) {
+            figures.samples += res.samples_stored - res.samples_evicted;
+        }
+        base_arena_reset(&arena);
+    }
+    log_consumer_stats cs[LOG_CONSUMERS_MAX];
+    size_t n = log_consumer_stats_all(log, cs, LOG_CONSUMERS_MAX);
+    for (size_t i = 0; i < n && i < LOG_CONSUMERS_MAX; i++)
+        if (strcmp(cs[i].name, "windows") == 0)
+            figures.lost = cs[i].lost;
+    log_consumer_close(c);
+    base_arena_free(&arena);
+    if (rc != BASE_ERR_NOT_FOUND) {
+        fprintf(stderr, "otelprofd: cannot read the log: %s\n", err);
+        return false;
+    }
+    log_stats ls;
+    log_stats_get(log, &ls);
+    figures.lost += decode_failures;
+    figures.duration_ns = base_now_mono_ns() - started;
+    log_replay_done(log, &figures);
+    base_log(BASE_LOG_INFO, "log: replayed %llu requests (%llu samples, %llu bytes) in %.3f s%s",
+             (unsigned long long)figures.records, (unsigned long long)figures.samples,
+             (unsigned long long)figures.bytes, (double)figures.duration_ns / 1e9,
+             ls.corrupt_records ? "; damaged records were skipped (see the warnings above)" : "");
+    return true;
+}
+
 static int serve(serve_opts *o)
 {
     base_log_threshold = o->log_level;
@@ -711,6 +847,8 @@ static int serve(serve_opts *o)
     sigaddset(&stop_signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* a log segment at the file-size limit must fail the write (EFBIG: 503), not kill us */
+    signal(SIGXFSZ, SIG_IGN);
 
     win_config wc;
     win_config_defaults(&wc);
@@ -740,6 +878,30 @@ static int serve(serve_opts *o)
 
     int rc = 1;
     char err[512] = "";
+    log_config lc = {.backend = o->data_dir ? LOG_BACKEND_WAL : LOG_BACKEND_MEMORY,
+                     .retention_ns = o->retention_ns,
+                     .memory_backlog_bytes = o->forward_queue,
+                     .data_dir = o->data_dir,
+                     .sync = o->wal_sync,
+                     .sync_interval_ns = o->wal_sync_interval_ns,
+                     .segment_bytes = o->wal_segment_size};
+    log_store *log = log_open(&lc, err, sizeof err);
+    if (!log) {
+        fprintf(stderr, "otelprofd: %s\n", err);
+        win_store_free(store);
+        return 1;
+    }
+    if (o->data_dir) {
+        base_log(BASE_LOG_INFO, "log: write-ahead log in %s (--wal-sync %s)", o->data_dir,
+                 o->wal_sync == LOG_SYNC_ALWAYS     ? "always"
+                 : o->wal_sync == LOG_SYNC_INTERVAL ? "interval"
+                                                    : "off");
+        if (!replay_log(log, store, o->max_message_size)) {
+            log_close(log);
+            win_store_free(store);
+            return 1;
+        }
+    }
     otlp_receiver *rcv = NULL;
     tools *tl = NULL;
     mcp_server *srv = NULL;
@@ -751,7 +913,8 @@ static int serve(serve_opts *o)
                                    .grpc_threads = o->grpc_threads,
                                    .tls_cert_pem = o->tls_pem[0],
                                    .tls_key_pem = o->tls_pem[1],
-                                   .tls_client_ca_pem = o->tls_pem[2]};
+                                   .tls_client_ca_pem = o->tls_pem[2],
+                                   .log = log};
     rcv = otlp_receiver_start(&rc_cfg, store, err, sizeof err);
     if (!rcv) {
         fprintf(stderr, "otelprofd: %s\n", err);
@@ -765,6 +928,7 @@ static int serve(serve_opts *o)
     }
     tools_config tc = {.store = store,
                        .receiver = rcv,
+                       .log = log,
                        .preloaded = {demo.profiles, demo.samples},
                        .version = OTELPROFD_VERSION};
     tl = tools_new(&tc);
@@ -869,6 +1033,7 @@ out:
         otlp_receiver_stop(rcv);
     mcp_server_free(srv);
     tools_free(tl);
+    log_close(log);
     win_store_free(store);
     return rc;
 }

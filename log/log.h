@@ -51,6 +51,8 @@
 #define LOG_KEY_MAX 256
 /* Longest consumer name ("windows", "forward-0", ...). */
 #define LOG_CONSUMER_NAME_MAX 64
+/* Consumers open at once per log (forwarders, the replay, ...). */
+#define LOG_CONSUMERS_MAX 64
 /* Largest record a backend accepts (the receiver's --max-message-size is capped below). */
 #define LOG_RECORD_MAX_BYTES ((uint64_t)1 << 31)
 
@@ -121,6 +123,10 @@ typedef struct log_entry {
  * kept, in which case nothing of it will ever be delivered to a consumer, and the sender
  * must not be told it was accepted; BASE_ERR_TOO_LARGE past LOG_RECORD_MAX_BYTES. */
 base_err log_append(log_store *log, const log_entry *e, uint64_t *seq, char *err, size_t err_len);
+/* False when an append keeps nothing (the memory backend with no consumer open): a caller
+ * may then skip building the record's bytes (e.g. encoding a JSON request as protobuf) and
+ * append an empty entry, which only counts. True for every durable backend. */
+bool log_keeps_records(log_store *log);
 
 /* ---- consuming ------------------------------------------------------------------- */
 
@@ -167,6 +173,9 @@ base_err log_consumer_commit(log_consumer *c, uint64_t seq, char *err, size_t er
  * Callable from any thread. */
 void log_consumer_wake(log_consumer *c);
 void log_consumer_close(log_consumer *c);
+/* A consumer's own figures, added up and reported in its log_consumer_stats. */
+void log_consumer_count(log_consumer *c, uint64_t sent, uint64_t retried, uint64_t failed);
+void log_consumer_set_target(log_consumer *c, const char *target); /* copied, cut at 255 */
 
 /* ---- figures --------------------------------------------------------------------- */
 
@@ -179,6 +188,12 @@ typedef struct log_consumer_stats {
     uint64_t backlog_records; /* appended but not yet committed */
     uint64_t backlog_bytes;
     int64_t lag_ns; /* now - receive time of the oldest uncommitted record; 0 if none */
+    /* what the consumer reports of itself (log_consumer_count / log_consumer_set_target);
+     * forwarders use them so /metrics and get_status need nothing but the log */
+    char target[256]; /* e.g. the forwarder's destination URL; "" if not set */
+    uint64_t sent;    /* records the destination accepted */
+    uint64_t retried; /* attempts that failed and were tried again */
+    uint64_t failed;  /* records given up on: rejected permanently by the destination */
 } log_consumer_stats;
 
 typedef struct log_replay_stats {

@@ -16,7 +16,7 @@
 #include "log/log.h"
 
 /* Open consumers per log (forwarders + the replaying window consumer + slack). */
-#define LOG__MAX_CONSUMERS 64
+#define LOG__MAX_CONSUMERS LOG_CONSUMERS_MAX
 
 typedef struct log__ops {
     const char *name;
@@ -64,6 +64,8 @@ struct log_consumer {
     char name[LOG_CONSUMER_NAME_MAX];
     void *be; /* the backend's state for this consumer */
     _Atomic uint64_t delivered;
+    _Atomic uint64_t sent, retried, failed; /* log_consumer_count */
+    char target[256];                       /* log_consumer_set_target; guarded by log->mu */
 };
 
 #endif

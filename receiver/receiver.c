@@ -109,6 +109,7 @@ void otlp_receiver_stats(const otlp_receiver *rcv, otlp_stats *out)
     out->inflight_limit = rcv->budget.limit;
     out->requests_throttled = atomic_load(&rcv->budget.refused);
     out->connections_refused = atomic_load(&rcv->connections_refused);
+    out->requests_unavailable = atomic_load(&rcv->requests_unavailable);
 }
 
 int otlp_receiver_grpc_port(const otlp_receiver *rcv)
@@ -156,6 +157,81 @@ void otlp__count_failed(otlp_receiver *rcv, const char *transport, const char *w
     warn_limited("otlp/%s: request failed: %s", transport, why ? why : "");
 }
 
+/* The routing key of a request for the log: the service.name all its resources share, ""
+ * when they disagree or name none. Both attribute forms count (key / key_strindex, string
+ * value / string_value_strindex into the request's dictionary); indices are checked. */
+static const char *dict_string(const tr_request *req, int32_t idx)
+{
+    const Opentelemetry__Proto__Profiles__V1development__ProfilesDictionary *d = req->dictionary;
+    if (!d || idx <= 0 || (size_t)idx >= d->n_string_table)
+        return NULL;
+    return d->string_table[idx];
+}
+
+static const char *service_key(const tr_request *req)
+{
+    const char *found = NULL;
+    for (size_t r = 0; r < req->n_resource_profiles; r++) {
+        const Opentelemetry__Proto__Resource__V1__Resource *res =
+            req->resource_profiles[r] ? req->resource_profiles[r]->resource : NULL;
+        const char *name = NULL;
+        for (size_t a = 0; res && a < res->n_attributes && !name; a++) {
+            const Opentelemetry__Proto__Common__V1__KeyValue *kv = res->attributes[a];
+            if (!kv || !kv->value)
+                continue;
+            const char *k = kv->key && kv->key[0] ? kv->key : dict_string(req, kv->key_strindex);
+            if (!k || strcmp(k, "service.name") != 0)
+                continue;
+            if (kv->value->value_case ==
+                OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE)
+                name = kv->value->string_value;
+            else if (kv->value->value_case ==
+                     OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE_STRINDEX)
+                name = dict_string(req, kv->value->string_value_strindex);
+        }
+        if (!name || (found && strcmp(found, name) != 0))
+            return "";
+        found = name;
+    }
+    return found ? found : "";
+}
+
+/* Appends the decoded request to the log (see otlp_receiver_config.log): the received
+ * protobuf bytes as they are, a JSON request as the protobuf encoding of what it decoded
+ * to, so the log holds one format. */
+static base_err append_to_log(otlp_receiver *rcv, const tr_request *req, const uint8_t *buf,
+                              size_t len, bool json, int64_t now, base_arena *arena, char *err,
+                              size_t err_len)
+{
+    log_entry e = {.recv_unix_ns = now, .key = ""};
+    if (log_keeps_records(rcv->cfg.log)) {
+        e.key = service_key(req);
+        if (json) {
+            size_t n = protobuf_c_message_get_packed_size(&req->base);
+            uint8_t *pb = base_arena_alloc(arena, n ? n : 1);
+            if (!pb) {
+                snprintf(err, err_len, "message needs more than %zu bytes to decode",
+                         rcv->arena_cap);
+                return BASE_ERR_TOO_LARGE;
+            }
+            e.data = pb;
+            e.len = protobuf_c_message_pack(&req->base, pb);
+        } else {
+            e.data = buf;
+            e.len = len;
+        }
+    }
+    char why[512] = "";
+    base_err rc = log_append(rcv->cfg.log, &e, NULL, why, sizeof why);
+    if (rc != BASE_OK) {
+        atomic_fetch_add(&rcv->requests_unavailable, 1);
+        snprintf(err, err_len, "the request could not be kept, retry later: %s", why);
+        warn_limited("otlp: %s", err);
+        return BASE_ERR_UNAVAILABLE;
+    }
+    return BASE_OK;
+}
+
 base_err otlp__handle(otlp_receiver *rcv, const char *transport, const uint8_t *buf, size_t len,
                       bool json, base_arena *arena, tr_result *res, char *err, size_t err_len)
 {
@@ -179,8 +255,11 @@ base_err otlp__handle(otlp_receiver *rcv, const char *transport, const uint8_t *
             snprintf(err, err_len, "%s", base_err_str(BASE_ERR_DECODE));
         return BASE_ERR_DECODE;
     }
-    rc = tr_ingest(rcv->store, req, json ? NULL : buf, json ? 0 : len, base_now_unix_ns(), arena,
-                   res);
+    int64_t now = base_now_unix_ns();
+    if (rcv->cfg.log && req->n_resource_profiles &&
+        (rc = append_to_log(rcv, req, buf, len, json, now, arena, err, err_len)) != BASE_OK)
+        return rc;
+    rc = tr_ingest(rcv->store, req, json ? NULL : buf, json ? 0 : len, now, arena, res);
     atomic_fetch_add(&rcv->profiles_accepted, res->profiles_accepted);
     atomic_fetch_add(&rcv->profiles_rejected, res->profiles_rejected);
     atomic_fetch_add(&rcv->samples_stored, res->samples_stored);

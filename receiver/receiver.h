@@ -15,14 +15,15 @@
  * listeners run their own threads; counters are atomics and otlp_receiver_stats may be
  * called from any thread at any time.
  *
- * Ownership: the receiver borrows the store (which must outlive it) and copies the
- * config. otlp_receiver_stop waits for in-flight requests and frees everything.
+ * Ownership: the receiver borrows the store and the log (which must outlive it) and copies
+ * the config. otlp_receiver_stop waits for in-flight requests and frees everything.
  */
 #ifndef OTELPROFD_RECEIVER_H
 #define OTELPROFD_RECEIVER_H
 
 #include <stdint.h>
 
+#include "log/log.h"
 #include "window/window.h"
 
 typedef struct otlp_receiver otlp_receiver;
@@ -42,6 +43,12 @@ typedef struct otlp_receiver_config {
     const char *tls_cert_pem;      /* server certificate chain, leaf first */
     const char *tls_key_pem;       /* its private key */
     const char *tls_client_ca_pem; /* NULL: no client certificates asked for */
+    /* The log accepted requests are appended to before they are acknowledged (borrowed;
+     * must outlive the receiver). NULL: none (requests go to the store only). A request the
+     * log cannot keep (BASE_ERR_UNAVAILABLE: disk full, unwritable) is answered 503 /
+     * UNAVAILABLE and not applied to the store; one it kept is then applied to the store in
+     * the request thread, so the partial-success answer says what the windows did. */
+    log_store *log;
 } otlp_receiver_config;
 
 typedef struct otlp_stats {
@@ -53,6 +60,7 @@ typedef struct otlp_stats {
     uint64_t inflight_bytes, inflight_limit; /* the shared request byte budget, now */
     uint64_t requests_throttled;             /* refused (503 / UNAVAILABLE): budget spent */
     uint64_t connections_refused;            /* OTLP/HTTP: closed at once, over the limit */
+    uint64_t requests_unavailable; /* refused (503 / UNAVAILABLE): the log could not keep them */
 } otlp_stats;
 
 /* Starts the configured listeners. Returns NULL and fills `err` (e.g. "cannot listen on

@@ -121,8 +121,9 @@ struct otlp_receiver {
     _Atomic uint64_t requests_grpc, requests_http, requests_failed, bytes_received;
     _Atomic uint64_t profiles_accepted, profiles_rejected;
     _Atomic uint64_t samples_stored, samples_rejected, samples_too_old, samples_too_new;
-    otlp__budget budget;                  /* cfg.max_inflight_bytes */
-    _Atomic uint64_t connections_refused; /* OTLP/HTTP connections over the limit */
+    otlp__budget budget;                   /* cfg.max_inflight_bytes */
+    _Atomic uint64_t connections_refused;  /* OTLP/HTTP connections over the limit */
+    _Atomic uint64_t requests_unavailable; /* the log could not keep them */
 };
 
 /* Decodes `len` bytes (protobuf, or OTLP/JSON when `json`) with `arena` and ingests them.

@@ -48,6 +48,77 @@ static void metric(tools__buf *b, const char *name, const char *type, const char
     tools__printf(b, "%s%s %llu\n", name, labels ? labels : "", (unsigned long long)value);
 }
 
+/* The log's and the forwarders' figures. A label value is escaped as Prometheus wants. */
+static void log_metrics(tools *t, tools__buf *b)
+{
+    log_stats ls;
+    log_stats_get(t->log, &ls);
+    char lb[64];
+    snprintf(lb, sizeof lb, "{backend=\"%s\"}", log_backend_name(ls.backend));
+    metric(b, "otelprofd_log_appended_requests_total", "counter",
+           "Requests appended to the log (kept before they were acknowledged).", lb, ls.appends);
+    metric(b, "otelprofd_log_appended_bytes_total", "counter", "Bytes appended to the log.", lb,
+           ls.append_bytes);
+    metric(b, "otelprofd_log_append_failures_total", "counter",
+           "Appends the log could not keep (disk full, unwritable): answered 503 / UNAVAILABLE.",
+           lb, ls.append_failures);
+    metric(b, "otelprofd_log_bytes", "gauge", "Bytes the log holds now (disk or memory).", lb,
+           ls.bytes_held);
+    metric(b, "otelprofd_log_segments", "gauge", "Segment files of the write-ahead log.", lb,
+           ls.segments);
+    metric(b, "otelprofd_log_syncs_total", "counter", "fdatasync calls of the write-ahead log.", lb,
+           ls.syncs);
+    metric(b, "otelprofd_log_corrupt_records_total", "counter",
+           "Damaged records (torn tail, bad checksum) skipped.", lb, ls.corrupt_records);
+    metric(b, "otelprofd_log_replayed_requests", "gauge",
+           "Requests replayed into the windows at start.", lb, ls.replay.records);
+    metric(b, "otelprofd_log_replayed_samples", "gauge", "Samples stored by the replay at start.",
+           lb, ls.replay.samples);
+    metric(b, "otelprofd_log_replay_duration_milliseconds", "gauge",
+           "Wall time of the replay at start.", lb, (uint64_t)(ls.replay.duration_ns / 1000000));
+    log_consumer_stats fw[LOG_CONSUMERS_MAX];
+    size_t n = log_consumer_stats_all(t->log, fw, LOG_CONSUMERS_MAX);
+    static const char *const names[] = {"otelprofd_forward_sent_requests_total",
+                                        "otelprofd_forward_retried_requests_total",
+                                        "otelprofd_forward_failed_requests_total",
+                                        "otelprofd_forward_dropped_requests_total",
+                                        "otelprofd_forward_backlog_bytes",
+                                        "otelprofd_forward_backlog_requests",
+                                        "otelprofd_forward_lag_seconds"};
+    static const char *const helps[] = {
+        "Requests the destination accepted.",
+        "Attempts that failed and were retried (UNAVAILABLE, 429, 5xx, connection errors).",
+        "Requests the destination rejected permanently (INVALID_ARGUMENT, 400): dropped.",
+        "Requests dropped before they were sent (full --forward-queue, log retention).",
+        "Bytes accepted but not yet forwarded.",
+        "Requests accepted but not yet forwarded.",
+        "Age of the oldest request not yet forwarded."};
+    for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
+        bool first = true;
+        for (size_t i = 0; i < n && i < LOG_CONSUMERS_MAX; i++) {
+            if (!fw[i].target[0])
+                continue;
+            char dest[600], *d = dest;
+            d += snprintf(d, 32, "{destination=\"");
+            for (const char *p = fw[i].target; *p && d < dest + sizeof dest - 8; p++) {
+                if (*p == '\\' || *p == '"')
+                    *d++ = '\\';
+                *d++ = *p;
+            }
+            snprintf(d, 8, "\"}");
+            uint64_t v[] = {fw[i].sent,
+                            fw[i].retried,
+                            fw[i].failed,
+                            fw[i].lost,
+                            fw[i].backlog_bytes,
+                            fw[i].backlog_records,
+                            (uint64_t)(fw[i].lag_ns / 1000000000)};
+            metric(b, names[k], k >= 4 ? "gauge" : "counter", first ? helps[k] : NULL, dest, v[k]);
+            first = false;
+        }
+    }
+}
+
 static bool serve_metrics(tools *t, mcp_http_response *out)
 {
     otlp_stats rs;
@@ -113,6 +184,11 @@ static bool serve_metrics(tools *t, mcp_http_response *out)
            "Buckets dropped early because the memory limit was reached.", NULL, ws.evicted_buckets);
     metric(&b, "otelprofd_expired_buckets_total", "counter",
            "Buckets dropped because they passed the retention.", NULL, ws.expired_buckets);
+    metric(&b, "otelprofd_unavailable_requests_total", "counter",
+           "OTLP requests refused with 503 / UNAVAILABLE because the log could not keep them.",
+           NULL, rs.requests_unavailable);
+    if (t->log)
+        log_metrics(t, &b);
     return respond(out, 200, "text/plain; version=0.0.4; charset=utf-8", &b);
 }
 

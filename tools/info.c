@@ -72,6 +72,45 @@ int tools__get_status(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
     cJSON_AddNumberToObject(s, "samples_too_new", (double)rs.samples_too_new);
     cJSON_AddNumberToObject(s, "evicted_buckets", (double)ws.evicted_buckets);
     cJSON_AddNumberToObject(s, "expired_buckets", (double)ws.expired_buckets);
+    log_stats ls;
+    log_consumer_stats fw[LOG_CONSUMERS_MAX];
+    size_t n_fw = 0;
+    if (t->log) {
+        log_stats_get(t->log, &ls);
+        cJSON *l = cJSON_AddObjectToObject(s, "log");
+        cJSON_AddStringToObject(l, "backend", log_backend_name(ls.backend));
+        cJSON_AddNumberToObject(l, "appended_requests", (double)ls.appends);
+        cJSON_AddNumberToObject(l, "appended_bytes", (double)ls.append_bytes);
+        cJSON_AddNumberToObject(l, "append_failures", (double)ls.append_failures);
+        cJSON_AddNumberToObject(l, "bytes_held", (double)ls.bytes_held);
+        cJSON_AddNumberToObject(l, "segments", (double)ls.segments);
+        cJSON_AddNumberToObject(l, "syncs", (double)ls.syncs);
+        cJSON_AddNumberToObject(l, "corrupt_records", (double)ls.corrupt_records);
+        cJSON *r = cJSON_AddObjectToObject(l, "replay");
+        cJSON_AddBoolToObject(r, "done", ls.replay.done);
+        cJSON_AddNumberToObject(r, "requests", (double)ls.replay.records);
+        cJSON_AddNumberToObject(r, "bytes", (double)ls.replay.bytes);
+        cJSON_AddNumberToObject(r, "samples", (double)ls.replay.samples);
+        cJSON_AddNumberToObject(r, "lost", (double)ls.replay.lost);
+        cJSON_AddNumberToObject(r, "seconds", (double)ls.replay.duration_ns / 1e9);
+        size_t all = log_consumer_stats_all(t->log, fw, LOG_CONSUMERS_MAX);
+        cJSON *fa = cJSON_AddArrayToObject(s, "forwarders");
+        for (size_t i = 0; i < all && i < LOG_CONSUMERS_MAX; i++) {
+            if (!fw[i].target[0])
+                continue;
+            fw[n_fw++] = fw[i];
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "destination", fw[i].target);
+            cJSON_AddNumberToObject(o, "sent", (double)fw[i].sent);
+            cJSON_AddNumberToObject(o, "retried", (double)fw[i].retried);
+            cJSON_AddNumberToObject(o, "failed", (double)fw[i].failed);
+            cJSON_AddNumberToObject(o, "dropped", (double)fw[i].lost);
+            cJSON_AddNumberToObject(o, "backlog_requests", (double)fw[i].backlog_records);
+            cJSON_AddNumberToObject(o, "backlog_bytes", (double)fw[i].backlog_bytes);
+            cJSON_AddNumberToObject(o, "lag_seconds", (double)fw[i].lag_ns / 1e9);
+            mcp_json_push(fa, o);
+        }
+    }
 
     tools__buf b = {0};
     char up[48], ret[48], res[48], used[32], lim[32], cov[128];
@@ -102,6 +141,28 @@ int tools__get_status(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
                   (unsigned long long)rs.profiles_rejected, (unsigned long long)samples_received,
                   (unsigned long long)rs.samples_stored, (unsigned long long)rs.samples_rejected,
                   (unsigned long long)rs.samples_too_old, (unsigned long long)rs.samples_too_new);
+    if (t->log && ls.backend != LOG_BACKEND_MEMORY) {
+        tools__printf(&b,
+                      "Log (%s): %llu requests appended, %llu refused (503), %llu bytes held in "
+                      "%llu segments, %llu damaged records skipped",
+                      log_backend_name(ls.backend), (unsigned long long)ls.appends,
+                      (unsigned long long)ls.append_failures, (unsigned long long)ls.bytes_held,
+                      (unsigned long long)ls.segments, (unsigned long long)ls.corrupt_records);
+        if (ls.replay.done)
+            tools__printf(&b, "; replayed at start: %llu requests, %llu samples in %.2f s",
+                          (unsigned long long)ls.replay.records,
+                          (unsigned long long)ls.replay.samples,
+                          (double)ls.replay.duration_ns / 1e9);
+        tools__printf(&b, "\n");
+    }
+    for (size_t i = 0; i < n_fw; i++)
+        tools__printf(&b,
+                      "Forward to %s: %llu sent, %llu retried, %llu failed, %llu dropped; backlog "
+                      "%llu requests (%llu bytes), lag %.1f s\n",
+                      fw[i].target, (unsigned long long)fw[i].sent,
+                      (unsigned long long)fw[i].retried, (unsigned long long)fw[i].failed,
+                      (unsigned long long)fw[i].lost, (unsigned long long)fw[i].backlog_records,
+                      (unsigned long long)fw[i].backlog_bytes, (double)fw[i].lag_ns / 1e9);
     if (types->n_rows == 0) {
         tools__printf(&b, "No profiles yet: point an OTLP exporter at the OTLP listeners "
                           "(gRPC :4317, HTTP :4318 /v1development/profiles).\n");

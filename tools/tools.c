@@ -65,7 +65,8 @@ static const char OUT_STATUS[] =
     ",\"received_profiles\":" NUM ",\"rejected_profiles\":" NUM ",\"preloaded_profiles\":" NUM
     ",\"preloaded_samples\":" NUM ",\"received_samples\":" NUM ",\"stored_samples\":" NUM
     ",\"rejected_samples\":" NUM ",\"samples_too_old\":" NUM ",\"samples_too_new\":" NUM
-    ",\"evicted_buckets\":" NUM ",\"expired_buckets\":" NUM
+    ",\"evicted_buckets\":" NUM ",\"expired_buckets\":" NUM ",\"log\":{\"type\":\"object\"}"
+    ",\"forwarders\":{\"type\":\"array\",\"items\":{\"type\":\"object\"}}"
     "},\"required\":[\"version\",\"series\",\"profile_types\"]}";
 
 static const char IN_TYPES[] =
@@ -272,6 +273,7 @@ tools *tools_new(const tools_config *cfg)
         return NULL;
     t->store = cfg->store;
     t->receiver = cfg->receiver;
+    t->log = cfg->log;
     t->preloaded = cfg->preloaded;
     t->version = strdup(cfg->version ? cfg->version : "unknown");
     t->http_base_url = cfg->http_base_url ? strdup(cfg->http_base_url) : NULL;

@@ -47,6 +47,7 @@ typedef struct tools_config {
     const char *http_base_url;     /* "http://127.0.0.1:4319" when the HTTP API listens, else
                                       NULL: export_pprof then embeds the profile only */
     const char *version;           /* for get_status */
+    log_store *log;                /* the log (replay figures, forwarders); may be NULL; borrowed */
 } tools_config;
 
 tools *tools_new(const tools_config *cfg);

@@ -45,6 +45,7 @@ static inline bool tools__given(const cJSON *args, const char *name)
 struct tools {
     win_store *store;
     const otlp_receiver *receiver;
+    log_store *log; /* may be NULL */
     tools_preloaded preloaded;
     char *version;
     int64_t started_mono_ns;
