@@ -72,6 +72,12 @@ static void apply(cli_follower *f, const log_record *rec, base_arena *arena,
     base_arena_reset(arena);
     atomic_fetch_add(&f->applied, 1);
     atomic_store(&f->last_seq, rec->seq);
+    /* the applied position, for get_status and /metrics (the windows are rebuilt from the
+     * stream at start, so nothing depends on it surviving a restart) */
+    pthread_mutex_lock(&f->mu);
+    if (f->consumer)
+        log_consumer_commit(f->consumer, rec->seq, NULL, 0);
+    pthread_mutex_unlock(&f->mu);
 }
 
 static void sleep_ms(long ms)

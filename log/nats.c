@@ -42,6 +42,8 @@
 #define LOG__NATS_SUBJECT_MAX (LOG_KEY_MAX + 128)
 /* Slice of a blocking wait, so that log_consumer_wake is seen within it. */
 #define LOG__NATS_WAIT_SLICE_MS 100
+/* How long an ordered consumer may be quiet before the watchdog asks the server about it. */
+#define LOG__NATS_WATCHDOG_MS 2000
 /* Parts one request may be split into (a 2 GiB request at a 1 MiB max_payload is 2048). */
 #define LOG__NATS_MAX_PARTS 65536
 
@@ -72,6 +74,11 @@ typedef struct nats_cons {
     uint64_t pending_hint; /* messages the server said were left after the last one */
     uint64_t committed_seq;
     int64_t last_recv_ns;
+    /* ordered: where it started, the last sequence returned, and the watchdog's clock */
+    jsSubOptions start;
+    uint64_t last_seq;
+    int64_t quiet_since_mono_ns, checked_mono_ns;
+    uint64_t resubscribes;
 } nats_cons;
 
 static nats_be *be_of(log_store *log)
@@ -839,7 +846,9 @@ static base_err nats_consumer_open(log_consumer *c, const log_position *pos, cha
         s = js_PullSubscribe(&nc->sub, b->js, b->filter, durable, NULL, &so, &jerr);
     } else {
         so.Ordered = true;
+        nc->start = so;
         s = js_SubscribeSync(&nc->sub, b->js, b->filter, NULL, &so, &jerr);
+        nc->quiet_since_mono_ns = nc->checked_mono_ns = base_now_mono_ns();
     }
     if (s != NATS_OK) {
         set_err(err, err_len, "JetStream consumer %s on %s: %s", c->name, b->filter,
@@ -900,6 +909,49 @@ static natsStatus fetch_next(nats_cons *nc, int64_t wait_ms, natsMsg **m)
     return NATS_OK;
 }
 
+/* An ordered consumer is an ephemeral, unreplicated consumer on one server. The client
+ * library recreates it after a gap or missed heartbeats, but not in every case (its server
+ * killed while the stream's leadership moves; the whole cluster restarted): a quiet
+ * consumer is therefore asked about every LOG__NATS_WATCHDOG_MS, and when it is gone, or
+ * the server says messages are pending that do not come, it is subscribed again after the
+ * last sequence returned. */
+static void ordered_watchdog(nats_be *b, nats_cons *nc)
+{
+    int64_t now = base_now_mono_ns();
+    if (now - nc->quiet_since_mono_ns < LOG__NATS_WATCHDOG_MS * 1000000LL ||
+        now - nc->checked_mono_ns < LOG__NATS_WATCHDOG_MS * 1000000LL)
+        return;
+    nc->checked_mono_ns = now;
+    if (natsConnection_Status(b->nc) != NATS_CONN_STATUS_CONNECTED)
+        return;
+    jsConsumerInfo *ci = NULL;
+    jsOptions jo;
+    jsOptions_Init(&jo);
+    jo.Wait = 1000;
+    natsStatus s = natsSubscription_GetConsumerInfo(&ci, nc->sub, &jo, NULL);
+    bool stalled = s != NATS_OK || !ci || ci->NumPending > 0;
+    if (ci)
+        jsConsumerInfo_Destroy(ci);
+    if (!stalled)
+        return;
+    jsSubOptions so = nc->start;
+    if (nc->last_seq) {
+        so.Config.DeliverPolicy = js_DeliverByStartSequence;
+        so.Config.OptStartSeq = nc->last_seq + 1;
+        so.Config.OptStartTime = 0;
+    }
+    natsSubscription *sub = NULL;
+    if (js_SubscribeSync(&sub, b->js, b->filter, NULL, &so, NULL) != NATS_OK)
+        return; /* the next check tries again */
+    natsSubscription_Unsubscribe(nc->sub);
+    natsSubscription_Destroy(nc->sub);
+    nc->sub = sub;
+    nc->resubscribes++;
+    base_log(BASE_LOG_WARN, "log: stream consumer was lost (%s); resubscribed after sequence %llu",
+             s != NATS_OK ? natsStatus_GetText(s) : "messages pending, none arriving",
+             (unsigned long long)nc->last_seq);
+}
+
 static base_err nats_consumer_next(log_consumer *c, int64_t timeout_ns, log_record *rec, char *err,
                                    size_t err_len)
 {
@@ -930,6 +982,8 @@ static base_err nats_consumer_next(log_consumer *c, int64_t timeout_ns, log_reco
         natsStatus s = fetch_next(nc, slice, &m);
         if (s == NATS_OK && m)
             break;
+        if (!nc->durable)
+            ordered_watchdog(b, nc);
         if (s != NATS_TIMEOUT && s != NATS_OK && s != NATS_CONNECTION_DISCONNECTED &&
             s != NATS_NOT_FOUND && s != NATS_SLOW_CONSUMER) {
             /* a slice never waits less than asked, so an error cannot spin */
@@ -967,6 +1021,8 @@ static base_err nats_consumer_next(log_consumer *c, int64_t timeout_ns, log_reco
         if (!errno && endp && !*endp && v > 0)
             recv = v;
     }
+    nc->last_seq = seq;
+    nc->quiet_since_mono_ns = base_now_mono_ns();
     if (nc->durable) {
         nc->held_seq[nc->held_n] = seq;
         nc->held[nc->held_n++] = m;

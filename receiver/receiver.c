@@ -256,6 +256,24 @@ base_err otlp__handle(otlp_receiver *rcv, const char *transport, const uint8_t *
         return BASE_ERR_DECODE;
     }
     int64_t now = base_now_unix_ns();
+    if (rcv->cfg.log && rcv->cfg.log_only) {
+        rc = tr_validate(req, json ? NULL : buf, json ? 0 : len, now, arena, res);
+        if (rc != BASE_OK) {
+            snprintf(err, err_len, "out of memory while validating profiles");
+            return BASE_ERR_NOMEM;
+        }
+        if (res->profiles_accepted &&
+            (rc = append_to_log(rcv, req, buf, len, json, now, arena, err, err_len)) != BASE_OK)
+            return rc;
+        atomic_fetch_add(&rcv->profiles_accepted, res->profiles_accepted);
+        atomic_fetch_add(&rcv->profiles_rejected, res->profiles_rejected);
+        atomic_fetch_add(&rcv->samples_rejected, res->samples_rejected);
+        res->error_message[sizeof res->error_message - 1] = '\0';
+        if (res->profiles_rejected)
+            warn_limited("otlp/%s: rejected %llu profile(s): %s", transport,
+                         (unsigned long long)res->profiles_rejected, res->error_message);
+        return BASE_OK;
+    }
     if (rcv->cfg.log && req->n_resource_profiles &&
         (rc = append_to_log(rcv, req, buf, len, json, now, arena, err, err_len)) != BASE_OK)
         return rc;

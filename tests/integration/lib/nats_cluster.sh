@@ -46,7 +46,7 @@ nats__launch() {
 nats__read_ports() {
     local i="$1" dir="$WORK/nats$1" f k
     for ((k = 0; k < 100; k++)); do
-        f="$(ls "$dir/ports/"*.ports 2>/dev/null | head -n 1)"
+        f="$(ls "$dir/ports/"*.ports 2>/dev/null | head -n 1 || true)"
         if [[ -n "$f" && -s "$f" ]]; then
             NATS_CLIENT[i]="$(sed -n 's#.*"nats":\["nats://\([^"]*\)"\].*#\1#p' "$f")"
             NATS_MON[i]="$(sed -n 's#.*"monitoring":\["http://\([^"]*\)"\].*#\1#p' "$f")"
@@ -77,7 +77,7 @@ nats_wait_meta_leader() {
             [[ -n "${NATS_PIDS[i]:-}" ]] && kill -0 "${NATS_PIDS[i]}" 2>/dev/null || continue
             jsz="$(curl -s --max-time 2 "http://${NATS_MON[i]}/jsz" 2>/dev/null)" || continue
             [[ "$jsz" =~ \"leader\":\ *\"n[0-9]+\" ]] || continue
-            cur="$(grep -o '"current": *true' <<<"$jsz" | wc -l)"
+            cur="$(grep -o '"current": *true' <<<"$jsz" | wc -l || true)"
             if ((cur >= want - 1)); then return 0; fi
         done
         sleep 0.1

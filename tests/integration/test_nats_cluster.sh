@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# test_nats_cluster.sh — otelprofd across nodes on a real three-node NATS JetStream cluster
+# (Debian's nats-server, lib/nats_cluster.sh; every port bound by the servers themselves).
+#
+# Two ingest nodes (--role ingest) and two query nodes (--role query) share one R3 stream:
+# - cpu.pb over gRPC to ingest node 1, mem.pb over HTTP to ingest node 2: both query nodes
+#   answer /debug/top equal to `go tool pprof -top` (testdata/expected) and to the
+#   reference from the bytes sent (lib/check_top.mjs), and equal each other;
+# - mem.pb sent again to the other ingest node (a sender's retry after an ingest node died
+#   before answering): stored once, the answers do not change;
+# - kill -9 of one NATS server during steady ingest (lib/nats_load.mjs, an exporter that
+#   retries what was not acknowledged on the other ingest node): on both query nodes the
+#   stored total equals the sum of what was acknowledged (nothing lost, nothing twice);
+#   the server rejoins;
+# - a query node killed (-9) and restarted: it replays the stream and answers exactly again;
+# - every NATS server stopped: ingest answers 503 (HTTP) and never 200, the query nodes keep
+#   answering from memory; the cluster restarted: ingest is acknowledged again and the query
+#   nodes catch up.
+set -euo pipefail
+source "$(dirname "$0")/lib/common.sh"
+source "$(dirname "$0")/lib/nats_cluster.sh"
+need_tools
+need_nats_server
+
+CPU_PB="$(shifted "$TD/otlp/cpu.pb")"
+MEM_PB="$(shifted "$TD/otlp/mem.pb")"
+E="$TD/expected"
+
+nats_cluster_start 3
+
+NODE_OPTS=(--nats "$NATS_URLS" --nats-replicas 3 --nats-stream OTELPROFD_IT)
+daemon_start I1 --role ingest "${NODE_OPTS[@]}"
+daemon_start I2 --role ingest "${NODE_OPTS[@]}"
+daemon_start Q1 --role query "${NODE_OPTS[@]}"
+daemon_start Q2 --role query "${NODE_OPTS[@]}"
+
+expect_contains "a query node opens no OTLP listener" "role query" "$(cat "$Q1_LOG")"
+if grep -q "OTLP/gRPC listening" "$Q1_LOG"; then fail "query node Q1 listens for OTLP"; fi
+
+# caught_up NAME...: waits (30 s) until every named query node has applied the whole stream
+# (its windows consumer has nothing pending and has applied up to the stream's head).
+caught_up() {
+    local name mcp k applied head pending
+    for name in "$@"; do
+        mcp="${name}_MCP"
+        for ((k = 0; k < 300; k++)); do
+            applied="$(metric "${!mcp}" stream_applied_sequence)"
+            head="$(metric "${!mcp}" stream_last_sequence)"
+            pending="$(metric "${!mcp}" stream_pending_records)"
+            [[ "$pending" == 0 && "$applied" != absent && "$head" != absent && "$head" != 0 &&
+                $applied -ge $head ]] && break
+            sleep 0.1
+        done
+        if ((k == 300)); then
+            fail "$name caught up with the stream (applied $applied, head $head, pending $pending)"
+            return 1
+        fi
+    done
+}
+
+# ---- ingest through two nodes, answers on two query nodes -------------------------------
+out="$(node "$LIB/send_grpc.mjs" "$I1_GRPC" "$CPU_PB" --gzip)"
+expect_eq "cpu.pb over gRPC to ingest node 1: OK" "OK" "$(jget "$out" status)" || echo "  $out" >&2
+code="$(http_post "$I2_HTTP/v1development/profiles" "$MEM_PB" application/x-protobuf)"
+expect_eq "mem.pb over HTTP to ingest node 2: 200" "200" "$code"
+expect_eq "mem.pb: nothing rejected" "0" "$(rejected "$(response_json)")"
+# the sender's retry of the same request, to the other ingest node: stored once
+code="$(http_post "$I1_HTTP/v1development/profiles" "$MEM_PB" application/x-protobuf)"
+expect_eq "mem.pb retried through ingest node 1: 200" "200" "$code"
+caught_up Q1 Q2
+
+answers() {
+    local q="$1" tag="$2" mcp="${1}_MCP" svc s f sel t
+    for svc in flate:compress_flate json:encoding_json; do
+        s="${svc%%:*}" f="${svc#*:}"
+        sel="{service.name=\"$s\", host.name=\"node-a\"}"
+        check "$q ($tag): $s cpu:nanoseconds = pprof" node "$LIB/check_top.mjs" --base "${!mcp}" \
+            --type cpu:nanoseconds --selector "$sel" --file "$CPU_PB" --match service.name="$s" \
+            --match host.name=node-a --expected "$E/$f.cpu.cpu.top.txt" --save "$WORK/$q.$tag.$s.cpu"
+        sel="{service.name=\"$s\", host.name=\"node-b\"}"
+        for t in alloc_space:bytes inuse_objects:count; do
+            check "$q ($tag): $s $t = pprof (the retry stored once)" node "$LIB/check_top.mjs" \
+                --base "${!mcp}" --type "$t" --selector "$sel" --file "$MEM_PB" \
+                --match service.name="$s" --match host.name=node-b \
+                --expected "$E/$f.mem.${t%%:*}.top.txt" --save "$WORK/$q.$tag.$s.${t%%:*}"
+        done
+    done
+}
+answers Q1 first
+answers Q2 first
+for f in "$WORK"/Q1.first.*; do
+    check "query nodes agree: ${f##*/Q1.first.}" cmp -s "$f" "${f/Q1.first/Q2.first}"
+done
+
+# total_of NAME SERVICE: the cpu:nanoseconds total of a service on a query node.
+total_of() {
+    local mcp="${1}_MCP"
+    get_top "${!mcp}" cpu:nanoseconds "{service.name=\"$2\"}" "$WORK/total.$1" || return 0
+    sed -n 's/^total \([0-9-]*\)$/\1/p' "$WORK/total.$1" | head -n 1
+}
+
+# ---- kill -9 of a NATS server during steady ingest -------------------------------------
+rm -f "$WORK/mark"
+node "$LIB/nats_load.mjs" --http "$I1_HTTP,$I2_HTTP" --count 200 --interval 10 \
+    --mark "$WORK/mark" >"$WORK/load1.json" &
+load=$!
+for ((k = 0; k < 300; k++)); do [[ -f "$WORK/mark" ]] && break; sleep 0.1; done
+nats_node_kill 2
+wait "$load" || true
+load1="$(cat "$WORK/load1.json")"
+echo "load during the kill: $load1"
+expect_eq "every request of the load acknowledged in the end" "0" "$(jget "$load1" unacked)"
+caught_up Q1 Q2
+sum="$(jget "$load1" acked_sum)"
+expect_eq "Q1: stored total = acknowledged sum (kill -9 of a NATS server)" "$sum" "$(total_of Q1 load)"
+expect_eq "Q2: stored total = acknowledged sum (kill -9 of a NATS server)" "$sum" "$(total_of Q2 load)"
+nats_node_start 2
+nats_wait_meta_leader 3
+pass "the killed NATS server rejoined the cluster"
+
+# ---- a query node killed and restarted: replays, answers exactly again --------------------
+kill -KILL "$Q2_PID"
+wait "$Q2_PID" 2>/dev/null || true
+DAEMONS=("${DAEMONS[@]/$Q2_PID/}")
+daemon_start Q2 --role query "${NODE_OPTS[@]}"
+caught_up Q2
+answers Q2 replayed
+expect_eq "Q2 after its restart: the load's total again" "$sum" "$(total_of Q2 load)"
+
+# ---- every NATS server stopped -------------------------------------------------------------
+nats_cluster_stop
+code="$(http_post "$I1_HTTP/v1development/profiles" "$MEM_PB" application/x-protobuf)"
+expect_eq "cluster down: ingest node answers 503" "503" "$code"
+node "$LIB/nats_load.mjs" --http "$I2_HTTP" --count 1 --retries 0 --service down >"$WORK/down.json"
+expect_eq "cluster down: nothing acknowledged" "0" "$(jget "$(cat "$WORK/down.json")" acked)"
+answers Q1 down
+expect_eq "cluster down: Q2 still answers the load's total" "$sum" "$(total_of Q2 load)"
+
+for i in 1 2 3; do nats_node_start "$i"; done
+nats_wait_meta_leader 3
+node "$LIB/nats_load.mjs" --http "$I1_HTTP,$I2_HTTP" --count 20 --interval 0 --service after \
+    >"$WORK/after.json"
+after="$(cat "$WORK/after.json")"
+expect_eq "cluster back: ingest acknowledged again" "0" "$(jget "$after" unacked)"
+caught_up Q1 Q2
+expect_eq "Q1 caught up after the cluster returned" "$(jget "$after" acked_sum)" "$(total_of Q1 after)"
+expect_eq "Q2 caught up after the cluster returned" "$(jget "$after" acked_sum)" "$(total_of Q2 after)"
+
+st="$(curl -s "$Q1_MCP/metrics" | grep -c '^otelprofd_cluster_info{role="query",stream="OTELPROFD_IT"} 1')"
+expect_eq "/metrics names the role and the stream" "1" "$st"
+
+for n in I1 I2 Q1 Q2; do daemon_stop "$n"; done
+summary
