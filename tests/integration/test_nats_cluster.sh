@@ -13,6 +13,8 @@
 #   stored total equals the sum of what was acknowledged (nothing lost, nothing twice);
 #   the server rejoins;
 # - a query node killed (-9) and restarted: it replays the stream and answers exactly again;
+# - an ingest node killed (-9) under load: the exporter's retries through the other node
+#   are acknowledged, and what the killed node had published already is stored once;
 # - every NATS server stopped: ingest answers 503 (HTTP) and never 200, the query nodes keep
 #   answering from memory; the cluster restarted: ingest is acknowledged again and the query
 #   nodes catch up.
@@ -126,6 +128,25 @@ daemon_start Q2 --role query "${NODE_OPTS[@]}"
 caught_up Q2
 answers Q2 replayed
 expect_eq "Q2 after its restart: the load's total again" "$sum" "$(total_of Q2 load)"
+
+# ---- an ingest node killed (-9) under load: every request's retry lands once ----------------
+rm -f "$WORK/mark"
+node "$LIB/nats_load.mjs" --http "$I1_HTTP,$I2_HTTP" --count 100 --interval 10 --service retry \
+    --mark "$WORK/mark" >"$WORK/load2.json" &
+load=$!
+for ((k = 0; k < 300; k++)); do [[ -f "$WORK/mark" ]] && break; sleep 0.1; done
+kill -KILL "$I1_PID"
+wait "$load" || true
+wait "$I1_PID" 2>/dev/null || true
+DAEMONS=("${DAEMONS[@]/$I1_PID/}")
+load2="$(cat "$WORK/load2.json")"
+echo "load during the ingest node's kill: $load2"
+expect_eq "ingest node killed: every request acknowledged by the other" "0" "$(jget "$load2" unacked)"
+caught_up Q1 Q2
+sum2="$(jget "$load2" acked_sum)"
+expect_eq "ingest node killed: Q1 total = acknowledged sum (retries stored once)" "$sum2" "$(total_of Q1 retry)"
+expect_eq "ingest node killed: Q2 total = acknowledged sum (retries stored once)" "$sum2" "$(total_of Q2 retry)"
+daemon_start I1 --role ingest "${NODE_OPTS[@]}"
 
 # ---- every NATS server stopped -------------------------------------------------------------
 nats_cluster_stop
