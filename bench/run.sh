@@ -32,6 +32,8 @@ cmake --build "$BUILD_DIR" -j2 --target bench_ingest bench_query bench_memory ot
 # Memory (bench/memory.sh) and queries (bench/query.sh): each says what it measures.
 [[ -n "${SKIP_MEMORY:-}" ]] || BUILD_DIR="$BUILD_DIR" "$SRC/bench/memory.sh"
 [[ -n "${SKIP_QUERY:-}" ]] || BUILD_DIR="$BUILD_DIR" "$SRC/bench/query.sh"
+# The JetStream log vs the local WAL (bench/log_nats.sh; needs nats-server).
+[[ -n "${SKIP_NATS:-}" ]] || BUILD_DIR="$BUILD_DIR" "$SRC/bench/log_nats.sh"
 [[ -z "${SKIP_INGEST:-}" ]] || exit 0
 
 # Ingest (in process by request size, over the wire, cores): bench/ingest.sh.
