@@ -44,6 +44,8 @@
 #define LOG__NATS_WAIT_SLICE_MS 100
 /* How long an ordered consumer may be quiet before the watchdog asks the server about it. */
 #define LOG__NATS_WATCHDOG_MS 2000
+/* Pieces (resource, scope or profile) one request may be cut into before packing. */
+#define LOG__NATS_MAX_UNITS (1 << 20)
 /* Parts one request may be split into (a 2 GiB request at a 1 MiB max_payload is 2048). */
 #define LOG__NATS_MAX_PARTS 65536
 
@@ -279,19 +281,28 @@ static bool buf_put_header(buf *b, uint32_t number, size_t len)
 typedef struct units {
     buf *u;
     size_t n, cap;
+    size_t bytes, max_bytes; /* their total, and its cap (see nats_append) */
+    bool over;               /* a cap was hit: the request cannot be split sensibly */
 } units;
 
 static bool units_add(units *us, buf *b)
 {
+    if (b->n > us->max_bytes - us->bytes) {
+        us->over = true;
+        return false;
+    }
     if (us->n == us->cap) {
         size_t nc = us->cap ? us->cap * 2 : 16;
-        if (nc > LOG__NATS_MAX_PARTS)
+        if (nc > LOG__NATS_MAX_UNITS) {
+            us->over = true;
             return false;
+        }
         buf *nu = realloc(us->u, nc * sizeof *nu);
         if (!nu)
             return false;
         us->u = nu, us->cap = nc;
     }
+    us->bytes += b->n;
     us->u[us->n++] = *b;
     *b = (buf){0};
     return true;
@@ -382,7 +393,7 @@ static base_err split_resource(span rp, size_t budget, units *us, char *err, siz
     }
     rc = BASE_OK;
 out:
-    if (rc == BASE_ERR_NOMEM && err && !err[0])
+    if (rc == BASE_ERR_NOMEM && err && !err[0] && !us->over)
         set_err(err, err_len, "out of memory splitting");
     free(common.p);
     return rc;
@@ -687,7 +698,10 @@ static base_err nats_append(log_store *log, const log_entry *e, uint64_t *seq, c
     } else {
         /* Shared fields (dictionary, unknown fields) go into every part. */
         buf shared = {0}, part = {0};
-        units us = {0};
+        /* Every piece repeats its resource's (and scope's) own fields: a request made of a
+         * huge resource with countless tiny scopes would multiply. The pieces may hold at
+         * most twice the request plus one message. */
+        units us = {.max_bytes = 2 * e->len + budget};
         base_err rc = BASE_ERR_NOMEM;
         const uint8_t *p = e->data, *end = e->data + e->len;
         field f;
@@ -757,6 +771,14 @@ static base_err nats_append(log_store *log, const log_entry *e, uint64_t *seq, c
         }
         rc = BASE_OK;
     split_out:
+        if (us.over) {
+            rc = BASE_ERR_TOO_LARGE;
+            set_err(err, err_len,
+                    "request of %zu bytes cannot be split into NATS messages of %" PRId64
+                    " bytes (too many pieces, or resource fields repeated too often): raise "
+                    "the server's max_payload",
+                    e->len, b->max_payload);
+        }
         if (rc == BASE_ERR_NOMEM && err && !err[0])
             set_err(err, err_len, "out of memory");
         free(shared.p);
@@ -984,18 +1006,16 @@ static base_err nats_consumer_next(log_consumer *c, int64_t timeout_ns, log_reco
             break;
         if (!nc->durable)
             ordered_watchdog(b, nc);
-        if (s != NATS_TIMEOUT && s != NATS_OK && s != NATS_CONNECTION_DISCONNECTED &&
-            s != NATS_NOT_FOUND && s != NATS_SLOW_CONSUMER) {
-            /* a slice never waits less than asked, so an error cannot spin */
-            int64_t spent = (base_now_mono_ns() - t0) / 1000000;
-            if (spent < slice) {
-                struct timespec ts = {0, (long)(slice - spent) * 1000000L};
-                nanosleep(&ts, NULL);
-            }
-            if (s == NATS_CONNECTION_CLOSED || s == NATS_INVALID_SUBSCRIPTION) {
-                set_err(err, err_len, "JetStream consumer %s: %s", c->name, nats_why(s, 0));
-                return BASE_ERR_IO;
-            }
+        /* A slice never takes less than asked (an error, or a durable consumer holding its
+         * maximum of uncommitted messages, returns at once): nothing can spin. */
+        int64_t spent = (base_now_mono_ns() - t0) / 1000000;
+        if (spent < slice) {
+            struct timespec ts = {0, (long)(slice - spent) * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+        if (s == NATS_CONNECTION_CLOSED || s == NATS_INVALID_SUBSCRIPTION) {
+            set_err(err, err_len, "JetStream consumer %s: %s", c->name, nats_why(s, 0));
+            return BASE_ERR_IO;
         }
         waited += (base_now_mono_ns() - t0) / 1000000 + 1;
         if (deadline_ms >= 0 && waited >= deadline_ms) {

@@ -359,6 +359,30 @@ static void test_split_over_max_payload(void **state)
     err[0] = 0;
     assert_int_equal(log_append(log, &big, NULL, err, sizeof err), BASE_ERR_TOO_LARGE);
     assert_non_null(strstr(err, "max_payload"));
+
+    /* Hostile shape: a resource with 8 KB of its own fields and 300 tiny scopes. Split per
+     * scope, every piece would repeat the 8 KB (2.4 MB from a 40 KB request): refused
+     * instead of multiplied. */
+    static wbuf rp, sp;
+    static uint8_t fat[8000];
+    memset(fat, 'r', sizeof fat);
+    rp.n = 0;
+    w_bytes(&rp, 1, fat, sizeof fat);
+    for (int k = 0; k < 300; k++) {
+        sp.n = 0;
+        char body[100];
+        memset(body, 'p', sizeof body);
+        snprintf(body, sizeof body, "scope-%d", k);
+        w_bytes(&sp, 2, body, sizeof body);
+        w_bytes(&rp, 2, sp.p, sp.n);
+    }
+    req.n = 0;
+    w_bytes(&req, 1, rp.p, rp.n);
+    w_bytes(&req, 2, "dictionary-bytes", 16);
+    log_entry fatreq = {req.p, req.n, "svc", 3};
+    err[0] = 0;
+    assert_int_equal(log_append(log, &fatreq, NULL, err, sizeof err), BASE_ERR_TOO_LARGE);
+    assert_non_null(strstr(err, "cannot be split"));
     log_close(log);
 }
 
