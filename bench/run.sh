@@ -3,7 +3,8 @@
 # tables and write bench/results/{ingest,memory,query}.json.
 #
 #   ingest: bench/ingest.sh (its header says what it measures; its env knobs apply);
-#   memory: bench/memory.sh; queries: bench/query.sh (their headers say what they measure).
+#   memory: bench/memory.sh; queries: bench/query.sh; the write-ahead log: bench/wal.sh
+#   (their headers say what they measure).
 # Env: BUILD_DIR (default <repo>/build-bench), OTELPROFD_TESTDATA, SKIP_INGEST=1 /
 #      SKIP_MEMORY=1 / SKIP_QUERY=1 to leave a part out; see each script for its knobs
 #      (BENCH_QUICK=1 for all; SKIP_WIRE, BENCH_SERVICES, BENCH_REPS ...).
@@ -34,6 +35,8 @@ cmake --build "$BUILD_DIR" -j2 --target bench_ingest bench_query bench_memory ot
 [[ -n "${SKIP_QUERY:-}" ]] || BUILD_DIR="$BUILD_DIR" "$SRC/bench/query.sh"
 # The JetStream log vs the local WAL (bench/log_nats.sh; needs nats-server).
 [[ -n "${SKIP_NATS:-}" ]] || BUILD_DIR="$BUILD_DIR" "$SRC/bench/log_nats.sh"
+# The write-ahead log (bench/wal.sh): --data-dir against memory only, bytes/sample, replay.
+[[ -n "${SKIP_WAL:-}" ]] || BUILD_DIR="$BUILD_DIR" "$SRC/bench/wal.sh"
 [[ -z "${SKIP_INGEST:-}" ]] || exit 0
 
 # Ingest (in process by request size, over the wire, cores): bench/ingest.sh.

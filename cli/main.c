@@ -90,6 +90,7 @@ enum {
     O_FORWARD,
     O_FORWARD_HEADER,
     O_FORWARD_QUEUE,
+    O_FORWARD_TLS_CA,
     O_NATS,
     O_NATS_STREAM,
     O_NATS_SUBJECTS,
@@ -155,6 +156,8 @@ static const opt_def options[O_COUNT] = {
                           "K=V header on every forwarded request (repeatable)"},
     [O_FORWARD_QUEUE] = {"forward-queue", "OTELPROFD_FORWARD_QUEUE", "256MiB", OPT_SIZE,
                          "without --data-dir: forward backlog kept in memory (oldest dropped)"},
+    [O_FORWARD_TLS_CA] = {"forward-tls-ca", "OTELPROFD_FORWARD_TLS_CA", "", OPT_FILE,
+                          "PEM CA for grpcs:// and https:// destinations (default: the system's)"},
     [O_NATS] = {"nats", "OTELPROFD_NATS", "", OPT_NATS,
                 "NATS server URLs (nats:// or tls://, comma-separated): the log is a JetStream "
                 "stream shared by every node (acknowledged once a quorum holds it)"},
@@ -206,8 +209,9 @@ typedef struct serve_opts {
     log_sync_mode wal_sync;
     int64_t wal_sync_interval_ns;
     uint64_t wal_segment_size, forward_queue;
-    str_list forward;                              /* --forward URLs */
-    str_list forward_headers;                      /* --forward-header K=V */
+    str_list forward;         /* --forward URLs */
+    str_list forward_headers; /* --forward-header K=V */
+    const char *forward_tls_ca;
     const char *nats[O_NATS_TLS_KEY - O_NATS + 1]; /* --nats .. --nats-tls-key; NULL = unset */
     int nats_replicas;
     bool role_ingest, role_query; /* --role all sets both */
@@ -273,6 +277,16 @@ static void usage(FILE *out)
                  "gRPC, OTLP/HTTP and MCP listeners to TLS (https://); --tls-client-ca FILE also\n"
                  "requires client certificates signed by that CA on all three (mTLS). A file\n"
                  "that is missing, not PEM, or a key that does not match the certificate: exit 2.\n"
+                 "Durability: without --data-dir everything is in memory and a restart starts\n"
+                 "empty. With --data-dir DIR a request is acknowledged only once it is in DIR's\n"
+                 "write-ahead log (--wal-sync always: fsync'ed, shared by concurrent requests;\n"
+                 "interval: fsync every --wal-sync-interval, a power cut can lose that much;\n"
+                 "off: the kernel decides); a restart replays the last --retention before the\n"
+                 "listeners open; a full or unwritable disk answers 503 / UNAVAILABLE.\n"
+                 "Forwarding: --forward grpc://H:P, grpcs://H:P, http://H:P[/path] or\n"
+                 "https://... sends every accepted request on as OTLP (gzip), retrying with\n"
+                 "backoff; with --data-dir the backlog survives restarts (at least once),\n"
+                 "without it at most --forward-queue is kept in memory.\n"
                  "Cluster: --nats URL[,URL...] makes the log a NATS JetStream stream shared by\n"
                  "many nodes: --role ingest nodes answer OTLP only after the stream's quorum\n"
                  "holds a request (503 / UNAVAILABLE when it cannot), --role query nodes replay\n"
@@ -401,7 +415,10 @@ static int apply_option(serve_opts *o, int i, const char *value, const char *sou
         o->mcp_token = value[0] ? value : NULL;
         return 0;
     case OPT_FILE:
-        o->tls_file[i - O_TLS_CERT] = value[0] ? value : NULL;
+        if (i == O_FORWARD_TLS_CA)
+            o->forward_tls_ca = value[0] ? value : NULL;
+        else
+            o->tls_file[i - O_TLS_CERT] = value[0] ? value : NULL;
         return 0;
     case OPT_DIR:
         o->data_dir = value[0] ? value : NULL;
@@ -587,6 +604,24 @@ static int parse_args(int argc, char **argv, int first, serve_opts *o)
                     "otelprofd: --mcp-allow-host '*' turns off the Host check that stops DNS "
                     "rebinding; give --mcp-token as well (a web page cannot send it), or list "
                     "the names clients use\n");
+            return -1;
+        }
+    }
+    for (size_t i = 0; i < o->forward.n; i++) {
+        char why[400];
+        if (cli_forward_check_url(o->forward.v[i], why, sizeof why) != 0) {
+            fprintf(stderr, "otelprofd: %s\n", why);
+            return -1;
+        }
+    }
+    if (o->forward.n > CLI_FORWARD_MAX) {
+        fprintf(stderr, "otelprofd: at most %d --forward destinations\n", CLI_FORWARD_MAX);
+        return -1;
+    }
+    for (size_t i = 0; i < o->forward_headers.n; i++) {
+        const char *h = o->forward_headers.v[i], *eq = strchr(h, '=');
+        if (!eq || eq == h) {
+            fprintf(stderr, "otelprofd: --forward-header \"%s\": use NAME=VALUE\n", h);
             return -1;
         }
     }
@@ -1010,6 +1045,33 @@ static int serve(serve_opts *o)
             return 1;
         }
     }
+    cli_forwarder *fwd[CLI_FORWARD_MAX] = {0};
+    size_t n_fwd = 0;
+    if (o->forward.n) {
+        cli_forward_init();
+        o->forward_headers.v[o->forward_headers.n] = NULL;
+        for (size_t i = 0; i < o->forward.n; i++) {
+            cli_forward_config fc = {.url = o->forward.v[i],
+                                     .headers = o->forward_headers.v,
+                                     .tls_ca_file = o->forward_tls_ca};
+            if (!(fwd[n_fwd] = cli_forward_start(log, &fc, err, sizeof err))) {
+                fprintf(stderr, "otelprofd: %s\n", err);
+                for (size_t k = 0; k < n_fwd; k++)
+                    cli_forward_stop(fwd[k]);
+                cli_forward_cleanup();
+                cli_follow_stop(follower);
+                log_close(log);
+                win_store_free(store);
+                return 1;
+            }
+            base_log(BASE_LOG_INFO, "forwarding everything accepted to %s%s", o->forward.v[i],
+                     nats ? " (a durable consumer of the stream, its cursor kept in the cluster: "
+                            "at least once; nodes forwarding to the same URL share it)"
+                     : o->data_dir ? " (cursor kept in the data dir: at least once)"
+                                   : " (backlog in memory, up to --forward-queue)");
+            n_fwd++;
+        }
+    }
     otlp_receiver *rcv = NULL;
     tools *tl = NULL;
     mcp_server *srv = NULL;
@@ -1148,6 +1210,10 @@ out:
     cli_follow_stop(follower);
     mcp_server_free(srv);
     tools_free(tl);
+    for (size_t k = 0; k < n_fwd; k++)
+        cli_forward_stop(fwd[k]);
+    if (o->forward.n)
+        cli_forward_cleanup();
     log_close(log);
     win_store_free(store);
     return rc;

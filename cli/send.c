@@ -3,10 +3,12 @@
  * example profiles into a store. */
 #include <dirent.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <curl/curl.h>
@@ -30,16 +32,6 @@
 
 typedef Opentelemetry__Proto__Collector__Profiles__V1development__ExportProfilesServiceResponse
     export_response;
-
-/* The outcome of one export attempt. */
-typedef enum send_outcome {
-    SEND_ACCEPTED,
-    SEND_WARNED,      /* accepted, with an error_message and no rejected profile: some
-                         samples were dropped (too old, ...) or another receiver's warning */
-    SEND_NONE_STORED, /* accepted, but every sample was dropped (the message says why) */
-    SEND_PARTIAL,     /* the receiver answered with rejected profiles or an error status */
-    SEND_RETRYABLE,   /* UNAVAILABLE, connection refused, HTTP 503/429: try again */
-} send_outcome;
 
 typedef struct send_opts {
     const char *endpoint;
@@ -158,37 +150,6 @@ static void count_request(const tr_request *req, size_t *profiles, size_t *sampl
         }
 }
 
-/* Reads the partial success of a protobuf response body into an outcome, `why` filled
- * unless everything was accepted. OTLP lets a receiver send error_message with
- * rejected_profiles 0 as a warning; otelprofd does so for samples its windows dropped, and
- * when its counts say every sample went, nothing of the file was stored. */
-static send_outcome partial_of(const uint8_t *body, size_t len, char *why, size_t why_len)
-{
-    export_response *resp =
-        opentelemetry__proto__collector__profiles__v1development__export_profiles_service_response__unpack(
-            NULL, len, body);
-    if (!resp) {
-        snprintf(why, why_len, "the response does not decode as ExportProfilesServiceResponse");
-        return SEND_PARTIAL;
-    }
-    send_outcome out = SEND_ACCEPTED;
-    const char *msg = resp->partial_success ? resp->partial_success->error_message : NULL;
-    if (resp->partial_success && resp->partial_success->rejected_profiles) {
-        snprintf(why, why_len, "partial success: %lld profiles rejected: %s",
-                 (long long)resp->partial_success->rejected_profiles,
-                 msg && msg[0] ? msg : "(no message)");
-        out = SEND_PARTIAL;
-    } else if (msg && msg[0]) {
-        uint64_t dropped, of;
-        bool all = tr_parse_drops(msg, &dropped, &of) && of > 0 && dropped >= of;
-        snprintf(why, why_len, "%s: %s", all ? "nothing stored" : "accepted with a warning", msg);
-        out = all ? SEND_NONE_STORED : SEND_WARNED;
-    }
-    opentelemetry__proto__collector__profiles__v1development__export_profiles_service_response__free_unpacked(
-        resp, NULL);
-    return out;
-}
-
 /* What to do about samples a receiver dropped for their time, or NULL. */
 static const char *time_hint(const send_opts *o, const char *why)
 {
@@ -201,31 +162,148 @@ static const char *time_hint(const send_opts *o, const char *why)
 
 static void shift_times(tr_request *req, int64_t now);
 
+/* ---- the exporter: one destination, its connection kept between requests --------- */
+
+struct cli_exporter {
+    cli_export_config cfg; /* borrowed strings */
+    grpc_channel *ch;      /* gRPC: made on first use, kept */
+    grpc_metadata *md;     /* gRPC: cfg.headers as metadata (lower-case keys) */
+    size_t n_md;
+    CURL *curl;             /* HTTP: kept for keep-alive */
+    struct curl_slist *hdr; /* HTTP: content type, encoding, cfg.headers */
+};
+
+cli_exporter *cli_exporter_new(const cli_export_config *cfg)
+{
+    cli_exporter *x = calloc(1, sizeof *x);
+    if (!x)
+        return NULL;
+    x->cfg = *cfg;
+    size_t n = 0;
+    while (cfg->headers && cfg->headers[n])
+        n++;
+    if (cfg->http) {
+        x->hdr = curl_slist_append(NULL, "Content-Type: application/x-protobuf");
+        struct curl_slist *h2 = x->hdr ? curl_slist_append(x->hdr, "Content-Encoding: gzip") : NULL;
+        if (!h2)
+            goto fail;
+        x->hdr = h2;
+        for (size_t i = 0; i < n; i++) {
+            struct curl_slist *h = curl_slist_append(x->hdr, cfg->headers[i]);
+            if (!h)
+                goto fail;
+            x->hdr = h;
+        }
+        return x;
+    }
+    if (n) {
+        x->md = calloc(n, sizeof *x->md);
+        if (!x->md)
+            goto fail;
+        for (size_t i = 0; i < n; i++) {
+            const char *colon = strchr(cfg->headers[i], ':');
+            if (!colon)
+                continue;
+            char key[256];
+            size_t kl = (size_t)(colon - cfg->headers[i]);
+            if (kl == 0 || kl >= sizeof key)
+                continue;
+            for (size_t k = 0; k < kl; k++) {
+                char ch = cfg->headers[i][k];
+                key[k] = (char)(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
+            }
+            key[kl] = '\0';
+            const char *v = colon + 1;
+            while (*v == ' ')
+                v++;
+            x->md[x->n_md].key = grpc_slice_from_copied_string(key);
+            x->md[x->n_md].value = grpc_slice_from_copied_string(v);
+            x->n_md++;
+        }
+    }
+    return x;
+fail:
+    cli_exporter_free(x);
+    return NULL;
+}
+
+void cli_exporter_free(cli_exporter *x)
+{
+    if (!x)
+        return;
+    if (x->ch)
+        grpc_channel_destroy(x->ch);
+    for (size_t i = 0; i < x->n_md; i++) {
+        grpc_slice_unref(x->md[i].key);
+        grpc_slice_unref(x->md[i].value);
+    }
+    free(x->md);
+    if (x->curl)
+        curl_easy_cleanup(x->curl);
+    curl_slist_free_all(x->hdr);
+    free(x);
+}
+
+/* Reads the partial success of a protobuf response body into an outcome, `why` filled
+ * unless everything was accepted. OTLP lets a receiver send error_message with
+ * rejected_profiles 0 as a warning; otelprofd does so for samples its windows dropped, and
+ * when its counts say every sample went, nothing of the file was stored. */
+static cli_export_outcome partial_of(const uint8_t *body, size_t len, char *why, size_t why_len)
+{
+    export_response *resp =
+        opentelemetry__proto__collector__profiles__v1development__export_profiles_service_response__unpack(
+            NULL, len, body);
+    if (!resp) {
+        snprintf(why, why_len, "the response does not decode as ExportProfilesServiceResponse");
+        return CLI_EXPORT_PARTIAL;
+    }
+    cli_export_outcome out = CLI_EXPORT_ACCEPTED;
+    const char *msg = resp->partial_success ? resp->partial_success->error_message : NULL;
+    if (resp->partial_success && resp->partial_success->rejected_profiles) {
+        snprintf(why, why_len, "partial success: %lld profiles rejected: %s",
+                 (long long)resp->partial_success->rejected_profiles,
+                 msg && msg[0] ? msg : "(no message)");
+        out = CLI_EXPORT_PARTIAL;
+    } else if (msg && msg[0]) {
+        uint64_t dropped, of;
+        bool all = tr_parse_drops(msg, &dropped, &of) && of > 0 && dropped >= of;
+        snprintf(why, why_len, "%s: %s", all ? "nothing stored" : "accepted with a warning", msg);
+        out = all ? CLI_EXPORT_NONE_STORED : CLI_EXPORT_WARNED;
+    }
+    opentelemetry__proto__collector__profiles__v1development__export_profiles_service_response__free_unpacked(
+        resp, NULL);
+    return out;
+}
+
 /* ---- gRPC ------------------------------------------------------------------------- */
 
-static send_outcome export_grpc(const send_opts *o, const uint8_t *body, size_t len, char *why,
-                                size_t why_len)
+static void export_grpc(cli_exporter *x, const uint8_t *body, size_t len, cli_export_result *r)
 {
-    grpc_arg args[2];
-    args[0].type = GRPC_ARG_INTEGER;
-    args[0].key = (char *)GRPC_COMPRESSION_CHANNEL_DEFAULT_ALGORITHM;
-    args[0].value.integer = GRPC_COMPRESS_GZIP;
-    args[1].type = GRPC_ARG_INTEGER;
-    args[1].key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
-    args[1].value.integer = (int)MAX_RESPONSE;
-    grpc_channel_args chargs = {.num_args = 2, .args = args};
-    grpc_ssl_pem_key_cert_pair pair = {.private_key = o->tls_key_pem,
-                                       .cert_chain = o->tls_cert_pem};
-    grpc_channel_credentials *creds =
-        o->tls_ca_pem
-            ? grpc_ssl_credentials_create(o->tls_ca_pem, o->tls_cert_pem ? &pair : NULL, NULL, NULL)
-            : grpc_insecure_credentials_create();
-    grpc_channel *ch = grpc_channel_create(o->endpoint, creds, &chargs);
-    grpc_channel_credentials_release(creds);
+    const cli_export_config *o = &x->cfg;
+    char *why = r->why;
+    size_t why_len = sizeof r->why;
+    if (!x->ch) {
+        grpc_arg args[2];
+        args[0].type = GRPC_ARG_INTEGER;
+        args[0].key = (char *)GRPC_COMPRESSION_CHANNEL_DEFAULT_ALGORITHM;
+        args[0].value.integer = GRPC_COMPRESS_GZIP;
+        args[1].type = GRPC_ARG_INTEGER;
+        args[1].key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
+        args[1].value.integer = (int)MAX_RESPONSE;
+        grpc_channel_args chargs = {.num_args = 2, .args = args};
+        grpc_ssl_pem_key_cert_pair pair = {.private_key = o->tls_key_pem,
+                                           .cert_chain = o->tls_cert_pem};
+        grpc_channel_credentials *creds =
+            o->tls ? grpc_ssl_credentials_create(o->tls_ca_pem, o->tls_cert_pem ? &pair : NULL,
+                                                 NULL, NULL)
+                   : grpc_insecure_credentials_create();
+        x->ch = grpc_channel_create(o->target, creds, &chargs);
+        grpc_channel_credentials_release(creds);
+    }
     grpc_completion_queue *cq = grpc_completion_queue_create_for_next(NULL);
     gpr_timespec deadline = gpr_time_add(
         gpr_now(GPR_CLOCK_REALTIME), gpr_time_from_millis(o->timeout_ns / 1000000, GPR_TIMESPAN));
-    grpc_call *call = grpc_channel_create_call(ch, NULL, GRPC_PROPAGATE_DEFAULTS, cq,
+    grpc_call *call = grpc_channel_create_call(x->ch, NULL, GRPC_PROPAGATE_DEFAULTS, cq,
                                                grpc_slice_from_static_string(EXPORT_METHOD), NULL,
                                                deadline, NULL);
     grpc_slice payload = grpc_slice_from_copied_buffer((const char *)body, len);
@@ -241,6 +319,8 @@ static send_outcome export_grpc(const send_opts *o, const uint8_t *body, size_t 
     grpc_op ops[6];
     memset(ops, 0, sizeof ops);
     ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[0].data.send_initial_metadata.count = x->n_md;
+    ops[0].data.send_initial_metadata.metadata = x->md;
     ops[1].op = GRPC_OP_SEND_MESSAGE;
     ops[1].data.send_message.send_message = send_bb;
     ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
@@ -253,7 +333,7 @@ static send_outcome export_grpc(const send_opts *o, const uint8_t *body, size_t 
     ops[5].data.recv_status_on_client.status = &status;
     ops[5].data.recv_status_on_client.status_details = &details;
 
-    send_outcome out = SEND_PARTIAL;
+    r->outcome = CLI_EXPORT_REJECTED;
     grpc_call_error ce = grpc_call_start_batch(call, ops, 6, (void *)1, NULL);
     if (ce != GRPC_CALL_OK) {
         snprintf(why, why_len, "gRPC call could not start (error %d)", (int)ce);
@@ -262,6 +342,7 @@ static send_outcome export_grpc(const send_opts *o, const uint8_t *body, size_t 
         if (ev.type != GRPC_OP_COMPLETE || !ev.success) {
             snprintf(why, why_len, "gRPC call failed");
         } else if (status == GRPC_STATUS_OK) {
+            r->grpc_status = 0;
             uint8_t *resp = NULL;
             size_t resp_len = 0;
             if (recv_bb) {
@@ -279,15 +360,16 @@ static send_outcome export_grpc(const send_opts *o, const uint8_t *body, size_t 
             if (!resp && recv_bb)
                 snprintf(why, why_len, "out of memory reading the response");
             else
-                out = partial_of(resp, resp_len, why, why_len);
+                r->outcome = partial_of(resp, resp_len, why, why_len);
             free(resp);
         } else {
+            r->grpc_status = (int)status;
             char *msg = grpc_slice_to_c_string(details);
             snprintf(why, why_len, "gRPC status %d%s%s", (int)status, msg && msg[0] ? ": " : "",
                      msg ? msg : "");
             gpr_free(msg);
             if (status == GRPC_STATUS_UNAVAILABLE)
-                out = SEND_RETRYABLE;
+                r->outcome = CLI_EXPORT_RETRYABLE;
         }
     }
     grpc_byte_buffer_destroy(send_bb);
@@ -302,8 +384,6 @@ static send_outcome export_grpc(const send_opts *o, const uint8_t *body, size_t 
            GRPC_QUEUE_SHUTDOWN)
         ;
     grpc_completion_queue_destroy(cq);
-    grpc_channel_destroy(ch);
-    return out;
 }
 
 /* ---- OTLP/HTTP ---------------------------------------------------------------------- */
@@ -330,6 +410,37 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *user)
     b->len += n;
     b->data[b->len] = 0;
     return n;
+}
+
+/* Retry-After: delay-seconds (the HTTP-date form is rare for OTLP receivers and read as
+ * absent, which falls back to the exponential backoff). Capped at 5 minutes. */
+static size_t on_header(char *ptr, size_t size, size_t nmemb, void *user)
+{
+    cli_export_result *r = user;
+    size_t n = size * nmemb;
+    static const char name[] = "retry-after:";
+    if (n > sizeof name - 1 && strncasecmp(ptr, name, sizeof name - 1) == 0) {
+        char num[32] = {0};
+        size_t i = sizeof name - 1, k = 0;
+        while (i < n && ptr[i] == ' ')
+            i++;
+        while (i < n && k < sizeof num - 1 && ptr[i] >= '0' && ptr[i] <= '9')
+            num[k++] = ptr[i++];
+        if (k) {
+            long long secs = atoll(num);
+            if (secs > 300)
+                secs = 300;
+            r->retry_after_ns = secs * 1000000000LL;
+        }
+    }
+    return n;
+}
+
+static int on_progress(void *user, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
+{
+    (void)a, (void)b, (void)c, (void)d;
+    const _Atomic bool *cancel = user;
+    return cancel && atomic_load(cancel) ? 1 : 0;
 }
 
 static uint8_t *gzip_bytes(const uint8_t *in, size_t len, size_t *out_len)
@@ -359,70 +470,85 @@ static uint8_t *gzip_bytes(const uint8_t *in, size_t len, size_t *out_len)
     return out;
 }
 
-static send_outcome export_http(const send_opts *o, const uint8_t *body, size_t len, char *why,
-                                size_t why_len)
+static void export_http(cli_exporter *x, const uint8_t *body, size_t len, cli_export_result *r)
 {
+    const cli_export_config *o = &x->cfg;
+    char *why = r->why;
+    size_t why_len = sizeof r->why;
+    r->outcome = CLI_EXPORT_REJECTED;
     size_t gz_len = 0;
     uint8_t *gz = gzip_bytes(body, len, &gz_len);
     if (!gz) {
         snprintf(why, why_len, "cannot gzip the request");
-        return SEND_PARTIAL;
+        r->outcome = CLI_EXPORT_RETRYABLE; /* out of memory: ours, not the request's */
+        return;
     }
-    char url[600];
-    snprintf(url, sizeof url, "%s://%s%s", o->tls_ca ? "https" : "http", o->endpoint,
-             HTTP_EXPORT_PATH);
-    CURL *c = curl_easy_init();
-    struct curl_slist *hdr = NULL;
-    hdr = curl_slist_append(hdr, "Content-Type: application/x-protobuf");
-    hdr = curl_slist_append(hdr, "Content-Encoding: gzip");
+    if (!x->curl)
+        x->curl = curl_easy_init();
+    CURL *c = x->curl;
     membuf resp = {0};
-    send_outcome out = SEND_PARTIAL;
-    if (!c || !hdr) {
+    if (!c || !x->hdr) {
         snprintf(why, why_len, "cannot set up libcurl");
+        r->outcome = CLI_EXPORT_RETRYABLE;
         goto done;
     }
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+    curl_easy_setopt(c, CURLOPT_URL, o->target);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, x->hdr);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, (const char *)gz);
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)gz_len);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(o->timeout_ns / 1000000));
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    if (o->tls_ca)
-        curl_easy_setopt(c, CURLOPT_CAINFO, o->tls_ca);
-    if (o->tls_cert) {
-        curl_easy_setopt(c, CURLOPT_SSLCERT, o->tls_cert);
-        curl_easy_setopt(c, CURLOPT_SSLKEY, o->tls_key);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (o->cancel) {
+        curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(c, CURLOPT_XFERINFODATA, (void *)(uintptr_t)o->cancel);
+        curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    }
+    if (o->tls_ca_file)
+        curl_easy_setopt(c, CURLOPT_CAINFO, o->tls_ca_file);
+    if (o->tls_cert_file) {
+        curl_easy_setopt(c, CURLOPT_SSLCERT, o->tls_cert_file);
+        curl_easy_setopt(c, CURLOPT_SSLKEY, o->tls_key_file);
     }
     CURLcode rc = curl_easy_perform(c);
     if (rc != CURLE_OK) {
-        snprintf(why, why_len, "%s: %s", url,
+        snprintf(why, why_len, "%s: %s", o->target,
                  resp.too_large ? "response too large" : curl_easy_strerror(rc));
         /* a failed TLS handshake counts as unreachable, as gRPC reports it UNAVAILABLE */
         if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_OPERATION_TIMEDOUT ||
             rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_GOT_NOTHING ||
             rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_PEER_FAILED_VERIFICATION ||
-            rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR)
-            out = SEND_RETRYABLE;
+            rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR || rc == CURLE_ABORTED_BY_CALLBACK)
+            r->outcome = CLI_EXPORT_RETRYABLE;
         goto done;
     }
     long code = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    r->http_status = code;
     if (code == 200) {
-        out = partial_of(resp.data, resp.len, why, why_len);
+        r->outcome = partial_of(resp.data, resp.len, why, why_len);
     } else {
-        snprintf(why, why_len, "HTTP %ld from %s", code, url);
+        snprintf(why, why_len, "HTTP %ld from %s", code, o->target);
         if (code == 503 || code == 429)
-            out = SEND_RETRYABLE;
+            r->outcome = CLI_EXPORT_RETRYABLE;
     }
 done:
     free(resp.data);
-    curl_slist_free_all(hdr);
-    if (c)
-        curl_easy_cleanup(c);
     free(gz);
-    return out;
+}
+
+void cli_export(cli_exporter *x, const uint8_t *body, size_t len, cli_export_result *out)
+{
+    memset(out, 0, sizeof *out);
+    out->grpc_status = -1;
+    if (x->cfg.http)
+        export_http(x, body, len, out);
+    else
+        export_grpc(x, body, len, out);
 }
 
 /* ---- the command ------------------------------------------------------------------- */
@@ -478,9 +604,29 @@ static int send_file(const send_opts *o, const char *path)
     size_t n_profiles, n_samples;
     count_request(req, &n_profiles, &n_samples);
 
-    char why[1200] = "";
-    send_outcome out = SEND_RETRYABLE;
+    static cli_export_result answer; /* one at a time: the command is single-threaded */
+    char *why = answer.why;
+    cli_export_outcome out = CLI_EXPORT_RETRYABLE;
     int64_t backoff_ms = 200;
+    char url[600];
+    snprintf(url, sizeof url, "%s://%s%s", o->tls_ca ? "https" : "http", o->endpoint,
+             HTTP_EXPORT_PATH);
+    cli_export_config xc = {.http = o->http,
+                            .target = o->http ? url : o->endpoint,
+                            .tls = o->tls_ca != NULL,
+                            .tls_ca_file = o->tls_ca,
+                            .tls_cert_file = o->tls_cert,
+                            .tls_key_file = o->tls_key,
+                            .tls_ca_pem = o->tls_ca_pem,
+                            .tls_cert_pem = o->tls_cert_pem,
+                            .tls_key_pem = o->tls_key_pem,
+                            .timeout_ns = o->timeout_ns};
+    cli_exporter *x = cli_exporter_new(&xc);
+    if (!x) {
+        fprintf(stderr, "otelprofd: send: %s: out of memory\n", path);
+        base_arena_free(&arena);
+        return 1;
+    }
     for (int attempt = 0; attempt <= o->retries; attempt++) {
         if (attempt > 0) {
             fprintf(stderr, "otelprofd: send: %s: %s; retry %d of %d in %lld ms\n", path, why,
@@ -488,26 +634,27 @@ static int send_file(const send_opts *o, const char *path)
             sleep_ms(backoff_ms);
             backoff_ms = backoff_ms * 2 > 5000 ? 5000 : backoff_ms * 2;
         }
-        why[0] = '\0';
-        out = o->http ? export_http(o, otlp, otlp_len, why, sizeof why)
-                      : export_grpc(o, otlp, otlp_len, why, sizeof why);
-        if (out != SEND_RETRYABLE)
+        cli_export(x, otlp, otlp_len, &answer);
+        out = answer.outcome;
+        if (out != CLI_EXPORT_RETRYABLE)
             break;
     }
+    cli_exporter_free(x);
     base_arena_free(&arena);
     const char *hint = NULL;
     switch (out) {
-    case SEND_ACCEPTED:
+    case CLI_EXPORT_ACCEPTED:
         printf("sent %s: %zu profiles, %zu samples; accepted\n", path, n_profiles, n_samples);
         return 0;
-    case SEND_WARNED:
-    case SEND_NONE_STORED:
-    case SEND_PARTIAL:
+    case CLI_EXPORT_WARNED:
+    case CLI_EXPORT_NONE_STORED:
+    case CLI_EXPORT_PARTIAL:
+    case CLI_EXPORT_REJECTED:
         printf("sent %s: %zu profiles, %zu samples; %s\n", path, n_profiles, n_samples, why);
         if ((hint = time_hint(o, why)) != NULL)
             fprintf(stderr, "otelprofd: send: %s: hint: %s\n", path, hint);
-        return out == SEND_WARNED ? 0 : 1;
-    case SEND_RETRYABLE:
+        return out == CLI_EXPORT_WARNED ? 0 : 1;
+    case CLI_EXPORT_RETRYABLE:
         break;
     }
     fprintf(stderr, "otelprofd: send: %s: receiver %s unreachable after %d retries: %s\n", path,

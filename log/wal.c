@@ -779,17 +779,22 @@ static base_err wal_append(log_store *log, const log_entry *e, uint64_t *seq, ch
     uint64_t total = WAL_REC_HDR + key_len + e->len;
 
     pthread_mutex_lock(&w->mu);
-    while (w->syncing && (w->fd < 0 || w->need_roll)) /* a roll must not close a syncing fd */
-        pthread_cond_wait(&w->synced_cv, &w->mu);
-    if (w->fd < 0 || w->need_roll ||
-        (w->active_size > WAL_SEG_HDR && w->active_size + total > log->cfg.segment_bytes)) {
-        while (w->syncing)
+    /* a new segment when there is none (after a failure), when the current one may be
+     * damaged, or when this record would pass the size; never while a sync runs on the
+     * current one (its descriptor would be closed under it), and the condition is checked
+     * again after every wait: another appender may have rolled meanwhile */
+    while (w->fd < 0 || w->need_roll ||
+           (w->active_size > WAL_SEG_HDR && w->active_size + total > log->cfg.segment_bytes)) {
+        if (w->syncing) {
             pthread_cond_wait(&w->synced_cv, &w->mu);
+            continue;
+        }
         base_err rc = roll(w, err, err_len);
         if (rc != BASE_OK) {
             pthread_mutex_unlock(&w->mu);
             return rc;
         }
+        break;
     }
     uint64_t s = w->next_seq;
     put32(hb, WAL_MARKER);
