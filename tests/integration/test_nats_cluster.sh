@@ -17,7 +17,9 @@
 #   are acknowledged, and what the killed node had published already is stored once;
 # - every NATS server stopped: ingest answers 503 (HTTP) and never 200, the query nodes keep
 #   answering from memory; the cluster restarted: ingest is acknowledged again and the query
-#   nodes catch up.
+#   nodes catch up;
+# - Q1 forwards (--forward, a durable stream consumer) to a node:http OTLP sink: every
+#   stream record arrives there.
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 source "$(dirname "$0")/lib/nats_cluster.sh"
@@ -30,10 +32,21 @@ E="$TD/expected"
 
 nats_cluster_start 3
 
+# a plain node:http OTLP sink (no otelprofd code) that Q1 forwards everything to
+node "$LIB/otlp_sink.mjs" --port 0 --mode ok --out "$WORK/sink.jsonl" >"$WORK/sink.out" 2>&1 &
+SINK_PID=$!
+for ((k = 0; k < 100; k++)); do
+    SINK_PORT="$(sed -n 's/^port //p' "$WORK/sink.out" 2>/dev/null || true)"
+    [[ -n "$SINK_PORT" ]] && break
+    sleep 0.1
+done
+[[ -n "$SINK_PORT" ]] || die "the OTLP sink did not start"
+trap 'kill "$SINK_PID" 2>/dev/null || true; nats_cluster_stop; cleanup' EXIT
+
 NODE_OPTS=(--nats "$NATS_URLS" --nats-replicas 3 --nats-stream OTELPROFD_IT)
 daemon_start I1 --role ingest "${NODE_OPTS[@]}"
 daemon_start I2 --role ingest "${NODE_OPTS[@]}"
-daemon_start Q1 --role query "${NODE_OPTS[@]}"
+daemon_start Q1 --role query "${NODE_OPTS[@]}" --forward "http://127.0.0.1:$SINK_PORT"
 daemon_start Q2 --role query "${NODE_OPTS[@]}"
 
 expect_contains "a query node opens no OTLP listener" "role query" "$(cat "$Q1_LOG")"
@@ -166,6 +179,17 @@ expect_eq "cluster back: ingest acknowledged again" "0" "$(jget "$after" unacked
 caught_up Q1 Q2
 expect_eq "Q1 caught up after the cluster returned" "$(jget "$after" acked_sum)" "$(total_of Q1 after)"
 expect_eq "Q2 caught up after the cluster returned" "$(jget "$after" acked_sum)" "$(total_of Q2 after)"
+
+# Q1's forwarder is a durable consumer of the stream: everything in the stream reached the
+# sink (at least once: a commit lost with a killed server may send a record again).
+head="$(metric "$Q1_MCP" stream_last_sequence)"
+for ((k = 0; k < 300; k++)); do
+    got="$(wc -l <"$WORK/sink.jsonl" 2>/dev/null || echo 0)"
+    ((got >= head)) && break
+    sleep 0.1
+done
+echo "forwarded: $got requests for $head stream records"
+check "Q1 forwarded every stream record to the sink ($got for $head)" test "$got" -ge "$head"
 
 st="$(curl -s "$Q1_MCP/metrics" | grep -c '^otelprofd_cluster_info{role="query",stream="OTELPROFD_IT"} 1')"
 expect_eq "/metrics names the role and the stream" "1" "$st"
