@@ -15,11 +15,14 @@
 # - a query node killed (-9) and restarted: it replays the stream and answers exactly again;
 # - an ingest node killed (-9) under load: the exporter's retries through the other node
 #   are acknowledged, and what the killed node had published already is stored once;
+# - two of three NATS servers stopped (no quorum): ingest answers 503;
 # - every NATS server stopped: ingest answers 503 (HTTP) and never 200, the query nodes keep
 #   answering from memory; the cluster restarted: ingest is acknowledged again and the query
 #   nodes catch up;
 # - Q1 forwards (--forward, a durable stream consumer) to a node:http OTLP sink: every
-#   stream record arrives there.
+#   stream record arrives there;
+# - --role all with --nats: its windows hold its own and the other nodes' ingest, via the
+#   stream; get_status reports the role, the stream and the replay.
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 source "$(dirname "$0")/lib/nats_cluster.sh"
@@ -161,6 +164,12 @@ expect_eq "ingest node killed: Q1 total = acknowledged sum (retries stored once)
 expect_eq "ingest node killed: Q2 total = acknowledged sum (retries stored once)" "$sum2" "$(total_of Q2 retry)"
 daemon_start I1 --role ingest "${NODE_OPTS[@]}"
 
+# ---- two of three NATS servers stopped: no quorum for the R3 stream --------------------------
+nats_node_stop 1
+nats_node_stop 2
+code="$(http_post "$I2_HTTP/v1development/profiles" "$MEM_PB" application/x-protobuf)"
+expect_eq "no quorum (one server of three left): ingest node answers 503" "503" "$code"
+
 # ---- every NATS server stopped -------------------------------------------------------------
 nats_cluster_stop
 code="$(http_post "$I1_HTTP/v1development/profiles" "$MEM_PB" application/x-protobuf)"
@@ -191,8 +200,26 @@ done
 echo "forwarded: $got requests for $head stream records"
 check "Q1 forwarded every stream record to the sink ($got for $head)" test "$got" -ge "$head"
 
+# --role all with --nats: one process both ingests and answers, its windows fed from the
+# stream (so it also holds what the other ingest nodes took)
+daemon_start A --role all "${NODE_OPTS[@]}"
+caught_up A
+node "$LIB/nats_load.mjs" --http "$A_HTTP" --count 10 --interval 0 --service allrole >"$WORK/all.json"
+caught_up A Q1
+expect_eq "--role all: its own ingest visible in its windows" "$(jget "$(cat "$WORK/all.json")" acked_sum)" \
+    "$(total_of A allrole)"
+expect_eq "--role all: holds what other ingest nodes took" "$sum" "$(total_of A load)"
+expect_eq "--role all: its ingest reached the query nodes" "$(jget "$(cat "$WORK/all.json")" acked_sum)" \
+    "$(total_of Q1 allrole)"
+
+status="$("$OTELPROFD_BIN" query get_status --connect "$Q1_MCP/mcp" --json)"
+expect_eq "get_status: cluster role" "query" "$(jget "$status" cluster.role)"
+expect_eq "get_status: cluster stream" "OTELPROFD_IT" "$(jget "$status" cluster.stream)"
+expect_eq "get_status: replay done" "true" "$(jget "$status" cluster.replay_done)"
+expect_eq "get_status: nothing pending" "0" "$(jget "$status" cluster.pending_records)"
+
 st="$(curl -s "$Q1_MCP/metrics" | grep -c '^otelprofd_cluster_info{role="query",stream="OTELPROFD_IT"} 1')"
 expect_eq "/metrics names the role and the stream" "1" "$st"
 
-for n in I1 I2 Q1 Q2; do daemon_stop "$n"; done
+for n in I1 I2 Q1 Q2 A; do daemon_stop "$n"; done
 summary
