@@ -44,6 +44,9 @@
 #define LOG__NATS_WAIT_SLICE_MS 100
 /* How long an ordered consumer may be quiet before the watchdog asks the server about it. */
 #define LOG__NATS_WATCHDOG_MS 2000
+/* Messages and bytes a push consumer's client-side buffer may hold. */
+#define LOG__NATS_PENDING_MSGS  65536
+#define LOG__NATS_PENDING_BYTES (256 << 20)
 /* Pieces (resource, scope or profile) one request may be cut into before packing. */
 #define LOG__NATS_MAX_UNITS (1 << 20)
 /* Parts one request may be split into (a 2 GiB request at a 1 MiB max_payload is 2048). */
@@ -797,6 +800,14 @@ static base_err nats_append(log_store *log, const log_entry *e, uint64_t *seq, c
 
 /* ---- consumers -------------------------------------------------------------------- */
 
+/* What the client library may buffer for a push consumer before this process reads it. The
+ * server's flow control keeps it far below; past it messages are dropped as for a slow
+ * consumer, the ordered consumer sees the gap and restarts after the last one returned. */
+static void cap_pending(natsSubscription *sub)
+{
+    natsSubscription_SetPendingLimits(sub, LOG__NATS_PENDING_MSGS, LOG__NATS_PENDING_BYTES);
+}
+
 static void durable_name_of(const char *name, char *out, size_t n)
 {
     size_t k = (size_t)snprintf(out, n, "otelprofd-%s", name);
@@ -870,6 +881,8 @@ static base_err nats_consumer_open(log_consumer *c, const log_position *pos, cha
         so.Ordered = true;
         nc->start = so;
         s = js_SubscribeSync(&nc->sub, b->js, b->filter, NULL, &so, &jerr);
+        if (s == NATS_OK)
+            cap_pending(nc->sub);
         nc->quiet_since_mono_ns = nc->checked_mono_ns = base_now_mono_ns();
     }
     if (s != NATS_OK) {
@@ -952,6 +965,8 @@ static void ordered_watchdog(nats_be *b, nats_cons *nc)
     jo.Wait = 1000;
     natsStatus s = natsSubscription_GetConsumerInfo(&ci, nc->sub, &jo, NULL);
     bool stalled = s != NATS_OK || !ci || ci->NumPending > 0;
+    if (s == NATS_OK && ci)
+        nc->pending_hint = ci->NumPending; /* the truth for get_status while it is quiet */
     if (ci)
         jsConsumerInfo_Destroy(ci);
     if (!stalled)
@@ -965,6 +980,7 @@ static void ordered_watchdog(nats_be *b, nats_cons *nc)
     natsSubscription *sub = NULL;
     if (js_SubscribeSync(&sub, b->js, b->filter, NULL, &so, NULL) != NATS_OK)
         return; /* the next check tries again */
+    cap_pending(sub);
     natsSubscription_Unsubscribe(nc->sub);
     natsSubscription_Destroy(nc->sub);
     nc->sub = sub;

@@ -92,6 +92,9 @@ static void log_metrics(tools *t, tools__buf *b)
         metric(b, "otelprofd_stream_applied_records_total", "counter",
                "Stream records applied to this node's windows (replay and live).", cl,
                win.delivered);
+        metric(b, "otelprofd_stream_records", "gauge",
+               "Records the stream holds (every subject, within its retention).", cl,
+               ls.records_held);
         metric(b, "otelprofd_stream_applied_sequence", "gauge",
                "Sequence of the last stream record applied to this node's windows.", cl,
                win.committed_seq);
