@@ -947,9 +947,9 @@ static natsStatus fetch_next(nats_cons *nc, int64_t wait_ms, natsMsg **m)
 /* An ordered consumer is an ephemeral, unreplicated consumer on one server. The client
  * library recreates it after a gap or missed heartbeats, but not in every case (its server
  * killed while the stream's leadership moves; the whole cluster restarted): a quiet
- * consumer is therefore asked about every LOG__NATS_WATCHDOG_MS, and when it is gone, or
- * the server says messages are pending that do not come, it is subscribed again after the
- * last sequence returned. */
+ * consumer is therefore asked about every LOG__NATS_WATCHDOG_MS, and when it is gone, the
+ * server says messages are pending that do not come, or it delivered past the last one that
+ * arrived, it is subscribed again after the last sequence returned. */
 static void ordered_watchdog(nats_be *b, nats_cons *nc)
 {
     int64_t now = base_now_mono_ns();
@@ -964,7 +964,11 @@ static void ordered_watchdog(nats_be *b, nats_cons *nc)
     jsOptions_Init(&jo);
     jo.Wait = 1000;
     natsStatus s = natsSubscription_GetConsumerInfo(&ci, nc->sub, &jo, NULL);
-    bool stalled = s != NATS_OK || !ci || ci->NumPending > 0;
+    /* stalled: gone, messages pending that do not come, or the server delivered past what
+     * arrived here (a message lost in flight while the connection dropped, with nothing
+     * after it to reveal the gap) */
+    bool stalled = s != NATS_OK || !ci || ci->NumPending > 0 ||
+                   (nc->last_seq && ci->Delivered.Stream > nc->last_seq);
     if (s == NATS_OK && ci)
         nc->pending_hint = ci->NumPending; /* the truth for get_status while it is quiet */
     if (ci)
