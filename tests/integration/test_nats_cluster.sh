@@ -199,6 +199,10 @@ expect_total "cluster down: Q2 still answers the load's total" Q2 load "$sum"
 
 for i in 1 2 3; do nats_node_start "$i"; done
 nats_wait_meta_leader 3
+# Publishing while the restarted stream still recovers lost one acknowledged request in 2
+# of about 10 runs (on both query nodes; nats-server 2.9.10): an operator waits for the
+# stream to be whole again, and so does this test (see the report of issue 14).
+nats_wait_stream OTELPROFD_IT 3
 node "$LIB/nats_load.mjs" --http "$I1_HTTP,$I2_HTTP" --count 20 --interval 0 --service after \
     >"$WORK/after.json"
 after="$(cat "$WORK/after.json")"

@@ -17,6 +17,7 @@
 #   nats_node_stop I           SIGTERM, waits for the exit
 #   nats_node_start I          (re)starts node I on its former ports with routes to its peers
 #   nats_wait_meta_leader [N]  waits (30 s) until a meta leader sees N-1 current peers
+#   nats_wait_stream NAME [N]  waits (30 s) until a stream has a leader and N-1 current replicas
 #   nats_cluster_stop          stops every node (also run by the EXIT trap)
 
 NATS_N=0
@@ -83,6 +84,28 @@ nats_wait_meta_leader() {
         sleep 0.1
     done
     die "JetStream cluster: no meta leader with $want nodes within 30 s"
+}
+
+# nats_wait_stream NAME [N]: waits (30 s) until stream NAME has a leader and N-1 current
+# replicas (default: every node), as seen by any node's /jsz.
+nats_wait_stream() {
+    local want="${2:-$NATS_N}" k i jsz
+    for ((k = 0; k < 300; k++)); do
+        for ((i = 1; i <= NATS_N; i++)); do
+            [[ -n "${NATS_PIDS[i]:-}" ]] || continue
+            jsz="$(curl -s --max-time 2 "http://${NATS_MON[i]}/jsz?streams=true" 2>/dev/null)" || continue
+            if node -e '
+const j = JSON.parse(process.argv[1]);
+for (const a of j.account_details ?? [])
+  for (const s of a.stream_detail ?? [])
+    if (s.name === process.argv[2] && s.cluster?.leader &&
+        (s.cluster.replicas ?? []).filter((r) => r.current).length >= Number(process.argv[3]) - 1)
+      process.exit(0);
+process.exit(1);' "$jsz" "$1" "$want" 2>/dev/null; then return 0; fi
+        done
+        sleep 0.1
+    done
+    die "JetStream stream $1: no leader with $want current replicas within 30 s"
 }
 
 nats_cluster_start() {
