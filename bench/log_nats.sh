@@ -37,6 +37,7 @@ mkdir -p "$WORK/single/store" "$WORK/single/ports"
 nats-server -a 127.0.0.1 -p -1 -js -sd "$WORK/single/store" --ports_file_dir "$WORK/single/ports" \
     >"$WORK/single/log" 2>&1 &
 single=$!
+trap 'kill "$single" 2>/dev/null || true; nats_cluster_stop; cleanup' EXIT
 for _ in $(seq 100); do
     f="$(ls "$WORK/single/ports/"*.ports 2>/dev/null | head -n 1 || true)"
     [[ -n "$f" && -s "$f" ]] && break
