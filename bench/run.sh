@@ -33,6 +33,8 @@ cmake --build "$BUILD_DIR" -j2 --target bench_ingest bench_query bench_memory ot
 # Memory (bench/memory.sh) and queries (bench/query.sh): each says what it measures.
 [[ -n "${SKIP_MEMORY:-}" ]] || BUILD_DIR="$BUILD_DIR" "$SRC/bench/memory.sh"
 [[ -n "${SKIP_QUERY:-}" ]] || BUILD_DIR="$BUILD_DIR" "$SRC/bench/query.sh"
+# The JetStream log vs the local WAL (bench/log_nats.sh; needs nats-server).
+[[ -n "${SKIP_NATS:-}" ]] || BUILD_DIR="$BUILD_DIR" "$SRC/bench/log_nats.sh"
 # The write-ahead log (bench/wal.sh): --data-dir against memory only, bytes/sample, replay.
 [[ -n "${SKIP_WAL:-}" ]] || BUILD_DIR="$BUILD_DIR" "$SRC/bench/wal.sh"
 [[ -z "${SKIP_INGEST:-}" ]] || exit 0

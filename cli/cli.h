@@ -4,10 +4,11 @@
  * remote.c runs the commands that talk to a running daemon over Streamable HTTP:
  * `mcp --connect URL` (a stdio bridge) and `query TOOL`; send.c runs `send` (pprof files to
  * an OTLP receiver) and loads the --demo profiles, and holds the OTLP export client that
- * forward.c (the --forward destinations) uses too.
+ * forward.c (the --forward destinations) uses too; follow.c feeds the windows from a shared
+ * log (--nats).
  *
- * Thread-safety: everything here runs on the main thread, but the forwarders: each runs
- * its own thread with its own cli_exporter.
+ * Thread-safety: everything here runs on the main thread, but the forwarders (each runs
+ * its own thread with its own cli_exporter) and follow.c's own thread.
  */
 #ifndef OTELPROFD_CLI_H
 #define OTELPROFD_CLI_H
@@ -54,6 +55,14 @@ typedef struct cli_demo_stats {
  * stored to `*stored`. Returns how many files were loaded, -1 when `dir` cannot be opened. */
 int cli_demo_load(win_store *store, const char *dir, cli_demo_stats *stored);
 
+/* follow.c: a thread that feeds `store` from the shared log (--nats): it replays the stream
+ * from now - retention, reports the replay with log_replay_done, then follows the stream
+ * head until cli_follow_stop. NULL when the thread cannot be started. */
+typedef struct cli_follower cli_follower;
+typedef struct log_store log_store;
+cli_follower *cli_follow_start(log_store *log, win_store *store, uint64_t max_message_size);
+bool cli_follow_replayed(cli_follower *f); /* the replay has finished */
+void cli_follow_stop(cli_follower *f);
 /* ---- OTLP export client (send.c): `send` and the forwarders share it ------------- */
 
 typedef struct cli_export_config {

@@ -53,7 +53,10 @@ typedef enum opt_kind {
     OPT_DIR,
     OPT_WAL_SYNC,
     OPT_URLS,
-    OPT_HEADERS
+    OPT_HEADERS,
+    OPT_NATS,     /* a string kept as given (--nats*) */
+    OPT_REPLICAS, /* --nats-replicas */
+    OPT_ROLE      /* --role */
 } opt_kind;
 
 typedef struct opt_def {
@@ -89,6 +92,15 @@ enum {
     O_FORWARD_HEADER,
     O_FORWARD_QUEUE,
     O_FORWARD_TLS_CA,
+    O_NATS,
+    O_NATS_STREAM,
+    O_NATS_SUBJECTS,
+    O_NATS_CREDS,
+    O_NATS_TLS_CA,
+    O_NATS_TLS_CERT,
+    O_NATS_TLS_KEY,
+    O_NATS_REPLICAS,
+    O_ROLE,
     O_COUNT
 };
 
@@ -147,6 +159,27 @@ static const opt_def options[O_COUNT] = {
                          "without --data-dir: forward backlog kept in memory (oldest dropped)"},
     [O_FORWARD_TLS_CA] = {"forward-tls-ca", "OTELPROFD_FORWARD_TLS_CA", "", OPT_FILE,
                           "PEM CA for grpcs:// and https:// destinations (default: the system's)"},
+    [O_NATS] = {"nats", "OTELPROFD_NATS", "", OPT_NATS,
+                "NATS server URLs (nats:// or tls://, comma-separated): the log is a JetStream "
+                "stream shared by every node (acknowledged once a quorum holds it)"},
+    [O_NATS_STREAM] = {"nats-stream", "OTELPROFD_NATS_STREAM", "OTELPROFD", OPT_NATS,
+                       "JetStream stream name (created when missing, checked when present)"},
+    [O_NATS_SUBJECTS] = {"nats-subjects", "OTELPROFD_NATS_SUBJECTS", "", OPT_NATS,
+                         "subject this node's windows read, e.g. otelprofd.profiles.checkout "
+                         "(wildcards * >; empty: all services)"},
+    [O_NATS_CREDS] = {"nats-creds", "OTELPROFD_NATS_CREDS", "", OPT_NATS,
+                      "NATS credentials file (JWT + NKey seed)"},
+    [O_NATS_TLS_CA] = {"nats-tls-ca", "OTELPROFD_NATS_TLS_CA", "", OPT_NATS,
+                       "PEM CA of the NATS servers (turns TLS on)"},
+    [O_NATS_TLS_CERT] = {"nats-tls-cert", "OTELPROFD_NATS_TLS_CERT", "", OPT_NATS,
+                         "PEM client certificate for NATS (mutual TLS; with --nats-tls-key)"},
+    [O_NATS_TLS_KEY] = {"nats-tls-key", "OTELPROFD_NATS_TLS_KEY", "", OPT_NATS,
+                        "PEM private key of --nats-tls-cert"},
+    [O_NATS_REPLICAS] = {"nats-replicas", "OTELPROFD_NATS_REPLICAS", "1", OPT_REPLICAS,
+                         "replicas of a stream otelprofd creates (3 in a cluster; 1-5)"},
+    [O_ROLE] = {"role", "OTELPROFD_ROLE", "all", OPT_ROLE,
+                "with --nats: ingest (OTLP listeners, no windows), query (windows fed from the "
+                "stream, no OTLP listeners) or all (both)"},
 };
 
 /* A repeatable option: the flags' values, or else the environment's comma-separated list. */
@@ -180,6 +213,9 @@ typedef struct serve_opts {
     str_list forward;         /* --forward URLs */
     str_list forward_headers; /* --forward-header K=V */
     const char *forward_tls_ca;
+    const char *nats[O_NATS_TLS_KEY - O_NATS + 1]; /* --nats .. --nats-tls-key; NULL = unset */
+    int nats_replicas;
+    bool role_ingest, role_query; /* --role all sets both */
 } serve_opts;
 
 static void print_options(FILE *out, bool stdio)
@@ -191,7 +227,8 @@ static void print_options(FILE *out, bool stdio)
             [OPT_THREADS] = "N",      [OPT_LOG_LEVEL] = "LEVEL",   [OPT_STRING] = "TOKEN",
             [OPT_ORIGINS] = "ORIGIN", [OPT_HOSTS] = "NAME",        [OPT_FILE] = "FILE",
             [OPT_DIR] = "DIR",        [OPT_WAL_SYNC] = "MODE",     [OPT_URLS] = "URL",
-            [OPT_HEADERS] = "K=V"};
+            [OPT_HEADERS] = "K=V",    [OPT_NATS] = "VALUE",        [OPT_REPLICAS] = "N",
+            [OPT_ROLE] = "ROLE"};
         snprintf(left, sizeof left, "--%s %s", options[i].flag, meta[options[i].kind]);
         const char *def = stdio && i == O_MCP_HTTP ? "off" : options[i].def;
         fprintf(out, "  %-28s %s\n  %-28s default %s, env %s\n", left, options[i].help, "",
@@ -251,6 +288,12 @@ static void usage(FILE *out)
                  "https://... sends every accepted request on as OTLP (gzip), retrying with\n"
                  "backoff; with --data-dir the backlog survives restarts (at least once),\n"
                  "without it at most --forward-queue is kept in memory.\n"
+                 "Cluster: --nats URL[,URL...] makes the log a NATS JetStream stream shared by\n"
+                 "many nodes: --role ingest nodes answer OTLP only after the stream's quorum\n"
+                 "holds a request (503 / UNAVAILABLE when it cannot), --role query nodes replay\n"
+                 "the stream from now - retention and follow it (no OTLP listeners), --role all\n"
+                 "does both. The stream is created when missing (--nats-replicas) and refused\n"
+                 "when present with other settings.\n"
                  "Sizes: 64MiB, 512MB, 1GiB or bytes. Durations: 90s, 15m, 1h, 2d.\n"
                  "Signals: SIGINT or SIGTERM stop the listeners (requests in flight get 5 s) and\n"
                  "exit 0; a second one exits at once with status 1.\n");
@@ -380,6 +423,28 @@ static int apply_option(serve_opts *o, int i, const char *value, const char *sou
         return 0;
     case OPT_DIR:
         o->data_dir = value[0] ? value : NULL;
+        return 0;
+    case OPT_NATS:
+        o->nats[i - O_NATS] = value[0] ? value : NULL;
+        return 0;
+    case OPT_REPLICAS: {
+        char *end;
+        errno = 0;
+        long v = strtol(value, &end, 10);
+        if (errno || end == value || *end || v < 1 || v > 5)
+            return bad_value(source, value, "use 1, 3 or 5 (JetStream allows 1 to 5 replicas)");
+        o->nats_replicas = (int)v;
+        return 0;
+    }
+    case OPT_ROLE:
+        if (strcmp(value, "all") == 0)
+            o->role_ingest = o->role_query = true;
+        else if (strcmp(value, "ingest") == 0)
+            o->role_ingest = true, o->role_query = false;
+        else if (strcmp(value, "query") == 0)
+            o->role_ingest = false, o->role_query = true;
+        else
+            return bad_value(source, value, "use all, ingest or query");
         return 0;
     case OPT_WAL_SYNC:
         if (strcmp(value, "always") == 0)
@@ -855,7 +920,38 @@ static int serve(serve_opts *o)
 
     int rc = 1;
     char err[BASE_ERR_LEN] = "";
-    log_config lc = {.backend = o->data_dir ? LOG_BACKEND_WAL : LOG_BACKEND_MEMORY,
+    /* --nats: the log is the cluster's stream; the windows are fed from it (roles all and
+     * query), never by the receiver directly, so every node sees every ingest node's data
+     * once, and a query-only node opens no OTLP listener. */
+    bool nats = o->nats[0] != NULL;
+    const char *role = !nats                             ? NULL
+                       : o->role_ingest && o->role_query ? "all"
+                       : o->role_ingest                  ? "ingest"
+                                                         : "query";
+    if (!nats && !(o->role_ingest && o->role_query)) {
+        fprintf(stderr, "otelprofd: --role ingest and --role query need --nats (a shared log)\n");
+        win_store_free(store);
+        return 2;
+    }
+    if (nats && o->data_dir) {
+        fprintf(stderr, "otelprofd: --nats and --data-dir exclude each other: with --nats the "
+                        "JetStream stream is the durable log\n");
+        win_store_free(store);
+        return 2;
+    }
+    if (nats && !o->role_ingest)
+        o->addr[0] = o->addr[1] = NULL;
+    log_config lc = {.backend = nats          ? LOG_BACKEND_NATS
+                                : o->data_dir ? LOG_BACKEND_WAL
+                                              : LOG_BACKEND_MEMORY,
+                     .nats_url = o->nats[O_NATS - O_NATS],
+                     .nats_stream = o->nats[O_NATS_STREAM - O_NATS],
+                     .nats_filter = o->nats[O_NATS_SUBJECTS - O_NATS],
+                     .nats_creds_file = o->nats[O_NATS_CREDS - O_NATS],
+                     .nats_tls_ca = o->nats[O_NATS_TLS_CA - O_NATS],
+                     .nats_tls_cert = o->nats[O_NATS_TLS_CERT - O_NATS],
+                     .nats_tls_key = o->nats[O_NATS_TLS_KEY - O_NATS],
+                     .nats_replicas = o->nats_replicas,
                      .retention_ns = o->retention_ns,
                      .memory_backlog_bytes = o->forward_queue,
                      .data_dir = o->data_dir,
@@ -867,6 +963,18 @@ static int serve(serve_opts *o)
         fprintf(stderr, "otelprofd: %s\n", err);
         win_store_free(store);
         return 1;
+    }
+    cli_follower *follower = NULL;
+    if (nats) {
+        base_log(BASE_LOG_INFO, "log: JetStream stream %s at %s, role %s",
+                 o->nats[O_NATS_STREAM - O_NATS] ? o->nats[O_NATS_STREAM - O_NATS] : "OTELPROFD",
+                 o->nats[0], role);
+        if (o->role_query && !(follower = cli_follow_start(log, store, o->max_message_size))) {
+            fprintf(stderr, "otelprofd: cannot start the thread that follows the stream\n");
+            log_close(log);
+            win_store_free(store);
+            return 1;
+        }
     }
     if (o->data_dir) {
         base_log(BASE_LOG_INFO, "log: write-ahead log in %s (--wal-sync %s)", o->data_dir,
@@ -893,13 +1001,16 @@ static int serve(serve_opts *o)
                 for (size_t k = 0; k < n_fwd; k++)
                     cli_forward_stop(fwd[k]);
                 cli_forward_cleanup();
+                cli_follow_stop(follower);
                 log_close(log);
                 win_store_free(store);
                 return 1;
             }
             base_log(BASE_LOG_INFO, "forwarding everything accepted to %s%s", o->forward.v[i],
-                     o->data_dir ? " (cursor kept in the data dir: at least once)"
-                                 : " (backlog in memory, up to --forward-queue)");
+                     nats ? " (a durable consumer of the stream, its cursor kept in the cluster: "
+                            "at least once; nodes forwarding to the same URL share it)"
+                     : o->data_dir ? " (cursor kept in the data dir: at least once)"
+                                   : " (backlog in memory, up to --forward-queue)");
             n_fwd++;
         }
     }
@@ -915,7 +1026,8 @@ static int serve(serve_opts *o)
                                    .tls_cert_pem = o->tls_pem[0],
                                    .tls_key_pem = o->tls_pem[1],
                                    .tls_client_ca_pem = o->tls_pem[2],
-                                   .log = log};
+                                   .log = log,
+                                   .log_only = nats};
     rcv = otlp_receiver_start(&rc_cfg, store, err, sizeof err);
     if (!rcv) {
         fprintf(stderr, "otelprofd: %s\n", err);
@@ -927,11 +1039,16 @@ static int serve(serve_opts *o)
                     CLI_DEFAULT_MCP_URL);
         goto out;
     }
-    tools_config tc = {.store = store,
-                       .receiver = rcv,
-                       .log = log,
-                       .preloaded = {demo.profiles, demo.samples},
-                       .version = OTELPROFD_VERSION};
+    tools_config tc = {
+        .store = store,
+        .receiver = rcv,
+        .log = log,
+        .cluster_role = role,
+        .cluster_stream =
+            nats ? (o->nats[O_NATS_STREAM - O_NATS] ? o->nats[O_NATS_STREAM - O_NATS] : "OTELPROFD")
+                 : NULL,
+        .preloaded = {demo.profiles, demo.samples},
+        .version = OTELPROFD_VERSION};
     tl = tools_new(&tc);
     mcp_server_info info = {
         .name = "otelprofd",
@@ -1032,6 +1149,7 @@ out:
         mcp_http_stop(http);
     if (rcv)
         otlp_receiver_stop(rcv);
+    cli_follow_stop(follower);
     mcp_server_free(srv);
     tools_free(tl);
     for (size_t k = 0; k < n_fwd; k++)

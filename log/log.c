@@ -13,6 +13,8 @@ static const log__ops *ops_of(log_backend b)
         return &log__memory_ops;
     case LOG_BACKEND_WAL:
         return &log__wal_ops;
+    case LOG_BACKEND_NATS:
+        return &log__nats_ops;
     default:
         return NULL;
     }

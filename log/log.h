@@ -92,6 +92,11 @@ typedef struct log_config {
     const char *nats_subject; /* subject prefix; records go to PREFIX.<key>; NULL = "otelprofd" */
     int nats_replicas;        /* 0 = server default */
     const char *nats_creds_file; /* NULL = none */
+    /* (issue 14) also borrowed, and only read during log_open: */
+    const char *nats_filter;   /* subject the consumers read (--nats-subjects); NULL = PREFIX.> */
+    const char *nats_tls_ca;   /* PEM CA of the servers (TLS); NULL = plain or system CAs */
+    const char *nats_tls_cert; /* PEM client certificate and key (mutual TLS); NULL = none */
+    const char *nats_tls_key;
 } log_config;
 
 /* Opens (or creates) the log. On failure returns NULL with a message fit for the user in

@@ -50,6 +50,7 @@ typedef struct log__ops {
 
 extern const log__ops log__memory_ops;
 extern const log__ops log__wal_ops;
+extern const log__ops log__nats_ops; /* nats.c (issue 14) */
 
 struct log_store {
     log_config cfg; /* copy; the strings point into `strings` below */

@@ -256,9 +256,38 @@ base_err otlp__handle(otlp_receiver *rcv, const char *transport, const uint8_t *
         return BASE_ERR_DECODE;
     }
     int64_t now = base_now_unix_ns();
+    log_ticket ticket;
+    if (rcv->cfg.log && rcv->cfg.log_only) {
+        /* ingest role: validated, made durable by the log, answered; the windows are
+         * elsewhere (query nodes read the log) */
+        rc = tr_validate(req, json ? NULL : buf, json ? 0 : len, now, arena, res);
+        if (rc != BASE_OK) {
+            snprintf(err, err_len, "out of memory while validating profiles");
+            return BASE_ERR_NOMEM;
+        }
+        if (res->profiles_accepted) {
+            rc = append_to_log(rcv, req, buf, len, json, now, arena, &ticket, err, err_len);
+            if (rc != BASE_OK)
+                return rc;
+            char why[BASE_ERR_LEN] = "";
+            if (log_append_end(rcv->cfg.log, &ticket, why, sizeof why) != BASE_OK) {
+                atomic_fetch_add(&rcv->requests_unavailable, 1);
+                snprintf(err, err_len, "the request could not be kept, retry later: %s", why);
+                warn_limited("otlp: %s", err);
+                return BASE_ERR_UNAVAILABLE;
+            }
+        }
+        atomic_fetch_add(&rcv->profiles_accepted, res->profiles_accepted);
+        atomic_fetch_add(&rcv->profiles_rejected, res->profiles_rejected);
+        atomic_fetch_add(&rcv->samples_rejected, res->samples_rejected);
+        res->error_message[sizeof res->error_message - 1] = '\0';
+        if (res->profiles_rejected)
+            warn_limited("otlp/%s: rejected %llu profile(s): %s", transport,
+                         (unsigned long long)res->profiles_rejected, res->error_message);
+        return BASE_OK;
+    }
     /* the record is written first; the windows take the request while the log makes it
      * durable (the WAL's fdatasync), and only then is the answer sent */
-    log_ticket ticket;
     bool logged = rcv->cfg.log && req->n_resource_profiles;
     if (logged && (rc = append_to_log(rcv, req, buf, len, json, now, arena, &ticket, err,
                                       err_len)) != BASE_OK)

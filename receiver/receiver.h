@@ -25,6 +25,7 @@
 #ifndef OTELPROFD_RECEIVER_H
 #define OTELPROFD_RECEIVER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "log/log.h"
@@ -53,6 +54,11 @@ typedef struct otlp_receiver_config {
      * UNAVAILABLE and not applied to the store; one it kept is then applied to the store in
      * the request thread, so the partial-success answer says what the windows did. */
     log_store *log;
+    /* The windows are fed from the log by another path (--nats: every node's records come
+     * back through the stream): a request is validated, appended when any profile of it is
+     * valid, and not applied to the store here. The answer's partial success then names
+     * the rejected profiles; what the windows drop later cannot be said. */
+    bool log_only;
 } otlp_receiver_config;
 
 typedef struct otlp_stats {

@@ -7,7 +7,8 @@
 #                                    tests/conformance-2026/package-lock.json, curl, Go for
 #                                    `go tool pprof`, the oracle for numbers; clang and
 #                                    its libFuzzer runtime for fuzz/run.sh; Chromium, which
-#                                    test_flame_picture.sh drives headless through puppeteer-core)
+#                                    test_flame_picture.sh drives headless through puppeteer-core;
+#                                    nats-server, the real JetStream cluster of the --nats tests)
 # Installs with apt-get as root (or through sudo); otherwise says exactly what to run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,9 +18,9 @@ want_test=0
 
 build_pkgs=(build-essential cmake pkg-config libgrpc-dev libprotobuf-c-dev protobuf-c-compiler
             libmicrohttpd-dev libgnutls28-dev libcjson-dev zlib1g-dev libcurl4-openssl-dev
-            libpcre2-dev libcairo2-dev)
+            libpcre2-dev libcairo2-dev libnats-dev)
 test_pkgs=(libcmocka-dev curl openssl nodejs npm golang-go clang libclang-rt-14-dev clang-format
-           chromium)
+           chromium nats-server)
 
 pkgs=("${build_pkgs[@]}")
 [[ $want_test == 1 ]] && pkgs+=("${test_pkgs[@]}")

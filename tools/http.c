@@ -78,6 +78,35 @@ static void log_metrics(tools *t, tools__buf *b)
            "Wall time of the replay at start.", lb, (uint64_t)(ls.replay.duration_ns / 1000000));
     log_consumer_stats fw[LOG_CONSUMERS_MAX];
     size_t n = log_consumer_stats_all(t->log, fw, LOG_CONSUMERS_MAX);
+    if (t->cluster_role[0]) {
+        log_consumer_stats win = {0};
+        for (size_t i = 0; i < n && i < LOG_CONSUMERS_MAX; i++)
+            if (strcmp(fw[i].name, "windows") == 0)
+                win = fw[i];
+        char cl[160];
+        snprintf(cl, sizeof cl, "{role=\"%s\",stream=\"%s\"}", t->cluster_role, t->cluster_stream);
+        metric(b, "otelprofd_cluster_info", "gauge",
+               "This node's role and JetStream stream (--nats); always 1.", cl, 1);
+        metric(b, "otelprofd_stream_last_sequence", "gauge",
+               "Sequence of the newest record in the stream (its head).", cl, ls.last_seq);
+        metric(b, "otelprofd_stream_applied_records_total", "counter",
+               "Stream records applied to this node's windows (replay and live).", cl,
+               win.delivered);
+        metric(b, "otelprofd_stream_records", "gauge",
+               "Records the stream holds (every subject, within its retention).", cl,
+               ls.records_held);
+        metric(b, "otelprofd_stream_applied_sequence", "gauge",
+               "Sequence of the last stream record applied to this node's windows.", cl,
+               win.committed_seq);
+        metric(b, "otelprofd_stream_pending_records", "gauge",
+               "Records behind the stream head not yet applied to the windows.", cl,
+               win.backlog_records);
+        metric(b, "otelprofd_stream_lag_seconds", "gauge",
+               "Age of the last record applied while more are pending (0 when caught up).", cl,
+               (uint64_t)(win.lag_ns / 1000000000));
+        metric(b, "otelprofd_stream_replay_done", "gauge",
+               "1 once the replay from now - retention has caught up.", cl, ls.replay.done);
+    }
     static const char *const names[] = {"otelprofd_forward_sent_requests_total",
                                         "otelprofd_forward_retried_requests_total",
                                         "otelprofd_forward_failed_requests_total",

@@ -75,6 +75,7 @@ int tools__get_status(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
     log_stats ls;
     log_consumer_stats fw[LOG_CONSUMERS_MAX];
     size_t n_fw = 0;
+    char cluster_line[512] = "";
     if (t->log) {
         log_stats_get(t->log, &ls);
         cJSON *l = cJSON_AddObjectToObject(s, "log");
@@ -94,6 +95,33 @@ int tools__get_status(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
         cJSON_AddNumberToObject(r, "lost", (double)ls.replay.lost);
         cJSON_AddNumberToObject(r, "seconds", (double)ls.replay.duration_ns / 1e9);
         size_t all = log_consumer_stats_all(t->log, fw, LOG_CONSUMERS_MAX);
+        if (t->cluster_role[0]) {
+            /* the windows consumer: how far this node is behind the stream head */
+            log_consumer_stats win = {0};
+            for (size_t i = 0; i < all && i < LOG_CONSUMERS_MAX; i++)
+                if (strcmp(fw[i].name, "windows") == 0)
+                    win = fw[i];
+            cJSON *c = cJSON_AddObjectToObject(s, "cluster");
+            cJSON_AddStringToObject(c, "role", t->cluster_role);
+            cJSON_AddStringToObject(c, "stream", t->cluster_stream);
+            cJSON_AddNumberToObject(c, "stream_last_seq", (double)ls.last_seq);
+            cJSON_AddNumberToObject(c, "stream_records", (double)ls.records_held);
+            cJSON_AddNumberToObject(c, "applied_records", (double)win.delivered);
+            cJSON_AddNumberToObject(c, "applied_seq", (double)win.committed_seq);
+            cJSON_AddNumberToObject(c, "pending_records", (double)win.backlog_records);
+            cJSON_AddNumberToObject(c, "lag_seconds", (double)win.lag_ns / 1e9);
+            cJSON_AddBoolToObject(c, "replay_done", ls.replay.done);
+            snprintf(cluster_line, sizeof cluster_line,
+                     "Cluster: role %s, stream %s (last sequence %llu, %llu records); windows "
+                     "applied %llu records, %llu pending behind the head (lag %.1f s); replay "
+                     "%s\n",
+                     t->cluster_role, t->cluster_stream, (unsigned long long)ls.last_seq,
+                     (unsigned long long)ls.records_held, (unsigned long long)win.delivered,
+                     (unsigned long long)win.backlog_records, (double)win.lag_ns / 1e9,
+                     !strcmp(t->cluster_role, "ingest") ? "not run (no windows)"
+                     : ls.replay.done                   ? "done"
+                                                        : "in progress");
+        }
         cJSON *fa = cJSON_AddArrayToObject(s, "forwarders");
         for (size_t i = 0; i < all && i < LOG_CONSUMERS_MAX; i++) {
             if (!fw[i].target[0])
@@ -161,6 +189,8 @@ int tools__get_status(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
                           (double)ls.replay.duration_ns / 1e9);
         tools__printf(&b, "\n");
     }
+    if (cluster_line[0])
+        tools__printf(&b, "%s", cluster_line);
     for (size_t i = 0; i < n_fw; i++)
         tools__printf(&b,
                       "Forward to %s: %llu sent, %llu retried, %llu failed, %llu dropped; backlog "

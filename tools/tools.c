@@ -339,6 +339,11 @@ tools *tools_new(const tools_config *cfg)
     t->store = cfg->store;
     t->receiver = cfg->receiver;
     t->log = cfg->log;
+    if (cfg->cluster_role) {
+        snprintf(t->cluster_role, sizeof t->cluster_role, "%s", cfg->cluster_role);
+        snprintf(t->cluster_stream, sizeof t->cluster_stream, "%s",
+                 cfg->cluster_stream ? cfg->cluster_stream : "");
+    }
     t->preloaded = cfg->preloaded;
     t->version = strdup(cfg->version ? cfg->version : "unknown");
     t->http_base_url = cfg->http_base_url ? strdup(cfg->http_base_url) : NULL;

@@ -48,6 +48,11 @@ typedef struct tools_config {
                                       NULL: export_pprof then embeds the profile only */
     const char *version;           /* for get_status */
     log_store *log;                /* the log (replay figures, forwarders); may be NULL; borrowed */
+    /* --nats: this node's role ("all", "ingest", "query") and the stream; NULL otherwise.
+     * Copied. get_status and /metrics then report them, the windows consumer's lag behind
+     * the stream head and the replay's progress. */
+    const char *cluster_role;
+    const char *cluster_stream;
 } tools_config;
 
 tools *tools_new(const tools_config *cfg);

@@ -45,7 +45,9 @@ static inline bool tools__given(const cJSON *args, const char *name)
 struct tools {
     win_store *store;
     const otlp_receiver *receiver;
-    log_store *log; /* may be NULL */
+    log_store *log;          /* may be NULL */
+    char cluster_role[16];   /* "" unless --nats */
+    char cluster_stream[64]; /* the JetStream stream with --nats */
     tools_preloaded preloaded;
     char *version;
     int64_t started_mono_ns;

@@ -87,6 +87,12 @@ base_err tr_decode_json(const char *buf, size_t len, base_arena *arena, tr_reque
 base_err tr_ingest(win_store *store, const tr_request *req, const uint8_t *raw, size_t raw_len,
                    int64_t now_ns, base_arena *arena, tr_result *res);
 
+/* tr_ingest without a store: validates and normalizes every profile and fills `res`
+ * (profiles_accepted / profiles_rejected, the first problem in error_message; sample counts
+ * stay 0). For a node that only passes requests on to a shared log (--role ingest). */
+base_err tr_validate(const tr_request *req, const uint8_t *raw, size_t raw_len, int64_t now_ns,
+                     base_arena *arena, tr_result *res);
+
 /* Reads the drop clauses tr_ingest writes into an error_message ("N of M samples older
  * than the retention (...) were not stored", "... more than ... in the future were not
  * stored", "... were evicted at once by the memory limit (...)"): *dropped = the sum of
