@@ -434,7 +434,8 @@ static void page_table(tools *t, tools__buf *b, const cJSON *args, const char *u
             tools__printf(b,
                           "<tr data-flat=\"%.0f\" data-cum=\"%.0f\"><td>%s</td><td>%.2f</td>"
                           "<td>%s</td><td>%.2f</td><td class=\"fn\">",
-                          flat, cum, hf, tot ? 100 * flat / tot : 0, hc, tot ? 100 * cum / tot : 0);
+                          flat, cum, hf, tot != 0 ? 100 * flat / tot : 0, hc,
+                          tot != 0 ? 100 * cum / tot : 0);
             html(b, cJSON_IsString(fn) ? fn->valuestring : "");
             tools__printf(b, "</td><td class=\"fn\">");
             html(b, cJSON_IsString(fi) ? fi->valuestring : "");
