@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const log__ops *ops_of(log_backend b)
 {
@@ -40,6 +41,17 @@ static bool dup_opt(const char *s, char **out)
         return true;
     *out = strdup(s);
     return *out != NULL;
+}
+
+/* The handle and the option strings it copied. */
+static void free_store(log_store *log)
+{
+    free(log->data_dir);
+    free(log->nats_url);
+    free(log->nats_stream);
+    free(log->nats_subject);
+    free(log->nats_creds_file);
+    free(log);
 }
 
 log_store *log_open(const log_config *cfg, char *err, size_t err_len)
@@ -90,12 +102,7 @@ log_store *log_open(const log_config *cfg, char *err, size_t err_len)
     }
     return log;
 fail:
-    free(log->data_dir);
-    free(log->nats_url);
-    free(log->nats_stream);
-    free(log->nats_subject);
-    free(log->nats_creds_file);
-    free(log);
+    free_store(log);
     return NULL;
 }
 
@@ -105,12 +112,7 @@ void log_close(log_store *log)
         return;
     log->ops->close(log);
     pthread_mutex_destroy(&log->mu);
-    free(log->data_dir);
-    free(log->nats_url);
-    free(log->nats_stream);
-    free(log->nats_subject);
-    free(log->nats_creds_file);
-    free(log);
+    free_store(log);
 }
 
 log_backend log_backend_of(const log_store *log)
@@ -130,21 +132,42 @@ bool log_keeps_records(log_store *log)
     return any;
 }
 
+struct timespec log__deadline(int64_t timeout_ns)
+{
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    if (timeout_ns > 0) {
+        int64_t ns = deadline.tv_nsec + timeout_ns % 1000000000;
+        deadline.tv_sec += (time_t)(timeout_ns / 1000000000 + ns / 1000000000);
+        deadline.tv_nsec = (long)(ns % 1000000000);
+    }
+    return deadline;
+}
+
+/* What every backend may assume of an entry: present, and no larger than a record. */
+static base_err check_entry(log_store *log, const log_entry *e, char *err, size_t err_len)
+{
+    base_err rc = BASE_OK;
+    if (!e || (!e->data && e->len)) {
+        base_set_err(err, err_len, "log: missing record");
+        rc = BASE_ERR_BAD_ARGUMENT;
+    } else if ((uint64_t)e->len > LOG_RECORD_MAX_BYTES) {
+        base_set_err(err, err_len, "log: a record of %zu bytes is larger than the log takes",
+                     e->len);
+        rc = BASE_ERR_TOO_LARGE;
+    }
+    if (rc != BASE_OK)
+        atomic_fetch_add(&log->append_failures, 1);
+    return rc;
+}
+
 base_err log_append(log_store *log, const log_entry *e, uint64_t *seq, char *err, size_t err_len)
 {
     if (seq)
         *seq = 0;
-    if (!e || (!e->data && e->len)) {
-        base_set_err(err, err_len, "log: missing record");
-        atomic_fetch_add(&log->append_failures, 1);
-        return BASE_ERR_BAD_ARGUMENT;
-    }
-    if ((uint64_t)e->len > LOG_RECORD_MAX_BYTES) {
-        base_set_err(err, err_len, "log: a record of %zu bytes is larger than the log takes",
-                     e->len);
-        atomic_fetch_add(&log->append_failures, 1);
-        return BASE_ERR_TOO_LARGE;
-    }
+    base_err rc0 = check_entry(log, e, err, err_len);
+    if (rc0 != BASE_OK)
+        return rc0;
     uint64_t s = 0;
     base_err rc = log->ops->append(log, e, &s, err, err_len);
     if (rc != BASE_OK) {
@@ -165,17 +188,9 @@ base_err log_append_begin(log_store *log, const log_entry *e, log_ticket *t, cha
     t->len = 0;
     if (!log->ops->append_begin)
         return log_append(log, e, &t->seq, err, err_len);
-    if (!e || (!e->data && e->len)) {
-        base_set_err(err, err_len, "log: missing record");
-        atomic_fetch_add(&log->append_failures, 1);
-        return BASE_ERR_BAD_ARGUMENT;
-    }
-    if ((uint64_t)e->len > LOG_RECORD_MAX_BYTES) {
-        base_set_err(err, err_len, "log: a record of %zu bytes is larger than the log takes",
-                     e->len);
-        atomic_fetch_add(&log->append_failures, 1);
-        return BASE_ERR_TOO_LARGE;
-    }
+    base_err rc0 = check_entry(log, e, err, err_len);
+    if (rc0 != BASE_OK)
+        return rc0;
     base_err rc = log->ops->append_begin(log, e, &t->seq, err, err_len);
     if (rc != BASE_OK) {
         atomic_fetch_add(&log->append_failures, 1);

@@ -12,6 +12,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <time.h>
 
 #include "log/log.h"
 
@@ -73,5 +74,9 @@ struct log_consumer {
     _Atomic uint64_t sent, retried, failed; /* log_consumer_count */
     char target[256];                       /* log_consumer_set_target; guarded by log->mu */
 };
+
+/* The CLOCK_MONOTONIC time `timeout_ns` from now (consumers' condition variables use that
+ * clock); for timeout_ns <= 0 simply now. */
+struct timespec log__deadline(int64_t timeout_ns);
 
 #endif

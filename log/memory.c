@@ -221,13 +221,7 @@ static base_err mem_consumer_next(log_consumer *c, int64_t timeout_ns, log_recor
 {
     mem_log *m = c->log->be;
     mem_consumer *mc = c->be;
-    struct timespec deadline;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    if (timeout_ns > 0) {
-        int64_t ns = deadline.tv_nsec + timeout_ns % 1000000000;
-        deadline.tv_sec += (time_t)(timeout_ns / 1000000000 + ns / 1000000000);
-        deadline.tv_nsec = (long)(ns % 1000000000);
-    }
+    struct timespec deadline = log__deadline(timeout_ns);
     pthread_mutex_lock(&m->mu);
     for (;;) {
         if (mc->next_seq < m->first_seq) { /* dropped before it was read */

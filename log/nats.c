@@ -91,18 +91,6 @@ static nats_be *be_of(log_store *log)
     return (nats_be *)log->be;
 }
 
-static void set_err(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t err_len, const char *fmt, ...)
-{
-    if (!err || !err_len)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-}
-
 static const char *nats_why(natsStatus s, jsErrCode jerr)
 {
     static _Thread_local char buf[160];
@@ -334,7 +322,7 @@ static base_err split_resource(span rp, size_t budget, units *us, char *err, siz
             goto out;
     if (bad) {
         rc = BASE_ERR_DECODE;
-        set_err(err, err_len, "resource_profiles does not decode");
+        base_set_err(err, err_len, "resource_profiles does not decode");
         goto out;
     }
     p = rp.p;
@@ -369,11 +357,12 @@ static base_err split_resource(span rp, size_t budget, units *us, char *err, siz
             if (1 + varint_len(rlen) + rlen > budget) {
                 free(scommon.p);
                 rc = BASE_ERR_TOO_LARGE;
-                set_err(err, err_len,
-                        "one profile is %zu bytes with its resource and scope, over what one "
-                        "NATS message can carry here (%zu bytes with the dictionary): raise the "
-                        "server's max_payload",
-                        rlen, budget);
+                base_set_err(
+                    err, err_len,
+                    "one profile is %zu bytes with its resource and scope, over what one "
+                    "NATS message can carry here (%zu bytes with the dictionary): raise the "
+                    "server's max_payload",
+                    rlen, budget);
                 goto out;
             }
             buf u = {0};
@@ -391,13 +380,13 @@ static base_err split_resource(span rp, size_t budget, units *us, char *err, siz
     }
     if (bad) {
         rc = BASE_ERR_DECODE;
-        set_err(err, err_len, "scope_profiles does not decode");
+        base_set_err(err, err_len, "scope_profiles does not decode");
         goto out;
     }
     rc = BASE_OK;
 out:
     if (rc == BASE_ERR_NOMEM && err && !err[0] && !us->over)
-        set_err(err, err_len, "out of memory splitting");
+        base_set_err(err, err_len, "out of memory splitting");
     free(common.p);
     return rc;
 }
@@ -447,9 +436,9 @@ static base_err ensure_stream(nats_be *b, const log_config *cfg, char *err, size
         jerr = 0;
         s = js_AddStream(&si, b->js, &sc, NULL, &jerr);
         if (s != NATS_OK) {
-            set_err(err, err_len,
-                    "cannot create JetStream stream %s (%d replicas, file storage): %s", b->stream,
-                    replicas, nats_why(s, jerr));
+            base_set_err(err, err_len,
+                         "cannot create JetStream stream %s (%d replicas, file storage): %s",
+                         b->stream, replicas, nats_why(s, jerr));
             return BASE_ERR_UNAVAILABLE;
         }
         base_log(BASE_LOG_INFO,
@@ -460,7 +449,8 @@ static base_err ensure_stream(nats_be *b, const log_config *cfg, char *err, size
         return BASE_OK;
     }
     if (s != NATS_OK) {
-        set_err(err, err_len, "cannot read JetStream stream %s: %s", b->stream, nats_why(s, jerr));
+        base_set_err(err, err_len, "cannot read JetStream stream %s: %s", b->stream,
+                     nats_why(s, jerr));
         return BASE_ERR_UNAVAILABLE;
     }
     /* Present: report every disagreement, change nothing (another fleet member or an
@@ -496,11 +486,11 @@ static base_err ensure_stream(nats_be *b, const log_config *cfg, char *err, size
     }
     jsStreamInfo_Destroy(si);
     if (n) {
-        set_err(err, err_len,
-                "JetStream stream %s exists with other settings%s. otelprofd does not change "
-                "a stream: edit it (nats stream edit %s) or match the options, or name "
-                "another stream with --nats-stream",
-                b->stream, why, b->stream);
+        base_set_err(err, err_len,
+                     "JetStream stream %s exists with other settings%s. otelprofd does not change "
+                     "a stream: edit it (nats stream edit %s) or match the options, or name "
+                     "another stream with --nats-stream",
+                     b->stream, why, b->stream);
         return BASE_ERR_BAD_ARGUMENT;
     }
     return BASE_OK;
@@ -517,7 +507,7 @@ static base_err nats_open(log_store *log, char *err, size_t err_len)
         goto fail;
     if (!cfg->nats_url || !cfg->nats_url[0]) {
         rc = BASE_ERR_BAD_ARGUMENT;
-        set_err(err, err_len, "--nats needs at least one server URL");
+        base_set_err(err, err_len, "--nats needs at least one server URL");
         goto fail;
     }
     const char *stream = cfg->nats_stream && cfg->nats_stream[0] ? cfg->nats_stream : "OTELPROFD";
@@ -527,14 +517,15 @@ static base_err nats_open(log_store *log, char *err, size_t err_len)
                                                              "abcdefghijklmnopqrstuvwxyz"
                                                              "0123456789_-") != strlen(stream)) {
         rc = BASE_ERR_BAD_ARGUMENT;
-        set_err(err, err_len, "--nats-stream %.80s: up to 63 letters, digits, '_' or '-'", stream);
+        base_set_err(err, err_len, "--nats-stream %.80s: up to 63 letters, digits, '_' or '-'",
+                     stream);
         goto fail;
     }
     if (strlen(prefix) >= sizeof b->prefix || strpbrk(prefix, " \t*>") || prefix[0] == '.' ||
         prefix[strlen(prefix) - 1] == '.') {
         rc = BASE_ERR_BAD_ARGUMENT;
-        set_err(err, err_len, "NATS subject prefix %.80s: up to 127 bytes, no spaces or wildcards",
-                prefix);
+        base_set_err(err, err_len,
+                     "NATS subject prefix %.80s: up to 127 bytes, no spaces or wildcards", prefix);
         goto fail;
     }
     snprintf(b->stream, sizeof b->stream, "%s", stream);
@@ -542,10 +533,10 @@ static base_err nats_open(log_store *log, char *err, size_t err_len)
     if (cfg->nats_filter && cfg->nats_filter[0]) {
         if (strlen(cfg->nats_filter) >= sizeof b->filter || strpbrk(cfg->nats_filter, " \t")) {
             rc = BASE_ERR_BAD_ARGUMENT;
-            set_err(err, err_len,
-                    "--nats-subjects %.80s: one NATS subject (wildcards * and > "
-                    "allowed), no spaces",
-                    cfg->nats_filter);
+            base_set_err(err, err_len,
+                         "--nats-subjects %.80s: one NATS subject (wildcards * and > "
+                         "allowed), no spaces",
+                         cfg->nats_filter);
             goto fail;
         }
         snprintf(b->filter, sizeof b->filter, "%s", cfg->nats_filter);
@@ -565,7 +556,7 @@ static base_err nats_open(log_store *log, char *err, size_t err_len)
             list[nurl++] = t;
     if (!nurl) {
         rc = BASE_ERR_BAD_ARGUMENT;
-        set_err(err, err_len, "--nats needs at least one server URL");
+        base_set_err(err, err_len, "--nats needs at least one server URL");
         goto fail;
     }
     natsStatus s = natsOptions_Create(&o);
@@ -594,13 +585,14 @@ static base_err nats_open(log_store *log, char *err, size_t err_len)
         s = natsOptions_LoadCertificatesChain(o, cfg->nats_tls_cert, cfg->nats_tls_key);
     if (s != NATS_OK) {
         rc = BASE_ERR_BAD_ARGUMENT;
-        set_err(err, err_len, "NATS options: %s", nats_why(s, 0));
+        base_set_err(err, err_len, "NATS options: %s", nats_why(s, 0));
         goto fail;
     }
     s = natsConnection_Connect(&b->nc, o);
     if (s != NATS_OK) {
         rc = BASE_ERR_UNAVAILABLE;
-        set_err(err, err_len, "cannot connect to NATS at %s: %s", cfg->nats_url, nats_why(s, 0));
+        base_set_err(err, err_len, "cannot connect to NATS at %s: %s", cfg->nats_url,
+                     nats_why(s, 0));
         goto fail;
     }
     jsOptions jo;
@@ -609,13 +601,14 @@ static base_err nats_open(log_store *log, char *err, size_t err_len)
     s = natsConnection_JetStream(&b->js, b->nc, &jo);
     if (s != NATS_OK) {
         rc = BASE_ERR_UNAVAILABLE;
-        set_err(err, err_len, "NATS JetStream context: %s", nats_why(s, 0));
+        base_set_err(err, err_len, "NATS JetStream context: %s", nats_why(s, 0));
         goto fail;
     }
     b->max_payload = natsConnection_GetMaxPayload(b->nc);
     if (b->max_payload <= LOG__NATS_HEADER_RESERVE + 1024) {
         rc = BASE_ERR_BAD_ARGUMENT;
-        set_err(err, err_len, "NATS server max_payload %" PRId64 " is too small", b->max_payload);
+        base_set_err(err, err_len, "NATS server max_payload %" PRId64 " is too small",
+                     b->max_payload);
         goto fail;
     }
     rc = ensure_stream(b, cfg, err, err_len);
@@ -627,7 +620,7 @@ static base_err nats_open(log_store *log, char *err, size_t err_len)
     return BASE_OK;
 fail:
     if (rc == BASE_ERR_NOMEM && err && !err[0])
-        set_err(err, err_len, "out of memory");
+        base_set_err(err, err_len, "out of memory");
     natsOptions_Destroy(o);
     free(urls);
     nats_be_free(b);
@@ -656,7 +649,7 @@ static base_err publish_one(nats_be *b, const char *subject, const uint8_t *data
         s = natsMsgHeader_Set(m, "Otelprofd-Recv-Ns", recv);
     if (s != NATS_OK) {
         natsMsg_Destroy(m);
-        set_err(err, err_len, "NATS message: %s", nats_why(s, 0));
+        base_set_err(err, err_len, "NATS message: %s", nats_why(s, 0));
         return BASE_ERR_NOMEM;
     }
     jsPubOptions po;
@@ -667,8 +660,8 @@ static base_err publish_one(nats_be *b, const char *subject, const uint8_t *data
     s = js_PublishMsg(&ack, b->js, m, &po, &jerr);
     natsMsg_Destroy(m);
     if (s != NATS_OK) {
-        set_err(err, err_len, "JetStream did not acknowledge the record (stream %s): %s", b->stream,
-                nats_why(s, jerr));
+        base_set_err(err, err_len, "JetStream did not acknowledge the record (stream %s): %s",
+                     b->stream, nats_why(s, jerr));
         return BASE_ERR_UNAVAILABLE;
     }
     if (seq)
@@ -684,7 +677,7 @@ static base_err nats_append(log_store *log, const log_entry *e, uint64_t *seq, c
     char subject[LOG__NATS_SUBJECT_MAX], id[80];
     /* Publishing into the reconnect buffer would wait the whole ack timeout for nothing. */
     if (natsConnection_Status(b->nc) != NATS_CONN_STATUS_CONNECTED) {
-        set_err(err, err_len, "not connected to NATS (reconnecting)");
+        base_set_err(err, err_len, "not connected to NATS (reconnecting)");
         return BASE_ERR_UNAVAILABLE;
     }
     subject_of(b, e->key, subject);
@@ -714,15 +707,15 @@ static base_err nats_append(log_store *log, const log_entry *e, uint64_t *seq, c
                 goto split_out;
         if (bad) {
             rc = BASE_ERR_DECODE;
-            set_err(err, err_len, "request does not decode");
+            base_set_err(err, err_len, "request does not decode");
             goto split_out;
         }
         if (shared.n >= budget) {
             rc = BASE_ERR_TOO_LARGE;
-            set_err(err, err_len,
-                    "the request's dictionary alone is %zu bytes, over what one NATS message "
-                    "can carry (max_payload %" PRId64 "): raise the server's max_payload",
-                    shared.n, b->max_payload);
+            base_set_err(err, err_len,
+                         "the request's dictionary alone is %zu bytes, over what one NATS message "
+                         "can carry (max_payload %" PRId64 "): raise the server's max_payload",
+                         shared.n, b->max_payload);
             goto split_out;
         }
         size_t room = budget - shared.n;
@@ -751,7 +744,7 @@ static base_err nats_append(log_store *log, const log_entry *e, uint64_t *seq, c
         }
         if (nparts > LOG__NATS_MAX_PARTS) {
             rc = BASE_ERR_TOO_LARGE;
-            set_err(err, err_len, "request would need %zu NATS messages", nparts);
+            base_set_err(err, err_len, "request would need %zu NATS messages", nparts);
             goto split_out;
         }
         size_t i = 0;
@@ -776,14 +769,14 @@ static base_err nats_append(log_store *log, const log_entry *e, uint64_t *seq, c
     split_out:
         if (us.over) {
             rc = BASE_ERR_TOO_LARGE;
-            set_err(err, err_len,
-                    "request of %zu bytes cannot be split into NATS messages of %" PRId64
-                    " bytes (too many pieces, or resource fields repeated too often): raise "
-                    "the server's max_payload",
-                    e->len, b->max_payload);
+            base_set_err(err, err_len,
+                         "request of %zu bytes cannot be split into NATS messages of %" PRId64
+                         " bytes (too many pieces, or resource fields repeated too often): raise "
+                         "the server's max_payload",
+                         e->len, b->max_payload);
         }
         if (rc == BASE_ERR_NOMEM && err && !err[0])
-            set_err(err, err_len, "out of memory");
+            base_set_err(err, err_len, "out of memory");
         free(shared.p);
         free(part.p);
         units_free(&us);
@@ -822,7 +815,7 @@ static base_err nats_consumer_open(log_consumer *c, const log_position *pos, cha
     nats_be *b = be_of(c->log);
     nats_cons *nc = calloc(1, sizeof *nc);
     if (!nc) {
-        set_err(err, err_len, "out of memory");
+        base_set_err(err, err_len, "out of memory");
         return BASE_ERR_NOMEM;
     }
     jsSubOptions so;
@@ -865,8 +858,8 @@ static base_err nats_consumer_open(log_consumer *c, const log_position *pos, cha
             cc.FilterSubject = b->filter;
             s = js_AddConsumer(&have, b->js, b->stream, &cc, NULL, &jerr);
             if (s != NATS_OK) {
-                set_err(err, err_len, "JetStream durable consumer %s on %s: %s", durable, b->stream,
-                        nats_why(s, jerr));
+                base_set_err(err, err_len, "JetStream durable consumer %s on %s: %s", durable,
+                             b->stream, nats_why(s, jerr));
                 free(nc);
                 return BASE_ERR_UNAVAILABLE;
             }
@@ -886,8 +879,8 @@ static base_err nats_consumer_open(log_consumer *c, const log_position *pos, cha
         nc->quiet_since_mono_ns = nc->checked_mono_ns = base_now_mono_ns();
     }
     if (s != NATS_OK) {
-        set_err(err, err_len, "JetStream consumer %s on %s: %s", c->name, b->filter,
-                nats_why(s, jerr));
+        base_set_err(err, err_len, "JetStream consumer %s on %s: %s", c->name, b->filter,
+                     nats_why(s, jerr));
         free(nc);
         return BASE_ERR_UNAVAILABLE;
     }
@@ -1034,7 +1027,7 @@ static base_err nats_consumer_next(log_consumer *c, int64_t timeout_ns, log_reco
             nanosleep(&ts, NULL);
         }
         if (s == NATS_CONNECTION_CLOSED || s == NATS_INVALID_SUBSCRIPTION) {
-            set_err(err, err_len, "JetStream consumer %s: %s", c->name, nats_why(s, 0));
+            base_set_err(err, err_len, "JetStream consumer %s: %s", c->name, nats_why(s, 0));
             return BASE_ERR_IO;
         }
         waited += (base_now_mono_ns() - t0) / 1000000 + 1;
@@ -1099,8 +1092,8 @@ static base_err nats_consumer_commit(log_consumer *c, uint64_t seq, char *err, s
     jsErrCode jerr = 0;
     natsStatus s = natsMsg_AckSync(pick, NULL, &jerr);
     if (s != NATS_OK) {
-        set_err(err, err_len, "JetStream consumer %s: acknowledging %" PRIu64 ": %s", c->name,
-                nc->held_seq[k - 1], nats_why(s, jerr));
+        base_set_err(err, err_len, "JetStream consumer %s: acknowledging %" PRIu64 ": %s", c->name,
+                     nc->held_seq[k - 1], nats_why(s, jerr));
         return BASE_ERR_UNAVAILABLE;
     }
     nc->committed_seq = nc->held_seq[k - 1];

@@ -959,13 +959,7 @@ static base_err wal_consumer_next(log_consumer *c, int64_t timeout_ns, log_recor
 {
     wal *w = c->log->be;
     wal_consumer *wc = c->be;
-    struct timespec deadline;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    if (timeout_ns > 0) {
-        int64_t ns = deadline.tv_nsec + timeout_ns % 1000000000;
-        deadline.tv_sec += (time_t)(timeout_ns / 1000000000 + ns / 1000000000);
-        deadline.tv_nsec = (long)(ns % 1000000000);
-    }
+    struct timespec deadline = log__deadline(timeout_ns);
     for (;;) {
         pthread_mutex_lock(&w->mu);
         bool active = wc->seg_first == w->active_first;

@@ -24,17 +24,6 @@ void tools__picture_free(tools__picture *pic)
     memset(pic, 0, sizeof *pic);
 }
 
-static void add_time(cJSON *obj, const char *key, int64_t ns, bool valid)
-{
-    char t[48];
-    if (!valid || ns == INT64_MIN || ns == INT64_MAX) {
-        cJSON_AddNullToObject(obj, key);
-        return;
-    }
-    tools__time(t, sizeof t, ns);
-    cJSON_AddStringToObject(obj, key, t);
-}
-
 static double pct(int64_t v, int64_t total)
 {
     return total ? 100.0 * (double)v / (double)total : 0.0;
@@ -185,8 +174,8 @@ int tools__flame_picture(tools *t, const cJSON *args, tools__picture_kind kind, 
                   kinds ? "frame kind (shaded by package)" : "package");
     tools__printf(&b, "Next: the same call with \"format\": \"text\" gives the rows (id, "
                       "parent, cum, flat, name); zoom with focus_path = names from the root.\n");
-    add_time(s, "start", m->start_ns, m->start_ns < m->end_ns);
-    add_time(s, "end", m->end_ns, m->start_ns < m->end_ns);
+    tools__add_time(s, "start", m->start_ns, m->start_ns < m->end_ns);
+    tools__add_time(s, "end", m->end_ns, m->start_ns < m->end_ns);
     cJSON_AddNumberToObject(s, "total", (double)m->total);
     cJSON_AddNumberToObject(s, "series", m->n_series);
     cJSON_AddNumberToObject(s, "root_cum", (double)f->root_cum);

@@ -16,7 +16,7 @@ static double pct(int64_t v, int64_t total)
     return total ? 100.0 * (double)v / (double)total : 0.0;
 }
 
-static void add_time(cJSON *obj, const char *key, int64_t ns, bool valid)
+void tools__add_time(cJSON *obj, const char *key, int64_t ns, bool valid)
 {
     char t[48];
     if (!valid || ns == INT64_MIN || ns == INT64_MAX) {
@@ -41,8 +41,8 @@ static cJSON *structured_new(const tools__args *a, const char *unit)
 static void add_total_and_range(cJSON *s, const win_merged *m)
 {
     cJSON_AddNumberToObject(s, "total", (double)m->total);
-    add_time(s, "start", m->start_ns, m->start_ns < m->end_ns);
-    add_time(s, "end", m->end_ns, m->start_ns < m->end_ns);
+    tools__add_time(s, "start", m->start_ns, m->start_ns < m->end_ns);
+    tools__add_time(s, "end", m->end_ns, m->start_ns < m->end_ns);
 }
 
 /* Whether a text answer is over the token budget and may be redone smaller: it can lose
@@ -475,21 +475,26 @@ int tools__flamegraph(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
 
 /* ---- query_profile_sandwich ------------------------------------------------------- */
 
-static void function_not_found(const win_merged *m, const char *fn, mcp_tool_result *out)
+void tools__function_not_found(const win_merged *m, const char *fn, const char *regex,
+                               bool regex_ok, mcp_tool_result *out)
 {
     win_top_row *rows = NULL;
     int64_t n = win_top(m, &rows);
     tools__buf b = {0};
-    tools__printf(&b, "function \"%s\" is not in this profile. ", fn);
+    if (regex)
+        tools__printf(&b, "function_regex \"%s\" matches no function in this profile. ", regex);
+    else
+        tools__printf(&b, "function \"%s\" is not in this profile. ", fn);
     unsigned shown = 0;
-    for (int64_t i = 0; i < n && shown < 10; i++) {
+    for (int64_t i = 0; fn && i < n && shown < 10; i++) {
         if (!rows[i].function || !strcasestr(rows[i].function, fn))
             continue;
         tools__printf(&b, "%s\"%s\"", shown ? ", " : "Similar names: ", rows[i].function);
         shown++;
     }
     if (shown) {
-        tools__printf(&b, ". Give the exact name as shown by query_profile_table.");
+        tools__printf(&b, ". Give the exact name as shown by query_profile_table%s.",
+                      regex_ok ? ", or use function_regex" : "");
     } else {
         for (int64_t i = 0; i < n && shown < 5; i++, shown++)
             tools__printf(&b, "%s\"%s\"", shown ? ", " : "No name contains it; the hottest are ",
@@ -557,7 +562,7 @@ int tools__sandwich(void *user, mcp_call *call, const cJSON *args, mcp_tool_resu
         }
         if (!sw->found) {
             query_sandwich_free(sw);
-            function_not_found(m, o.function, out);
+            tools__function_not_found(m, o.function, NULL, false, out);
             break;
         }
         tools__buf b = {0};
@@ -644,8 +649,8 @@ static void side_json(cJSON *s, const char *key, const tools__args *a, const win
     cJSON_AddStringToObject(o, "profile_type", a->profile_type);
     cJSON_AddStringToObject(o, "unit", tools__unit_of(a->profile_type));
     cJSON_AddStringToObject(o, "selector", a->selector_text);
-    add_time(o, "start", m->start_ns, m->start_ns < m->end_ns);
-    add_time(o, "end", m->end_ns, m->start_ns < m->end_ns);
+    tools__add_time(o, "start", m->start_ns, m->start_ns < m->end_ns);
+    tools__add_time(o, "end", m->end_ns, m->start_ns < m->end_ns);
     cJSON_AddNumberToObject(o, "total", (double)m->total);
     cJSON_AddNumberToObject(o, "seconds", seconds);
     cJSON_AddNumberToObject(o, "per_second", seconds > 0 ? (double)m->total / seconds : 0);
@@ -1025,7 +1030,7 @@ int tools__timeseries(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
                           "range as baseline.\n");
     }
     cJSON *s = structured_new(&a, unit);
-    add_time(s, "start", ts->start_ns, ts->n_steps > 0);
+    tools__add_time(s, "start", ts->start_ns, ts->n_steps > 0);
     cJSON_AddNumberToObject(s, "step", (double)ts->step_ns / 1e9);
     cJSON_AddNumberToObject(s, "n_steps", ts->n_steps);
     if (function)
@@ -1034,7 +1039,7 @@ int tools__timeseries(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
         cJSON_AddStringToObject(s, "group_by", group_by);
     if (has_peak) {
         cJSON *p = cJSON_AddObjectToObject(s, "peak");
-        add_time(p, "time", step_time(ts, peak_i), true);
+        tools__add_time(p, "time", step_time(ts, peak_i), true);
         cJSON_AddNumberToObject(p, "index", peak_i);
         cJSON_AddNumberToObject(p, "value", (double)peak);
     }
@@ -1097,8 +1102,8 @@ int tools__export_pprof(void *user, mcp_call *call, const cJSON *args, mcp_tool_
         tools__printf(&b, "Nothing exported.\n");
         cJSON *s = structured_new(&a, unit);
         cJSON_AddNumberToObject(s, "total", 0);
-        add_time(s, "start", 0, false);
-        add_time(s, "end", 0, false);
+        tools__add_time(s, "start", 0, false);
+        tools__add_time(s, "end", 0, false);
         cJSON_AddNumberToObject(s, "bytes", 0);
         cJSON_AddNullToObject(s, "url");
         cJSON_AddStringToObject(s, "command", "");

@@ -172,34 +172,6 @@ static cJSON *to_json(const tools__args *a, const win_merged *m, const query_sou
     return o;
 }
 
-/* The function matched nothing: say which names come close, as the sandwich does. */
-static void not_found(const win_merged *m, const char *fn, const char *regex, mcp_tool_result *out)
-{
-    win_top_row *rows = NULL;
-    int64_t n = win_top(m, &rows);
-    tools__buf b = {0};
-    if (regex)
-        tools__printf(&b, "function_regex \"%s\" matches no function in this profile. ", regex);
-    else
-        tools__printf(&b, "function \"%s\" is not in this profile. ", fn);
-    unsigned shown = 0;
-    for (int64_t i = 0; fn && i < n && shown < 10; i++) {
-        if (!rows[i].function || !strcasestr(rows[i].function, fn))
-            continue;
-        tools__printf(&b, "%s\"%s\"", shown ? ", " : "Similar names: ", rows[i].function);
-        shown++;
-    }
-    if (shown)
-        tools__printf(&b, ". Give the exact name as shown by query_profile_table, or use "
-                          "function_regex.");
-    else
-        tools__printf(&b, "Use query_profile_table (with filter=\"regex\") to find the exact "
-                          "name.");
-    free(rows);
-    tools__error(out, "%s", b.p && b.err == BASE_OK ? b.p : "function not found");
-    tools__buf_free(&b);
-}
-
 int tools__source(void *user, mcp_call *call, const cJSON *args, mcp_tool_result *out)
 {
     (void)call;
@@ -251,7 +223,7 @@ int tools__source(void *user, mcp_call *call, const cJSON *args, mcp_tool_result
         }
         if (!s->n_functions) {
             query_source_free(s);
-            not_found(m, o.function, o.function_regex, out);
+            tools__function_not_found(m, o.function, o.function_regex, true, out);
             break;
         }
         char *text = render(&a, m, s, what, o.sort, cut);

@@ -206,6 +206,14 @@ typedef enum tools__picture_kind {
     TOOLS__PICTURE_SVG_EMBEDDED, /* an <svg> element for the page (script included by it) */
 } tools__picture_kind;
 
+/* isError for a function (or function_regex) that matched nothing in `m`: the names that
+ * contain it, else the hottest, and how to find the exact name. */
+void tools__function_not_found(const win_merged *m, const char *fn, const char *regex,
+                               bool regex_ok, mcp_tool_result *out);
+
+/* obj[key] = the RFC 3339 time of `ns`, or null when !valid or ns is unbounded. */
+void tools__add_time(cJSON *obj, const char *key, int64_t ns, bool valid);
+
 /* The flame graph's rows as structuredContent (id, parent, depth, cum, flat, name, and
  * frame_type / other / truncated when set); the text and image answers share it. */
 cJSON *tools__flame_rows_json(const query_flame *f);
