@@ -84,6 +84,11 @@ typedef struct nats_cons {
     uint64_t last_seq;
     int64_t quiet_since_mono_ns, checked_mono_ns;
     uint64_t resubscribes;
+    /* ordered: the message id of the record returned last, and the last sequence compared
+     * with the stream leader's (see check_replica) */
+    char last_id[80];
+    uint64_t compared_seq;
+    bool diverged;
 } nats_cons;
 
 static nats_be *be_of(log_store *log)
@@ -937,6 +942,38 @@ static natsStatus fetch_next(nats_cons *nc, int64_t wait_ms, natsMsg **m)
     return NATS_OK;
 }
 
+/* The record an ordered consumer returned last, compared (once, while it is quiet) with
+ * the stream leader's record at that sequence (STREAM.MSG.GET is answered by the leader).
+ * The consumer reads the replica of the server it lives on; nats-server 2.9.10 can leave a
+ * replica that missed the first message stored after a whole-cluster restart and holds
+ * every later one a sequence lower: the sequences look whole, the record is missing. That
+ * cannot be repaired from here (the replica must be), but it is not silent. */
+static void check_replica(nats_be *b, nats_cons *nc)
+{
+    if (nc->diverged || !nc->last_seq || !nc->last_id[0] || nc->compared_seq == nc->last_seq)
+        return;
+    nc->compared_seq = nc->last_seq;
+    jsOptions jo;
+    jsOptions_Init(&jo);
+    jo.Wait = 1000;
+    natsMsg *m = NULL;
+    if (js_GetMsg(&m, b->js, b->stream, nc->last_seq, &jo, NULL) != NATS_OK || !m) {
+        natsMsg_Destroy(m);
+        return;
+    }
+    const char *id = NULL;
+    if (natsMsgHeader_Get(m, "Nats-Msg-Id", &id) == NATS_OK && id && strcmp(id, nc->last_id)) {
+        nc->diverged = true;
+        base_log(BASE_LOG_ERROR,
+                 "log: the stream replica this node reads differs from the stream leader at "
+                 "sequence %llu (message %s here, %s at the leader): a NATS server's replica "
+                 "of %s diverged, records may be missing from the windows; repair the "
+                 "replica (remove the peer so it is copied again) and restart this node",
+                 (unsigned long long)nc->last_seq, nc->last_id, id, b->stream);
+    }
+    natsMsg_Destroy(m);
+}
+
 /* An ordered consumer is an ephemeral, unreplicated consumer on one server. The client
  * library recreates it after a gap or missed heartbeats, but not in every case (its server
  * killed while the stream's leadership moves; the whole cluster restarted): a quiet
@@ -966,8 +1003,10 @@ static void ordered_watchdog(nats_be *b, nats_cons *nc)
         nc->pending_hint = ci->NumPending; /* the truth for get_status while it is quiet */
     if (ci)
         jsConsumerInfo_Destroy(ci);
-    if (!stalled)
+    if (!stalled) {
+        check_replica(b, nc);
         return;
+    }
     jsSubOptions so = nc->start;
     if (nc->last_seq) {
         so.Config.DeliverPolicy = js_DeliverByStartSequence;
@@ -1055,6 +1094,12 @@ static base_err nats_consumer_next(log_consumer *c, int64_t timeout_ns, log_reco
             recv = v;
     }
     nc->last_seq = seq;
+    if (!nc->durable) {
+        const char *id = NULL;
+        if (natsMsgHeader_Get(m, "Nats-Msg-Id", &id) != NATS_OK || !id)
+            id = "";
+        snprintf(nc->last_id, sizeof nc->last_id, "%s", id);
+    }
     nc->quiet_since_mono_ns = base_now_mono_ns();
     if (nc->durable) {
         nc->held_seq[nc->held_n] = seq;

@@ -207,27 +207,37 @@ node "$LIB/nats_load.mjs" --http "$I1_HTTP,$I2_HTTP" --count 20 --interval 0 --s
     >"$WORK/after.json"
 after="$(cat "$WORK/after.json")"
 expect_eq "cluster back: ingest acknowledged again" "0" "$(jget "$after" unacked)"
-# KNOWN ISSUE (issue 14 report): in about 1 run of 4, both query nodes miss exactly the
-# first request acknowledged after the whole cluster restarted (total 209 of 210), although
-# the ingest node had its publish acknowledgement. Not yet explained (a stream that hands
-# out a sequence again after a full restart, which the consumers' resume-after-last-sequence
-# then skips, is the leading guess). Strict with OTELPROFD_NATS_STRICT=1; otherwise a
-# difference is printed as a known issue and does not fail the test.
+# nats-server 2.9.10 bug: after the whole cluster was stopped and restarted, in about 1 run
+# of 4 one server's replica of the stream misses the first message stored after the restart
+# and holds every later one a sequence lower (331 messages for 332, last sequence 331 for
+# 332; seen in the servers' stores and in their /jsz). The stream leader acknowledged it; a
+# consumer that server serves (an ordered consumer of a query node, or the forwarder's
+# durable when it leads it) never sees it. Compared here through each server's /jsz: when
+# the replicas disagree, a shortfall of the nodes fed by that server is that server bug and
+# printed as KNOWN SERVER ISSUE; when they agree (or OTELPROFD_NATS_STRICT=1), every check
+# is strict.
 after_sum="$(jget "$after" acked_sum)"
+declare -A got_after
 for q in Q1 Q2; do
-    if [[ -n "${OTELPROFD_NATS_STRICT:-}" ]]; then
-        expect_total "$q caught up after the cluster returned" "$q" after "$after_sum"
+    for ((k = 0; k < 150; k++)); do
+        got="$(total_of "$q" after)"
+        [[ -n "$got" && $got -ge $after_sum ]] && break
+        sleep 0.2
+    done
+    got_after[$q]="$got"
+done
+# diverged: the replicas disagree three times a second apart (not a follower still applying)
+diverged=1
+for ((k = 0; k < 3; k++)); do
+    nats_replicas_diverge OTELPROFD_IT || { diverged="" && break; }
+    sleep 1
+done
+[[ -z "${OTELPROFD_NATS_STRICT:-}" ]] || diverged=""
+for q in Q1 Q2; do
+    if [[ -n "$diverged" && "${got_after[$q]}" != "$after_sum" ]]; then
+        echo "KNOWN SERVER ISSUE: $q after the whole cluster restarted: total ${got_after[$q]}, acknowledged $after_sum (the stream's replicas diverged)" >&2
     else
-        for ((k = 0; k < 150; k++)); do
-            got="$(total_of "$q" after)"
-            [[ -n "$got" && $got -ge $after_sum ]] && break
-            sleep 0.2
-        done
-        if [[ "$got" == "$after_sum" ]]; then
-            pass "$q caught up after the cluster returned"
-        else
-            echo "KNOWN ISSUE: $q after the whole cluster restarted: total $got, acknowledged $after_sum" >&2
-        fi
+        expect_eq "$q caught up after the cluster returned" "$after_sum" "${got_after[$q]}"
     fi
 done
 
@@ -236,13 +246,20 @@ done
 # (A record the forwarder fetched while the connection dropped comes again after the
 # consumer's ack wait, 30 s: wait up to 60 s.)
 held="$(metric "$Q1_MCP" stream_records)"
-for ((k = 0; k < 600; k++)); do
+# (when the replicas diverged and the forwarder reads the short one, the record never comes)
+steps=600
+[[ -z "$diverged" ]] || steps=100
+for ((k = 0; k < steps; k++)); do
     got="$(wc -l <"$WORK/sink.jsonl" 2>/dev/null || echo 0)"
     ((got >= held)) && break
     sleep 0.1
 done
 echo "forwarded: $got requests for $held records in the stream"
-check "Q1 forwarded every stream record to the sink ($got for $held)" test "$got" -ge "$held"
+if [[ -n "$diverged" ]] && ((got < held)); then
+    echo "KNOWN SERVER ISSUE: Q1 forwarded $got for $held stream records (the stream's replicas diverged)" >&2
+else
+    check "Q1 forwarded every stream record to the sink ($got for $held)" test "$got" -ge "$held"
+fi
 
 # --role all with --nats: one process both ingests and answers, its windows fed from the
 # stream (so it also holds what the other ingest nodes took)

@@ -18,6 +18,8 @@
 #   nats_node_start I          (re)starts node I on its former ports with routes to its peers
 #   nats_wait_meta_leader [N]  waits (30 s) until a meta leader sees N-1 current peers
 #   nats_wait_stream NAME [N]  waits (30 s) until a stream has a leader and N-1 current replicas
+#   nats_stream_replicas NAME  "n<i> <messages> <last_seq>" per node, from its own /jsz
+#   nats_replicas_diverge NAME true when the replicas disagree (prints them)
 #   nats_cluster_stop          stops every node (also run by the EXIT trap)
 
 NATS_N=0
@@ -106,6 +108,31 @@ process.exit(1);' "$jsz" "$1" "$want" 2>/dev/null; then return 0; fi
         sleep 0.1
     done
     die "JetStream stream $1: no leader with $want current replicas within 30 s"
+}
+
+# nats_stream_replicas NAME: one line per running node, "n<i> <messages> <last_seq>": the
+# stream as that node's own replica holds it (its /jsz).
+nats_stream_replicas() {
+    local i jsz
+    for ((i = 1; i <= NATS_N; i++)); do
+        [[ -n "${NATS_PIDS[i]:-}" ]] || continue
+        jsz="$(curl -s --max-time 2 "http://${NATS_MON[i]}/jsz?streams=true" 2>/dev/null)" || continue
+        node -e '
+const j = JSON.parse(process.argv[1]);
+for (const a of j.account_details ?? [])
+  for (const s of a.stream_detail ?? [])
+    if (s.name === process.argv[2]) console.log(`n${process.argv[3]} ${s.state.messages} ${s.state.last_seq}`);' \
+            "$jsz" "$1" "$i" 2>/dev/null || true
+    done
+}
+
+# nats_replicas_diverge NAME: true when the nodes' replicas of the stream do not hold the
+# same number of messages and last sequence (prints them).
+nats_replicas_diverge() {
+    local r
+    r="$(nats_stream_replicas "$1")"
+    echo "stream $1 replicas: $(tr '\n' ';' <<<"$r")"
+    (($(cut -d' ' -f2- <<<"$r" | sort -u | wc -l) > 1))
 }
 
 nats_cluster_start() {
