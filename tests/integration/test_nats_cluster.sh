@@ -207,25 +207,18 @@ node "$LIB/nats_load.mjs" --http "$I1_HTTP,$I2_HTTP" --count 20 --interval 0 --s
     >"$WORK/after.json"
 after="$(cat "$WORK/after.json")"
 expect_eq "cluster back: ingest acknowledged again" "0" "$(jget "$after" unacked)"
-# nats-server 2.9.10 bug: after the whole cluster was stopped and restarted, in about 1 run
-# of 4 one server's replica of the stream misses the first message stored after the restart
-# and holds every later one a sequence lower (331 messages for 332, last sequence 331 for
-# 332; seen in the servers' stores and in their /jsz). The stream leader acknowledged it; a
-# consumer that server serves (an ordered consumer of a query node, or the forwarder's
-# durable when it leads it) never sees it. Compared here through each server's /jsz: when
-# the replicas disagree, a shortfall of the nodes fed by that server is that server bug and
+# nats-server 2.9.10 bug: after the whole cluster was stopped and restarted, in some runs
+# (1 in 5 to 7 in 8 here) one server's replica of the stream (the server left alone as the
+# stream's leader in the no-quorum step above, which took a publish it could not commit)
+# misses the first message stored after the restart and holds every later one a sequence
+# lower: 321 messages and last sequence 321 there, 322 on the other two (their /jsz, and
+# their stores). The stream leader acknowledged the message; a consumer that server serves
+# (the ordered consumer of a query node, the forwarder's durable when it leads it) never
+# sees it, and a query node logs that its replica differs from the leader. Each server's
+# /jsz is compared here: when the replicas disagree, a shortfall is that server bug and is
 # printed as KNOWN SERVER ISSUE; when they agree (or OTELPROFD_NATS_STRICT=1), every check
 # is strict.
 after_sum="$(jget "$after" acked_sum)"
-declare -A got_after
-for q in Q1 Q2; do
-    for ((k = 0; k < 150; k++)); do
-        got="$(total_of "$q" after)"
-        [[ -n "$got" && $got -ge $after_sum ]] && break
-        sleep 0.2
-    done
-    got_after[$q]="$got"
-done
 # diverged: the replicas disagree three times a second apart (not a follower still applying)
 diverged=1
 for ((k = 0; k < 3; k++)); do
@@ -234,10 +227,19 @@ for ((k = 0; k < 3; k++)); do
 done
 [[ -z "${OTELPROFD_NATS_STRICT:-}" ]] || diverged=""
 for q in Q1 Q2; do
-    if [[ -n "$diverged" && "${got_after[$q]}" != "$after_sum" ]]; then
-        echo "KNOWN SERVER ISSUE: $q after the whole cluster restarted: total ${got_after[$q]}, acknowledged $after_sum (the stream's replicas diverged)" >&2
+    if [[ -z "$diverged" ]]; then
+        expect_total "$q caught up after the cluster returned" "$q" after "$after_sum"
+        continue
+    fi
+    for ((k = 0; k < 25; k++)); do
+        got="$(total_of "$q" after)"
+        [[ -n "$got" && $got -ge $after_sum ]] && break
+        sleep 0.2
+    done
+    if [[ "$got" == "$after_sum" ]]; then
+        pass "$q caught up after the cluster returned"
     else
-        expect_eq "$q caught up after the cluster returned" "$after_sum" "${got_after[$q]}"
+        echo "KNOWN SERVER ISSUE: $q after the whole cluster restarted: total $got, acknowledged $after_sum (the stream's replicas diverged)" >&2
     fi
 done
 
