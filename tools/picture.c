@@ -24,11 +24,6 @@ void tools__picture_free(tools__picture *pic)
     memset(pic, 0, sizeof *pic);
 }
 
-static double pct(int64_t v, int64_t total)
-{
-    return total ? 100.0 * (double)v / (double)total : 0.0;
-}
-
 /* What the picture left out, as one clause ("" when nothing). */
 static void not_drawn(tools__buf *b, const render_info *ri)
 {
@@ -96,15 +91,7 @@ int tools__flame_picture(tools *t, const cJSON *args, tools__picture_kind kind, 
     /* title: the header line; subtitle: the total and what the query pruned */
     tools__header(&b, "Flame graph", &a, m);
     size_t title_len = b.len ? b.len - 1 : 0;
-    char total[96], root[32];
-    tools__human_total(total, sizeof total, m->total, unit);
-    tools__human(root, sizeof root, (double)f->root_cum, unit);
-    tools__printf(&b, "Total %s over %u series", total, m->n_series);
-    if (o.n_focus) {
-        tools__printf(&b, "; focus ");
-        tools__focus_json_list(&b, path, o.n_focus, NULL);
-        tools__printf(&b, " has cum %s (%.2f%% of total)", root, pct(f->root_cum, m->total));
-    }
+    tools__flame_total(&b, m, f, path, o.n_focus, unit);
     tools__printf(&b,
                   "; %u rows, %u nodes pruned (children under %g%% of the root folded into "
                   "\"(other)\", max_nodes %u, max_depth %u).",

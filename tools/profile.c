@@ -16,6 +16,20 @@ static double pct(int64_t v, int64_t total)
     return total ? 100.0 * (double)v / (double)total : 0.0;
 }
 
+void tools__flame_total(tools__buf *b, const win_merged *m, const query_flame *f,
+                        const char *const *path, uint32_t n_focus, const char *unit)
+{
+    char total[96], root[32];
+    tools__human_total(total, sizeof total, m->total, unit);
+    tools__human(root, sizeof root, (double)f->root_cum, unit);
+    tools__printf(b, "Total %s over %u series", total, m->n_series);
+    if (n_focus) {
+        tools__printf(b, "; focus ");
+        tools__focus_json_list(b, path, n_focus, NULL);
+        tools__printf(b, " has cum %s (%.2f%% of total)", root, pct(f->root_cum, m->total));
+    }
+}
+
 void tools__add_time(cJSON *obj, const char *key, int64_t ns, bool valid)
 {
     char t[48];
@@ -53,7 +67,7 @@ static bool over_budget(const char *text, bool can_shrink, const cJSON *args, co
 }
 
 /* A smaller limit that should fit the budget, given what `len` bytes held `rows` rows. */
-static uint32_t shrink(uint32_t rows, size_t len, uint32_t min)
+uint32_t tools__shrink(uint32_t rows, size_t len, uint32_t min)
 {
     double f = (double)(TOOLS__TEXT_BUDGET * 9 / 10) / (double)(len ? len : 1);
     double n = floor((double)rows * f);
@@ -64,7 +78,8 @@ static uint32_t shrink(uint32_t rows, size_t len, uint32_t min)
     return (uint32_t)n;
 }
 
-static int sort_arg(const cJSON *args, const char *name, query_sort *s, mcp_tool_result *out)
+int tools__sort_arg(const cJSON *args, const char *name, const char *flat_is, const char *cum_is,
+                    query_sort *s, mcp_tool_result *out)
 {
     const char *v = NULL;
     *s = QUERY_SORT_FLAT;
@@ -76,10 +91,8 @@ static int sort_arg(const cJSON *args, const char *name, query_sort *s, mcp_tool
         *s = QUERY_SORT_CUM;
         return 0;
     }
-    tools__error(out,
-                 "%s must be \"flat\" (self value) or \"cum\" (value including callees), "
-                 "not \"%s\"",
-                 name, v);
+    tools__error(out, "%s must be \"flat\" (%s) or \"cum\" (%s), not \"%s\"", name, flat_is, cum_is,
+                 v);
     return -1;
 }
 
@@ -168,7 +181,7 @@ int tools__table(void *user, mcp_call *call, const cJSON *args, mcp_tool_result 
     tools *t = user;
     query_table_opts o = {0};
     uint32_t limit;
-    if (sort_arg(args, "sort", &o.sort, out) != 0 ||
+    if (tools__sort_arg(args, "sort", TOOLS__FLAT_IS, TOOLS__CUM_IS, &o.sort, out) != 0 ||
         tools__uint_arg(args, "limit", 25, 1, 10000, &limit, out) != 0 ||
         tools__str_arg(args, "filter", &o.filter, out) != 0)
         return 0;
@@ -193,7 +206,7 @@ int tools__table(void *user, mcp_call *call, const cJSON *args, mcp_tool_result 
         }
         char *text = render_table(&a, m, tb, o.sort, o.filter, cut);
         if (over_budget(text, tb->n_rows > 1, args, "limit")) {
-            limit = shrink(tb->n_rows, strlen(text), 1);
+            limit = tools__shrink(tb->n_rows, strlen(text), 1);
             cut = true;
             free(text);
             query_table_free(tb);
@@ -425,15 +438,7 @@ int tools__flamegraph(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
         }
         tools__buf b = {0};
         tools__header(&b, "Call tree", &a, m);
-        char total[96], root[32];
-        tools__human_total(total, sizeof total, m->total, unit);
-        tools__human(root, sizeof root, (double)f->root_cum, unit);
-        tools__printf(&b, "Total %s over %u series", total, m->n_series);
-        if (o.n_focus) {
-            tools__printf(&b, "; focus ");
-            tools__focus_json_list(&b, path, o.n_focus, NULL);
-            tools__printf(&b, " has cum %s (%.2f%% of total)", root, pct(f->root_cum, m->total));
-        }
+        tools__flame_total(&b, m, f, path, o.n_focus, unit);
         uint32_t trunc = count_truncated(f);
         tools__printf(&b,
                       ".\n%u rows, breadth-first, children by cum; %u nodes pruned (children "
@@ -451,7 +456,7 @@ int tools__flamegraph(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
         render_flame_rows(&b, f, m->total, unit);
         char *text = tools__take(&b);
         if (over_budget(text, o.max_nodes > 2, args, "max_nodes")) {
-            max_nodes = shrink(f->n_rows, strlen(text), 2);
+            max_nodes = tools__shrink(f->n_rows, strlen(text), 2);
             cut = true;
             free(text);
             query_flame_free(f);
@@ -600,7 +605,7 @@ int tools__sandwich(void *user, mcp_call *call, const cJSON *args, mcp_tool_resu
         uint32_t rows =
             sw->callers.n_rows > sw->callees.n_rows ? sw->callers.n_rows : sw->callees.n_rows;
         if (over_budget(text, o.max_nodes > 2, args, "max_nodes")) {
-            max_nodes = shrink(rows, strlen(text), 2);
+            max_nodes = tools__shrink(rows, strlen(text), 2);
             cut = true;
             free(text);
             query_sandwich_free(sw);
@@ -662,7 +667,7 @@ int tools__diff(void *user, mcp_call *call, const cJSON *args, mcp_tool_result *
     tools *t = user;
     query_diff_opts o = {0};
     uint32_t limit;
-    if (sort_arg(args, "by", &o.by, out) != 0 ||
+    if (tools__sort_arg(args, "by", TOOLS__FLAT_IS, TOOLS__CUM_IS, &o.by, out) != 0 ||
         tools__uint_arg(args, "limit", 25, 1, 200, &limit, out) != 0)
         return 0;
     const cJSON *bo = args ? cJSON_GetObjectItemCaseSensitive(args, "baseline") : NULL;
@@ -800,7 +805,7 @@ int tools__diff(void *user, mcp_call *call, const cJSON *args, mcp_tool_result *
                               "the comparison range.\n");
         char *text = tools__take(&b);
         if (over_budget(text, d->n_rows > 1, args, "limit")) {
-            limit = shrink(d->n_rows, strlen(text), 1);
+            limit = tools__shrink(d->n_rows, strlen(text), 1);
             cut = true;
             free(text);
             query_diff_free(d);

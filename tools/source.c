@@ -14,38 +14,6 @@ static double pct(int64_t v, int64_t total)
     return total ? 100.0 * (double)v / (double)total : 0.0;
 }
 
-/* A smaller limit that should fit the budget, given what `len` bytes held `rows` rows
- * (as profile.c's tools do). */
-static uint32_t shrink(uint32_t rows, size_t len, uint32_t min)
-{
-    double f = (double)(TOOLS__TEXT_BUDGET * 9 / 10) / (double)(len ? len : 1);
-    double n = floor((double)rows * f);
-    if (n >= (double)rows)
-        n = (double)rows - 1;
-    if (n < (double)min)
-        n = (double)min;
-    return (uint32_t)n;
-}
-
-static int sort_arg(const cJSON *args, query_sort *s, mcp_tool_result *out)
-{
-    const char *v = NULL;
-    *s = QUERY_SORT_FLAT;
-    if (tools__str_arg(args, "sort", &v, out) != 0)
-        return -1;
-    if (!v || strcmp(v, "flat") == 0)
-        return 0;
-    if (strcmp(v, "cum") == 0) {
-        *s = QUERY_SORT_CUM;
-        return 0;
-    }
-    tools__error(out,
-                 "sort must be \"flat\" (samples whose leaf is the line) or \"cum\" "
-                 "(samples whose stack contains it), not \"%s\"",
-                 v);
-    return -1;
-}
-
 /* "file:line" of a row, or its address when unsymbolized. */
 static void where(char *out, size_t len, const query_source_row *r)
 {
@@ -180,7 +148,8 @@ int tools__source(void *user, mcp_call *call, const cJSON *args, mcp_tool_result
     uint32_t limit;
     if (tools__str_arg(args, "function", &o.function, out) != 0 ||
         tools__str_arg(args, "function_regex", &o.function_regex, out) != 0 ||
-        sort_arg(args, &o.sort, out) != 0 ||
+        tools__sort_arg(args, "sort", "samples whose leaf is the line",
+                        "samples whose stack contains it", &o.sort, out) != 0 ||
         tools__uint_arg(args, "limit", 40, 1, 10000, &limit, out) != 0)
         return 0;
     if (o.function && !*o.function)
@@ -229,7 +198,7 @@ int tools__source(void *user, mcp_call *call, const cJSON *args, mcp_tool_result
         char *text = render(&a, m, s, what, o.sort, cut);
         if (text && strlen(text) > TOOLS__TEXT_BUDGET && s->n_rows > 1 &&
             !tools__given(args, "limit")) {
-            limit = shrink(s->n_rows, strlen(text), 1);
+            limit = tools__shrink(s->n_rows, strlen(text), 1);
             cut = true;
             free(text);
             query_source_free(s);

@@ -206,10 +206,25 @@ typedef enum tools__picture_kind {
     TOOLS__PICTURE_SVG_EMBEDDED, /* an <svg> element for the page (script included by it) */
 } tools__picture_kind;
 
+/* A smaller row limit that should fit TOOLS__TEXT_BUDGET, given that `len` bytes held `rows`
+ * rows (never below `min`, always below `rows`). */
+uint32_t tools__shrink(uint32_t rows, size_t len, uint32_t min);
+
+/* args[name] as a sort order: absent or "flat" -> QUERY_SORT_FLAT, "cum" -> QUERY_SORT_CUM;
+ * otherwise -1 with an isError that says what each means (flat_is, cum_is). */
+#define TOOLS__FLAT_IS "self value"
+#define TOOLS__CUM_IS  "value including callees"
+int tools__sort_arg(const cJSON *args, const char *name, const char *flat_is, const char *cum_is,
+                    query_sort *s, mcp_tool_result *out);
+
 /* isError for a function (or function_regex) that matched nothing in `m`: the names that
  * contain it, else the hottest, and how to find the exact name. */
 void tools__function_not_found(const win_merged *m, const char *fn, const char *regex,
                                bool regex_ok, mcp_tool_result *out);
+
+/* "Total X over N series[; focus [...] has cum Y (P% of total)]" of a flame graph's header. */
+void tools__flame_total(tools__buf *b, const win_merged *m, const query_flame *f,
+                        const char *const *path, uint32_t n_focus, const char *unit);
 
 /* obj[key] = the RFC 3339 time of `ns`, or null when !valid or ns is unbounded. */
 void tools__add_time(cJSON *obj, const char *key, int64_t ns, bool valid);
