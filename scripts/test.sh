@@ -62,9 +62,10 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 # ThreadSanitizer sees races only in instrumented code: libgrpc and libmicrohttpd are not,
 # and their threads hand data to ours in ways TSan cannot follow (false positives), so this
 # stage runs only the tests whose threads are all ours: concurrent ingest + query through
-# translate/, window/ and tools/, and the receiver's shared byte budget.
+# translate/, window/ and tools/, the receiver's shared byte budget, and the log's concurrent
+# appenders sharing one fdatasync (the WAL's group commit, test_log_wal).
 echo "== build/tsan: ThreadSanitizer, concurrent ingest + query =="
-tsan_tests=(test_tools_concurrency test_window_concurrency test_receiver_budget)
+tsan_tests=(test_tools_concurrency test_window_concurrency test_receiver_budget test_log_wal)
 if cmake -S . -B build/tsan -DBUILD_TESTING=ON -DOTELPROFD_WERROR=ON -DOTELPROFD_TESTDATA="$testdata" \
     -DCMAKE_BUILD_TYPE=Debug -DOTELPROFD_TSAN=ON >/dev/null &&
     cmake --build build/tsan -j"$jobs" --target "${tsan_tests[@]}"; then
