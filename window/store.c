@@ -1084,65 +1084,168 @@ static void expire_locked(win_store *st)
     maybe_sweep(st);
 }
 
-typedef struct slot_count {
-    int64_t slot;
-    uint32_t n;
-} slot_count;
-
-static int slot_cmp(const void *a, const void *b)
+static int slot_obs_cmp(const void *a, const void *b)
 {
-    int64_t x = ((const slot_count *)a)->slot, y = ((const slot_count *)b)->slot;
-    return (x > y) - (x < y);
+    const win__slot_obs *x = a, *y = b;
+    if (x->slot != y->slot)
+        return (x->slot > y->slot) - (x->slot < y->slot);
+    uintptr_t p = (uintptr_t)x->series, q = (uintptr_t)y->series;
+    return (p > q) - (p < q);
+}
+
+/* Sorts the runs by (slot, series), merges equal ones and forgets emptied ones. */
+static void kept_compact(win__kept *k)
+{
+    if (k->n == 0)
+        return;
+    qsort(k->runs, k->n, sizeof *k->runs, slot_obs_cmp);
+    uint32_t o = 0;
+    for (uint32_t i = 0; i < k->n; i++) {
+        if (!k->runs[i].n)
+            continue;
+        if (o && slot_obs_cmp(&k->runs[i], &k->runs[o - 1]) == 0)
+            k->runs[o - 1].n += k->runs[i].n;
+        else
+            k->runs[o++] = k->runs[i];
+    }
+    k->n = o;
+    k->min_slot = o ? k->runs[0].slot : INT64_MAX;
+}
+
+/* Records n observations stored in the bucket (slot, series). Best effort: without
+ * memory, or past WIN__KEPT_MAX_RUNS distinct buckets, the run is not recorded, and an
+ * eviction of it would go uncounted (the data is stored either way). */
+static void kept_add(win__kept *k, int64_t slot, const win__series *series, uint64_t n)
+{
+    if (!n)
+        return;
+    if (slot < k->min_slot)
+        k->min_slot = slot;
+    if (k->n && k->runs[k->n - 1].slot == slot && k->runs[k->n - 1].series == series) {
+        k->runs[k->n - 1].n += n;
+        return;
+    }
+    if (k->n == k->cap) {
+        kept_compact(k);
+        if (slot < k->min_slot)
+            k->min_slot = slot;
+        if (k->n == k->cap || k->n > k->cap / 2) {
+            uint32_t cap = k->cap ? k->cap * 2 : 16;
+            win__slot_obs *grown =
+                cap <= WIN__KEPT_MAX_RUNS ? realloc(k->runs, (size_t)cap * sizeof *grown) : NULL;
+            if (grown) {
+                k->runs = grown;
+                k->cap = cap;
+            } else if (k->n == k->cap) {
+                return; /* no room even after compaction */
+            }
+        }
+    }
+    k->runs[k->n++] = (win__slot_obs){slot, series, n};
+}
+
+/* The evicted bucket (slot, series): the observations this request stored there, which
+ * are forgotten so a later eviction does not count them again. The runs are sorted
+ * (kept_compact) before an eviction starts. */
+static uint64_t kept_take(win__kept *k, int64_t slot, const win__series *series)
+{
+    if (!k || slot < k->min_slot)
+        return 0;
+    win__slot_obs key = {slot, series, 0};
+    uint32_t lo = 0, hi = k->n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (slot_obs_cmp(&k->runs[mid], &key) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == k->n || slot_obs_cmp(&k->runs[lo], &key) != 0)
+        return 0;
+    uint64_t gone = k->runs[lo].n;
+    k->runs[lo].n = 0;
+    return gone;
+}
+
+typedef struct bucket_age {
+    int64_t slot;
+    uint64_t written;
+    uint32_t n;
+} bucket_age;
+
+/* Oldest first: by slot, then least recently written. */
+static int bucket_age_cmp(const void *a, const void *b)
+{
+    const bucket_age *x = a, *y = b;
+    if (x->slot != y->slot)
+        return (x->slot > y->slot) - (x->slot < y->slot);
+    return (x->written > y->written) - (x->written < y->written);
+}
+
+static bool bucket_older(const win__bucket *b, int64_t cut_slot, uint64_t cut_written)
+{
+    return b->slot < cut_slot || (b->slot == cut_slot && b->written <= cut_written);
 }
 
 /* Over the limit: drop the globally oldest buckets until under ~90% of it, sweeping so
- * interned data they alone used is freed as well. Returns the newest slot dropped (every
- * bucket at or before it went, in every series), INT64_MIN when nothing was. */
-static int64_t evict_locked(win_store *st)
+ * interned data they alone used is freed as well. "Oldest" is by time slot, and within a
+ * slot by last write: when the current slot alone holds most of the limit (a flood of
+ * requests within one resolution step), its least recently written series go first and
+ * the request being stored goes last. Returns the observations of `kept` (the request
+ * being stored; may be NULL) that were evicted. */
+static uint64_t evict_locked(win_store *st, win__kept *kept)
 {
-    int64_t dropped_to = INT64_MIN;
+    uint64_t gone = 0;
     if (st->mem <= st->limit)
-        return dropped_to;
+        return gone;
+    if (kept)
+        kept_compact(kept);
     uint64_t target = st->limit / 10 * 9;
     for (int round = 0; round < 64 && st->mem > target && st->n_buckets > 0; round++) {
         /* every entry "owns" an equal share of all memory, interned data included */
         uint64_t per_entry = st->mem / (st->n_entries ? st->n_entries : 1);
         uint64_t want = (st->mem - target) / (per_entry ? per_entry : 1) + 1;
-        int64_t cut = INT64_MIN;
-        slot_count *all = malloc((size_t)st->n_buckets * sizeof *all);
+        int64_t cut_slot = INT64_MIN;
+        uint64_t cut_written = UINT64_MAX; /* without memory to sort: whole oldest slot */
+        bucket_age *all = malloc((size_t)st->n_buckets * sizeof *all);
         if (all) {
             size_t k = 0;
             for (uint32_t i = 0; i < st->n_series; i++)
-                for (uint32_t b = 0; b < st->series[i]->nb; b++)
-                    all[k++] = (slot_count){st->series[i]->b[b].slot, st->series[i]->b[b].n};
-            qsort(all, k, sizeof *all, slot_cmp);
+                for (uint32_t b = 0; b < st->series[i]->nb; b++) {
+                    const win__bucket *bk = &st->series[i]->b[b];
+                    all[k++] = (bucket_age){bk->slot, bk->written, bk->n};
+                }
+            qsort(all, k, sizeof *all, bucket_age_cmp);
             uint64_t got = 0;
             for (size_t i = 0; i < k && got < want; i++) {
                 got += all[i].n + 1u;
-                cut = all[i].slot;
+                cut_slot = all[i].slot;
+                cut_written = all[i].written;
             }
             free(all);
         } else {
             for (uint32_t i = 0; i < st->n_series; i++)
-                if (st->series[i]->nb && (cut == INT64_MIN || st->series[i]->b[0].slot < cut))
-                    cut = st->series[i]->b[0].slot;
+                if (st->series[i]->nb &&
+                    (cut_slot == INT64_MIN || st->series[i]->b[0].slot < cut_slot))
+                    cut_slot = st->series[i]->b[0].slot;
         }
+        /* the dropped buckets are a prefix of the order above, so a prefix of each series */
         for (uint32_t i = 0; i < st->n_series; i++) {
             win__series *s = st->series[i];
             uint32_t k = 0;
-            while (k < s->nb && s->b[k].slot <= cut)
+            while (k < s->nb && bucket_older(&s->b[k], cut_slot, cut_written)) {
+                gone += kept_take(kept, s->b[k].slot, s);
                 k++;
+            }
             if (k) {
                 series_drop_front(st, s, k);
                 st->evicted_buckets += k;
             }
         }
-        if (cut > dropped_to)
-            dropped_to = cut;
         series_remove_empty(st);
         win__sweep(st);
     }
-    return dropped_to;
+    return gone;
 }
 
 void win_store_expire(win_store *st, int64_t now_ns)
@@ -1153,7 +1256,7 @@ void win_store_expire(win_store *st, int64_t now_ns)
     if (now_ns > st->now_ns)
         st->now_ns = now_ns;
     expire_locked(st);
-    (void)evict_locked(st);
+    (void)evict_locked(st, NULL);
     pthread_rwlock_unlock(&st->lock);
 }
 
@@ -1287,80 +1390,6 @@ void win_intern_cache_free(win_intern_cache *c)
 }
 
 /* ---- what a request stored, for counting evictions of it --------------------------- */
-
-static int slot_obs_cmp(const void *a, const void *b)
-{
-    int64_t x = ((const win__slot_obs *)a)->slot, y = ((const win__slot_obs *)b)->slot;
-    return (x > y) - (x < y);
-}
-
-/* Sorts the runs by slot and merges equal slots. */
-static void kept_compact(win__kept *k)
-{
-    if (k->n < 2)
-        return;
-    qsort(k->runs, k->n, sizeof *k->runs, slot_obs_cmp);
-    uint32_t o = 0;
-    for (uint32_t i = 1; i < k->n; i++) {
-        if (k->runs[i].slot == k->runs[o].slot)
-            k->runs[o].n += k->runs[i].n;
-        else
-            k->runs[++o] = k->runs[i];
-    }
-    k->n = o + 1;
-}
-
-/* Records n observations stored in `slot`. Best effort: without memory, or past
- * WIN__KEPT_MAX_RUNS distinct slots, the run is not recorded, and an eviction of it would
- * go uncounted (the data is stored either way). */
-static void kept_add(win__kept *k, int64_t slot, uint64_t n)
-{
-    if (!n)
-        return;
-    if (slot < k->min_slot)
-        k->min_slot = slot;
-    if (k->n && k->runs[k->n - 1].slot == slot) {
-        k->runs[k->n - 1].n += n;
-        return;
-    }
-    if (k->n == k->cap) {
-        kept_compact(k);
-        if (k->n == k->cap || k->n > k->cap / 2) {
-            uint32_t cap = k->cap ? k->cap * 2 : 16;
-            win__slot_obs *grown =
-                cap <= WIN__KEPT_MAX_RUNS ? realloc(k->runs, (size_t)cap * sizeof *grown) : NULL;
-            if (grown) {
-                k->runs = grown;
-                k->cap = cap;
-            } else if (k->n == k->cap) {
-                return; /* no room even after compaction */
-            }
-        }
-    }
-    k->runs[k->n++] = (win__slot_obs){slot, n};
-}
-
-/* Observations recorded in slots at or before `dropped_to` (all evicted), which are
- * forgotten so a later eviction does not count them again. */
-static uint64_t kept_evicted(win__kept *k, int64_t dropped_to)
-{
-    if (dropped_to < k->min_slot)
-        return 0;
-    uint64_t gone = 0;
-    uint32_t o = 0;
-    k->min_slot = INT64_MAX;
-    for (uint32_t i = 0; i < k->n; i++) {
-        if (k->runs[i].slot <= dropped_to) {
-            gone += k->runs[i].n;
-            continue;
-        }
-        if (k->runs[i].slot < k->min_slot)
-            k->min_slot = k->runs[i].slot;
-        k->runs[o++] = k->runs[i];
-    }
-    k->n = o;
-    return gone;
-}
 
 /* Grows `*ids` from `*n` to `want` entries, the new ones WIN__NONE. */
 static bool cache_grow(uint32_t **ids, uint32_t *n, uint32_t want)
@@ -1688,6 +1717,7 @@ base_err win_store_add(win_store *st, const win_batch *batch, int64_t now_ns,
     /* what this batch stores, per slot, joins what the request stored before */
     win__kept own = {NULL, 0, 0, INT64_MAX};
     win__kept *kept = batch->cache ? &batch->cache->kept : &own;
+    uint64_t write_seq = ++st->write_seq;
     int64_t run_slot = 0;
     uint64_t run_n = 0;
     for (uint32_t i = 0; i < batch->n_samples; i++) {
@@ -1710,6 +1740,7 @@ base_err win_store_add(win_store *st, const win_batch *batch, int64_t now_ns,
         win__bucket *b = series_bucket(st, series, last_slot);
         if (!b)
             break;
+        b->written = write_seq;
         int added = bucket_add(st, b, t.sample_node[i], t.sample_labels[i], s->value);
         if (added == BUCKET_LINKS_FULL) {
             /* the same sample attributes without the link: the value stays exact, only
@@ -1724,13 +1755,13 @@ base_err win_store_add(win_store *st, const win_batch *batch, int64_t now_ns,
         if (batch->restated)
             continue;
         if (run_n && run_slot != last_slot) {
-            kept_add(kept, run_slot, run_n);
+            kept_add(kept, run_slot, series, run_n);
             run_n = 0;
         }
         run_slot = last_slot;
         run_n++;
     }
-    kept_add(kept, run_slot, run_n);
+    kept_add(kept, run_slot, series, run_n);
     uint64_t placed = stored + too_old + too_new;
     st->samples_stored += stored;
     st->samples_too_old += too_old;
@@ -1749,10 +1780,9 @@ base_err win_store_add(win_store *st, const win_batch *batch, int64_t now_ns,
         if (series && series->nb == 0)
             series_remove_empty(st);
     }
-    /* Eviction drops every bucket at or before dropped_to, in every series: what the
-     * request stored there is gone, and its sender must hear that part of what it was
-     * told "stored" already is. */
-    result->samples_evicted = kept_evicted(kept, evict_locked(st));
+    /* What eviction took of the buckets this request wrote is gone, and its sender must
+     * hear that part of what it was told "stored" already is. */
+    result->samples_evicted = evict_locked(st, kept);
     free(own.runs);
     if (partial)
         goto out_unlock;

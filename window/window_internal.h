@@ -102,6 +102,10 @@ typedef struct win__bucket {
     uint32_t *idx; /* merge index (entry position), only while the bucket is recent */
     uint32_t idx_cap;
     uint32_t n_linked; /* entries whose label set carries a trace link (in the padding) */
+    /* st->write_seq of the last win_store_add that wrote here: within one slot the memory
+     * limit evicts the least recently written buckets first, so a flood of requests in the
+     * current slot does not take the newest request with it */
+    uint64_t written;
 } win__bucket;
 
 typedef struct win__series {
@@ -126,6 +130,7 @@ struct win_store {
     uint32_t max_buckets; /* per series: covers now - retention .. now + retention */
     int64_t now_ns;       /* max of all "now" seen, so expiry never goes backwards */
     uint64_t sweep_gen;   /* bumped by every sweep: ids may have been reused */
+    uint64_t write_seq;   /* bumped by every win_store_add (see win__bucket.written) */
     /* Whole-stack index: hash of a stack's frame ids -> its leaf node, verified by walking
      * the leaf's parent chain. One probe per recurring stack instead of one per frame.
      * Emptied by every sweep (leaves may be freed) and refilled as stacks recur. */
@@ -184,17 +189,21 @@ void win__sweep(struct win_store *st);
  * arrays of many profiles (hundreds of thousands of samples) meet in this cache */
 #define WIN__LABEL_CACHE_SLOTS 1024u /* power of two */
 
-/* Observations a request stored, per time slot: the memory limit may evict a request's
- * own data (it was the store's oldest), and the sender must hear how much. Runs of equal
- * slots are merged as they come; when full the array is sorted and merged, and grows only
- * if that freed less than half, so it holds at most twice the distinct slots. */
+/* Observations a request stored, per (time slot, series) bucket: the memory limit may
+ * evict a request's own data (it was the store's oldest), and the sender must hear how
+ * much. Runs of the same bucket are merged as they come; when full the array is sorted and
+ * merged, and grows only if that freed less than half, so it holds at most twice the
+ * distinct buckets. The series is an identity only (never dereferenced): a series freed
+ * and reallocated at the same address mid-request could be miscounted, which needs its
+ * buckets to expire while the request is being stored. */
 typedef struct win__slot_obs {
     int64_t slot;
+    const void *series;
     uint64_t n;
 } win__slot_obs;
 
 #define WIN__KEPT_MAX_RUNS                                                                         \
-    (1u << 20) /* 16 MiB: a request with more distinct slots (over a                               \
+    (1u << 20) /* 24 MiB: a request with more distinct buckets (over a                             \
                  million seconds of data at 1 s) is counted in part */
 
 typedef struct win__kept {

@@ -520,6 +520,93 @@ static void test_eviction_counts_own_data(void **state)
     win_store_free(st);
 }
 
+/* A flood of requests within one time slot that alone holds more than the limit: within
+ * the slot the least recently written series go first, so the request being stored is
+ * kept and told nothing was evicted (it used to take the whole newest slot with it). */
+static void test_eviction_within_one_slot(void **state)
+{
+    (void)state;
+    enum { N = 100, SERIES = 60 };
+    const int64_t now = T0 + 1000 * SEC;
+    static gen_batch g;
+    char tag[32], svc[32];
+    win_attr res = {"service.name", svc};
+    win_add_result r;
+
+    /* what one batch takes */
+    win_store *st = new_store(3600, 1, 0);
+    snprintf(svc, sizeof svc, "svc-probe");
+    gen(&g, "probe", N, now, 1, NULL);
+    g.b.resource = &res;
+    g.b.n_resource = 1;
+    assert_int_equal(add(st, &g.b, now, &r), 0);
+    uint64_t one = stats_of(st).memory_used;
+    win_store_free(st);
+
+    /* room for about ten of them, sixty arrive in the same second */
+    st = new_store(3600, 1, one * 10);
+    for (int i = 0; i < SERIES; i++) {
+        snprintf(tag, sizeof tag, "r%d", i);
+        snprintf(svc, sizeof svc, "svc-%d", i);
+        gen(&g, tag, N, now, 1, NULL);
+        g.b.resource = &res;
+        g.b.n_resource = 1;
+        assert_int_equal(add(st, &g.b, now, &r), 0);
+        assert_int_equal(r.samples_stored, N);
+        assert_int_equal(r.samples_evicted, 0);
+        assert_true(stats_of(st).memory_used <= one * 10);
+        /* the batch just stored is all there */
+        char text[64], perr[128];
+        snprintf(text, sizeof text, "{service.name=\"%s\"}", svc);
+        win_selector *sel = win_selector_parse(text, NULL, perr, sizeof perr);
+        assert_non_null(sel);
+        win_query q = {"cpu:nanoseconds", sel, now - SEC, now + SEC, false};
+        win_merged *m = win_merge(st, &q, NULL);
+        assert_non_null(m);
+        assert_int_equal(m->total, N);
+        win_merged_free(m);
+        win_selector_free(sel);
+    }
+    win_stats s = stats_of(st);
+    assert_true(s.evicted_buckets >= SERIES - 12);
+    assert_true(s.series >= 5); /* not everything went */
+    assert_accounting(st);
+    win_store_free(st);
+
+    /* one request (one cache) of two batches in two series of the same slot: when the
+     * second batch pushes the first one's bucket out, the request hears about it */
+    win_intern_cache *cache = win_intern_cache_new();
+    assert_non_null(cache);
+    static gen_batch first, second;
+    gen(&first, "first", N, now, 1, cache);
+    gen(&second, "second", N, now, 1, cache);
+    win_attr res_a = {"service.name", "a"}, res_b = {"service.name", "b"};
+    first.b.resource = &res_a;
+    first.b.n_resource = 1;
+    second.b.resource = &res_b;
+    second.b.n_resource = 1;
+    st = new_store(3600, 1, 0); /* what both take, without a limit in the way */
+    assert_int_equal(add(st, &first.b, now, &r), 0);
+    assert_int_equal(add(st, &second.b, now, &r), 0);
+    uint64_t both = stats_of(st).memory_used;
+    win_store_free(st);
+    win_intern_cache_free(cache);
+    cache = win_intern_cache_new();
+    assert_non_null(cache);
+    first.b.cache = second.b.cache = cache;
+    st = new_store(3600, 1, both - 1);
+    assert_int_equal(add(st, &first.b, now, &r), 0);
+    assert_int_equal(r.samples_evicted, 0);
+    assert_int_equal(add(st, &second.b, now, &r), 0);
+    assert_int_equal(r.samples_stored, N);
+    assert_int_equal(r.samples_evicted, N); /* the first batch's bucket, counted exactly */
+    win_merged *m = merge_all(st, "cpu:nanoseconds");
+    assert_int_equal(m->total, N); /* the second batch's */
+    win_merged_free(m);
+    win_store_free(st);
+    win_intern_cache_free(cache);
+}
+
 /* Per-entry and per-stack memory stay within the design targets. */
 /* A request cache shared by batches must give the same store content as no cache, and
  * must not hand out ids that a sweep freed (or that belong to another store). */
@@ -806,6 +893,7 @@ int main(void)
         cmocka_unit_test(test_cap_fails_batch_cleanly),
         cmocka_unit_test(test_eviction_under_memory_limit),
         cmocka_unit_test(test_eviction_counts_own_data),
+        cmocka_unit_test(test_eviction_within_one_slot),
         cmocka_unit_test(test_intern_cache),
         cmocka_unit_test(test_label_cache),
         cmocka_unit_test(test_memory_per_entry),
