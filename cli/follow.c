@@ -71,6 +71,8 @@ static void apply(cli_follower *f, const log_record *rec, base_arena *arena,
     }
     base_arena_reset(arena);
     atomic_fetch_add(&f->applied, 1);
+    if (rec->late)
+        return; /* applied, but the position stays where it is */
     atomic_store(&f->last_seq, rec->seq);
     /* the applied position, for get_status and /metrics (the windows are rebuilt from the
      * stream at start, so nothing depends on it surviving a restart) */
@@ -135,7 +137,7 @@ static void *follow_main(void *arg)
         rc = log_consumer_next(c, -1, &rec, err, sizeof err);
         if (rc == BASE_OK) {
             /* a reopened consumer may start at a record applied already */
-            if (rec.seq && rec.seq <= atomic_load(&f->last_seq))
+            if (rec.seq && rec.seq <= atomic_load(&f->last_seq) && !rec.late)
                 continue;
             apply(f, &rec, &arena, NULL);
         } else if (rc != BASE_ERR_NOT_FOUND) {

@@ -166,6 +166,10 @@ typedef struct log_record {
     const uint8_t *data; /* valid until the next log_consumer_next / close */
     size_t len;
     const char *key; /* NUL-terminated, "" when none */
+    /* A record a repair delivers late (nats: one a diverged replica lacked, read from the
+     * stream leader): its seq is below records returned before it. Apply it all the same,
+     * and do not move an applied position back. Every other record comes in seq order. */
+    bool late;
 } log_record;
 
 /* Opens the consumer `name` (1..LOG_CONSUMER_NAME_MAX-1 bytes of [A-Za-z0-9._-]) at `pos`.

@@ -51,6 +51,12 @@
 #define LOG__NATS_MAX_UNITS (1 << 20)
 /* Parts one request may be split into (a 2 GiB request at a 1 MiB max_payload is 2048). */
 #define LOG__NATS_MAX_PARTS 65536
+/* Records an ordered consumer remembers (stream sequence and message id hash, 16 bytes
+ * each), so that a diverged replica can be repaired from the stream leader (see
+ * check_replica): the divergence must be found within this many records. */
+#define LOG__NATS_ID_RING 65536u
+/* How often a busy ordered consumer compares its last record with the stream leader's. */
+#define LOG__NATS_REPLICA_CHECK_MS 5000
 
 typedef struct nats_be {
     natsConnection *nc;
@@ -76,6 +82,7 @@ typedef struct nats_cons {
     size_t held_n;
     natsMsg *current; /* ordered: the record returned last */
     char key[LOG_KEY_MAX + 1];
+    char name[LOG_CONSUMER_NAME_MAX + 16]; /* durable: its name in the cluster */
     uint64_t pending_hint; /* messages the server said were left after the last one */
     uint64_t committed_seq;
     int64_t last_recv_ns;
@@ -88,7 +95,23 @@ typedef struct nats_cons {
      * with the stream leader's (see check_replica) */
     char last_id[80];
     uint64_t compared_seq;
+    int64_t replica_checked_mono_ns;
     bool diverged;
+    /* ordered: the last LOG__NATS_ID_RING records returned (sequence, message id hash) */
+    uint64_t *ring_seq, *ring_id;
+    uint32_t ring_n, ring_pos;
+    /* ordered, once its replica diverged: records are read one by one from the stream
+     * leader (STREAM.MSG.GET), from leader_next on; those whose id is in skip (sorted) were
+     * applied already from the replica and are passed over up to skip_until */
+    bool leader_mode;
+    uint64_t leader_next, skip_until, leader_head;
+    uint64_t *skip;
+    uint32_t skip_n;
+    uint64_t recovered; /* records the replica lacked, read from the leader */
+    uint64_t max_seq;   /* the highest sequence returned */
+    /* test fault (OTELPROFD_TEST_NATS_DIVERGE=N): behave as a replica that missed stream
+     * sequence N and holds every later record one sequence lower (nats-server 2.9.10) */
+    uint64_t fault_drop;
 } nats_cons;
 
 static nats_be *be_of(log_store *log)
@@ -850,6 +873,7 @@ static base_err nats_consumer_open(log_consumer *c, const log_position *pos, cha
          * only applies when it is created. */
         durable_name_of(c->name, durable, sizeof durable);
         nc->durable = true;
+        snprintf(nc->name, sizeof nc->name, "%s", durable);
         /* Created here when missing, then bound to: a consumer the client library created
          * itself would be deleted with the subscription, cursor and all. When present (this
          * node before a restart, or another node of the fleet, which then shares the cursor
@@ -878,6 +902,19 @@ static base_err nats_consumer_open(log_consumer *c, const log_position *pos, cha
     } else {
         so.Ordered = true;
         nc->start = so;
+        nc->ring_seq = malloc(LOG__NATS_ID_RING * sizeof *nc->ring_seq);
+        nc->ring_id = malloc(LOG__NATS_ID_RING * sizeof *nc->ring_id);
+        if (!nc->ring_seq || !nc->ring_id) {
+            free(nc->ring_seq);
+            free(nc->ring_id);
+            free(nc);
+            base_set_err(err, err_len, "out of memory");
+            return BASE_ERR_NOMEM;
+        }
+        const char *fault = getenv("OTELPROFD_TEST_NATS_DIVERGE");
+        if (fault && *fault)
+            nc->fault_drop = strtoull(fault, NULL, 10);
+        nc->replica_checked_mono_ns = base_now_mono_ns();
         s = js_SubscribeSync(&nc->sub, b->js, b->filter, NULL, &so, &jerr);
         if (s == NATS_OK)
             cap_pending(nc->sub);
@@ -886,6 +923,8 @@ static base_err nats_consumer_open(log_consumer *c, const log_position *pos, cha
     if (s != NATS_OK) {
         base_set_err(err, err_len, "JetStream consumer %s on %s: %s", c->name, b->filter,
                      nats_why(s, jerr));
+        free(nc->ring_seq);
+        free(nc->ring_id);
         free(nc);
         return BASE_ERR_UNAVAILABLE;
     }
@@ -913,11 +952,29 @@ static void release_current(nats_cons *nc)
     }
 }
 
+static natsStatus leader_fetch(nats_be *b, nats_cons *nc, int64_t wait_ms, natsMsg **out);
+
 /* The next message of the subscription, waiting up to wait_ms (> 0). */
-static natsStatus fetch_next(nats_cons *nc, int64_t wait_ms, natsMsg **m)
+static natsStatus fetch_next(nats_be *b, nats_cons *nc, int64_t wait_ms, natsMsg **m)
 {
-    if (!nc->durable)
-        return natsSubscription_NextMsg(m, nc->sub, wait_ms);
+    if (nc->leader_mode)
+        return leader_fetch(b, nc, wait_ms, m);
+    if (!nc->durable) {
+        natsStatus s = natsSubscription_NextMsg(m, nc->sub, wait_ms);
+        if (s == NATS_OK && *m && nc->fault_drop) {
+            /* the test fault: this replica never had the record at fault_drop */
+            jsMsgMetaData *md = NULL;
+            bool drop = natsMsg_GetMetaData(&md, *m) == NATS_OK && md &&
+                        md->Sequence.Stream == nc->fault_drop;
+            jsMsgMetaData_Destroy(md);
+            if (drop) {
+                natsMsg_Destroy(*m);
+                *m = NULL;
+                return NATS_TIMEOUT;
+            }
+        }
+        return s;
+    }
     if (nc->batch_next < nc->batch.Count) {
         *m = nc->batch.Msgs[nc->batch_next];
         nc->batch.Msgs[nc->batch_next++] = NULL;
@@ -942,36 +999,251 @@ static natsStatus fetch_next(nats_cons *nc, int64_t wait_ms, natsMsg **m)
     return NATS_OK;
 }
 
-/* The record an ordered consumer returned last, compared (once, while it is quiet) with
- * the stream leader's record at that sequence (STREAM.MSG.GET is answered by the leader).
- * The consumer reads the replica of the server it lives on; nats-server 2.9.10 can leave a
- * replica that missed the first message stored after a whole-cluster restart and holds
- * every later one a sequence lower: the sequences look whole, the record is missing. That
- * cannot be repaired from here (the replica must be), but it is not silent. */
-static void check_replica(nats_be *b, nats_cons *nc)
+/* Whether a NATS subject matches a filter ('*' one token, '>' the rest, at least one). */
+static bool subject_matches(const char *filter, const char *subject)
 {
-    if (nc->diverged || !nc->last_seq || !nc->last_id[0] || nc->compared_seq == nc->last_seq)
+    const char *f = filter, *t = subject;
+    for (;;) {
+        const char *fe = strchr(f, '.'), *te = strchr(t, '.');
+        size_t fl = fe ? (size_t)(fe - f) : strlen(f), tl = te ? (size_t)(te - t) : strlen(t);
+        if (fl == 1 && f[0] == '>')
+            return tl > 0;
+        if (!(fl == 1 && f[0] == '*') && (fl != tl || memcmp(f, t, fl) != 0))
+            return false;
+        if (!fe || !te)
+            return !fe && !te;
+        f = fe + 1;
+        t = te + 1;
+    }
+}
+
+static uint64_t id_hash(const char *id)
+{
+    return hash64((const uint8_t *)id, strlen(id), 0x6f74656c70726f66ULL);
+}
+
+static void ring_push(nats_cons *nc, uint64_t seq, uint64_t idh)
+{
+    if (!nc->ring_seq)
         return;
-    nc->compared_seq = nc->last_seq;
+    nc->ring_seq[nc->ring_pos] = seq;
+    nc->ring_id[nc->ring_pos] = idh;
+    nc->ring_pos = (nc->ring_pos + 1) % LOG__NATS_ID_RING;
+    if (nc->ring_n < LOG__NATS_ID_RING)
+        nc->ring_n++;
+}
+
+/* Position in the ring of the i-th oldest record remembered. */
+static uint32_t ring_at(const nats_cons *nc, uint32_t i)
+{
+    return (nc->ring_pos + LOG__NATS_ID_RING - nc->ring_n + i) % LOG__NATS_ID_RING;
+}
+
+/* The stream leader's message id at seq (STREAM.MSG.GET is answered by the leader): 1 with
+ * its hash in *idh (and text in id), 0 when the leader holds no message there, -1 when it
+ * could not be asked. */
+static int leader_id_at(nats_be *b, uint64_t seq, uint64_t *idh, char *id, size_t id_len)
+{
     jsOptions jo;
     jsOptions_Init(&jo);
     jo.Wait = 1000;
     natsMsg *m = NULL;
-    if (js_GetMsg(&m, b->js, b->stream, nc->last_seq, &jo, NULL) != NATS_OK || !m) {
+    jsErrCode jerr = 0;
+    natsStatus s = js_GetMsg(&m, b->js, b->stream, seq, &jo, &jerr);
+    if (s != NATS_OK || !m) {
         natsMsg_Destroy(m);
+        return jerr == JSNoMessageFoundErr || s == NATS_NOT_FOUND ? 0 : -1;
+    }
+    const char *v = NULL;
+    if (natsMsgHeader_Get(m, "Nats-Msg-Id", &v) != NATS_OK || !v)
+        v = "";
+    *idh = id_hash(v);
+    if (id)
+        snprintf(id, id_len, "%s", v);
+    natsMsg_Destroy(m);
+    return 1;
+}
+
+static int u64_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Whether the i-th oldest remembered record differs from the leader's at its sequence;
+ * -1 when the leader could not be asked. */
+static int ring_differs(nats_be *b, const nats_cons *nc, uint32_t i)
+{
+    uint32_t p = ring_at(nc, i);
+    uint64_t idh = 0;
+    int r = leader_id_at(b, nc->ring_seq[p], &idh, NULL, 0);
+    return r < 0 ? -1 : r == 0 || idh != nc->ring_id[p];
+}
+
+/* The replica this ordered consumer reads diverged from the stream leader. Find the first
+ * remembered record that differs (a binary search: before the divergence the replica and
+ * the leader agree, after it they do not), then read on from the leader from that
+ * sequence, passing over the records already applied (by message id) up to the leader's
+ * head of now: what the replica lacked is applied, nothing twice. */
+static void repair_from_leader(nats_be *b, nats_cons *nc, const char *leader_id)
+{
+    if (!nc->ring_n)
+        return;
+    uint32_t lo = 0, hi = nc->ring_n - 1; /* hi differs (the record just compared) */
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        int d = ring_differs(b, nc, mid);
+        if (d < 0) {
+            nc->compared_seq = 0; /* the leader went away: try again at the next check */
+            return;
+        }
+        if (d)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    jsStreamInfo *si = NULL;
+    jsOptions jo;
+    jsOptions_Init(&jo);
+    jo.Wait = 1000;
+    if (js_GetStreamInfo(&si, b->js, b->stream, &jo, NULL) != NATS_OK || !si) {
+        nc->compared_seq = 0;
         return;
     }
-    const char *id = NULL;
-    if (natsMsgHeader_Get(m, "Nats-Msg-Id", &id) == NATS_OK && id && strcmp(id, nc->last_id)) {
+    uint64_t head = si->State.LastSeq;
+    jsStreamInfo_Destroy(si);
+    uint32_t n = nc->ring_n - lo;
+    uint64_t *skip = malloc((size_t)n * sizeof *skip);
+    if (!skip) {
+        nc->compared_seq = 0;
+        return;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        skip[i] = nc->ring_id[ring_at(nc, lo + i)];
+    qsort(skip, n, sizeof *skip, u64_cmp);
+    uint64_t from = nc->ring_seq[ring_at(nc, lo)];
+    bool whole = lo > 0 || nc->ring_n < LOG__NATS_ID_RING;
+    base_log(whole ? BASE_LOG_WARN : BASE_LOG_ERROR,
+             "log: the stream replica this node reads differs from the stream leader from "
+             "sequence %llu on (message %s here at %llu, %s at the leader): a NATS server's "
+             "replica of %s diverged; reading from the stream leader from now on, the records "
+             "the replica lacked are applied from it%s",
+             (unsigned long long)from, nc->last_id, (unsigned long long)nc->last_seq,
+             leader_id[0] ? leader_id : "none", b->stream,
+             whole ? ""
+                   : " (the divergence is older than the records remembered: older "
+                     "records may still be missing; repair the replica and restart)");
+    natsSubscription_Unsubscribe(nc->sub);
+    natsSubscription_Destroy(nc->sub);
+    nc->sub = NULL;
+    free(nc->skip);
+    nc->skip = skip;
+    nc->skip_n = n;
+    nc->skip_until = head;
+    nc->leader_head = head;
+    nc->leader_next = from;
+    nc->leader_mode = true;
+    nc->diverged = true;
+}
+
+/* The record an ordered consumer returned last, compared with the stream leader's record
+ * at that sequence (when quiet, and every LOG__NATS_REPLICA_CHECK_MS while busy). The
+ * consumer reads the replica of the server it lives on; nats-server 2.9.10 can leave a
+ * replica that missed the first message stored after a whole-cluster restart and holds
+ * every later one a sequence lower: the sequences look whole, a record is missing. Then
+ * the consumer is repaired from the leader (repair_from_leader). */
+static void check_replica(nats_be *b, nats_cons *nc)
+{
+    nc->replica_checked_mono_ns = base_now_mono_ns();
+    if (nc->leader_mode || nc->diverged || !nc->last_seq || !nc->last_id[0] ||
+        nc->compared_seq == nc->last_seq)
+        return;
+    nc->compared_seq = nc->last_seq;
+    uint64_t idh = 0;
+    char id[80] = "";
+    int r = leader_id_at(b, nc->last_seq, &idh, id, sizeof id);
+    if (r < 0 || (r == 1 && idh == id_hash(nc->last_id)))
+        return;
+    if (nc->durable) {
+        /* A durable's cursor lives in the cluster, numbered as the replica that leads it
+         * numbers records: it cannot be moved onto the leader's numbering from here. */
         nc->diverged = true;
         base_log(BASE_LOG_ERROR,
-                 "log: the stream replica this node reads differs from the stream leader at "
-                 "sequence %llu (message %s here, %s at the leader): a NATS server's replica "
-                 "of %s diverged, records may be missing from the windows; repair the "
-                 "replica (remove the peer so it is copied again) and restart this node",
-                 (unsigned long long)nc->last_seq, nc->last_id, id, b->stream);
+                 "log: durable consumer %s reads a stream replica that differs from the stream "
+                 "leader at sequence %llu (message %s there, %s at the leader): a NATS "
+                 "server's replica of %s diverged and records may be missing downstream; "
+                 "repair the replica (remove the peer so it is copied again)",
+                 nc->name, (unsigned long long)nc->last_seq, nc->last_id, id[0] ? id : "none",
+                 b->stream);
+        return;
     }
-    natsMsg_Destroy(m);
+    repair_from_leader(b, nc, id);
+}
+
+/* Leader mode: the next record of the subject filter from the stream leader, one request
+ * each. NATS_TIMEOUT when the leader has nothing after leader_next yet (or the call ran out
+ * of its time, or was woken). */
+static natsStatus leader_fetch(nats_be *b, nats_cons *nc, int64_t wait_ms, natsMsg **out)
+{
+    int64_t t0 = base_now_mono_ns();
+    jsOptions jo;
+    jsOptions_Init(&jo);
+    jo.Wait = 1000;
+    for (;;) {
+        if (nc->skip && nc->leader_next > nc->skip_until) {
+            free(nc->skip);
+            nc->skip = NULL;
+            nc->skip_n = 0;
+            base_log(BASE_LOG_WARN,
+                     "log: replica repaired: %llu records it lacked were applied from the stream "
+                     "leader (up to sequence %llu); reading on from the leader",
+                     (unsigned long long)nc->recovered, (unsigned long long)nc->skip_until);
+        }
+        if (atomic_load(&nc->woken) ||
+            (base_now_mono_ns() - t0) / 1000000 > (wait_ms > 100 ? wait_ms : 100))
+            return NATS_TIMEOUT;
+        natsMsg *m = NULL;
+        jsErrCode jerr = 0;
+        natsStatus s = js_GetMsg(&m, b->js, b->stream, nc->leader_next, &jo, &jerr);
+        if (s == NATS_OK && m) {
+            uint64_t seq = nc->leader_next++;
+            const char *subj = natsMsg_GetSubject(m), *id = NULL;
+            if (natsMsgHeader_Get(m, "Nats-Msg-Id", &id) != NATS_OK || !id)
+                id = "";
+            uint64_t idh = id_hash(id);
+            bool applied =
+                nc->skip && bsearch(&idh, nc->skip, nc->skip_n, sizeof idh, u64_cmp) != NULL;
+            if (!subj || !subject_matches(b->filter, subj) || applied) {
+                natsMsg_Destroy(m);
+                continue;
+            }
+            if (!applied && nc->skip)
+                nc->recovered++;
+            nc->pending_hint = nc->leader_head > seq ? nc->leader_head - seq : 0;
+            *out = m;
+            return NATS_OK;
+        }
+        natsMsg_Destroy(m);
+        if (!(jerr == JSNoMessageFoundErr || s == NATS_NOT_FOUND))
+            return s == NATS_OK ? NATS_TIMEOUT : s;
+        /* a sequence that holds no message (deleted, or a publish that lost its quorum),
+         * or the head: the stream's state tells which */
+        if (nc->leader_next <= nc->leader_head) {
+            nc->leader_next++;
+            continue;
+        }
+        jsStreamInfo *si = NULL;
+        if (js_GetStreamInfo(&si, b->js, b->stream, &jo, NULL) != NATS_OK || !si)
+            return NATS_TIMEOUT;
+        nc->leader_head = si->State.LastSeq;
+        if (nc->leader_next < si->State.FirstSeq)
+            nc->leader_next = si->State.FirstSeq;
+        jsStreamInfo_Destroy(si);
+        if (nc->leader_next > nc->leader_head) {
+            nc->pending_hint = 0;
+            return NATS_TIMEOUT;
+        }
+    }
 }
 
 /* An ordered consumer is an ephemeral, unreplicated consumer on one server. The client
@@ -997,8 +1269,11 @@ static void ordered_watchdog(nats_be *b, nats_cons *nc)
     /* stalled: gone, messages pending that do not come, or the server delivered past what
      * arrived here (a message lost in flight while the connection dropped, with nothing
      * after it to reveal the gap) */
-    bool stalled = s != NATS_OK || !ci || ci->NumPending > 0 ||
-                   (nc->last_seq && ci->Delivered.Stream > nc->last_seq);
+    uint64_t delivered = ci ? ci->Delivered.Stream : 0;
+    if (nc->fault_drop && delivered > nc->fault_drop)
+        delivered--; /* the test fault's numbering */
+    bool stalled =
+        s != NATS_OK || !ci || ci->NumPending > 0 || (nc->last_seq && delivered > nc->last_seq);
     if (s == NATS_OK && ci)
         nc->pending_hint = ci->NumPending; /* the truth for get_status while it is quiet */
     if (ci)
@@ -1011,6 +1286,8 @@ static void ordered_watchdog(nats_be *b, nats_cons *nc)
     if (nc->last_seq) {
         so.Config.DeliverPolicy = js_DeliverByStartSequence;
         so.Config.OptStartSeq = nc->last_seq + 1;
+        if (nc->fault_drop && so.Config.OptStartSeq >= nc->fault_drop)
+            so.Config.OptStartSeq++; /* the test fault's numbering */
         so.Config.OptStartTime = 0;
     }
     natsSubscription *sub = NULL;
@@ -1033,6 +1310,9 @@ static base_err nats_consumer_next(log_consumer *c, int64_t timeout_ns, log_reco
     nats_be *b = be_of(c->log);
     if (!nc->durable)
         release_current(nc);
+    if (!nc->leader_mode &&
+        base_now_mono_ns() - nc->replica_checked_mono_ns > LOG__NATS_REPLICA_CHECK_MS * 1000000LL)
+        check_replica(b, nc);
     /* timeout 0 means "what is there now": while the server says messages are pending, wait
      * for them to arrive; otherwise one short look. */
     int64_t deadline_ms;
@@ -1053,10 +1333,10 @@ static base_err nats_consumer_next(log_consumer *c, int64_t timeout_ns, log_reco
         if (slice < 1)
             slice = 1;
         int64_t t0 = base_now_mono_ns();
-        natsStatus s = fetch_next(nc, slice, &m);
+        natsStatus s = fetch_next(b, nc, slice, &m);
         if (s == NATS_OK && m)
             break;
-        if (!nc->durable)
+        if (!nc->durable && !nc->leader_mode)
             ordered_watchdog(b, nc);
         /* A slice never takes less than asked (an error, or a durable consumer holding its
          * maximum of uncommitted messages, returns at once): nothing can spin. */
@@ -1078,12 +1358,17 @@ static base_err nats_consumer_next(log_consumer *c, int64_t timeout_ns, log_reco
     jsMsgMetaData *md = NULL;
     uint64_t seq = 0; /* natsMsg_GetSequence is 0 for consumed messages: the metadata has it */
     int64_t recv = 0;
-    if (natsMsg_GetMetaData(&md, m) == NATS_OK && md) {
+    if (nc->leader_mode) {
+        seq = natsMsg_GetSequence(m); /* a message read with STREAM.MSG.GET */
+        recv = natsMsg_GetTime(m);
+    } else if (natsMsg_GetMetaData(&md, m) == NATS_OK && md) {
         nc->pending_hint = md->NumPending;
         if (!seq)
             seq = md->Sequence.Stream;
         recv = md->Timestamp;
         jsMsgMetaData_Destroy(md);
+        if (nc->fault_drop && seq > nc->fault_drop)
+            seq--; /* the test fault: every later record one sequence lower */
     }
     const char *hv = NULL;
     if (natsMsgHeader_Get(m, "Otelprofd-Recv-Ns", &hv) == NATS_OK && hv) {
@@ -1094,12 +1379,12 @@ static base_err nats_consumer_next(log_consumer *c, int64_t timeout_ns, log_reco
             recv = v;
     }
     nc->last_seq = seq;
-    if (!nc->durable) {
-        const char *id = NULL;
-        if (natsMsgHeader_Get(m, "Nats-Msg-Id", &id) != NATS_OK || !id)
-            id = "";
-        snprintf(nc->last_id, sizeof nc->last_id, "%s", id);
-    }
+    const char *msg_id = NULL;
+    if (natsMsgHeader_Get(m, "Nats-Msg-Id", &msg_id) != NATS_OK || !msg_id)
+        msg_id = "";
+    snprintf(nc->last_id, sizeof nc->last_id, "%s", msg_id);
+    if (!nc->durable && !nc->leader_mode)
+        ring_push(nc, seq, id_hash(msg_id));
     nc->quiet_since_mono_ns = base_now_mono_ns();
     if (nc->durable) {
         nc->held_seq[nc->held_n] = seq;
@@ -1114,6 +1399,9 @@ static base_err nats_consumer_next(log_consumer *c, int64_t timeout_ns, log_reco
     rec->data = (const uint8_t *)natsMsg_GetData(m);
     rec->len = (size_t)natsMsg_GetDataLength(m);
     rec->key = nc->key;
+    rec->late = nc->leader_mode && seq <= nc->max_seq;
+    if (seq > nc->max_seq)
+        nc->max_seq = seq;
     return BASE_OK;
 }
 
@@ -1180,9 +1468,12 @@ static void nats_consumer_close(log_consumer *c)
     natsMsgList_Destroy(&nc->batch);
     /* Ordered/ephemeral consumers go away with the subscription; a durable one stays in the
      * cluster with its cursor (that is what makes it durable). */
-    if (!nc->durable)
+    if (!nc->durable && nc->sub)
         natsSubscription_Unsubscribe(nc->sub);
     natsSubscription_Destroy(nc->sub);
+    free(nc->ring_seq);
+    free(nc->ring_id);
+    free(nc->skip);
     free(nc);
     c->be = NULL;
 }
