@@ -55,7 +55,9 @@
  * each), so that a diverged replica can be repaired from the stream leader (see
  * check_replica): the divergence must be found within this many records. */
 #define LOG__NATS_ID_RING 65536u
-/* How often a busy ordered consumer compares its last record with the stream leader's. */
+/* How far a diverged replica's numbering may lag the leader's for a durable's repair. */
+#define LOG__NATS_MAX_SHIFT 64
+/* How often a busy consumer compares its last record with the stream leader's. */
 #define LOG__NATS_REPLICA_CHECK_MS 5000
 
 typedef struct nats_be {
@@ -109,6 +111,11 @@ typedef struct nats_cons {
     uint32_t skip_n;
     uint64_t recovered; /* records the replica lacked, read from the leader */
     uint64_t max_seq;   /* the highest sequence returned */
+    /* durable, after a repair: its replica's sequence + seq_offset = the leader's */
+    uint64_t seq_offset;
+    bool repaired_once;
+    bool last_late; /* the record returned last was read from the leader by a repair */
+    uint64_t late_seq;
     /* test fault (OTELPROFD_TEST_NATS_DIVERGE=N): behave as a replica that missed stream
      * sequence N and holds every later record one sequence lower (nats-server 2.9.10) */
     uint64_t fault_drop;
@@ -868,6 +875,18 @@ static base_err nats_consumer_open(log_consumer *c, const log_position *pos, cha
     jsErrCode jerr = 0;
     natsStatus s;
     char durable[LOG_CONSUMER_NAME_MAX + 16] = "";
+    nc->ring_seq = malloc(LOG__NATS_ID_RING * sizeof *nc->ring_seq);
+    nc->ring_id = malloc(LOG__NATS_ID_RING * sizeof *nc->ring_id);
+    if (!nc->ring_seq || !nc->ring_id) {
+        free(nc->ring_seq);
+        free(nc->ring_id);
+        free(nc);
+        base_set_err(err, err_len, "out of memory");
+        return BASE_ERR_NOMEM;
+    }
+    const char *fault = getenv("OTELPROFD_TEST_NATS_DIVERGE");
+    if (fault && *fault)
+        nc->fault_drop = strtoull(fault, NULL, 10);
     if (pos->from == LOG_FROM_CURSOR) {
         /* Durable: the cursor is the consumer's ack floor in the cluster; the start policy
          * only applies when it is created. */
@@ -889,6 +908,8 @@ static base_err nats_consumer_open(log_consumer *c, const log_position *pos, cha
             if (s != NATS_OK) {
                 base_set_err(err, err_len, "JetStream durable consumer %s on %s: %s", durable,
                              b->stream, nats_why(s, jerr));
+                free(nc->ring_seq);
+                free(nc->ring_id);
                 free(nc);
                 return BASE_ERR_UNAVAILABLE;
             }
@@ -902,19 +923,6 @@ static base_err nats_consumer_open(log_consumer *c, const log_position *pos, cha
     } else {
         so.Ordered = true;
         nc->start = so;
-        nc->ring_seq = malloc(LOG__NATS_ID_RING * sizeof *nc->ring_seq);
-        nc->ring_id = malloc(LOG__NATS_ID_RING * sizeof *nc->ring_id);
-        if (!nc->ring_seq || !nc->ring_id) {
-            free(nc->ring_seq);
-            free(nc->ring_id);
-            free(nc);
-            base_set_err(err, err_len, "out of memory");
-            return BASE_ERR_NOMEM;
-        }
-        const char *fault = getenv("OTELPROFD_TEST_NATS_DIVERGE");
-        if (fault && *fault)
-            nc->fault_drop = strtoull(fault, NULL, 10);
-        nc->replica_checked_mono_ns = base_now_mono_ns();
         s = js_SubscribeSync(&nc->sub, b->js, b->filter, NULL, &so, &jerr);
         if (s == NATS_OK)
             cap_pending(nc->sub);
@@ -955,26 +963,36 @@ static void release_current(nats_cons *nc)
 static natsStatus leader_fetch(nats_be *b, nats_cons *nc, int64_t wait_ms, natsMsg **out);
 
 /* The next message of the subscription, waiting up to wait_ms (> 0). */
+static natsStatus fetch_sub(nats_cons *nc, int64_t wait_ms, natsMsg **m);
+
 static natsStatus fetch_next(nats_be *b, nats_cons *nc, int64_t wait_ms, natsMsg **m)
 {
     if (nc->leader_mode)
         return leader_fetch(b, nc, wait_ms, m);
-    if (!nc->durable) {
-        natsStatus s = natsSubscription_NextMsg(m, nc->sub, wait_ms);
-        if (s == NATS_OK && *m && nc->fault_drop) {
-            /* the test fault: this replica never had the record at fault_drop */
-            jsMsgMetaData *md = NULL;
-            bool drop = natsMsg_GetMetaData(&md, *m) == NATS_OK && md &&
-                        md->Sequence.Stream == nc->fault_drop;
-            jsMsgMetaData_Destroy(md);
-            if (drop) {
-                natsMsg_Destroy(*m);
-                *m = NULL;
-                return NATS_TIMEOUT;
-            }
+    natsStatus s = fetch_sub(nc, wait_ms, m);
+    if (s == NATS_OK && *m && nc->fault_drop) {
+        /* the test fault: this replica never had the record at fault_drop (a durable
+         * acknowledges it, so its cursor moves past it as the replica's would) */
+        jsMsgMetaData *md = NULL;
+        bool drop =
+            natsMsg_GetMetaData(&md, *m) == NATS_OK && md && md->Sequence.Stream == nc->fault_drop;
+        jsMsgMetaData_Destroy(md);
+        if (drop) {
+            if (nc->durable)
+                natsMsg_Ack(*m, NULL);
+            natsMsg_Destroy(*m);
+            *m = NULL;
+            return NATS_TIMEOUT;
         }
-        return s;
     }
+    return s;
+}
+
+/* The next message of the subscription itself. */
+static natsStatus fetch_sub(nats_cons *nc, int64_t wait_ms, natsMsg **m)
+{
+    if (!nc->durable)
+        return natsSubscription_NextMsg(m, nc->sub, wait_ms);
     if (nc->batch_next < nc->batch.Count) {
         *m = nc->batch.Msgs[nc->batch_next];
         nc->batch.Msgs[nc->batch_next++] = NULL;
@@ -1089,6 +1107,34 @@ static void repair_from_leader(nats_be *b, nats_cons *nc, const char *leader_id)
 {
     if (!nc->ring_n)
         return;
+    /* A durable goes on with its own subscription afterwards: the repair reads only up to
+     * the leader's sequence of its last record, found by message id just above its own
+     * sequence (the replica numbers lower); what comes after arrives through the durable. */
+    uint64_t offset = 0;
+    if (nc->durable) {
+        uint64_t want = id_hash(nc->last_id), idh = 0;
+        for (offset = 1; offset <= LOG__NATS_MAX_SHIFT; offset++) {
+            int r = leader_id_at(b, nc->last_seq + offset, &idh, NULL, 0);
+            if (r < 0) {
+                nc->compared_seq = 0; /* the leader went away: try again at the next check */
+                return;
+            }
+            if (r == 1 && idh == want)
+                break;
+        }
+        if (offset > LOG__NATS_MAX_SHIFT) {
+            nc->diverged = true;
+            base_log(BASE_LOG_ERROR,
+                     "log: durable consumer %s reads a stream replica that differs from the "
+                     "stream leader at sequence %llu (message %s there, %s at the leader), and "
+                     "its last record is not within %d sequences above it at the leader: "
+                     "records may be missing downstream; repair the replica (remove the peer "
+                     "so it is copied again)",
+                     nc->name, (unsigned long long)nc->last_seq, nc->last_id,
+                     leader_id[0] ? leader_id : "none", LOG__NATS_MAX_SHIFT);
+            return;
+        }
+    }
     uint32_t lo = 0, hi = nc->ring_n - 1; /* hi differs (the record just compared) */
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
@@ -1110,7 +1156,7 @@ static void repair_from_leader(nats_be *b, nats_cons *nc, const char *leader_id)
         nc->compared_seq = 0;
         return;
     }
-    uint64_t head = si->State.LastSeq;
+    uint64_t head = nc->durable ? nc->last_seq + offset : si->State.LastSeq;
     jsStreamInfo_Destroy(si);
     uint32_t n = nc->ring_n - lo;
     uint64_t *skip = malloc((size_t)n * sizeof *skip);
@@ -1122,28 +1168,35 @@ static void repair_from_leader(nats_be *b, nats_cons *nc, const char *leader_id)
         skip[i] = nc->ring_id[ring_at(nc, lo + i)];
     qsort(skip, n, sizeof *skip, u64_cmp);
     uint64_t from = nc->ring_seq[ring_at(nc, lo)];
-    bool whole = lo > 0 || nc->ring_n < LOG__NATS_ID_RING;
+    /* the first record remembered differs already: the divergence may be older */
+    bool whole = lo > 0;
     base_log(whole ? BASE_LOG_WARN : BASE_LOG_ERROR,
-             "log: the stream replica this node reads differs from the stream leader from "
+             "log: the stream replica %s reads differs from the stream leader from "
              "sequence %llu on (message %s here at %llu, %s at the leader): a NATS server's "
-             "replica of %s diverged; reading from the stream leader from now on, the records "
-             "the replica lacked are applied from it%s",
-             (unsigned long long)from, nc->last_id, (unsigned long long)nc->last_seq,
-             leader_id[0] ? leader_id : "none", b->stream,
+             "replica of %s diverged; %s%s",
+             nc->durable ? nc->name : "this node", (unsigned long long)from, nc->last_id,
+             (unsigned long long)nc->last_seq, leader_id[0] ? leader_id : "none", b->stream,
+             nc->durable ? "the records the replica lacked are read from the leader, then the "
+                           "consumer goes on"
+                         : "reading from the stream leader from now on, the records the "
+                           "replica lacked are applied from it",
              whole ? ""
-                   : " (the divergence is older than the records remembered: older "
-                     "records may still be missing; repair the replica and restart)");
-    natsSubscription_Unsubscribe(nc->sub);
-    natsSubscription_Destroy(nc->sub);
-    nc->sub = NULL;
+                   : " (the divergence may be older than the records this consumer returned: "
+                     "older records may be missing; repair the replica and restart)");
+    if (!nc->durable) {
+        /* an ordered consumer reads from the leader from now on */
+        natsSubscription_Unsubscribe(nc->sub);
+        natsSubscription_Destroy(nc->sub);
+        nc->sub = NULL;
+    }
     free(nc->skip);
     nc->skip = skip;
     nc->skip_n = n;
     nc->skip_until = head;
     nc->leader_head = head;
     nc->leader_next = from;
+    nc->seq_offset = offset;
     nc->leader_mode = true;
-    nc->diverged = true;
 }
 
 /* The record an ordered consumer returned last, compared with the stream leader's record
@@ -1161,23 +1214,29 @@ static void check_replica(nats_be *b, nats_cons *nc)
     nc->compared_seq = nc->last_seq;
     uint64_t idh = 0;
     char id[80] = "";
-    int r = leader_id_at(b, nc->last_seq, &idh, id, sizeof id);
+    int r = leader_id_at(b, nc->last_seq + nc->seq_offset, &idh, id, sizeof id);
     if (r < 0 || (r == 1 && idh == id_hash(nc->last_id)))
         return;
-    if (nc->durable) {
-        /* A durable's cursor lives in the cluster, numbered as the replica that leads it
-         * numbers records: it cannot be moved onto the leader's numbering from here. */
+    if (nc->durable && nc->repaired_once) {
+        /* a second divergence of a durable's replica: its numbering is not known any more */
         nc->diverged = true;
         base_log(BASE_LOG_ERROR,
                  "log: durable consumer %s reads a stream replica that differs from the stream "
-                 "leader at sequence %llu (message %s there, %s at the leader): a NATS "
-                 "server's replica of %s diverged and records may be missing downstream; "
-                 "repair the replica (remove the peer so it is copied again)",
-                 nc->name, (unsigned long long)nc->last_seq, nc->last_id, id[0] ? id : "none",
-                 b->stream);
+                 "leader again at sequence %llu (message %s there, %s at the leader): records "
+                 "may be missing downstream; repair the replica (remove the peer so it is "
+                 "copied again)",
+                 nc->name, (unsigned long long)nc->last_seq, nc->last_id, id[0] ? id : "none");
         return;
     }
     repair_from_leader(b, nc, id);
+}
+
+/* A durable's repair is done: it goes back to its own subscription; seq_offset (found by
+ * repair_from_leader) lets the next checks compare like with like. */
+static void durable_resume(nats_cons *nc)
+{
+    nc->leader_mode = false;
+    nc->repaired_once = true;
 }
 
 /* Leader mode: the next record of the subject filter from the stream leader, one request
@@ -1195,9 +1254,15 @@ static natsStatus leader_fetch(nats_be *b, nats_cons *nc, int64_t wait_ms, natsM
             nc->skip = NULL;
             nc->skip_n = 0;
             base_log(BASE_LOG_WARN,
-                     "log: replica repaired: %llu records it lacked were applied from the stream "
-                     "leader (up to sequence %llu); reading on from the leader",
-                     (unsigned long long)nc->recovered, (unsigned long long)nc->skip_until);
+                     "log: replica repaired: %llu records it lacked were %s from the stream "
+                     "leader (up to sequence %llu); %s",
+                     (unsigned long long)nc->recovered, nc->durable ? "read" : "applied",
+                     (unsigned long long)nc->skip_until,
+                     nc->durable ? "the durable consumer goes on" : "reading on from the leader");
+            if (nc->durable) {
+                durable_resume(nc);
+                return NATS_TIMEOUT;
+            }
         }
         if (atomic_load(&nc->woken) ||
             (base_now_mono_ns() - t0) / 1000000 > (wait_ms > 100 ? wait_ms : 100))
@@ -1308,8 +1373,7 @@ static base_err nats_consumer_next(log_consumer *c, int64_t timeout_ns, log_reco
 {
     nats_cons *nc = c->be;
     nats_be *b = be_of(c->log);
-    if (!nc->durable)
-        release_current(nc);
+    release_current(nc);
     if (!nc->leader_mode &&
         base_now_mono_ns() - nc->replica_checked_mono_ns > LOG__NATS_REPLICA_CHECK_MS * 1000000LL)
         check_replica(b, nc);
@@ -1378,15 +1442,20 @@ static base_err nats_consumer_next(log_consumer *c, int64_t timeout_ns, log_reco
         if (!errno && endp && !*endp && v > 0)
             recv = v;
     }
-    nc->last_seq = seq;
+    /* A durable's repair hands out records read from the leader: they are not the
+     * durable's (nothing to acknowledge, not its numbering), so its own position stays. */
+    bool repair_record = nc->leader_mode && nc->durable;
     const char *msg_id = NULL;
     if (natsMsgHeader_Get(m, "Nats-Msg-Id", &msg_id) != NATS_OK || !msg_id)
         msg_id = "";
-    snprintf(nc->last_id, sizeof nc->last_id, "%s", msg_id);
-    if (!nc->durable && !nc->leader_mode)
+    if (!repair_record) {
+        nc->last_seq = seq;
+        snprintf(nc->last_id, sizeof nc->last_id, "%s", msg_id);
+    }
+    if (!nc->leader_mode)
         ring_push(nc, seq, id_hash(msg_id));
     nc->quiet_since_mono_ns = base_now_mono_ns();
-    if (nc->durable) {
+    if (nc->durable && !repair_record) {
         nc->held_seq[nc->held_n] = seq;
         nc->held[nc->held_n++] = m;
     } else {
@@ -1399,8 +1468,10 @@ static base_err nats_consumer_next(log_consumer *c, int64_t timeout_ns, log_reco
     rec->data = (const uint8_t *)natsMsg_GetData(m);
     rec->len = (size_t)natsMsg_GetDataLength(m);
     rec->key = nc->key;
-    rec->late = nc->leader_mode && seq <= nc->max_seq;
-    if (seq > nc->max_seq)
+    rec->late = nc->leader_mode && (nc->durable || seq <= nc->max_seq);
+    nc->last_late = rec->late;
+    nc->late_seq = seq;
+    if (seq > nc->max_seq && !(nc->leader_mode && nc->durable))
         nc->max_seq = seq;
     return BASE_OK;
 }
@@ -1413,6 +1484,8 @@ static base_err nats_consumer_commit(log_consumer *c, uint64_t seq, char *err, s
             nc->committed_seq = seq;
         return BASE_OK;
     }
+    if (nc->last_late && seq == nc->late_seq)
+        return BASE_OK; /* a repair's record: not the durable's to acknowledge */
     /* AckAll: acknowledging the newest held message at or below seq acknowledges all before
      * it. The current (last returned) message stays readable until the next call. */
     size_t k = 0;

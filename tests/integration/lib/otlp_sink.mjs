@@ -4,7 +4,9 @@
 // CLI: node otlp_sink.mjs --out FILE [--port P] [--mode ok|reject|unavailable] [--grpc 1]
 //   Listens on 127.0.0.1:P (0 = any; the bound port is printed as "port N" on stdout),
 //   accepts POST /v1development/profiles (gzip or not) and appends one JSON line per
-//   request to FILE: {"ids":[...req_N numbers found in the body...],"headers":{...}}.
+//   request to FILE: {"ids":[...req_N numbers found in the body...],"bytes":N,
+//   "sha":"<sha256 of the (inflated) body>","headers":{...}}: distinct shas count distinct
+//   requests however often one was sent (at least once).
 //   mode ok answers 200 with an empty ExportProfilesServiceResponse; reject answers 400;
 //   unavailable answers 503 with Retry-After: 1 (and records nothing).
 //   With --grpc 1 it is an OTLP/gRPC server instead (@grpc/grpc-js, which inflates gzip
@@ -13,7 +15,10 @@
 import { appendFileSync } from 'node:fs';
 import http from 'node:http';
 import { createRequire } from 'node:module';
+import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
+
+const sha = (b) => createHash('sha256').update(b).digest('hex');
 
 const args = process.argv.slice(2);
 const o = { port: 0, mode: 'ok' };
@@ -41,7 +46,7 @@ if (o.grpc) {
         if (o.mode === 'reject') return cb({ code: grpc.status.INVALID_ARGUMENT, details: 'no' });
         const headers = {};
         for (const [k, v] of Object.entries(call.metadata.getMap())) headers[k] = String(v);
-        appendFileSync(o.out, JSON.stringify({ ids: idsOf(call.request), bytes: call.request.length, headers }) + '\n');
+        appendFileSync(o.out, JSON.stringify({ ids: idsOf(call.request), bytes: call.request.length, sha: sha(call.request), headers }) + '\n');
         cb(null, Buffer.alloc(0));
       },
     },
@@ -71,7 +76,7 @@ const server = http.createServer((req, res) => {
     let body = Buffer.concat(chunks);
     if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(body);
     const ids = idsOf(body);
-    appendFileSync(o.out, JSON.stringify({ ids, bytes: body.length, headers: req.headers }) + '\n');
+    appendFileSync(o.out, JSON.stringify({ ids, bytes: body.length, sha: sha(body), headers: req.headers }) + '\n');
     res.writeHead(200, { 'Content-Type': 'application/x-protobuf' }).end();
   });
 });
