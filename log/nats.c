@@ -531,6 +531,40 @@ static base_err ensure_stream(nats_be *b, const log_config *cfg, char *err, size
     return BASE_OK;
 }
 
+/* What a failed natsConnection_Connect most likely means, for the start-up error: nats.c's
+ * own text is not enough. A server that requires a client certificate (tls { verify: true })
+ * and gets none (or one it does not trust) completes the TLS 1.3 handshake and then closes
+ * the connection: nats.c reports "Protocol Error: Expected 'PONG', got ''". An untrusted
+ * server certificate is an "SSL Error"; refused credentials an "Authentication Violation". */
+static const char *connect_hint(const log_config *cfg, natsStatus s)
+{
+    static _Thread_local char hint[200];
+    bool ca = cfg->nats_tls_ca && cfg->nats_tls_ca[0];
+    bool cert = cfg->nats_tls_cert && cfg->nats_tls_cert[0];
+    bool creds = cfg->nats_creds_file && cfg->nats_creds_file[0];
+    bool tls = ca || cert || strstr(cfg->nats_url, "tls://") != NULL;
+    hint[0] = 0;
+    if (s == NATS_SSL_ERROR)
+        snprintf(hint, sizeof hint,
+                 ca ? "TLS: the server's certificate is not trusted: --nats-tls-ca must be the CA "
+                      "that signed it, for the host name or IP address in the URL"
+                    : "TLS: the server's certificate is not trusted by the system: give its CA "
+                      "with --nats-tls-ca");
+    else if (s == NATS_CONNECTION_AUTH_FAILED || s == NATS_NOT_PERMITTED)
+        snprintf(hint, sizeof hint,
+                 creds ? "the server refused the credentials of --nats-creds (a user of an "
+                         "account it does not know, expired or revoked?)"
+                       : "the server requires credentials: --nats-creds FILE");
+    else if (tls && (s == NATS_PROTOCOL_ERROR || s == NATS_IO_ERROR || s == NATS_CONNECTION_CLOSED))
+        snprintf(hint, sizeof hint,
+                 cert ? "TLS: the server closed the connection after the handshake: it does not "
+                        "accept the client certificate of --nats-tls-cert (not signed by a CA it "
+                        "trusts?)"
+                      : "TLS: the server closed the connection after the handshake: it requires "
+                        "a client certificate (--nats-tls-cert and --nats-tls-key)");
+    return hint;
+}
+
 static base_err nats_open(log_store *log, char *err, size_t err_len)
 {
     const log_config *cfg = &log->cfg;
@@ -626,8 +660,9 @@ static base_err nats_open(log_store *log, char *err, size_t err_len)
     s = natsConnection_Connect(&b->nc, o);
     if (s != NATS_OK) {
         rc = BASE_ERR_UNAVAILABLE;
-        base_set_err(err, err_len, "cannot connect to NATS at %s: %s", cfg->nats_url,
-                     nats_why(s, 0));
+        const char *hint = connect_hint(cfg, s);
+        base_set_err(err, err_len, "cannot connect to NATS at %s: %s%s%s", cfg->nats_url,
+                     nats_why(s, 0), hint[0] ? " -- " : "", hint);
         goto fail;
     }
     jsOptions jo;

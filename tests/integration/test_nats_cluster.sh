@@ -123,24 +123,7 @@ for f in "$WORK"/Q1.first.*; do
     check "query nodes agree: ${f##*/Q1.first.}" cmp -s "$f" "${f/Q1.first/Q2.first}"
 done
 
-# total_of NAME SERVICE: the cpu:nanoseconds total of a service on a query node.
-total_of() {
-    local mcp="${1}_MCP"
-    get_top "${!mcp}" cpu:nanoseconds "{service.name=\"$2\"}" "$WORK/total.$1" || return 0
-    sed -n 's/^total \([0-9-]*\)$/\1/p' "$WORK/total.$1" | head -n 1
-}
-
-# expect_total DESC NAME SERVICE EXPECTED: the service's total on the node reaches EXPECTED
-# (waiting up to 30 s for the node to apply what the stream holds) and is exactly that.
-expect_total() {
-    local got k
-    for ((k = 0; k < 150; k++)); do
-        got="$(total_of "$2" "$3")"
-        [[ -n "$got" && $got -ge $4 ]] && break
-        sleep 0.2
-    done
-    expect_eq "$1" "$4" "$got"
-}
+# (total_of and expect_total: lib/nats_cluster.sh)
 
 # ---- kill -9 of a NATS server during steady ingest -------------------------------------
 rm -f "$WORK/mark"

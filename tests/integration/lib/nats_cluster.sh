@@ -21,12 +21,22 @@
 #   nats_stream_replicas NAME  "n<i> <messages> <last_seq>" per node, from its own /jsz
 #   nats_replicas_diverge NAME true when the replicas disagree (prints them)
 #   nats_cluster_stop          stops every node (also run by the EXIT trap)
+#   nats_server_start I CONF   one stand-alone server (no cluster) from configuration file
+#                              CONF (TLS, operator mode...), its ports bound by itself, waits
+#                              for its /healthz; sets
+#                              NATS_CLIENT[i] (host:port), NATS_MON[i] and NATS_SCHEME[i]
+#                              (nats or tls, from the URL the server reports)
+#   total_of NAME SERVICE      the cpu:nanoseconds total of a service on otelprofd node NAME
+#   expect_total DESC NAME SERVICE EXPECTED
+#                              that total reaches EXPECTED (waiting 30 s) and is exactly that
 
 NATS_N=0
 NATS_PIDS=()
 NATS_CLIENT=()
 NATS_MON=()
 NATS_ROUTE=()
+NATS_SCHEME=()
+NATS_SOLO=()
 NATS_URLS=""
 
 need_nats_server() {
@@ -51,10 +61,12 @@ nats__read_ports() {
     for ((k = 0; k < 100; k++)); do
         f="$(ls "$dir/ports/"*.ports 2>/dev/null | head -n 1 || true)"
         if [[ -n "$f" && -s "$f" ]]; then
-            NATS_CLIENT[i]="$(sed -n 's#.*"nats":\["nats://\([^"]*\)"\].*#\1#p' "$f")"
+            NATS_CLIENT[i]="$(sed -n 's#.*"nats":\["[a-z]*://\([^"]*\)"\].*#\1#p' "$f")"
+            NATS_SCHEME[i]="$(sed -n 's#.*"nats":\["\([a-z]*\)://.*#\1#p' "$f")"
             NATS_MON[i]="$(sed -n 's#.*"monitoring":\["http://\([^"]*\)"\].*#\1#p' "$f")"
             NATS_ROUTE[i]="$(sed -n 's#.*"cluster":\["nats://\([^"]*\)"\].*#\1#p' "$f")"
-            [[ -n "${NATS_CLIENT[i]}" && -n "${NATS_ROUTE[i]}" ]] && return 0
+            [[ -n "${NATS_CLIENT[i]}" && (-n "${NATS_ROUTE[i]}" || -n "${NATS_SOLO[i]:-}") ]] &&
+                return 0
         fi
         kill -0 "${NATS_PIDS[i]}" 2>/dev/null || break
         sleep 0.1
@@ -174,6 +186,48 @@ nats_node_start() {
         echo "${routes[*]}"
     )" "${NATS_CLIENT[i]##*:}" "${NATS_MON[i]##*:}" "${NATS_ROUTE[i]##*:}"
     nats__read_ports "$i"
+}
+
+nats_server_start() {
+    need_nats_server
+    local i="$1" dir="$WORK/nats$1"
+    mkdir -p "$dir/ports"
+    rm -f "$dir/ports/"*
+    nats-server -c "$2" -a 127.0.0.1 -p -1 -m -1 -n "n$i" --ports_file_dir "$dir/ports" \
+        >>"$dir/server.log" 2>&1 &
+    NATS_PIDS[i]=$!
+    NATS_SOLO[i]=1
+    ((i <= NATS_N)) || NATS_N="$i"
+    nats__read_ports "$i"
+    # Ready when /healthz says so, not when the ports file is written: in operator (JWT) mode
+    # a client that connected at once was refused as unauthenticated in about 1 of 40 starts.
+    local k
+    for ((k = 0; k < 100; k++)); do
+        [[ "$(curl -s --max-time 2 "http://${NATS_MON[i]}/healthz" 2>/dev/null)" == *'"ok"'* ]] &&
+            break
+        sleep 0.1
+    done
+    ((k < 100)) || die "nats-server n$i: /healthz not ok within 10 s"
+    echo "nats-server n$i: ${NATS_SCHEME[i]}://${NATS_CLIENT[i]} ($2)"
+}
+
+# total_of NAME SERVICE: the cpu:nanoseconds total of a service on otelprofd node NAME.
+total_of() {
+    local mcp="${1}_MCP"
+    get_top "${!mcp}" cpu:nanoseconds "{service.name=\"$2\"}" "$WORK/total.$1" || return 0
+    sed -n 's/^total \([0-9-]*\)$/\1/p' "$WORK/total.$1" | head -n 1
+}
+
+# expect_total DESC NAME SERVICE EXPECTED: the service's total on the node reaches EXPECTED
+# (waiting up to 30 s for the node to apply what the stream holds) and is exactly that.
+expect_total() {
+    local got k
+    for ((k = 0; k < 150; k++)); do
+        got="$(total_of "$2" "$3")"
+        [[ -n "$got" && $got -ge $4 ]] && break
+        sleep 0.2
+    done
+    expect_eq "$1" "$4" "$got"
 }
 
 nats_cluster_stop() {
