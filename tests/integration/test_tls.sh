@@ -25,29 +25,7 @@ export NODE_NO_WARNINGS=1
 
 # ---- throwaway PKI ------------------------------------------------------------------------
 PKI="$WORK/pki"
-mkdir -p "$PKI"
-ossl() { openssl "$@" 2>>"$PKI/openssl.log" || die "openssl $1 failed (see $PKI/openssl.log)"; }
-newkey() { ossl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$PKI/$1.key"; }
-# sign NAME CA SUBJECT EXTENSIONS: a certificate for NAME.key signed by CA
-sign() {
-    printf '%b\n' "$4" >"$PKI/$1.ext"
-    ossl req -new -key "$PKI/$1.key" -subj "$3" -out "$PKI/$1.csr"
-    ossl x509 -req -in "$PKI/$1.csr" -CA "$PKI/$2.pem" -CAkey "$PKI/$2.key" -CAcreateserial \
-        -days 2 -extfile "$PKI/$1.ext" -out "$PKI/$1.pem"
-}
-for ca in ca other-ca; do
-    newkey "$ca"
-    ossl req -x509 -new -key "$PKI/$ca.key" -subj "/CN=otelprofd test $ca" -days 2 \
-        -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign" \
-        -out "$PKI/$ca.pem"
-done
-newkey server
-sign server ca /CN=localhost \
-    "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth"
-newkey client
-sign client ca /CN=it-client "extendedKeyUsage=clientAuth"
-newkey intruder
-sign intruder other-ca /CN=it-intruder "extendedKeyUsage=clientAuth"
+make_pki "$PKI" "otelprofd test"
 CA="$PKI/ca.pem"
 SRV=(--tls-cert "$PKI/server.pem" --tls-key "$PKI/server.key")
 CLIENT=(--cert "$PKI/client.pem" --key "$PKI/client.key")

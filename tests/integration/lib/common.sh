@@ -244,3 +244,34 @@ get_top() {
         return 1
     fi
 }
+
+# make_pki DIR LABEL: a throwaway PKI in DIR for the TLS tests: two CAs (ca, other-ca), a
+# server certificate of ca for localhost and 127.0.0.1 (server.pem/.key), a client
+# certificate of ca (client.pem/.key) and one of other-ca (intruder.pem/.key). P-256 keys,
+# valid two days; openssl's messages go to DIR/openssl.log.
+make_pki() {
+    local dir="$1" label="$2" ca
+    mkdir -p "$dir"
+    _pki_ossl() { openssl "$@" 2>>"$dir/openssl.log" || die "openssl $1 failed (see $dir/openssl.log)"; }
+    _pki_key() { _pki_ossl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$dir/$1.key"; }
+    # _pki_sign NAME CA SUBJECT EXTENSIONS: a certificate for NAME.key signed by CA
+    _pki_sign() {
+        printf '%b\n' "$4" >"$dir/$1.ext"
+        _pki_ossl req -new -key "$dir/$1.key" -subj "$3" -out "$dir/$1.csr"
+        _pki_ossl x509 -req -in "$dir/$1.csr" -CA "$dir/$2.pem" -CAkey "$dir/$2.key" \
+            -CAcreateserial -days 2 -extfile "$dir/$1.ext" -out "$dir/$1.pem"
+    }
+    for ca in ca other-ca; do
+        _pki_key "$ca"
+        _pki_ossl req -x509 -new -key "$dir/$ca.key" -subj "/CN=$label $ca" -days 2 \
+            -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign" \
+            -out "$dir/$ca.pem"
+    done
+    _pki_key server
+    _pki_sign server ca /CN=localhost \
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth"
+    _pki_key client
+    _pki_sign client ca /CN=it-client "extendedKeyUsage=clientAuth"
+    _pki_key intruder
+    _pki_sign intruder other-ca /CN=it-intruder "extendedKeyUsage=clientAuth"
+}
