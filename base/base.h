@@ -206,6 +206,10 @@ int base_split_host_port(const char *addr, char *host, size_t host_len, int *por
  * use" in `err`. The caller owns the socket. */
 int base_listen_tcp(const char *addr, int *bound_port, int *is_ipv6, char *err, size_t err_len);
 
+/* Whether an HTTP Origin header value is a loopback origin (http(s)://localhost, 127.0.0.1,
+ * [::1], optional port): the page that sent the request runs on this machine. */
+bool base_origin_is_loopback(const char *origin);
+
 /* ---- HTTP request-head deadline (slowloris) ------------------------------------ */
 
 /* libmicrohttpd's connection timeout is idle-based, so a client that drips its request

@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -148,4 +149,38 @@ int base_listen_tcp(const char *addr, int *bound_port, int *is_ipv6, char *err, 
     if (is_ipv6)
         *is_ipv6 = v6;
     return fd;
+}
+
+bool base_origin_is_loopback(const char *origin)
+{
+    if (!origin)
+        return false;
+    const char *p;
+    if (strncasecmp(origin, "http://", 7) == 0)
+        p = origin + 7;
+    else if (strncasecmp(origin, "https://", 8) == 0)
+        p = origin + 8;
+    else
+        return false;
+    size_t hl;
+    if (*p == '[') {
+        const char *close = strchr(p, ']');
+        if (!close || close - p != 4 || strncmp(p, "[::1]", 5) != 0)
+            return false;
+        hl = 5;
+    } else {
+        hl = strcspn(p, ":/");
+        if (!((hl == 9 && strncasecmp(p, "localhost", 9) == 0) ||
+              (hl == 9 && strncmp(p, "127.0.0.1", 9) == 0)))
+            return false;
+    }
+    p += hl;
+    if (*p == ':') {
+        p++;
+        size_t digits = strspn(p, "0123456789");
+        if (digits == 0 || digits > 5)
+            return false;
+        p += digits;
+    }
+    return *p == '\0';
 }

@@ -197,40 +197,6 @@ bool mcp__accepts(const char *accept, const char *type)
     return false;
 }
 
-bool mcp__origin_is_loopback(const char *origin)
-{
-    if (!origin)
-        return false;
-    const char *p;
-    if (strncasecmp(origin, "http://", 7) == 0)
-        p = origin + 7;
-    else if (strncasecmp(origin, "https://", 8) == 0)
-        p = origin + 8;
-    else
-        return false;
-    size_t hl;
-    if (*p == '[') {
-        const char *close = strchr(p, ']');
-        if (!close || close - p != 4 || strncmp(p, "[::1]", 5) != 0)
-            return false;
-        hl = 5;
-    } else {
-        hl = strcspn(p, ":/");
-        if (!((hl == 9 && strncasecmp(p, "localhost", 9) == 0) ||
-              (hl == 9 && strncmp(p, "127.0.0.1", 9) == 0)))
-            return false;
-    }
-    p += hl;
-    if (*p == ':') {
-        p++;
-        size_t digits = strspn(p, "0123456789");
-        if (digits == 0 || digits > 5)
-            return false;
-        p += digits;
-    }
-    return *p == '\0';
-}
-
 bool mcp__host_parse(const char *host, char *name, size_t name_len, bool *is_ip)
 {
     if (!host || !name || name_len == 0)
@@ -442,7 +408,7 @@ static bool origin_allowed(const mcp_http *h, const char *origin)
 {
     if (!origin)
         return true; /* not a browser: DNS rebinding needs one */
-    if (mcp__origin_is_loopback(origin))
+    if (base_origin_is_loopback(origin))
         return true;
     for (size_t i = 0; i < h->n_origins; i++)
         if (strcasecmp(origin, h->origins[i]) == 0)

@@ -104,10 +104,6 @@ bool mcp__secure_equal(const char *a, const char *b);
  * case-insensitive) admits `type` ("application/json"), counting * / * and application/ *. */
 bool mcp__accepts(const char *accept, const char *type);
 
-/* Whether an Origin header value is a loopback origin (http(s)://localhost, 127.0.0.1,
- * [::1], optional port). */
-bool mcp__origin_is_loopback(const char *origin);
-
 /* Parses a Host header value ("name", "name:port", "1.2.3.4:port", "[v6]:port") into its
  * name, without the port, without the brackets of an IPv6 literal and without one trailing
  * dot ("localhost." is "localhost"). *is_ip tells an IPv4 or IPv6 literal from a DNS name.

@@ -156,6 +156,21 @@ static enum MHD_Result begin(otlp_receiver *rcv, struct MHD_Connection *conn, co
                              "not found: OTLP profiles are accepted at POST " OTLP_PATH
                              ", Pyroscope pushes at POST " OTLP__PYRO_PATH);
     }
+    /* A web page's request is refused. Browsers send Origin on every cross-origin POST
+     * (and on a DNS-rebound one); no OTLP or Pyroscope sender is a browser; and /ingest
+     * takes multipart/form-data, which any page may POST to any address without asking
+     * first (no CORS preflight), so a page the user merely visits could plant profiles,
+     * and text in their function names, that an agent later reads. Pages served from this
+     * machine (loopback origins) are let through. */
+    const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
+    if (origin && !base_origin_is_loopback(origin)) {
+        char msg[300];
+        snprintf(msg, sizeof msg,
+                 "forbidden: a request from the web page at Origin \"%.128s\" is refused: "
+                 "profiles come from SDKs and collectors, not browsers",
+                 origin);
+        return respond_error(rcv, conn, r, MHD_HTTP_FORBIDDEN, OTLP__GRPC_PERMISSION_DENIED, msg);
+    }
     if (strcmp(method, "POST") != 0) {
         char msg[160];
         snprintf(msg, sizeof msg, "method %.32s not allowed: use POST %s", method,

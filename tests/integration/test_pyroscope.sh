@@ -8,9 +8,9 @@
 # Then the official MCP SDK (lib/pyroscope_check.mjs): for every sample type the pprof
 # carried, query_profile_table for the service equals `go tool pprof -top` over the pushed
 # pprof files, value for value; burnAlpha and burnBeta lead by cum; the SDK's tags and its
-# X-Scope-OrgID are labels. Then hostile pushes with curl (bad gzip, truncated pprof,
-# format=jfr, no format on a raw body, too many labels, an oversized name, a bad label
-# name, no name, a multipart body without its profile part, prev_profile, bad time): each a
+# X-Scope-OrgID are labels. Then hostile pushes with curl (a web page's form POST, bad
+# gzip, truncated pprof, format=jfr, no format on a raw body, too many labels, an oversized
+# name, a bad label name, no name, a multipart body without its profile part, prev_profile, bad time): each a
 # clear 4xx naming the problem, the daemon healthy, and a good push afterwards stored,
 # raw and as multipart, with a bearer token and a tenant. Last, --max-message-size holds for
 # the inflated pprof (a gzip bomb in a small body) and for the body itself (413).
@@ -105,12 +105,28 @@ expect_eq "GET /ingest: 405" 405 "$code"
 code="$(curl -sS --max-time 30 -o /dev/null -w '%{http_code}' -H 'Content-Type: application/octet-stream' \
     --data-binary "@$PP" "$S_HTTP/ingest?name=h%7B$(head -c 40000 /dev/zero | tr '\0' a)%3Dv%7D&format=pprof")"
 check "a 40 KB query string: refused with a 4xx ($code)" test "${code:0:1}" = 4
+# a web page's form POST (multipart/form-data needs no CORS preflight, so any page the user
+# visits could send it): refused, on /ingest and on the OTLP path; a page on this machine
+# (a loopback Origin) and a sender without Origin (every SDK and collector) are not
+code="$(curl -sS --max-time 30 -o "$WORK/body" -w '%{http_code}' -H 'Origin: https://attacker.example' \
+    -F "profile=@$PP" "$S_HTTP/ingest?name=webpage")"
+expect_eq "a web page's form POST to /ingest (Origin https://attacker.example): 403" 403 "$code"
+expect_contains "the refusal names the page's Origin" 'web page at Origin "https://attacker.example"' "$(cat "$WORK/body")"
+code="$(curl -sS --max-time 30 -o /dev/null -w '%{http_code}' -H 'Origin: http://rebind.attacker.example:4318' \
+    -H 'Content-Type: application/x-protobuf' --data-binary "@$OTELPROFD_TESTDATA/otlp/cpu.pb" \
+    "$S_HTTP/v1development/profiles")"
+expect_eq "a DNS-rebound page's OTLP POST (Origin of its own name): 403" 403 "$code"
+code="$(curl -sS --max-time 30 -o /dev/null -w '%{http_code}' -H 'Origin: http://localhost:3000' \
+    -F "profile=@$PP" "$S_HTTP/ingest?name=localpage&from=$NOW")"
+expect_eq "a page on this machine (Origin http://localhost:3000): not refused (200)" 200 "$code"
 check "daemon healthy after the hostile pushes" curl -sS --fail --max-time 5 -o /dev/null "$S_MCP/healthz"
 "$OTELPROFD_BIN" query list_label_values '{"name":"service.name"}' --connect "$S_MCP/mcp" --json \
     >"$WORK/services.json" 2>&1 || true
 expect_contains "the services stored so far: node-burn" '"node-burn"' "$(cat "$WORK/services.json")"
 check "nothing of the hostile pushes was stored (no service h)" \
     bash -c "! grep -q '\"h\"' '$WORK/services.json'"
+check "nothing of the web page's push was stored (no service webpage)" \
+    bash -c "! grep -q '\"webpage\"' '$WORK/services.json'"
 
 # ---- good pushes afterwards ------------------------------------------------------------------
 # compress_flate.cpu.pb.gz carries its 2023 time_nanos, which wins over from= (as in

@@ -877,13 +877,13 @@ static void test_helpers(void **state)
     const char *good[] = {"http://localhost",  "http://localhost:6274", "http://127.0.0.1:8080",
                           "https://localhost", "http://[::1]:3000",     "HTTP://LOCALHOST"};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
-        assert_true(mcp__origin_is_loopback(good[i]));
+        assert_true(base_origin_is_loopback(good[i]));
     const char *bad[] = {
         "http://localhost.evil.com", "http://127.0.0.1.nip.io", "http://evil.com", "null",
         "http://localhost:",         "http://localhost:123456", "ftp://localhost", "http://[::2]",
         "http://localhost/path",     "http://127.0.0.2"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        if (mcp__origin_is_loopback(bad[i]))
+        if (base_origin_is_loopback(bad[i]))
             fail_msg("accepted %s", bad[i]);
     uint8_t a[16] = {0}, b[16] = {0};
     assert_int_equal(mcp__random(a, sizeof a), 0);
