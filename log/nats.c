@@ -1130,7 +1130,8 @@ static int ring_differs(nats_be *b, const nats_cons *nc, uint32_t i)
     uint32_t p = ring_at(nc, i);
     uint64_t idh = 0;
     int r = leader_id_at(b, nc->ring_seq[p], &idh, NULL, 0);
-    return r < 0 ? -1 : r == 0 || idh != nc->ring_id[p];
+    /* no message there at the leader: expired by MaxAge (old, so before any divergence) */
+    return r < 0 ? -1 : r == 1 && idh != nc->ring_id[p];
 }
 
 /* The replica this ordered consumer reads diverged from the stream leader. Find the first
@@ -1250,7 +1251,9 @@ static void check_replica(nats_be *b, nats_cons *nc)
     uint64_t idh = 0;
     char id[80] = "";
     int r = leader_id_at(b, nc->last_seq + nc->seq_offset, &idh, id, sizeof id);
-    if (r < 0 || (r == 1 && idh == id_hash(nc->last_id)))
+    /* r == 0: the leader holds nothing there any more (expired by MaxAge while this
+     * consumer read it, near the retention's edge): nothing to compare */
+    if (r <= 0 || idh == id_hash(nc->last_id))
         return;
     if (nc->durable && nc->repaired_once) {
         /* a second divergence of a durable's replica: its numbering is not known any more */
