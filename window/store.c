@@ -1084,32 +1084,34 @@ static void expire_locked(win_store *st)
     maybe_sweep(st);
 }
 
-static int slot_obs_cmp(const void *a, const void *b)
+/* The runs are an open-addressing hash table keyed by (slot, series): an add and an
+ * eviction's look-up cost O(1) however many buckets a request wrote (a sorted array was
+ * re-sorted by every eviction: quadratic in the profiles of a request at the limit). A slot
+ * whose series is NULL is empty; a run whose bucket was evicted keeps its key with n 0. */
+static uint32_t kept_slot_of(const win__kept *k, int64_t slot, const void *series)
 {
-    const win__slot_obs *x = a, *y = b;
-    if (x->slot != y->slot)
-        return (x->slot > y->slot) - (x->slot < y->slot);
-    uintptr_t p = (uintptr_t)x->series, q = (uintptr_t)y->series;
-    return (p > q) - (p < q);
+    uint64_t h = base_mix64((uint64_t)slot * 0x9e3779b97f4a7c15ULL ^ (uint64_t)(uintptr_t)series);
+    uint32_t mask = k->cap - 1, i = (uint32_t)h & mask;
+    while (k->runs[i].series && (k->runs[i].slot != slot || k->runs[i].series != series))
+        i = (i + 1) & mask;
+    return i;
 }
 
-/* Sorts the runs by (slot, series), merges equal ones and forgets emptied ones. */
-static void kept_compact(win__kept *k)
+/* Doubles the table (cap is 0 or a power of two), within WIN__KEPT_MAX_RUNS. */
+static bool kept_grow(win__kept *k)
 {
-    if (k->n == 0)
-        return;
-    qsort(k->runs, k->n, sizeof *k->runs, slot_obs_cmp);
-    uint32_t o = 0;
-    for (uint32_t i = 0; i < k->n; i++) {
-        if (!k->runs[i].n)
-            continue;
-        if (o && slot_obs_cmp(&k->runs[i], &k->runs[o - 1]) == 0)
-            k->runs[o - 1].n += k->runs[i].n;
-        else
-            k->runs[o++] = k->runs[i];
-    }
-    k->n = o;
-    k->min_slot = o ? k->runs[0].slot : INT64_MAX;
+    uint32_t cap = k->cap ? k->cap * 2 : 64;
+    if (cap > WIN__KEPT_MAX_RUNS)
+        return false;
+    win__kept grown = {calloc(cap, sizeof *grown.runs), k->n, cap, k->min_slot};
+    if (!grown.runs)
+        return false;
+    for (uint32_t i = 0; i < k->cap; i++)
+        if (k->runs[i].series)
+            grown.runs[kept_slot_of(&grown, k->runs[i].slot, k->runs[i].series)] = k->runs[i];
+    free(k->runs);
+    *k = grown;
+    return true;
 }
 
 /* Records n observations stored in the bucket (slot, series). Best effort: without
@@ -1119,51 +1121,31 @@ static void kept_add(win__kept *k, int64_t slot, const win__series *series, uint
 {
     if (!n)
         return;
+    if ((uint64_t)(k->n + 1) * 4 > (uint64_t)k->cap * 3)
+        (void)kept_grow(k);
+    if (!k->cap)
+        return;
+    uint32_t i = kept_slot_of(k, slot, series);
+    if (!k->runs[i].series) {
+        if ((uint64_t)(k->n + 1) * 4 > (uint64_t)k->cap * 3)
+            return; /* could not grow: at most 3/4 full, so every look-up ends */
+        k->runs[i] = (win__slot_obs){slot, series, 0};
+        k->n++;
+    }
+    k->runs[i].n += n;
     if (slot < k->min_slot)
         k->min_slot = slot;
-    if (k->n && k->runs[k->n - 1].slot == slot && k->runs[k->n - 1].series == series) {
-        k->runs[k->n - 1].n += n;
-        return;
-    }
-    if (k->n == k->cap) {
-        kept_compact(k);
-        if (slot < k->min_slot)
-            k->min_slot = slot;
-        if (k->n == k->cap || k->n > k->cap / 2) {
-            uint32_t cap = k->cap ? k->cap * 2 : 16;
-            win__slot_obs *grown =
-                cap <= WIN__KEPT_MAX_RUNS ? realloc(k->runs, (size_t)cap * sizeof *grown) : NULL;
-            if (grown) {
-                k->runs = grown;
-                k->cap = cap;
-            } else if (k->n == k->cap) {
-                return; /* no room even after compaction */
-            }
-        }
-    }
-    k->runs[k->n++] = (win__slot_obs){slot, series, n};
 }
 
 /* The evicted bucket (slot, series): the observations this request stored there, which
- * are forgotten so a later eviction does not count them again. The runs are sorted
- * (kept_compact) before an eviction starts. */
+ * are forgotten so a later eviction does not count them again. */
 static uint64_t kept_take(win__kept *k, int64_t slot, const win__series *series)
 {
-    if (!k || slot < k->min_slot)
+    if (!k || !k->cap || slot < k->min_slot)
         return 0;
-    win__slot_obs key = {slot, series, 0};
-    uint32_t lo = 0, hi = k->n;
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (slot_obs_cmp(&k->runs[mid], &key) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if (lo == k->n || slot_obs_cmp(&k->runs[lo], &key) != 0)
-        return 0;
-    uint64_t gone = k->runs[lo].n;
-    k->runs[lo].n = 0;
+    uint32_t i = kept_slot_of(k, slot, series);
+    uint64_t gone = k->runs[i].n;
+    k->runs[i].n = 0;
     return gone;
 }
 
@@ -1198,8 +1180,6 @@ static uint64_t evict_locked(win_store *st, win__kept *kept)
     uint64_t gone = 0;
     if (st->mem <= st->limit)
         return gone;
-    if (kept)
-        kept_compact(kept);
     uint64_t target = st->limit / 10 * 9;
     for (int round = 0; round < 64 && st->mem > target && st->n_buckets > 0; round++) {
         /* every entry "owns" an equal share of all memory, interned data included */

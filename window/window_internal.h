@@ -191,14 +191,13 @@ void win__sweep(struct win_store *st);
 
 /* Observations a request stored, per (time slot, series) bucket: the memory limit may
  * evict a request's own data (it was the store's oldest), and the sender must hear how
- * much. Runs of the same bucket are merged as they come; when full the array is sorted and
- * merged, and grows only if that freed less than half, so it holds at most twice the
- * distinct buckets. The series is an identity only (never dereferenced): a series freed
- * and reallocated at the same address mid-request could be miscounted, which needs its
- * buckets to expire while the request is being stored. */
+ * much. A hash table keyed by (slot, series) (store.c, kept_add / kept_take). The series is
+ * an identity only (never dereferenced): a series freed and reallocated at the same address
+ * mid-request could be miscounted, which needs its buckets to expire while the request is
+ * being stored. */
 typedef struct win__slot_obs {
     int64_t slot;
-    const void *series;
+    const void *series; /* NULL: an empty slot of the table */
     uint64_t n;
 } win__slot_obs;
 
