@@ -214,6 +214,10 @@ typedef struct log_consumer_stats {
     uint64_t sent;    /* records the destination accepted */
     uint64_t retried; /* attempts that failed and were tried again */
     uint64_t failed;  /* records given up on: rejected permanently by the destination */
+    /* nats: records a diverged stream replica lacked, read from the stream leader by a
+     * repair, and whether the consumer now reads the leader record by record */
+    uint64_t replica_repaired;
+    bool reading_from_leader;
 } log_consumer_stats;
 
 typedef struct log_replay_stats {

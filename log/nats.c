@@ -105,12 +105,12 @@ typedef struct nats_cons {
     /* ordered, once its replica diverged: records are read one by one from the stream
      * leader (STREAM.MSG.GET), from leader_next on; those whose id is in skip (sorted) were
      * applied already from the replica and are passed over up to skip_until */
-    bool leader_mode;
+    _Atomic bool leader_mode; /* read by nats_consumer_stats from another thread */
     uint64_t leader_next, skip_until, leader_head;
     uint64_t *skip;
     uint32_t skip_n;
-    uint64_t recovered; /* records the replica lacked, read from the leader */
-    uint64_t max_seq;   /* the highest sequence returned */
+    _Atomic uint64_t recovered; /* records the replica lacked, read from the leader */
+    uint64_t max_seq;           /* the highest sequence returned */
     /* durable, after a repair: its replica's sequence + seq_offset = the leader's */
     uint64_t seq_offset;
     bool repaired_once;
@@ -1597,6 +1597,8 @@ static void nats_consumer_stats(log_consumer *c, log_consumer_stats *out)
     out->backlog_records = nc->pending_hint;
     out->backlog_bytes = 0;
     out->lag_ns = nc->pending_hint && nc->last_recv_ns ? base_now_unix_ns() - nc->last_recv_ns : 0;
+    out->replica_repaired = atomic_load(&nc->recovered);
+    out->reading_from_leader = atomic_load(&nc->leader_mode) && !nc->durable;
 }
 
 static void nats_stats(log_store *log, log_stats *out)

@@ -106,6 +106,13 @@ static void log_metrics(tools *t, tools__buf *b)
                (uint64_t)(win.lag_ns / 1000000000));
         metric(b, "otelprofd_stream_replay_done", "gauge",
                "1 once the replay from now - retention has caught up.", cl, ls.replay.done);
+        metric(b, "otelprofd_stream_replica_repaired_records_total", "counter",
+               "Records the stream replica this node read lacked, applied from the stream "
+               "leader (a diverged replica, see docs/cluster.md).",
+               cl, win.replica_repaired);
+        metric(b, "otelprofd_stream_reading_from_leader", "gauge",
+               "1 when the windows read the stream leader record by record since a repair.", cl,
+               win.reading_from_leader);
     }
     static const char *const names[] = {"otelprofd_forward_sent_requests_total",
                                         "otelprofd_forward_retried_requests_total",

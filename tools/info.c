@@ -111,16 +111,25 @@ int tools__get_status(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
             cJSON_AddNumberToObject(c, "pending_records", (double)win.backlog_records);
             cJSON_AddNumberToObject(c, "lag_seconds", (double)win.lag_ns / 1e9);
             cJSON_AddBoolToObject(c, "replay_done", ls.replay.done);
+            cJSON_AddNumberToObject(c, "replica_repaired_records", (double)win.replica_repaired);
+            cJSON_AddBoolToObject(c, "reading_from_leader", win.reading_from_leader);
+            char repaired[160] = "";
+            if (win.replica_repaired || win.reading_from_leader)
+                snprintf(repaired, sizeof repaired,
+                         "; its stream replica diverged: %llu records applied from the stream "
+                         "leader, which it reads from now on",
+                         (unsigned long long)win.replica_repaired);
             snprintf(cluster_line, sizeof cluster_line,
                      "Cluster: role %s, stream %s (last sequence %llu, %llu records); windows "
                      "applied %llu records, %llu pending behind the head (lag %.1f s); replay "
-                     "%s\n",
+                     "%s%s\n",
                      t->cluster_role, t->cluster_stream, (unsigned long long)ls.last_seq,
                      (unsigned long long)ls.records_held, (unsigned long long)win.delivered,
                      (unsigned long long)win.backlog_records, (double)win.lag_ns / 1e9,
                      !strcmp(t->cluster_role, "ingest") ? "not run (no windows)"
                      : ls.replay.done                   ? "done"
-                                                        : "in progress");
+                                                        : "in progress",
+                     repaired);
         }
         cJSON *fa = cJSON_AddArrayToObject(s, "forwarders");
         for (size_t i = 0; i < all && i < LOG_CONSUMERS_MAX; i++) {
@@ -133,6 +142,7 @@ int tools__get_status(void *user, mcp_call *call, const cJSON *args, mcp_tool_re
             cJSON_AddNumberToObject(o, "retried", (double)fw[i].retried);
             cJSON_AddNumberToObject(o, "failed", (double)fw[i].failed);
             cJSON_AddNumberToObject(o, "dropped", (double)fw[i].lost);
+            cJSON_AddNumberToObject(o, "replica_repaired", (double)fw[i].replica_repaired);
             cJSON_AddNumberToObject(o, "backlog_requests", (double)fw[i].backlog_records);
             cJSON_AddNumberToObject(o, "backlog_bytes", (double)fw[i].backlog_bytes);
             cJSON_AddNumberToObject(o, "lag_seconds", (double)fw[i].lag_ns / 1e9);

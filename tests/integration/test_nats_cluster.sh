@@ -281,6 +281,18 @@ if [[ "$repaired" =~ ^[0-9]+$ ]] && ((repaired >= 1)); then
 else
     fail "Q3 applied no record from the leader (repaired '$repaired')"
 fi
+rep="$(metric "$Q3_MCP" stream_replica_repaired_records_total)"
+if [[ "$rep" =~ ^[0-9]+$ ]] && ((rep >= 1)); then
+    pass "Q3 /metrics: otelprofd_stream_replica_repaired_records_total = $rep"
+else
+    fail "Q3 /metrics: otelprofd_stream_replica_repaired_records_total is '$rep', expected >= 1"
+fi
+expect_eq "Q3 /metrics: reading from the stream leader" 1 "$(metric "$Q3_MCP" stream_reading_from_leader)"
+status="$("$OTELPROFD_BIN" query get_status --connect "$Q3_MCP/mcp" --json)"
+expect_eq "Q3 get_status: cluster.reading_from_leader" true "$(jget "$status" cluster.reading_from_leader)"
+expect_eq "Q1 /metrics: not reading from the leader unless its replica diverged" \
+    "$(grep -q 'differs from the stream leader from sequence' "$Q1_LOG" && echo 1 || echo 0)" \
+    "$(metric "$Q1_MCP" stream_reading_from_leader)"
 # sink2_has N: waits (30 s) until the second sink holds N distinct requests; prints the count
 sink2_has() {
     local k distinct=0
