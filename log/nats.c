@@ -1286,6 +1286,7 @@ static natsStatus leader_fetch(nats_be *b, nats_cons *nc, int64_t wait_ms, natsM
     jsOptions jo;
     jsOptions_Init(&jo);
     jo.Wait = 1000;
+    bool refreshed = false; /* the stream's state was read during this call */
     for (;;) {
         if (nc->skip && nc->leader_next > nc->skip_until) {
             free(nc->skip);
@@ -1329,23 +1330,25 @@ static natsStatus leader_fetch(nats_be *b, nats_cons *nc, int64_t wait_ms, natsM
         natsMsg_Destroy(m);
         if (!(jerr == JSNoMessageFoundErr || s == NATS_NOT_FOUND))
             return s == NATS_OK ? NATS_TIMEOUT : s;
-        /* a sequence that holds no message (deleted, or a publish that lost its quorum),
-         * or the head: the stream's state tells which */
-        if (nc->leader_next <= nc->leader_head) {
-            nc->leader_next++;
-            continue;
+        /* A sequence that holds no message: expired (then every one up to the stream's
+         * first is, and one look at the stream's state jumps them all), deleted or a publish
+         * that lost its quorum (skipped one by one), or the head (wait). */
+        if (!refreshed || nc->leader_next > nc->leader_head) {
+            jsStreamInfo *si = NULL;
+            if (js_GetStreamInfo(&si, b->js, b->stream, &jo, NULL) != NATS_OK || !si)
+                return NATS_TIMEOUT;
+            refreshed = true;
+            nc->leader_head = si->State.LastSeq;
+            if (nc->leader_next < si->State.FirstSeq)
+                nc->leader_next = si->State.FirstSeq;
+            jsStreamInfo_Destroy(si);
+            if (nc->leader_next > nc->leader_head) {
+                nc->pending_hint = 0;
+                return NATS_TIMEOUT;
+            }
+            continue; /* ask again at the (perhaps moved) sequence */
         }
-        jsStreamInfo *si = NULL;
-        if (js_GetStreamInfo(&si, b->js, b->stream, &jo, NULL) != NATS_OK || !si)
-            return NATS_TIMEOUT;
-        nc->leader_head = si->State.LastSeq;
-        if (nc->leader_next < si->State.FirstSeq)
-            nc->leader_next = si->State.FirstSeq;
-        jsStreamInfo_Destroy(si);
-        if (nc->leader_next > nc->leader_head) {
-            nc->pending_hint = 0;
-            return NATS_TIMEOUT;
-        }
+        nc->leader_next++;
     }
 }
 
